@@ -1,0 +1,91 @@
+"""Contest-based cluster funding programme manager."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from programme.config import ENVIRONMENT, PROJECT_ROOT, Defaults, instance_path, normalise_database_url
+
+
+class ConfigurationError(RuntimeError):
+    """The application cannot start with this configuration."""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The application factory: defaults, then instance/config.py, then the environment, then `config`."""
+    app = Flask(
+        __name__,
+        instance_path=(config or {}).get("INSTANCE_PATH") or instance_path(),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for variable, key in ENVIRONMENT.items():
+        if os.environ.get(variable):
+            app.config[key] = os.environ[variable]
+    app.config.update(config or {})
+    _finish_config(app)
+
+    from programme import extensions
+    from programme.accounts.services import load_session_user
+    from programme.core.web import register_web
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(Path(__file__).parent / "migrations"),
+                                render_as_batch=True, compare_type=True)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    login = extensions.login_manager
+    login.init_app(app)
+    login.login_view = "accounts.login"
+    login.login_message = "Log in to see this page."
+    login.login_message_category = "info"
+    login.user_loader(load_session_user)
+    register_web(app)
+
+    from programme.accounts.views import bp as accounts_bp
+    from programme.calls.views import bp as calls_bp
+    from programme.dashboard.views import bp as home_bp
+
+    for blueprint in (home_bp, accounts_bp, calls_bp):
+        app.register_blueprint(blueprint)
+
+    from programme.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    instance = Path(app.instance_path)
+    production = app.config["PROGRAMME_MODE"] == "production"
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        if production:
+            raise ConfigurationError("DATABASE_URL must be set in production mode.")
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'programme.sqlite'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        if production:
+            raise ConfigurationError("SECRET_KEY must be set in production mode (environment or instance/config.py).")
+        app.config["SECRET_KEY"] = _demo_secret(instance)
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    if production:
+        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+
+
+def _demo_secret(instance: Path) -> str:
+    """A random secret kept in the instance folder, so sessions survive a restart of the demo."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,94 @@
+"""Forms for accounts, staff users, applicant groups and organisations."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+
+from programme.accounts.models import SizeClass
+from programme.accounts.passwords import MIN_LENGTH
+from programme.core.access import Role
+from programme.core.forms import MultiCheckboxField
+from programme.rulebook import ORGANISATION_TYPES
+
+EMAIL = [DataRequired(), Email(message="Enter an e-mail address such as name@example.org."), Length(max=255)]
+
+
+class RegisterForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(min=2, max=200)])
+    email = EmailField("E-mail address", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
+    confirm = PasswordField(
+        "Password again", validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")]
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail address", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")]
+    )
+
+
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+
+class StaffUserForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(min=2, max=200)])
+    email = EmailField("E-mail address", validators=EMAIL)
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
+    organisation_id = SelectField("Own organisation (for conflicts of interest)", coerce=int, default=0)
+    password = PasswordField(
+        "Initial password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)],
+        description="Tell it to the person; they change it after the first login.",
+    )
+
+
+class UserRolesForm(FlaskForm):
+    roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
+    active = BooleanField("Account active")
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Group name", validators=[DataRequired(), Length(min=3, max=200)])
+    description = TextAreaField("Who the group is", validators=[Optional(), Length(max=5000)])
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(min=2, max=200)])
+    kind = SelectField("Type", choices=list(ORGANISATION_TYPES.items()), validators=[DataRequired()])
+    size_class = SelectField(
+        "Size class (firms)", choices=[("", "—")] + [(s.value, s.value.capitalize()) for s in SizeClass],
+        validators=[Optional()],
+    )
+    sector = StringField("Sector", validators=[Optional(), Length(max=200)],
+                         description="For a firm: what it makes or does.")
+    locality = StringField("Locality", validators=[DataRequired(), Length(max=200)])
+
+    def validate_size_class(self, field: SelectField) -> None:
+        if self.kind.data == "firm" and not field.data:
+            raise ValidationError("A firm needs a size class.")
+
+    def validate_sector(self, field: StringField) -> None:
+        if self.kind.data == "firm" and not (field.data or "").strip():
+            raise ValidationError("A firm needs a sector.")
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("E-mail address of the person to invite", validators=EMAIL)

@@ -1,0 +1,222 @@
+"""Users, their roles, organisations, applicant groups and invitations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from programme.core.access import Role
+from programme.core.db import Base, state_enum, utcnow
+from programme.rulebook import ORGANISATION_TYPES, SUPPORT_INSTITUTION_TYPES
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # Bumped on logout and password change: every session that carries an older value ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    # A staff member's own organisation (a reviewer's employer, for conflicts of interest).
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
+
+    # Flask-Login: the session id carries the version, so logout everywhere is one increment.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def role_set(self) -> set[Role]:
+        return {Role(r.role) for r in self.roles}
+
+    def has_role(self, role: Role) -> bool:
+        return role in self.role_set
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.role_set - {Role.APPLICANT})
+
+    @property
+    def actor_label(self) -> str:
+        return self.email
+
+    def can_manage_users(self) -> bool:
+        return self.has_role(Role.PROGRAMME_MANAGER)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(state_enum(Role, "role"), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+OrganisationType = enum.StrEnum("OrganisationType", {k.upper(): k for k in ORGANISATION_TYPES})
+
+
+class SizeClass(enum.StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class Organisation(Base):
+    """A firm or a local support institution."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[OrganisationType] = mapped_column(state_enum(OrganisationType, "kind"))
+    size_class: Mapped[SizeClass | None] = mapped_column(state_enum(SizeClass, "size_class"))
+    sector: Mapped[str | None] = mapped_column(String(200))
+    locality: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # A firm has a size class and a sector; an institution has neither size class.
+        CheckConstraint(
+            "(kind = 'firm' AND size_class IS NOT NULL AND sector IS NOT NULL) OR "
+            "(kind <> 'firm' AND size_class IS NULL)",
+            name="firm_fields",
+        ),
+    )
+
+    @property
+    def is_firm(self) -> bool:
+        return self.kind == OrganisationType.FIRM
+
+    @property
+    def kind_label(self) -> str:
+        return ORGANISATION_TYPES[self.kind.value]
+
+    @property
+    def is_support_institution(self) -> bool:
+        return self.kind.value in SUPPORT_INSTITUTION_TYPES
+
+
+class GroupRole(enum.StrEnum):
+    LEAD = "lead"
+    MEMBER = "member"
+
+
+class ApplicantGroup(Base):
+    """A group of organisations that applies together, with the users who act for it."""
+
+    __tablename__ = "applicant_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[GroupUser]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="GroupUser.joined_at"
+    )
+    memberships: Mapped[list[GroupOrganisation]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="GroupOrganisation.added_at"
+    )
+    invitations: Mapped[list[GroupInvitation]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="GroupInvitation.created_at"
+    )
+
+    @property
+    def organisations(self) -> list[Organisation]:
+        return [m.organisation for m in self.memberships]
+
+    @property
+    def lead(self) -> User | None:
+        return next((gu.user for gu in self.users if gu.role == GroupRole.LEAD), None)
+
+    def role_of(self, user: object) -> GroupRole | None:
+        user_id = getattr(user, "id", None)
+        return next((gu.role for gu in self.users if gu.user_id == user_id), None)
+
+    # Permission rules. A programme manager reads every group; only the group's users change it.
+    def can_view(self, user: object) -> bool:
+        if getattr(user, "has_role", None) and user.has_role(Role.PROGRAMME_MANAGER):
+            return True
+        return self.role_of(user) is not None
+
+    def can_edit(self, user: object) -> bool:
+        return self.role_of(user) is not None and user.has_role(Role.APPLICANT)
+
+    def can_manage_members(self, user: object) -> bool:
+        return self.role_of(user) == GroupRole.LEAD and user.has_role(Role.APPLICANT)
+
+
+class GroupUser(Base):
+    __tablename__ = "group_users"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("applicant_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[GroupRole] = mapped_column(state_enum(GroupRole, "role"))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    group: Mapped[ApplicantGroup] = relationship(back_populates="users")
+    user: Mapped[User] = relationship()
+
+
+class GroupOrganisation(Base):
+    """An organisation's membership of an applicant group."""
+
+    __tablename__ = "group_organisations"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("applicant_groups.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    group: Mapped[ApplicantGroup] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class GroupInvitation(Base):
+    """An invitation for a person (by e-mail) to act for a group; accepted once, by that address."""
+
+    __tablename__ = "group_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("applicant_groups.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]
+
+    group: Mapped[ApplicantGroup] = relationship(back_populates="invitations")
+    invited_by: Mapped[User] = relationship(foreign_keys=[invited_by_id])
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "email", name="uq_group_invitations_group_email"),
+        CheckConstraint("NOT (accepted_at IS NOT NULL AND revoked_at IS NOT NULL)", name="accepted_or_revoked"),
+    )
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

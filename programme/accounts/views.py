@@ -1,0 +1,328 @@
+"""Registration, login, the account page, staff users, applicant groups and their organisations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from programme.accounts import services
+from programme.accounts.forms import (
+    ChangePasswordForm,
+    GroupForm,
+    InviteForm,
+    LoginForm,
+    OrganisationForm,
+    RegisterForm,
+    StaffUserForm,
+    UserRolesForm,
+)
+from programme.accounts.models import Organisation, OrganisationType, SizeClass
+from programme.core.access import Role, RuleViolation, require_role
+from programme.core.forms import ActionForm
+from programme.core.notifications import Notification
+from programme.core.web import actor, commit, form_error, safe_next
+from programme.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_applicant(email=form.email.data, name=form.name.data, password=form.password.data)
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            login_user(user)
+            flash("Welcome. Your applicant account is ready: form or join an applicant group next.", "success")
+            return redirect(url_for("accounts.groups"))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_key)
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash("The e-mail address or the password is not right.", "error")
+        else:
+            commit()
+            login_user(user)
+            return redirect(safe_next(form.next.data) or url_for("home.index"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if ActionForm().validate_on_submit():
+        services.end_sessions(current_user)
+        commit()
+        logout_user()
+        flash("You are logged out.", "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, current=form.current_password.data, new=form.new_password.data,
+                                     actor=actor())
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            login_user(current_user._get_current_object())  # this session stays; the others end
+            flash("Your password is changed. Other sessions were logged out.", "success")
+            return redirect(url_for("accounts.account"))
+    return render_template("accounts/account.html", form=form)
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    query = db.select(Notification).where(Notification.user_id == current_user.id)
+    items = db.session.scalars(query.order_by(Notification.id.desc()).limit(200)).all()
+    return render_template("accounts/notifications.html", notifications=items)
+
+
+# Staff users -----------------------------------------------------------------------------------
+
+
+def _organisation_choices() -> list[tuple[int, str]]:
+    organisations = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
+    return [(0, "— none —")] + [(o.id, f"{o.name} ({o.locality})") for o in organisations]
+
+
+@bp.route("/manage/users")
+@login_required
+def users():
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    return render_template("accounts/users.html", users=services.list_users())
+
+
+@bp.route("/manage/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    form = StaffUserForm()
+    form.organisation_id.choices = _organisation_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                email=form.email.data, name=form.name.data, roles=[Role(r) for r in form.roles.data],
+                password=form.password.data, actor=actor(), organisation_id=form.organisation_id.data or None,
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            flash(f"Account {user.email} created.", "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_new.html", form=form)
+
+
+@bp.route("/manage/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+def edit_user(user_id: int):
+    user = services.get_user(user_id, actor=actor())
+    form = UserRolesForm(data={"roles": [r.value for r in user.role_set], "active": user.active})
+    if form.validate_on_submit():
+        try:
+            services.set_roles(user, [Role(r) for r in form.roles.data], actor=actor())
+            if form.active.data != user.active:
+                services.set_active(user, form.active.data, actor=actor())
+        except RuleViolation as exc:
+            db.session.rollback()
+            form_error(form, exc)
+        else:
+            commit()
+            flash(f"Account {user.email} updated.", "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_edit.html", form=form, user=user)
+
+
+# Applicant groups ------------------------------------------------------------------------------
+
+
+@bp.route("/groups")
+@login_required
+def groups():
+    mine = services.groups_of(current_user)
+    everyone = services.list_groups(actor=actor()) if current_user.has_role(Role.PROGRAMME_MANAGER) else []
+    invitations = services.pending_invitations_for(current_user)
+    return render_template("accounts/groups.html", groups=mine, all_groups=everyone, invitations=invitations,
+                           can_create=current_user.has_role(Role.APPLICANT))
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@login_required
+def new_group():
+    require_role(actor(), Role.APPLICANT)
+    form = GroupForm()
+    if form.validate_on_submit():
+        group = services.create_group(name=form.name.data, description=form.description.data or "", actor=actor())
+        commit()
+        flash("Group created. Add its member organisations next.", "success")
+        return redirect(url_for("accounts.group", group_id=group.id))
+    return render_template("accounts/group_form.html", form=form, group=None)
+
+
+@bp.route("/groups/<int:group_id>")
+@login_required
+def group(group_id: int):
+    group = services.get_group(group_id, actor=actor())
+    return render_template(
+        "accounts/group.html", group=group, invite_form=InviteForm(), action_form=ActionForm(),
+        can_edit=group.can_edit(current_user), can_manage=group.can_manage_members(current_user),
+    )
+
+
+@bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_group(group_id: int):
+    group = services.get_group(group_id, actor=actor())
+    form = GroupForm(obj=group)
+    if form.validate_on_submit():
+        services.update_group(group, name=form.name.data, description=form.description.data or "", actor=actor())
+        commit()
+        flash("Group updated.", "success")
+        return redirect(url_for("accounts.group", group_id=group.id))
+    return render_template("accounts/group_form.html", form=form, group=group)
+
+
+def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
+    return services.OrganisationData(
+        name=form.name.data, kind=OrganisationType(form.kind.data), locality=form.locality.data,
+        size_class=SizeClass(form.size_class.data) if form.size_class.data else None, sector=form.sector.data,
+    )
+
+
+@bp.route("/groups/<int:group_id>/organisations/new", methods=["GET", "POST"])
+@login_required
+def new_organisation(group_id: int):
+    group = services.get_group(group_id, actor=actor())
+    form = OrganisationForm()
+    if form.validate_on_submit():
+        try:
+            organisation = services.add_organisation(group, _organisation_data(form), actor=actor())
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            flash(f"{organisation.name} added to the group.", "success")
+            return redirect(url_for("accounts.group", group_id=group.id))
+    return render_template("accounts/organisation_form.html", form=form, group=group, organisation=None)
+
+
+@bp.route("/groups/<int:group_id>/organisations/<int:organisation_id>", methods=["GET", "POST"])
+@login_required
+def edit_organisation(group_id: int, organisation_id: int):
+    group = services.get_group(group_id, actor=actor())
+    organisation = services.get_group_organisation(group, organisation_id)
+    form = OrganisationForm(obj=organisation, data={
+        "kind": organisation.kind.value, "size_class": organisation.size_class.value if organisation.size_class else ""
+    } if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_organisation(group, organisation, _organisation_data(form), actor=actor())
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            flash(f"{organisation.name} updated.", "success")
+            return redirect(url_for("accounts.group", group_id=group.id))
+    return render_template("accounts/organisation_form.html", form=form, group=group, organisation=organisation)
+
+
+@bp.route("/groups/<int:group_id>/organisations/<int:organisation_id>/remove", methods=["POST"])
+@login_required
+def remove_organisation(group_id: int, organisation_id: int):
+    group = services.get_group(group_id, actor=actor())
+    organisation = services.get_group_organisation(group, organisation_id)
+    if ActionForm().validate_on_submit():
+        services.remove_organisation(group, organisation, actor=actor())
+        commit()
+        flash(f"{organisation.name} removed from the group.", "success")
+    return redirect(url_for("accounts.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/invite", methods=["POST"])
+@login_required
+def invite(group_id: int):
+    group = services.get_group(group_id, actor=actor())
+    form = InviteForm()
+    if form.validate_on_submit():
+        try:
+            services.invite(group, form.email.data, actor=actor(),
+                            accept_url=url_for("accounts.invitation", token="__token__", _external=True))
+        except RuleViolation as exc:
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(f"Invitation sent to {form.email.data}.", "success")
+    else:
+        for error in form.email.errors:
+            flash(error, "error")
+    return redirect(url_for("accounts.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@login_required
+def revoke_invitation(group_id: int, invitation_id: int):
+    group = services.get_group(group_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        services.revoke_invitation(group, invitation_id, actor=actor())
+        commit()
+        flash("Invitation withdrawn.", "success")
+    return redirect(url_for("accounts.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/members/<int:user_id>/remove", methods=["POST"])
+@login_required
+def remove_member(group_id: int, user_id: int):
+    group = services.get_group(group_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        services.remove_member(group, user_id, actor=actor())
+        commit()
+        flash("The person no longer acts for the group.", "success")
+    return redirect(url_for("accounts.group", group_id=group.id))
+
+
+@bp.route("/groups/<int:group_id>/members/<int:user_id>/lead", methods=["POST"])
+@login_required
+def make_lead(group_id: int, user_id: int):
+    group = services.get_group(group_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        services.make_lead(group, user_id, actor=actor())
+        commit()
+        flash("The lead contact has changed.", "success")
+    return redirect(url_for("accounts.group", group_id=group.id))
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def invitation(token: str):
+    invitation = services.get_invitation(token, actor=actor())
+    form = ActionForm()
+    if form.validate_on_submit():
+        group = services.accept_invitation(invitation, actor=actor())
+        commit()
+        flash(f"You now act for {group.name}.", "success")
+        return redirect(url_for("accounts.group", group_id=group.id))
+    return render_template("accounts/invitation.html", invitation=invitation, form=form)

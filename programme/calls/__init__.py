@@ -1,0 +1,1 @@
+"""Calls for proposals: created from a rules file, opened, closed; their public pages."""

@@ -1,0 +1,32 @@
+"""Forms for creating and editing calls."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from programme.core.forms import MoneyField, at_most_places, positive
+
+
+class NewCallForm(FlaskForm):
+    rules_file = SelectField("Rules file", validators=[DataRequired()])
+
+
+class CallDraftForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(min=3, max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
+    budget = MoneyField("Budget", validators=[DataRequired("Give the call's budget."), positive, at_most_places(2)])
+    per_initiative_cap = MoneyField(
+        "Cap per initiative", validators=[DataRequired("Give the cap per initiative."), positive, at_most_places(2)]
+    )
+    opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+    def validate_per_initiative_cap(self, field: MoneyField) -> None:
+        if self.budget.data is not None and field.data is not None and field.data > self.budget.data:
+            raise ValidationError("The cap per initiative cannot exceed the budget.")
+
+    def validate_closes_at(self, field: DateTimeLocalField) -> None:
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError("The call must close after it opens.")

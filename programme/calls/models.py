@@ -1,0 +1,128 @@
+"""A call for proposals and the criteria copied from its rules file."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from programme.core.access import Role
+from programme.core.db import Base, Money, state_enum, utcnow
+from programme.rulebook import CallRules, parse_call_rules
+
+
+class CallStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    REVIEWING = "reviewing"
+    DECIDED = "decided"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Call(Base):
+    """A contest call. Its rules are a copy of the rules file taken when it was created."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[CallStatus] = mapped_column(state_enum(CallStatus, "status"), default=CallStatus.DRAFT, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    budget: Mapped[Money]
+    per_initiative_cap: Mapped[Money]
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The rules as they were when the call was created: the file's name, its text and its digest.
+    rules_file: Mapped[str] = mapped_column(String(255))
+    rules_source: Mapped[str] = mapped_column(Text)
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(255))
+
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", order_by="Criterion.position", lazy="selectin"
+    )
+
+    __table_args__ = (
+        CheckConstraint("budget > 0", name="budget_positive"),
+        CheckConstraint("per_initiative_cap > 0 AND per_initiative_cap <= budget", name="cap_within_budget"),
+        CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="closes_after_opens"),
+        CheckConstraint(
+            "status = 'draft' OR (opens_at IS NOT NULL AND closes_at IS NOT NULL AND opened_at IS NOT NULL)",
+            name="published_has_dates",
+        ),
+        CheckConstraint("status IN ('draft', 'open') OR closed_at IS NOT NULL", name="closed_has_time"),
+    )
+
+    @cached_property
+    def rules(self) -> CallRules:
+        """The call's own copy of its rules (never the file on disk, which may have changed)."""
+        return parse_call_rules(self.rules_source, f"call {self.reference} ({self.rules_file})")
+
+    @property
+    def is_public(self) -> bool:
+        return self.status != CallStatus.DRAFT
+
+    def is_accepting(self, now: datetime) -> bool:
+        """Open for submissions at `now`: published, opened, and before the deadline."""
+        return (
+            self.status == CallStatus.OPEN
+            and self.opens_at is not None
+            and self.closes_at is not None
+            and self.opens_at <= now < self.closes_at
+        )
+
+    def phase(self, now: datetime) -> str:
+        """What the public sees: upcoming, open, closed and so on."""
+        if self.status == CallStatus.OPEN and self.opens_at and now < self.opens_at:
+            return "upcoming"
+        if self.status == CallStatus.OPEN and self.closes_at and now >= self.closes_at:
+            return "closing"
+        return self.status.value
+
+    # Permission rules.
+    def can_view(self, user: object) -> bool:
+        return self.is_public or self.can_manage(user)
+
+    @staticmethod
+    def can_manage(user: object) -> bool:
+        has_role = getattr(user, "has_role", None)
+        return bool(has_role and getattr(user, "is_authenticated", False) and has_role(Role.PROGRAMME_MANAGER))
+
+    def can_edit(self, user: object) -> bool:
+        return self.status == CallStatus.DRAFT and self.can_manage(user)
+
+
+class Criterion(Base):
+    """A quality criterion of a call, copied from its rules, with its weight and threshold."""
+
+    __tablename__ = "criteria"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    key: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    guidance: Mapped[str] = mapped_column(Text)
+    weight: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    threshold: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+
+    call: Mapped[Call] = relationship(back_populates="criteria")
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "key", name="uq_criteria_call_key"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+    )

@@ -1,0 +1,121 @@
+"""Public call pages and the programme manager's call management."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from programme.calls import services
+from programme.calls.forms import CallDraftForm, NewCallForm
+from programme.core.access import RuleViolation
+from programme.core.forms import ActionForm
+from programme.core.timezone import local_to_utc, to_local
+from programme.core.web import actor, commit, form_error, now
+
+bp = Blueprint("calls", __name__)
+
+
+@bp.route("/calls")
+def public_list():
+    calls = services.public_calls()
+    moment = now()
+    current = [c for c in calls if c.phase(moment) in ("open", "upcoming")]
+    past = [c for c in calls if c not in current]
+    return render_template("calls/public_list.html", current=current, past=past, now=moment)
+
+
+@bp.route("/calls/<int:call_id>")
+def public_detail(call_id: int):
+    call = services.get_call(call_id, actor=actor())
+    return render_template("calls/public_detail.html", call=call, rules=call.rules, now=now())
+
+
+@bp.route("/manage/calls")
+@login_required
+def manage_list():
+    return render_template("calls/manage_list.html", calls=services.all_calls(actor=actor()), now=now())
+
+
+@bp.route("/manage/calls/new", methods=["GET", "POST"])
+@login_required
+def new():
+    entries = services.call_rules_files(current_app.config["RULES_FOLDER"], actor=actor())
+    form = NewCallForm()
+    form.rules_file.choices = [(e.name, f"{e.name}: {e.rules.call.name}") for e in entries if e.rules]
+    if form.validate_on_submit():
+        try:
+            call = services.create_call(
+                form.rules_file.data, rules_folder=current_app.config["RULES_FOLDER"],
+                timezone=current_app.config["PROGRAMME_TIMEZONE"], actor=actor(), now=now(),
+            )
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            flash(f"Call {call.reference} created as a draft. Check its dates and budget, then open it.", "success")
+            return redirect(url_for("calls.manage_detail", call_id=call.id))
+    return render_template("calls/manage_new.html", form=form, entries=entries)
+
+
+@bp.route("/manage/calls/<int:call_id>")
+@login_required
+def manage_detail(call_id: int):
+    call = services.get_call_for_management(call_id, actor=actor())
+    return render_template("calls/manage_detail.html", call=call, rules=call.rules, action_form=ActionForm(), now=now())
+
+
+@bp.route("/manage/calls/<int:call_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(call_id: int):
+    call = services.get_call_for_management(call_id, actor=actor())
+    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    form = CallDraftForm(obj=call)
+    if not form.is_submitted():
+        form.opens_at.data = to_local(call.opens_at, zone).replace(tzinfo=None) if call.opens_at else None
+        form.closes_at.data = to_local(call.closes_at, zone).replace(tzinfo=None) if call.closes_at else None
+    if form.validate_on_submit():
+        draft = services.CallDraft(
+            name=form.name.data, description=form.description.data or "",
+            budget=form.budget.data, per_initiative_cap=form.per_initiative_cap.data,
+            opens_at=local_to_utc(form.opens_at.data, zone) if form.opens_at.data else None,
+            closes_at=local_to_utc(form.closes_at.data, zone) if form.closes_at.data else None,
+        )
+        try:
+            services.update_draft_call(call, draft, actor=actor())
+        except RuleViolation as exc:
+            form_error(form, exc)
+        else:
+            commit()
+            flash("Call updated.", "success")
+            return redirect(url_for("calls.manage_detail", call_id=call.id))
+    return render_template("calls/manage_edit.html", form=form, call=call)
+
+
+@bp.route("/manage/calls/<int:call_id>/open", methods=["POST"])
+@login_required
+def open_(call_id: int):
+    call = services.get_call_for_management(call_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        try:
+            services.open_call(call, actor=actor(), now=now())
+        except RuleViolation as exc:
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(f"Call {call.reference} is open and on the public calls page.", "success")
+    return redirect(url_for("calls.manage_detail", call_id=call.id))
+
+
+@bp.route("/manage/calls/<int:call_id>/close", methods=["POST"])
+@login_required
+def close(call_id: int):
+    call = services.get_call_for_management(call_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        try:
+            services.close_call(call, actor=actor(), now=now())
+        except RuleViolation as exc:
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(f"Call {call.reference} is closed.", "success")
+    return redirect(url_for("calls.manage_detail", call_id=call.id))

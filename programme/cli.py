@@ -1,0 +1,226 @@
+"""The `programme` command group. The same commands work as `flask --app programme ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from programme.core.access import Role, RuleViolation, SystemActor
+
+CLI_ACTOR = SystemActor("command line")
+
+
+def _upgrade_database() -> str:
+    from alembic.runtime.migration import MigrationContext
+    from flask_migrate import upgrade
+
+    from programme.extensions import db
+
+    upgrade()
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() or "(empty)"
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema (Alembic migrations to head)."""
+    from programme.extensions import db
+
+    revision = _upgrade_database()
+    click.echo(f"Database {db.engine.url.render_as_string(hide_password=True)} is at revision {revision} (head).")
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """List and check the rules files of calls and scorecard templates."""
+
+
+def _rules_paths(files: tuple[str, ...]) -> list[Path]:
+    if files:
+        return [Path(f) for f in files]
+    folder = Path(current_app.config["RULES_FOLDER"])
+    return sorted(folder.rglob("*.toml"))
+
+
+@rules_group.command("check")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@with_appcontext
+def rules_check(files: tuple[str, ...]) -> None:
+    """Validate rules files (default: every .toml under the rules folder). Exits 1 if any is wrong."""
+    from programme.rulebook import CallRules, RulesError, load_rules_file
+
+    paths = _rules_paths(files)
+    if not paths:
+        raise click.ClickException(f"no rules files found in {current_app.config['RULES_FOLDER']}")
+    templates = {
+        p.stem.replace("-", "_") for p in Path(current_app.config["RULES_FOLDER"], "scorecards").glob("*.toml")
+    }
+    bad = 0
+    for path in paths:
+        try:
+            rules = load_rules_file(path)
+        except RulesError as exc:
+            bad += 1
+            click.secho(f"FAIL {path}", fg="red")
+            for problem in exc.problems:
+                click.echo(f"     {problem}")
+            continue
+        if isinstance(rules, CallRules):
+            summary = (f"call '{rules.call.name}': {len(rules.scoring.criteria)} criteria, "
+                       f"budget {rules.call.currency} {rules.call.budget:,}")
+            scorecard = rules.monitoring.scorecard
+            if templates and scorecard not in templates:
+                bad += 1
+                click.secho(f"FAIL {path}", fg="red")
+                click.echo(f"     {path}: monitoring.scorecard: expected one of {sorted(templates)} "
+                           f"(got {scorecard!r})")
+                continue
+        else:
+            kpis = sum(len(f.kpis) for p in rules.perspectives for f in p.factors)
+            summary = f"scorecard '{rules.scorecard.name}': {len(rules.perspectives)} perspectives, {kpis} KPIs"
+        click.secho(f"ok   {path}: {summary}", fg="green")
+    click.echo(f"{len(paths) - bad} of {len(paths)} rules file(s) valid.")
+    if bad:
+        sys.exit(1)
+
+
+@rules_group.command("list")
+@with_appcontext
+def rules_list() -> None:
+    """List the rules files in the rules folder."""
+    from programme.rulebook import CallRules, RulesError, load_rules_file
+
+    folder = Path(current_app.config["RULES_FOLDER"])
+    click.echo(f"Rules folder: {folder}")
+    for path in sorted(folder.rglob("*.toml")):
+        try:
+            rules = load_rules_file(path)
+        except RulesError:
+            click.echo(f"  {path.relative_to(folder)}  (invalid: run 'programme rules check')")
+            continue
+        kind = "call" if isinstance(rules, CallRules) else "scorecard"
+        name = rules.call.name if isinstance(rules, CallRules) else rules.scorecard.name
+        click.echo(f"  {path.relative_to(folder)}  [{kind}] {name}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([r.value for r in Role]), help="Repeat for several roles.")
+@click.option("--name", default=None, help="Full name (default: the part of the e-mail before @).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Asked for when not given; never echoed.")
+@with_appcontext
+def create_user_command(email: str, roles: tuple[str, ...], name: str | None, password: str) -> None:
+    """Create an account with one or more roles (an existing account gets the roles added)."""
+    from programme.accounts import services
+    from programme.extensions import db
+
+    wanted = [Role(r) for r in roles]
+    existing = services.find_user_by_email(email)
+    try:
+        if existing is not None:
+            services.set_roles(existing, existing.role_set | set(wanted), actor=CLI_ACTOR)
+            db.session.commit()
+            click.echo(f"{existing.email} exists; roles now: {', '.join(sorted(r.value for r in existing.role_set))}.")
+            return
+        user = services.create_user(email=email, name=name or email.split("@")[0], roles=wanted,
+                                    password=password, actor=CLI_ACTOR)
+        db.session.commit()
+    except RuleViolation as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {user.email} with roles: {', '.join(r.value for r in wanted)}.")
+
+
+def _start_background_scheduler(app: Flask) -> None:
+    """The demo runs the jobs in its own process, holding the single-scheduler lock."""
+    from programme.core.scheduler import SchedulerAlreadyRunning, build_scheduler, single_scheduler_lock
+
+    lock = single_scheduler_lock(app)
+    try:
+        lock.__enter__()
+    except SchedulerAlreadyRunning as exc:
+        click.echo(f"Scheduler not started here: {exc}.")
+        return
+    build_scheduler(app, blocking=False).start()
+    click.echo("Scheduler started in this process (calls close at their deadline by themselves).")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Migrate and seed, then stop.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Migrate the database, seed a demo programme if it is empty, then serve it."""
+    from programme.demo import DEMO_USERS, seed_demo
+
+    app = current_app._get_current_object()
+    revision = _upgrade_database()
+    click.echo(f"Database at revision {revision}.")
+    seeded = seed_demo(app, echo=click.echo)
+    if not seeded:
+        click.echo("The database holds data already: nothing seeded, nothing wiped.")
+    click.echo("\nDemo accounts (demo only: change or remove them before real use):")
+    for user in DEMO_USERS:
+        click.echo(f"  {user.role_label:<38} {user.email:<28} password: {user.password}")
+    if no_serve:
+        return
+    _start_background_scheduler(app)
+    click.echo(f"\nServing on http://{host}:{port}/  (Ctrl+C stops it)")
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs (exactly one such process per database)."""
+    from programme.core.scheduler import SchedulerAlreadyRunning, build_scheduler, single_scheduler_lock
+    from programme.jobs import JOBS
+
+    app = current_app._get_current_object()
+    try:
+        with single_scheduler_lock(app):
+            scheduler = build_scheduler(app, blocking=True)
+            click.echo("Scheduler running: " + ", ".join(j.name for j in JOBS) + ". Ctrl+C stops it.")
+            try:
+                scheduler.start()
+            except (KeyboardInterrupt, SystemExit):
+                click.echo("Scheduler stopped.")
+    except SchedulerAlreadyRunning as exc:
+        raise click.ClickException(f"not started: {exc}") from None
+
+
+@click.command("run-jobs")
+@with_appcontext
+def run_jobs_command() -> None:
+    """Run every scheduled job once, now (for cron, or to check them)."""
+    from programme.jobs import JOBS, run_job
+
+    app = current_app._get_current_object()
+    for job in JOBS:
+        click.echo(f"{job.name}: {run_job(app, job)}")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db_command, rules_group, create_user_command, demo_command, scheduler_command,
+                    run_jobs_command):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from programme import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, help="The cluster funding programme manager.")
+

@@ -1,0 +1,73 @@
+"""Configuration defaults. `instance/config.py` and environment variables override them.
+
+Order (later wins): these defaults, the instance folder's config.py, environment
+variables, then the mapping passed to create_app (tests).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Defaults:
+    # "demo" writes a random secret into the instance folder; "production" refuses to start without one.
+    PROGRAMME_MODE = "demo"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    PROGRAMME_NAME = "Cluster Development Programme"
+    PROGRAMME_TIMEZONE = "Africa/Johannesburg"
+    RULES_FOLDER = str(PROJECT_ROOT / "rules")
+    UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Login throttling: per address and per account (Flask-Limiter syntax).
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ADDRESS = "20 per minute;200 per day"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;50 per day"
+    RATELIMIT_ENABLED = True
+    # Mail: every notification goes to the outbox and is visible in the app; SMTP sending is off by default.
+    MAIL_ENABLED = False
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER = "programme@localhost"
+    # The scheduler: how often the call-closing job looks for calls past their deadline.
+    SCHEDULER_CLOSE_CALLS_SECONDS = 60
+
+
+#: Environment variables read at start, and the config key each one sets.
+ENVIRONMENT = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "PROGRAMME_MODE": "PROGRAMME_MODE",
+    "PROGRAMME_TIMEZONE": "PROGRAMME_TIMEZONE",
+    "PROGRAMME_RULES_FOLDER": "RULES_FOLDER",
+    "PROGRAMME_UPLOAD_FOLDER": "UPLOAD_FOLDER",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_SENDER": "MAIL_SENDER",
+}
+
+
+def instance_path() -> str:
+    """The instance folder: PROGRAMME_INSTANCE_PATH, or `instance/` at the project's top."""
+    return os.environ.get("PROGRAMME_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common postgres:// spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

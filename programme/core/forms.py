@@ -1,0 +1,43 @@
+"""Form pieces that every area uses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectMultipleField, widgets
+from wtforms.validators import ValidationError
+
+
+class ActionForm(FlaskForm):
+    """A button that posts: carries only the CSRF token."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class MoneyField(DecimalField):
+    """An amount typed by a person: spaces and thousands commas are allowed, a float never appears."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            valuelist = [valuelist[0].replace(",", "").replace(" ", "").replace("\u00a0", "")]
+        super().process_formdata(valuelist)
+
+
+def at_most_places(places: int):
+    """Validator: no more decimal places than the currency's minor unit."""
+
+    def check(form: FlaskForm, field: DecimalField) -> None:
+        value = field.data
+        if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(f"Use at most {places} decimal places.")
+
+    return check
+
+
+def positive(form: FlaskForm, field: DecimalField) -> None:
+    if field.data is not None and field.data <= 0:
+        raise ValidationError("Give an amount above zero.")

@@ -1,0 +1,25 @@
+"""Times are stored in UTC and shown in the programme's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+
+def to_local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def local_to_utc(moment: datetime, zone: str) -> datetime:
+    """A wall-clock time typed in the programme's zone, as aware UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(zone))
+    return moment.astimezone(UTC)
+
+
+def format_local(moment: datetime | None, zone: str, with_zone: bool = True) -> str:
+    if moment is None:
+        return "–"
+    local = to_local(moment, zone)
+    text = local.strftime("%-d %b %Y, %H:%M")
+    return f"{text} {local.tzname()}" if with_zone else text

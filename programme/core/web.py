@@ -1,0 +1,120 @@
+"""What every blueprint shares: the one commit per request, error pages, template filters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, render_template, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from programme.core.access import AccessDenied, NotFound, RuleViolation
+from programme.core.db import utcnow
+from programme.core.money import format_money
+from programme.core.timezone import format_local
+from programme.extensions import db
+from programme.rulebook import ORGANISATION_TYPES
+
+
+def commit() -> None:
+    """The request's single commit. Anything not committed is rolled back when the request ends."""
+    db.session.commit()
+
+
+def actor() -> Any:
+    """The logged-in user, to pass to services explicitly."""
+    return current_user._get_current_object()
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def form_error(form: FlaskForm, exc: RuleViolation) -> None:
+    """Show a service's refusal beside the field it names, or at the top of the form."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message] if isinstance(field.errors, list) else [exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def safe_next(target: str | None) -> str | None:
+    """A redirect target on this site only."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _error_page(status: int, title: str, message: str):
+    db.session.rollback()
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def register_web(app: Flask) -> None:
+    @app.errorhandler(AccessDenied)
+    def access_denied(exc: AccessDenied):
+        return _error_page(403, "Not allowed", f"You may not do this: {exc}." if str(exc) else "You may not do this.")
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        return _error_page(404, "Not found", "There is nothing here, or it is not yours to see.")
+
+    @app.errorhandler(RuleViolation)
+    def rule_violation(exc: RuleViolation):
+        return _error_page(409, "Not possible", exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = "The form was stale or incomplete. Go back, reload the page and try again."
+        return _error_page(400, "Form expired", message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        titles = {429: "Too many attempts"}
+        message = (
+            "Too many attempts in a short time. Wait a minute and try again."
+            if exc.code == 429 else (exc.description or "")
+        )
+        return _error_page(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return _error_page(500, "Something went wrong", "The error was logged. Nothing was saved by this request.")
+
+    zone = app.config["PROGRAMME_TIMEZONE"]
+
+    @app.template_filter("localtime")
+    def localtime(value: datetime | None, with_zone: bool = True) -> str:
+        return format_local(value, zone, with_zone)
+
+    @app.template_filter("money")
+    def money(value: Decimal | None, currency: str = "") -> str:
+        return format_money(value, currency)
+
+    @app.template_filter("percent")
+    def percent(value: Decimal | None) -> str:
+        return "–" if value is None else f"{(Decimal(value) * 100).normalize():f} %"
+
+    @app.template_filter("number")
+    def number(value: Decimal | None) -> str:
+        return "–" if value is None else f"{Decimal(value).normalize():f}"
+
+    @app.context_processor
+    def programme_globals() -> dict[str, Any]:
+        return {
+            "programme_name": app.config["PROGRAMME_NAME"],
+            "programme_timezone": zone,
+            "allowed_type_labels": lambda rules: [
+                ORGANISATION_TYPES[t] for t in rules.eligibility.allowed_organisation_types
+            ],
+        }

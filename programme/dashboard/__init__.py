@@ -1,0 +1,1 @@
+"""The programme's own figures and the home page."""

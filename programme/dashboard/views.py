@@ -1,0 +1,26 @@
+"""The home page: open calls for everyone, and each role's next steps."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from programme.accounts import services as accounts
+from programme.calls import services as calls
+from programme.core.web import now
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+def index():
+    moment = now()
+    current = [c for c in calls.public_calls() if c.phase(moment) in ("open", "upcoming")]
+    groups = accounts.groups_of(current_user) if current_user.is_authenticated else []
+    invitations = accounts.pending_invitations_for(current_user) if current_user.is_authenticated else []
+    return render_template("home.html", calls=current, groups=groups, invitations=invitations, now=moment)
+
+
+@bp.route("/healthz")
+def health():
+    return {"status": "ok"}

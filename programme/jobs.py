@@ -1,0 +1,58 @@
+"""The scheduled jobs, as one plain list. Each calls a service and is idempotent: run twice, no change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+
+from programme.calls.services import close_due_calls
+from programme.core.access import SystemActor
+from programme.core.db import utcnow
+from programme.core.notifications import send_pending
+from programme.extensions import db
+
+SCHEDULER = SystemActor("scheduler")
+
+
+def close_calls_at_deadline(app: Flask) -> str:
+    closed = close_due_calls(actor=SCHEDULER, now=utcnow())
+    return f"closed {len(closed)} call(s)" + (f": {', '.join(c.reference for c in closed)}" if closed else "")
+
+
+def send_outbox(app: Flask) -> str:
+    return f"sent {send_pending(db.session, app.config)} notification(s)"
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    name: str
+    function: Callable[[Flask], str]
+    trigger: Callable[[Flask], BaseTrigger]
+
+
+JOBS: list[ScheduledJob] = [
+    ScheduledJob(
+        "close-calls-at-deadline", close_calls_at_deadline,
+        lambda app: IntervalTrigger(seconds=app.config["SCHEDULER_CLOSE_CALLS_SECONDS"]),
+    ),
+    ScheduledJob("send-outbox", send_outbox, lambda app: IntervalTrigger(minutes=1)),
+]
+
+
+def run_job(app: Flask, job: ScheduledJob) -> str:
+    """Run one job in its own application context and transaction: commit on success, roll back on error."""
+    with app.app_context():
+        try:
+            outcome = job.function(app)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            app.logger.exception("job %s failed", job.name)
+            raise
+        finally:
+            db.session.remove()
+    return outcome

@@ -1,0 +1,7 @@
+"""Every area's models, imported in one place for Alembic and the test suite."""
+
+from programme.accounts import models as accounts_models
+from programme.calls import models as calls_models
+from programme.core import audit, notifications
+
+__all__ = ["accounts_models", "audit", "calls_models", "notifications"]

@@ -1,0 +1,31 @@
+"""Rules files: their schema and loader. Pure: no Flask, no database."""
+
+from programme.rulebook.loader import (
+    RulesError,
+    RulesProblem,
+    load_call_rules,
+    load_rules_file,
+    load_scorecard_template,
+    parse_call_rules,
+    parse_scorecard_template,
+)
+from programme.rulebook.schema import (
+    ORGANISATION_TYPES,
+    SUPPORT_INSTITUTION_TYPES,
+    CallRules,
+    ScorecardTemplate,
+)
+
+__all__ = [
+    "ORGANISATION_TYPES",
+    "SUPPORT_INSTITUTION_TYPES",
+    "CallRules",
+    "RulesError",
+    "RulesProblem",
+    "ScorecardTemplate",
+    "load_call_rules",
+    "load_rules_file",
+    "load_scorecard_template",
+    "parse_call_rules",
+    "parse_scorecard_template",
+]
