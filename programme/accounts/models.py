@@ -94,7 +94,6 @@ class Organisation(Base):
     size_class: Mapped[SizeClass | None] = mapped_column(state_enum(SizeClass, "size_class"))
     sector: Mapped[str | None] = mapped_column(String(200))
     locality: Mapped[str] = mapped_column(String(200))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (

@@ -222,6 +222,14 @@ def get_group(group_id: int, *, actor: Actor) -> ApplicantGroup:
     return group
 
 
+def get_group_for_edit(group_id: int, *, actor: Actor) -> ApplicantGroup:
+    """The group if the actor may change it: NotFound if it may not even see it, AccessDenied if only see."""
+    group = get_group(group_id, actor=actor)
+    if not group.can_edit(actor):
+        raise AccessDenied("only the people acting for the group change it")
+    return group
+
+
 def update_group(group: ApplicantGroup, *, name: str, description: str, actor: User) -> None:
     if not group.can_edit(actor):
         raise AccessDenied("only the group's members change it")
@@ -239,7 +247,7 @@ def add_organisation(group: ApplicantGroup, data: OrganisationData, *, actor: Us
     data = data.checked()
     organisation = Organisation(
         name=data.name.strip(), kind=data.kind, size_class=data.size_class,
-        sector=(data.sector or "").strip() or None, locality=data.locality.strip(), created_by_id=actor.id,
+        sector=(data.sector or "").strip() or None, locality=data.locality.strip(),
     )
     group.memberships.append(GroupOrganisation(organisation=organisation))
     db.session.flush()

@@ -196,7 +196,7 @@ def group(group_id: int):
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_group(group_id: int):
-    group = services.get_group(group_id, actor=actor())
+    group = services.get_group_for_edit(group_id, actor=actor())
     form = GroupForm(obj=group)
     if form.validate_on_submit():
         services.update_group(group, name=form.name.data, description=form.description.data or "", actor=actor())
@@ -216,7 +216,7 @@ def _organisation_data(form: OrganisationForm) -> services.OrganisationData:
 @bp.route("/groups/<int:group_id>/organisations/new", methods=["GET", "POST"])
 @login_required
 def new_organisation(group_id: int):
-    group = services.get_group(group_id, actor=actor())
+    group = services.get_group_for_edit(group_id, actor=actor())
     form = OrganisationForm()
     if form.validate_on_submit():
         try:
@@ -233,7 +233,7 @@ def new_organisation(group_id: int):
 @bp.route("/groups/<int:group_id>/organisations/<int:organisation_id>", methods=["GET", "POST"])
 @login_required
 def edit_organisation(group_id: int, organisation_id: int):
-    group = services.get_group(group_id, actor=actor())
+    group = services.get_group_for_edit(group_id, actor=actor())
     organisation = services.get_group_organisation(group, organisation_id)
     form = OrganisationForm(obj=organisation, data={
         "kind": organisation.kind.value, "size_class": organisation.size_class.value if organisation.size_class else ""
@@ -253,7 +253,7 @@ def edit_organisation(group_id: int, organisation_id: int):
 @bp.route("/groups/<int:group_id>/organisations/<int:organisation_id>/remove", methods=["POST"])
 @login_required
 def remove_organisation(group_id: int, organisation_id: int):
-    group = services.get_group(group_id, actor=actor())
+    group = services.get_group_for_edit(group_id, actor=actor())
     organisation = services.get_group_organisation(group, organisation_id)
     if ActionForm().validate_on_submit():
         services.remove_organisation(group, organisation, actor=actor())

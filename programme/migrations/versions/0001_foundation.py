@@ -34,10 +34,8 @@ def upgrade():
     sa.Column('size_class', sa.Enum('micro', 'small', 'medium', 'large', name='size_class', native_enum=False, create_constraint=True), nullable=True),
     sa.Column('sector', sa.String(length=200), nullable=True),
     sa.Column('locality', sa.String(length=200), nullable=False),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', programme.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(kind = 'firm' AND size_class IS NOT NULL AND sector IS NOT NULL) OR (kind <> 'firm' AND size_class IS NULL)", name=op.f('ck_organisations_firm_fields')),
-    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_organisations_created_by_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations'))
     )
     op.create_table('users',
