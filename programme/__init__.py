@@ -77,8 +77,9 @@ def _finish_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = _demo_secret(instance)
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
-    if production:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        # Flask's own default is False, so setdefault() would never apply: decide here.
+        app.config["SESSION_COOKIE_SECURE"] = production
 
 
 def _demo_secret(instance: Path) -> str:
@@ -86,6 +87,7 @@ def _demo_secret(instance: Path) -> str:
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Created with mode 0600 from the start: never readable by others, not even for a moment.
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(secrets.token_hex(32))
     return path.read_text().strip()

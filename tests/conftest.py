@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
@@ -136,6 +136,10 @@ class FormClient(FlaskClient):
         return super().post(*args, data=data, **kwargs)
 
 
+def _fresh_request_globals() -> None:
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def app_config() -> dict:
     """Extra configuration for the `app` fixture; override in a test module to change it."""
@@ -146,6 +150,9 @@ def app_config() -> dict:
 def app(database_url: str, tmp_path: Path, app_config: dict) -> Iterator[Flask]:
     application = create_app({**_config(database_url, tmp_path / "instance"), **app_config})
     application.test_client_class = FormClient
+    # Requests reuse the app context the fixture pushes, and so its `g`, where Flask-Login caches the
+    # user and Flask-WTF the CSRF token: give each request a fresh `g`, as in production.
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
     with application.app_context():
         _empty_tables()
         if application.config["RATELIMIT_ENABLED"]:

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from programme.accounts.models import SizeClass
 from programme.accounts.passwords import MIN_LENGTH
 from programme.core.access import Role
-from programme.core.forms import MultiCheckboxField
+from programme.core.forms import MultiCheckboxField, choices
 from programme.rulebook import ORGANISATION_TYPES
 
 EMAIL = [DataRequired(), Email(message="Enter an e-mail address such as name@example.org."), Length(max=255)]
@@ -46,7 +46,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-ROLE_CHOICES = [(role.value, role.label) for role in Role]
+ROLE_CHOICES = choices((role.value, role.label) for role in Role)
 
 
 class StaffUserForm(FlaskForm):
@@ -72,9 +72,9 @@ class GroupForm(FlaskForm):
 
 class OrganisationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=2, max=200)])
-    kind = SelectField("Type", choices=list(ORGANISATION_TYPES.items()), validators=[DataRequired()])
+    kind = SelectField("Type", choices=choices(ORGANISATION_TYPES.items()), validators=[DataRequired()])
     size_class = SelectField(
-        "Size class (firms)", choices=[("", "—")] + [(s.value, s.value.capitalize()) for s in SizeClass],
+        "Size class (firms)", choices=choices([("", "—"), *((s.value, s.value.capitalize()) for s in SizeClass)]),
         validators=[Optional()],
     )
     sector = StringField("Sector", validators=[Optional(), Length(max=200)],

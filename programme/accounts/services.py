@@ -112,7 +112,7 @@ def create_user(
 ) -> User:
     """A programme manager (or the command line) creates an account with the given roles."""
     require_role(actor, Role.PROGRAMME_MANAGER)
-    roles = list(roles)
+    roles = list(dict.fromkeys(roles))  # each role once, also in the audit entry and the notification
     if not roles:
         raise RuleViolation("Give the account at least one role.", field="roles")
     if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:

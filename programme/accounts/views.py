@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from programme.accounts import services
 from programme.accounts.forms import (
@@ -18,7 +19,7 @@ from programme.accounts.forms import (
 )
 from programme.accounts.models import Organisation, OrganisationType, SizeClass
 from programme.core.access import Role, RuleViolation, require_role
-from programme.core.forms import ActionForm
+from programme.core.forms import ActionForm, choices
 from programme.core.notifications import Notification
 from programme.core.web import actor, commit, form_error, safe_next
 from programme.extensions import db, limiter
@@ -104,9 +105,9 @@ def notifications():
 # Staff users -----------------------------------------------------------------------------------
 
 
-def _organisation_choices() -> list[tuple[int, str]]:
+def _organisation_choices() -> list[SelectChoice]:
     organisations = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
-    return [(0, "— none —")] + [(o.id, f"{o.name} ({o.locality})") for o in organisations]
+    return choices([(0, "— none —"), *((o.id, f"{o.name} ({o.locality})") for o in organisations)])
 
 
 @bp.route("/manage/users")

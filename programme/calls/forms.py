@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from programme.core.forms import MoneyField, at_most_places, positive
 
@@ -16,9 +16,10 @@ class NewCallForm(FlaskForm):
 class CallDraftForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=3, max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
-    budget = MoneyField("Budget", validators=[DataRequired("Give the call's budget."), positive, at_most_places(2)])
+    # InputRequired, not DataRequired: a typed 0 or "abc" gets its own message, not "give the budget".
+    budget = MoneyField("Budget", validators=[InputRequired("Give the call's budget."), positive, at_most_places(2)])
     per_initiative_cap = MoneyField(
-        "Cap per initiative", validators=[DataRequired("Give the cap per initiative."), positive, at_most_places(2)]
+        "Cap per initiative", validators=[InputRequired("Give the cap per initiative."), positive, at_most_places(2)]
     )
     opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M", validators=[Optional()])

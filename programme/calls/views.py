@@ -8,7 +8,7 @@ from flask_login import login_required
 from programme.calls import services
 from programme.calls.forms import CallDraftForm, NewCallForm
 from programme.core.access import RuleViolation
-from programme.core.forms import ActionForm
+from programme.core.forms import ActionForm, choices
 from programme.core.timezone import local_to_utc, to_local
 from programme.core.web import actor, commit, form_error, now
 
@@ -41,7 +41,7 @@ def manage_list():
 def new():
     entries = services.call_rules_files(current_app.config["RULES_FOLDER"], actor=actor())
     form = NewCallForm()
-    form.rules_file.choices = [(e.name, f"{e.name}: {e.rules.call.name}") for e in entries if e.rules]
+    form.rules_file.choices = choices((e.name, f"{e.name}: {e.rules.call.name}") for e in entries if e.rules)
     if form.validate_on_submit():
         try:
             call = services.create_call(
