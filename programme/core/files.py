@@ -1,0 +1,79 @@
+"""Uploaded files: checked for type and size, stored under names the user does not choose.
+
+A file is kept under `<upload folder>/<area>/<random name>`; the name the user gave is
+kept only for display (made safe). Stored files are never changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from werkzeug.utils import secure_filename
+
+from programme.core.access import NotFound, RuleViolation
+
+# Extension -> (content type, the file's first bytes, one of which it must start with).
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+ALLOWED_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "doc": ("application/msword", (_OLE,)),
+    "xls": ("application/vnd.ms-excel", (_OLE,)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", (_ZIP,)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (_ZIP,)),
+    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", (_ZIP,)),
+    "odt": ("application/vnd.oasis.opendocument.text", (_ZIP,)),
+    "ods": ("application/vnd.oasis.opendocument.spreadsheet", (_ZIP,)),
+}
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    original_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def display_name(filename: str | None) -> str:
+    """A safe name to show: no folders, no climbing out of one."""
+    name = secure_filename((filename or "").replace("\\", "/").split("/")[-1]) or "file"
+    return name[:200]
+
+
+def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_bytes: int) -> StoredFile:
+    """Check and store an upload; RuleViolation (field 'file') names what is wrong, and nothing is stored."""
+    name = display_name(filename)
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in ALLOWED_TYPES:
+        raise RuleViolation(
+            f"'{name}' is not an accepted type: upload PDF or an office document "
+            f"({', '.join(sorted(ALLOWED_TYPES))}).", field="file",
+        )
+    content_type, signatures = ALLOWED_TYPES[extension]
+    data = stream.read(max_bytes + 1)
+    if not data:
+        raise RuleViolation(f"'{name}' is empty.", field="file")
+    if len(data) > max_bytes:
+        raise RuleViolation(f"'{name}' is larger than the limit of {max_bytes // (1024 * 1024)} MB.", field="file")
+    if not data.startswith(signatures):
+        raise RuleViolation(f"'{name}' does not contain what its name says ({extension.upper()}).", field="file")
+    folder.mkdir(parents=True, exist_ok=True)
+    stored_name = f"{secrets.token_hex(16)}.{extension}"
+    target = folder / stored_name
+    with open(target, "xb") as handle:
+        handle.write(data)
+    return StoredFile(stored_name, name, content_type, len(data), hashlib.sha256(data).hexdigest())
+
+
+def stored_path(folder: Path, stored_name: str) -> Path:
+    """The path of a stored file; NotFound if the name would leave the folder or the file is gone."""
+    path = (folder / stored_name).resolve()
+    if path.parent != folder.resolve() or not path.is_file():
+        raise NotFound()
+    return path

@@ -1,0 +1,1 @@
+"""Loans: revolving-fund loans, their schedules, repayments and arrears."""

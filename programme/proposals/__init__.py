@@ -1,0 +1,1 @@
+"""Proposals: drafted in sections by an applicant group, checked for eligibility, submitted as frozen versions."""
