@@ -9,7 +9,8 @@ Definitions (DESIGN section 4, issue 5):
 - **Grace**: ``"interest_only"`` means each of the first ``grace_periods`` instalments pays only the
   interest on the whole principal (at a zero rate it is an instalment of zero); ``"none"`` means no
   grace at all, so ``grace_periods`` must then be 0. Interest is never capitalised.
-- **Interest** of each instalment is ``round(outstanding balance x periodic rate)``.
+- **Interest** of each instalment is ``round(outstanding balance x periodic rate)``, computed as
+  ``balance x annual_rate / periods per year`` so that exact ties round as ties.
 - **Annuity**: the level payment ``P r / (1 - (1 + r)^-n)`` (``P / n`` at a zero rate) is computed in a
   high-precision decimal context and then rounded; each instalment's principal part is
   ``payment - interest``.
@@ -152,9 +153,11 @@ def build_schedule(terms: LoanTerms) -> list[Instalment]:
     n = terms.term_periods
 
     def interest_on(balance: Decimal) -> Decimal:
+        # Multiply before dividing: balance x annual rate is exact, so a true tie (4077.60 x 2.5 % / 12
+        # = 8.495) is rounded as a tie, not as the 8.49499... a truncated periodic rate would give.
         with localcontext() as ctx:
             ctx.prec = PRECISION
-            exact = balance * rate
+            exact = balance * terms.annual_rate / PERIODS_PER_YEAR[terms.frequency]
         return round_money(exact, currency, mode)
 
     if terms.method == "annuity":
