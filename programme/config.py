@@ -22,6 +22,9 @@ class Defaults:
     PROGRAMME_TIMEZONE = "Africa/Johannesburg"
     RULES_FOLDER = str(PROJECT_ROOT / "rules")
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    # An attachment may be up to MAX_ATTACHMENT_BYTES (the form says so); a request above MAX_CONTENT_LENGTH is
+    # refused by Flask with 413 before it is read. Keep the second above the first.
+    MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

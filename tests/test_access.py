@@ -7,8 +7,10 @@ manager and a fund administrator. A route missing from this table fails the last
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -18,6 +20,9 @@ from programme.calls import services as calls
 from programme.core.access import Role
 from programme.core.db import utcnow
 from programme.extensions import db
+from programme.proposals import services as proposals
+from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
+from programme.proposals.models import AttachmentKind
 from tests.conftest import SETUP
 
 ROLES = ("anonymous", "applicant", "other_applicant", "reviewer", "manager", "fund_admin")
@@ -66,10 +71,75 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/manage/calls/{draft_call}/edit", (LOGIN, 403, 403, 403, 200, 403)),
     ("POST", "/manage/calls/{draft_call}/open", (LOGIN, 403, 403, 403, 302, 403)),
     ("POST", "/manage/calls/{open_call}/close", (LOGIN, 403, 403, 403, 302, 403)),
+    # Proposals. Group A's proposal is submitted (version 1) and still editable; group B's is a draft.
+    # Its own group edits it; a manager reads the overview, versions and files (403 on the editing pages);
+    # everyone else gets 404, also for an id of the other group's activity, line or file in A's URL.
+    ("GET", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403)),
+    ("POST", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403)),
+    ("GET", "/calls/{draft_call}/proposals/new", (LOGIN, 404, 404, 404, 403, 404)),
+    ("GET", "/calls/999999/proposals/new", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals", (LOGIN, 200, 200, 200, 200, 200)),
+    ("GET", "/proposals/{proposal_a}", (LOGIN, 200, 404, 404, 200, 404)),
+    ("GET", "/proposals/{proposal_b}", (LOGIN, 404, 200, 404, 200, 404)),
+    ("GET", "/proposals/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/cluster", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/cluster", (LOGIN, 302, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_b}/cluster", (LOGIN, 404, 200, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/objectives", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/objectives", (LOGIN, 302, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/activities/{activity_b}", (LOGIN, 404, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/budget", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/requested", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/lines", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/budget/{line_b}", (LOGIN, 404, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators/{indicator_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators/{indicator_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments/{attachment_a}", (LOGIN, 200, 404, 404, 200, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments/{attachment_b}", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/attachments/{attachment_b}", (LOGIN, 404, 200, 404, 200, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments/{attachment_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments/{attachment_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/submit", (LOGIN, 302, 404, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_b}/submit", (LOGIN, 404, 302, 404, 403, 404)),
+    ("POST", "/proposals/{proposal_a}/withdraw", (LOGIN, 302, 404, 404, 403, 404)),
+    ("GET", "/proposals/{proposal_a}/versions/1", (LOGIN, 200, 404, 404, 200, 404)),
+    ("GET", "/proposals/{proposal_a}/versions/2", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/versions/1", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/manage/calls/{open_call}/submissions", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/manage/calls/{open_call}/submissions?status=submitted&eligibility=eligible&q=group&sort=requested&desc=1"
+            "&page=2", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/manage/calls/999999/submissions", (LOGIN, 403, 403, 403, 404, 403)),
+    ("GET", "/manage/calls/{open_call}/submissions.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/manage/proposals/{proposal_a}/eligibility", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/manage/proposals/{proposal_b}/eligibility", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/manage/proposals/999999/eligibility", (LOGIN, 403, 403, 403, 404, 403)),
 ]
 
 #: The POST form data a route needs to pass validation (only the permission is under test).
-FORM_DATA = {"/groups/{group_a}/invite": {"email": "newcomer@example.org"}}
+FORM_DATA = {
+    "/groups/{group_a}/invite": {"email": "newcomer@example.org"},
+    "/proposals/{proposal_a}/cluster": {"title": "Renamed initiative"},
+    "/proposals/{proposal_a}/withdraw": {"reason": "The members decided to apply next year."},
+    "/manage/proposals/{proposal_a}/eligibility": {"decision": "ineligible", "reason": "The letters are unsigned."},
+    "/manage/proposals/{proposal_b}/eligibility": {"decision": "ineligible", "reason": "The letters are unsigned."},
+}
 
 
 @dataclass
@@ -106,6 +176,18 @@ def world(app, make_user) -> World:
     open_call = calls.create_call("cluster-contest.toml", rules_folder=folder, timezone=zone, actor=SETUP, now=now)
     open_call.opens_at, open_call.closes_at = now - timedelta(hours=1), now + timedelta(days=30)
     calls.open_call(open_call, actor=SETUP, now=now)
+
+    # Group A: five members (three firms, two institutions) and a complete proposal, submitted once.
+    for name, kind in (("Second firm", OrganisationType.FIRM), ("Third firm", OrganisationType.FIRM),
+                       ("Association", OrganisationType.BUSINESS_ASSOCIATION),
+                       ("College", OrganisationType.TRAINING_PROVIDER)):
+        size, sector = (SizeClass.MICRO, "Textiles") if kind is OrganisationType.FIRM else (None, None)
+        accounts.add_organisation(group_a, accounts.OrganisationData(name, kind, "Town", size, sector),
+                                  actor=users["applicant"])
+    proposal_a, parts_a = _proposal(app, open_call, group_a, users["applicant"], now, complete=True)
+    proposals.submit(proposal_a, actor=users["applicant"], now=now)
+    # Group B: a draft with one of everything, whose ids are typed into group A's URLs.
+    proposal_b, parts_b = _proposal(app, open_call, group_b, users["other_applicant"], now, complete=False)
     db.session.commit()
     return World(
         ids={
@@ -114,9 +196,46 @@ def world(app, make_user) -> World:
             "invitation_a": invitation_a.id, "invitation_b_token": invitation_b.token,
             "invitation_for_applicant": invitation_for_applicant.token,
             "draft_call": draft.id, "open_call": open_call.id,
+            "proposal_a": proposal_a.id, "proposal_b": proposal_b.id,
+            **{f"{key}_a": value for key, value in parts_a.items()},
+            **{f"{key}_b": value for key, value in parts_b.items()},
         },
         emails={role: user.email for role, user in users.items()},
     )
+
+
+def _proposal(app, call, group, lead, now, *, complete: bool):
+    """A proposal with one activity, budget line, co-financing entry, indicator and attachment; the ids."""
+    proposal = proposals.start_proposal(call, group, title=f"Initiative of {group.name}", actor=lead, now=now)
+    if complete:
+        proposals.update_cluster(proposal, proposals.ClusterSection(
+            title=proposal.title, sector="Textiles", territory="The valley", stage=ClusterStage.POTENTIAL,
+            main_problem="Too small to export alone.", market_failure="Nobody pays for joint marketing.",
+        ), actor=lead, now=now)
+        proposals.update_objectives(proposal, objectives="Export together.", sustainability_plan="Fees.",
+                                    actor=lead, now=now)
+    activity = proposals.add_activity(proposal, proposals.ActivityData(
+        title="Facilitator", kind=ActivityKind.FACILITATION, description="", start_quarter=1, end_quarter=4,
+        cost=Decimal("20000.00"),
+    ), actor=lead, now=now)
+    line = proposals.add_budget_line(proposal, proposals.BudgetLineData(
+        activity_id=activity.id, cost_type="facilitator_fees", description="Fees", amount=Decimal("20000.00"),
+    ), actor=lead, now=now)
+    proposals.set_requested_amount(proposal, Decimal("15000.00"), actor=lead, now=now)
+    cofinancing = proposals.add_cofinancing(proposal, proposals.CoFinancingData(
+        organisation_id=group.organisations[0].id, kind=CoFinancingKind.CASH, amount=Decimal("5000.00"),
+        description="Fees",
+    ), actor=lead, now=now)
+    indicator = proposals.add_indicator(proposal, proposals.IndicatorData(
+        name="Joint orders", unit="orders", baseline=Decimal("0"), target=Decimal("4"),
+    ), actor=lead, now=now)
+    attachment = proposals.add_attachment(
+        proposal, kind=AttachmentKind.LETTER_OF_COMMITMENT, stream=io.BytesIO(b"%PDF-1.4 test"),
+        filename="letter.pdf", upload_root=app.config["UPLOAD_FOLDER"], max_bytes=app.config["MAX_ATTACHMENT_BYTES"],
+        actor=lead, now=now,
+    )
+    return proposal, {"activity": activity.id, "line": line.id, "cofinancing": cofinancing.id,
+                      "indicator": indicator.id, "attachment": attachment.id}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -133,7 +252,7 @@ def test_route_access(client, login, world, role, method, template, expected):
     assert response.status_code == want, f"{role} {method} {url}: {response.status_code}, expected {want}"
     if role == "anonymous" and want == LOGIN and template not in ("/register",):
         assert "/login" in response.headers["Location"]
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", "replace")  # a download is binary
     assert "Traceback" not in body
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
@@ -42,8 +43,19 @@ class StoredFile:
 
 def display_name(filename: str | None) -> str:
     """A safe name to show: no folders, no climbing out of one."""
-    name = secure_filename((filename or "").replace("\\", "/").split("/")[-1]) or "file"
-    return name[:200]
+    name = secure_filename((filename or "").replace("\\", "/").split("/")[-1])
+    while ".." in name:
+        name = name.replace("..", ".")
+    return name.strip(".")[:200] or "file"
+
+
+def readable_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        megabytes = (Decimal(size) / (1024 * 1024)).quantize(Decimal("0.1"))
+        return f"{megabytes.normalize():f} MB"
+    if size >= 1024:
+        return f"{size // 1024} KB"
+    return f"{size} bytes"
 
 
 def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_bytes: int) -> StoredFile:
@@ -60,7 +72,7 @@ def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_by
     if not data:
         raise RuleViolation(f"'{name}' is empty.", field="file")
     if len(data) > max_bytes:
-        raise RuleViolation(f"'{name}' is larger than the limit of {max_bytes // (1024 * 1024)} MB.", field="file")
+        raise RuleViolation(f"'{name}' is larger than the limit of {readable_size(max_bytes)}.", field="file")
     if not data.startswith(signatures):
         raise RuleViolation(f"'{name}' does not contain what its name says ({extension.upper()}).", field="file")
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,8 +25,29 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class MoneyField(DecimalField):
-    """An amount typed by a person: spaces and thousands commas are allowed, a float never appears."""
+class FiniteDecimalField(DecimalField):
+    """A decimal number typed by a person: never a float, never NaN or infinity, never absurdly large
+    (so that the validators after it can compare and quantize without an error)."""
+
+    limit = Decimal(10) ** 15
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+        if self.data is not None and abs(self.data) >= self.limit:
+            self.data = None
+            raise ValueError(f"Give a number below {self.limit:,}.")
+
+
+class MoneyField(FiniteDecimalField):
+    """An amount typed by a person: spaces and thousands commas are allowed, a float never appears.
+
+    A text input (inputmode decimal), since a number input would refuse the thousands commas."""
+
+    widget = widgets.TextInput()
+    limit = Decimal(10) ** 12  # Numeric(14, 2)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if valuelist:

@@ -59,6 +59,12 @@ def _error_page(status: int, title: str, message: str):
     return render_template("error.html", status=status, title=title, message=message), status
 
 
+def _megabytes(size: int | None) -> str:
+    if not size:
+        return "the configured size"
+    return f"{Decimal(size) / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
 def register_web(app: Flask) -> None:
     @app.errorhandler(AccessDenied)
     def access_denied(exc: AccessDenied):
@@ -79,11 +85,17 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        titles = {429: "Too many attempts"}
-        message = (
-            "Too many attempts in a short time. Wait a minute and try again."
-            if exc.code == 429 else (exc.description or "")
-        )
+        titles = {413: "File too large", 429: "Too many attempts"}
+        if exc.code == 413:
+            limit = current_app.config.get("MAX_ATTACHMENT_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH")
+            message = (
+                f"The file is too large: the limit is {_megabytes(limit)} per file. "
+                "Nothing was uploaded. Go back and choose a smaller file."
+            )
+        elif exc.code == 429:
+            message = "Too many attempts in a short time. Wait a minute and try again."
+        else:
+            message = exc.description or ""
         return _error_page(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
 
     @app.errorhandler(Exception)

@@ -7,7 +7,9 @@ from flask_login import current_user
 
 from programme.accounts import services as accounts
 from programme.calls import services as calls
-from programme.core.web import now
+from programme.core.access import Role
+from programme.core.web import actor, now
+from programme.proposals import services as proposals
 
 bp = Blueprint("home", __name__)
 
@@ -18,7 +20,10 @@ def index():
     current = [c for c in calls.public_calls() if c.phase(moment) in ("open", "upcoming")]
     groups = accounts.groups_of(current_user) if current_user.is_authenticated else []
     invitations = accounts.pending_invitations_for(current_user) if current_user.is_authenticated else []
-    return render_template("home.html", calls=current, groups=groups, invitations=invitations, now=moment)
+    mine = proposals.proposals_of(actor()) if current_user.is_authenticated and current_user.has_role(Role.APPLICANT) \
+        else []
+    return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
+                           now=moment)
 
 
 @bp.route("/healthz")

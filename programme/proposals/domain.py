@@ -72,7 +72,20 @@ _DECIMAL_KEYS = frozenset({"cost", "amount", "requested_amount", "budget_total",
 
 
 def dump_snapshot(snapshot: dict[str, Any]) -> str:
-    """The snapshot as canonical JSON text; decimals become strings."""
+    """The snapshot as canonical JSON text; decimals become strings. A float anywhere is refused (TypeError)."""
+
+    def refuse_floats(value: object) -> None:
+        # json.dumps writes floats itself, without calling `default`: look for them first.
+        if isinstance(value, float):
+            raise TypeError("cannot store float in a proposal snapshot: use Decimal")
+        if isinstance(value, dict):
+            for item in value.values():
+                refuse_floats(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                refuse_floats(item)
+
+    refuse_floats(snapshot)
 
     def default(value: object) -> str:
         if isinstance(value, Decimal):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from programme.accounts.models import ApplicantGroup, Organisation
+from programme.accounts.models import ApplicantGroup, Organisation, User
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
@@ -91,6 +91,7 @@ class Proposal(Base):
     versions: Mapped[list[ProposalVersion]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan", order_by="ProposalVersion.number"
     )
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id], viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("call_id", "group_id", name="uq_proposals_call_group"),
@@ -257,6 +258,7 @@ class ProposalVersion(Base):
     cofinancing_in_kind: Mapped[Money]
 
     proposal: Mapped[Proposal] = relationship(back_populates="versions")
+    submitted_by: Mapped[User | None] = relationship(viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("proposal_id", "number", name="uq_proposal_versions_proposal_number"),

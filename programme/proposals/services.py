@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from programme.accounts.models import ApplicantGroup
@@ -66,11 +66,14 @@ def get_proposal_for_edit(proposal_id: int, *, actor: Actor) -> Proposal:
     return proposal
 
 
-def _require_edit(proposal: Proposal, actor: Actor) -> None:
+def _require_edit(proposal: Proposal, actor: Actor, now: datetime | None = None) -> None:
+    """Refuse before anything changes; with `now`, also once the call no longer takes proposals."""
     if not proposal.is_group_user(actor):
         raise AccessDenied("only the people acting for the group change its proposal")
     if not proposal.can_edit(actor):
         raise RuleViolation(f"This proposal is {proposal.status.label.lower()}: it can no longer be changed.")
+    if now is not None and not proposal.call.is_accepting(now):
+        raise RuleViolation("The call is not open for proposals: the draft can no longer be changed.")
 
 
 def _touch(proposal: Proposal, actor: Actor, now: datetime, what: str, **details: Any) -> None:
@@ -123,7 +126,7 @@ class ClusterSection:
 
 
 def update_cluster(proposal: Proposal, data: ClusterSection, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     proposal.title = data.title.strip()
     proposal.sector, proposal.territory, proposal.stage = data.sector.strip(), data.territory.strip(), data.stage
     proposal.main_problem, proposal.market_failure = data.main_problem.strip(), data.market_failure.strip()
@@ -132,7 +135,7 @@ def update_cluster(proposal: Proposal, data: ClusterSection, *, actor: Actor, no
 
 def update_objectives(proposal: Proposal, *, objectives: str, sustainability_plan: str, actor: Actor,
                       now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     proposal.objectives, proposal.sustainability_plan = objectives.strip(), sustainability_plan.strip()
     _touch(proposal, actor, now, "objectives_saved")
 
@@ -165,7 +168,7 @@ def _apply_activity(activity: Activity, data: ActivityData, currency: str) -> No
 
 
 def add_activity(proposal: Proposal, data: ActivityData, *, actor: Actor, now: datetime) -> Activity:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     activity = Activity(position=len(proposal.activities) + 1)
     _apply_activity(activity, data, proposal.call.currency)
     proposal.activities.append(activity)
@@ -183,13 +186,13 @@ def _child(items: list[Any], item_id: int) -> Any:
 
 def update_activity(proposal: Proposal, activity_id: int, data: ActivityData, *, actor: Actor,
                     now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     _apply_activity(_child(proposal.activities, activity_id), data, proposal.call.currency)
     _touch(proposal, actor, now, "activity_updated", activity_id=activity_id)
 
 
 def remove_activity(proposal: Proposal, activity_id: int, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     activity = _child(proposal.activities, activity_id)
     for line in proposal.budget_lines:
         if line.activity_id == activity.id:
@@ -217,7 +220,7 @@ def _apply_line(proposal: Proposal, line: BudgetLine, data: BudgetLineData) -> N
 
 
 def add_budget_line(proposal: Proposal, data: BudgetLineData, *, actor: Actor, now: datetime) -> BudgetLine:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     line = BudgetLine(position=len(proposal.budget_lines) + 1)
     _apply_line(proposal, line, data)
     proposal.budget_lines.append(line)
@@ -228,19 +231,19 @@ def add_budget_line(proposal: Proposal, data: BudgetLineData, *, actor: Actor, n
 
 def update_budget_line(proposal: Proposal, line_id: int, data: BudgetLineData, *, actor: Actor,
                        now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     _apply_line(proposal, _child(proposal.budget_lines, line_id), data)
     _touch(proposal, actor, now, "budget_line_updated", line_id=line_id, amount=str(data.amount))
 
 
 def remove_budget_line(proposal: Proposal, line_id: int, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     proposal.budget_lines.remove(_child(proposal.budget_lines, line_id))
     _touch(proposal, actor, now, "budget_line_removed", line_id=line_id)
 
 
 def set_requested_amount(proposal: Proposal, amount: Decimal, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     _check_amount(amount, proposal.call.currency, "requested_amount")
     before = proposal.requested_amount
     proposal.requested_amount = amount
@@ -256,7 +259,7 @@ class CoFinancingData:
 
 
 def add_cofinancing(proposal: Proposal, data: CoFinancingData, *, actor: Actor, now: datetime) -> CoFinancing:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     if data.organisation_id not in {o.id for o in proposal.group.organisations}:
         raise RuleViolation("Choose one of the group's member organisations.", field="organisation_id")
     _check_amount(data.amount, proposal.call.currency, "amount")
@@ -269,7 +272,7 @@ def add_cofinancing(proposal: Proposal, data: CoFinancingData, *, actor: Actor, 
 
 
 def remove_cofinancing(proposal: Proposal, cofinancing_id: int, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     proposal.cofinancing.remove(_child(proposal.cofinancing, cofinancing_id))
     _touch(proposal, actor, now, "cofinancing_removed", cofinancing_id=cofinancing_id)
 
@@ -283,7 +286,7 @@ class IndicatorData:
 
 
 def add_indicator(proposal: Proposal, data: IndicatorData, *, actor: Actor, now: datetime) -> Indicator:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     if data.target == data.baseline:
         raise RuleViolation("The target should differ from the baseline.", field="target")
     indicator = Indicator(position=len(proposal.indicators) + 1, name=data.name.strip(), unit=data.unit.strip(),
@@ -295,7 +298,7 @@ def add_indicator(proposal: Proposal, data: IndicatorData, *, actor: Actor, now:
 
 
 def remove_indicator(proposal: Proposal, indicator_id: int, *, actor: Actor, now: datetime) -> None:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     proposal.indicators.remove(_child(proposal.indicators, indicator_id))
     _touch(proposal, actor, now, "indicator_removed", indicator_id=indicator_id)
 
@@ -306,7 +309,7 @@ def attachments_folder(upload_root: str | Path, proposal: Proposal) -> Path:
 
 def add_attachment(proposal: Proposal, *, kind: AttachmentKind, stream: BinaryIO, filename: str | None,
                    upload_root: str | Path, max_bytes: int, actor: Actor, now: datetime) -> Attachment:
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     if not proposal.call.is_accepting(now):
         raise RuleViolation("The call is not open for proposals: the draft can no longer be changed.")
     stored = store_upload(stream, filename, attachments_folder(upload_root, proposal), max_bytes=max_bytes)
@@ -324,7 +327,7 @@ def add_attachment(proposal: Proposal, *, kind: AttachmentKind, stream: BinaryIO
 
 def remove_attachment(proposal: Proposal, attachment_id: int, *, actor: Actor, now: datetime) -> None:
     """Hide an attachment from the draft; the file stays, since a submitted version may refer to it."""
-    _require_edit(proposal, actor)
+    _require_edit(proposal, actor, now)
     attachment = _child(proposal.live_attachments, attachment_id)
     attachment.removed_at = now
     _touch(proposal, actor, now, "attachment_removed", attachment_id=attachment_id)
@@ -508,6 +511,9 @@ SORTS = {
     "requested": ProposalVersion.requested_amount,
     "members": ProposalVersion.members_count,
     "cofinancing": ProposalVersion.cofinancing_cash + ProposalVersion.cofinancing_in_kind,
+    "budget": ProposalVersion.budget_total,
+    "eligibility": func.coalesce(Proposal.override_eligible, ProposalVersion.eligible),
+    "version": Proposal.latest_version,
     "status": Proposal.status,
 }
 
@@ -544,6 +550,16 @@ def list_submissions(call: Call, filters: SubmissionFilter, *, page: int, per_pa
     order = [column.desc() if filters.descending else column.asc(), Proposal.id]
     rows = db.session.execute(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
     return [tuple(row) for row in rows], total
+
+
+def requested_total(call: Call, filters: SubmissionFilter, *, actor: Actor) -> Decimal:
+    """The sum of the amounts requested by the submissions that match the filters (newest versions)."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    # Summed in whole cents as integers: exact on SQLite too, which would otherwise add binary floats.
+    cents = cast(func.round(ProposalVersion.requested_amount * 100), BigInteger).label("cents")
+    matching = _submissions_query(call, filters).with_only_columns(cents).subquery()
+    total_cents = db.session.scalar(select(func.coalesce(func.sum(matching.c.cents), 0)))
+    return (Decimal(int(total_cents)) / 100).quantize(Decimal("0.01"))
 
 
 EXPORT_COLUMNS = (
