@@ -2,7 +2,7 @@
 
 from programme.accounts import models as accounts_models
 from programme.calls import models as calls_models
-from programme.core import audit, notifications
+from programme.core import audit, ledger, notifications
 from programme.proposals import models as proposals_models
 
-__all__ = ["accounts_models", "audit", "calls_models", "notifications", "proposals_models"]
+__all__ = ["accounts_models", "audit", "calls_models", "ledger", "notifications", "proposals_models"]

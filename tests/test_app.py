@@ -340,3 +340,16 @@ def test_is_exact_amount_follows_the_currency_minor_unit():
     assert is_exact_amount(Decimal("1.23"), "eur")
     with pytest.raises(MoneyError):
         is_exact_amount(1.5, "EUR")  # type: ignore[arg-type]
+
+
+def test_a_rollback_undoes_work_done_inside_a_savepoint(app):
+    """On SQLite a SAVEPOINT outside a transaction would commit on RELEASE; the engine opens one first."""
+    from programme.core.audit import AuditEntry
+    from programme.core.db import utcnow
+
+    db.session.rollback()
+    db.session.execute(db.select(AuditEntry.id).limit(1)).all()  # a read first: no transaction yet on SQLite
+    with db.session.begin_nested():
+        db.session.add(AuditEntry(at=utcnow(), actor_label="test", action="savepoint.test", object_type=""))
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count()).select_from(AuditEntry)) == 0

@@ -52,13 +52,31 @@ class Base(DeclarativeBase):
     )
 
 
+def _is_sqlite(dbapi_connection: Any) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite enforces foreign keys only when asked, per connection."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: enforce foreign keys (only done when asked, per connection), and use write-ahead
+    logging so that readers do not block the writer (web threads and the scheduler)."""
+    if _is_sqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(connection: Any, name: str) -> None:
+    """The sqlite3 driver opens a transaction only before INSERT, UPDATE or DELETE. A SAVEPOINT sent
+    before any of them would open one of its own, and its RELEASE would then commit everything, so
+    that a later rollback undoes nothing. Open the transaction first."""
+    if connection.dialect.name == "sqlite":
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN")
 
 
 def utcnow() -> datetime:
