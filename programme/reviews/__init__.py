@@ -1,0 +1,1 @@
+"""Reviews: reviewers, conflicts, assignment, scoring, aggregation, calibration, ranking and the funding line."""

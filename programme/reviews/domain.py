@@ -1,0 +1,713 @@
+"""Scores, their aggregation per proposal, the ranking and the funding line (pure: no Flask, no database).
+
+Definitions (DESIGN section 3, issue 4):
+
+- A **score** is a number on the call's scale: from ``scale_min`` to ``scale_max`` in whole ``step`` s
+  (0 to 5 in half points by default). :meth:`ScoreScale.check` refuses anything else with a message
+  fit for a form.
+- **Exact arithmetic.** Raw scores, weights, thresholds, consensus scores and money are ``Decimal``; no
+  float ever enters, and Decimal sums and products run in a context that traps any rounding. A mean of
+  three scores (``11/3``) has no exact decimal form, so the mean, the counted score, the total and the
+  calibration offsets are exact ``fractions.Fraction`` s (the sum, minimum, maximum and spread of
+  submitted scores stay Decimal). Every decision (thresholds, disagreement flag, ranking order, ties)
+  is taken on exact values: two totals that are mathematically equal are a tie and go to the
+  tie-break, which rounding the means would break (``3.6667 + 3`` against ``3.3333 + 3.3333``).
+  :func:`display` rounds for pages and exports only: ``DISPLAY_PLACES`` (2) decimal places, half away
+  from zero, as a ``Decimal``.
+- **Aggregation** of one proposal: per criterion the mean of the submitted reviews, their minimum,
+  maximum and spread (maximum - minimum). A criterion is **flagged** for consensus when its spread is
+  strictly greater than the rules' ``disagreement_limit`` (a spread equal to the limit is not flagged).
+  A recorded consensus score (with its reason) replaces the mean; the **counted** score is the
+  consensus where there is one, else the mean. The **total** is the sum of weight x counted score.
+  A proposal is **fundable** when every counted score is at least its criterion's threshold and the
+  total is at least the overall threshold; otherwise the reasons say which. Without a submitted
+  review a proposal is **not scored** (and not fundable).
+- **Ranking**: fundable proposals by total, highest first; equal totals by the rules' tie-break
+  criteria in order (higher counted score first), then by the smaller requested amount, then by the
+  earlier submission, then by proposal id, so the order is total and deterministic.
+- **Funding line**: in rank order, a proposal is funded when its requested amount fits what is left of
+  the budget. One that does not fit: with ``"stop"`` it and every proposal after it go to the reserve
+  list; with ``"skip"`` it goes to the reserve list and the next one that fits is funded. The reserve
+  list is in rank order; not-fundable proposals are listed apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from fractions import Fraction
+from functools import cached_property
+from typing import Any, Literal
+
+from programme.core.money import MoneyError, to_decimal
+from programme.rulebook.schema import ScoringSection
+
+#: Decimal places of a derived score on pages and in exports (display only: decisions use the exact value).
+DISPLAY_PLACES = 2
+
+ReviewerId = Hashable
+ProposalId = int | str
+#: A score as accepted by the calculations: a Decimal from a form or the database, or an exact Fraction.
+Number = Decimal | Fraction | int
+FundingLine = Literal["stop", "skip"]
+FUNDING_LINES: tuple[str, ...] = ("stop", "skip")
+
+ZERO = Fraction(0)
+#: Decimal arithmetic on scores and money is exact: sums and products of short decimals never need
+#: rounding at this precision, and the Inexact trap would say so if they did.
+EXACT_CONTEXT = Context(prec=200, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+
+
+class ScoreError(ValueError):
+    """A score, review or consensus that the rules do not accept."""
+
+
+def exact(value: Any) -> Fraction:
+    """The exact rational value of a Decimal, Fraction or int; floats and booleans are refused."""
+    if isinstance(value, bool | float):
+        raise ScoreError(f"scores are exact numbers, never floats or booleans (got {value!r})")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ScoreError(f"{value} is not a finite number")
+        return Fraction(value)
+    raise ScoreError(f"cannot use {type(value).__name__} as a score")
+
+
+def ratio(value: Decimal | Fraction, count: int) -> Fraction:
+    """``value / count`` as an exact fraction."""
+    numerator, denominator = value.as_integer_ratio()
+    return Fraction(numerator, denominator * count)
+
+
+def display(value: Number | None, places: int = DISPLAY_PLACES) -> Decimal | None:
+    """A score rounded half up to ``places`` decimals, for display only (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    number = exact(value)
+    scaled = abs(number) * 10**places
+    whole = scaled.numerator // scaled.denominator
+    if scaled - whole >= Fraction(1, 2):
+        whole += 1
+    return Decimal(-whole if number < 0 else whole).scaleb(-places)
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal without trailing zeros or exponent: 5.0 -> '5', 0.50 -> '0.5'."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def _shown(value: Number) -> str:
+    if isinstance(value, Decimal):
+        return _plain(value)
+    shown = display(value)
+    assert shown is not None
+    return str(shown)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores
+
+
+@dataclass(frozen=True)
+class ScoreScale:
+    """The call's scale: ``minimum`` to ``maximum`` in whole steps of ``step``."""
+
+    minimum: Decimal = Decimal(0)
+    maximum: Decimal = Decimal(5)
+    step: Decimal = Decimal("0.5")
+
+    def __post_init__(self) -> None:
+        for name in ("minimum", "maximum", "step"):
+            object.__setattr__(self, name, _decimal(getattr(self, name), name))
+        if self.step <= 0:
+            raise ScoreError("step: greater than 0")
+        if self.maximum <= self.minimum:
+            raise ScoreError("maximum: greater than minimum")
+        if (self.maximum - self.minimum) % self.step:
+            raise ScoreError("step: must divide the scale (maximum - minimum) evenly")
+
+    @classmethod
+    def from_rules(cls, scoring: ScoringSection) -> ScoreScale:
+        return cls(scoring.scale_min, scoring.scale_max, scoring.step)
+
+    @cached_property
+    def allowed(self) -> frozenset[Decimal]:
+        return frozenset(self.points)
+
+    @property
+    def points(self) -> tuple[Decimal, ...]:
+        """Every score the scale allows, lowest first (for a form's choices)."""
+        count = int((self.maximum - self.minimum) / self.step)
+        return tuple(self.minimum + self.step * i for i in range(count + 1))
+
+    def describe(self) -> str:
+        return f"from {_plain(self.minimum)} to {_plain(self.maximum)} in steps of {_plain(self.step)}"
+
+    def check(self, value: Any) -> Decimal:
+        """The score as a Decimal if it lies on the scale, else ScoreError with a message for the form.
+
+        Accepts a Decimal, an int or a string such as ``"3.5"``; refuses floats, booleans and text.
+        """
+        if isinstance(value, bool | float):
+            raise ScoreError(f"a score {self.describe()}, as an exact number (got {value!r})")
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                number = Decimal(text)
+            except InvalidOperation:
+                raise ScoreError(f"a number {self.describe()} (got {value!r})") from None
+        elif isinstance(value, Decimal | int):
+            number = Decimal(value)
+        else:
+            raise ScoreError(f"a number {self.describe()} (got {value!r})")
+        if not number.is_finite():
+            raise ScoreError(f"a number {self.describe()} (got {value!r})")
+        if not self.minimum <= number <= self.maximum:
+            raise ScoreError(f"a score {self.describe()} (got {_plain(number)}, outside the scale)")
+        if (number - self.minimum) % self.step:
+            raise ScoreError(f"a score {self.describe()} (got {_plain(number)}, not a whole step)")
+        return number
+
+
+def validate_score(value: Any, scale: ScoreScale) -> Decimal:
+    """Shorthand for ``scale.check(value)``."""
+    return scale.check(value)
+
+
+def check_review(
+    scores: Mapping[str, Any], justifications: Mapping[str, str], scoring: Scoring, *, min_length: int = 0
+) -> dict[str, str]:
+    """What stops a review from being submitted, per criterion key (empty: it can be submitted).
+
+    Every criterion needs a score on the scale and a justification of at least ``min_length``
+    characters (surrounding blanks not counted). A draft may be saved with problems; only a complete
+    review is submitted.
+    """
+    problems: dict[str, str] = {}
+    for key in scoring.keys:
+        value = scores.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            problems[key] = f"a score {scoring.scale.describe()} is needed"
+        else:
+            try:
+                scoring.scale.check(value)
+            except ScoreError as error:
+                problems[key] = str(error)
+        text = (justifications.get(key) or "").strip()
+        if len(text) < min_length:
+            note = f"a justification of at least {min_length} characters is needed (got {len(text)})"
+            problems[key] = f"{problems[key]}; {note}" if key in problems else note
+    return problems
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool | float):
+        raise ScoreError(f"{name}: an exact number, never a float or a boolean (got {value!r})")
+    try:
+        return to_decimal(value)
+    except MoneyError as error:
+        raise ScoreError(f"{name}: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The scoring rules as plain values
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    """A criterion as the calculations need it: its key, weight and threshold."""
+
+    key: str
+    weight: Decimal
+    threshold: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight", _decimal(self.weight, f"{self.key}.weight"))
+        object.__setattr__(self, "threshold", _decimal(self.threshold, f"{self.key}.threshold"))
+        if self.weight <= 0:
+            raise ScoreError(f"{self.key}: the weight must be greater than 0")
+        if self.threshold < 0:
+            raise ScoreError(f"{self.key}: the threshold must not be negative")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The scoring part of a call's rules (``ScoringSection``) as plain values."""
+
+    criteria: tuple[CriterionSpec, ...]
+    overall_threshold: Decimal = Decimal(0)
+    disagreement_limit: Decimal = Decimal("1.5")
+    scale: ScoreScale = field(default_factory=ScoreScale)
+    tie_break: tuple[str, ...] = ()
+    funding_line: FundingLine = "stop"
+    reviewers_per_proposal: int = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "criteria", tuple(self.criteria))
+        object.__setattr__(self, "tie_break", tuple(self.tie_break))
+        object.__setattr__(self, "overall_threshold", _decimal(self.overall_threshold, "overall_threshold"))
+        object.__setattr__(self, "disagreement_limit", _decimal(self.disagreement_limit, "disagreement_limit"))
+        keys = [c.key for c in self.criteria]
+        if not keys:
+            raise ScoreError("criteria: at least one")
+        if len(set(keys)) != len(keys):
+            raise ScoreError(f"criteria: each key once (got {keys})")
+        unknown = [k for k in self.tie_break if k not in keys]
+        if unknown:
+            raise ScoreError(f"tie_break: criterion keys among {keys} (unknown: {unknown})")
+        if self.funding_line not in FUNDING_LINES:
+            raise ScoreError(f"funding_line: one of {FUNDING_LINES} (got {self.funding_line!r})")
+
+    @classmethod
+    def from_rules(cls, scoring: ScoringSection) -> Scoring:
+        return cls(
+            criteria=tuple(CriterionSpec(c.key, c.weight, c.threshold) for c in scoring.criteria),
+            overall_threshold=scoring.overall_threshold,
+            disagreement_limit=scoring.disagreement_limit,
+            scale=ScoreScale.from_rules(scoring),
+            tie_break=tuple(scoring.tie_break),
+            funding_line=scoring.funding_line,
+            reviewers_per_proposal=scoring.reviewers_per_proposal,
+        )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.criteria)
+
+    @property
+    def total_weight(self) -> Decimal:
+        return sum((c.weight for c in self.criteria), Decimal(0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation of one proposal
+
+
+@dataclass(frozen=True)
+class Consensus:
+    """A score agreed for one criterion after a consensus discussion; it replaces the mean."""
+
+    value: Decimal
+    reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _decimal(self.value, "consensus score"))
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise ScoreError("a consensus score needs a recorded reason")
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    """One criterion of one proposal: the submitted scores summarised, and the score that counts.
+
+    ``scores_sum``, ``minimum``, ``maximum`` and ``spread`` are Decimals for submitted scores (exact);
+    ``mean`` and ``counted`` are exact fractions.
+    """
+
+    key: str
+    weight: Decimal
+    threshold: Decimal
+    count: int
+    scores_sum: Decimal | Fraction
+    minimum: Decimal | Fraction
+    maximum: Decimal | Fraction
+    spread: Decimal | Fraction
+    flagged: bool
+    consensus: Consensus | None
+
+    @cached_property
+    def mean(self) -> Fraction:
+        return ratio(self.scores_sum, self.count)
+
+    @cached_property
+    def counted(self) -> Fraction:
+        """The score that counts: the consensus where there is one, else the mean."""
+        return exact(self.consensus.value) if self.consensus is not None else self.mean
+
+    @property
+    def passes(self) -> bool:
+        if self.consensus is not None:
+            return self.consensus.value >= self.threshold
+        with localcontext(EXACT_CONTEXT):
+            return self.scores_sum >= self.threshold * self.count
+
+    @property
+    def needs_consensus(self) -> bool:
+        return self.flagged and self.consensus is None
+
+    @property
+    def weighted(self) -> Fraction:
+        return exact(self.weight) * self.counted
+
+
+@dataclass(frozen=True)
+class ProposalScore:
+    """The aggregated scores of one proposal.
+
+    ``total`` is ``None`` when the proposal is not scored (no submitted review).
+    """
+
+    reviewers: tuple[ReviewerId, ...]
+    criteria: tuple[CriterionResult, ...]
+    total: Fraction | None
+    fundable: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def scored(self) -> bool:
+        return self.total is not None
+
+    @property
+    def flagged(self) -> bool:
+        return any(c.flagged for c in self.criteria)
+
+    @property
+    def needs_consensus(self) -> bool:
+        return any(c.needs_consensus for c in self.criteria)
+
+    @property
+    def max_spread(self) -> Decimal | Fraction | None:
+        """The largest spread over the criteria: the proposal's disagreement, for sorting."""
+        return max((c.spread for c in self.criteria), default=None)
+
+    @property
+    def counted(self) -> dict[str, Fraction]:
+        return {c.key: c.counted for c in self.criteria}
+
+    def counted_scores(self, keys: Iterable[str]) -> dict[str, Fraction]:
+        wanted = set(keys)
+        return {c.key: c.counted for c in self.criteria if c.key in wanted}
+
+    def criterion(self, key: str) -> CriterionResult:
+        for result in self.criteria:
+            if result.key == key:
+                return result
+        raise KeyError(key)
+
+
+def as_number(value: Any) -> Decimal | Fraction:
+    """A score kept in its exact form: Decimal (ints become Decimal) or Fraction; floats refused."""
+    if type(value) is Decimal:
+        if not value.is_finite():
+            raise ScoreError(f"{value} is not a finite number")
+        return value
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    return exact(value)  # raises for floats, booleans and anything else
+
+
+def _review_scores(
+    reviews: Mapping[ReviewerId, Mapping[str, Number]], scoring: Scoring, *, on_scale: bool
+) -> dict[ReviewerId, dict[str, Decimal | Fraction]]:
+    keys = scoring.keys
+    key_set = set(keys)
+    allowed = scoring.scale.allowed
+    checked: dict[ReviewerId, dict[str, Decimal | Fraction]] = {}
+    for reviewer, scores in reviews.items():
+        if len(scores) != len(keys) or not key_set.issuperset(scores):
+            missing = [k for k in keys if k not in scores]
+            unknown = sorted(k for k in scores if k not in key_set)
+            if missing:
+                raise ScoreError(f"review by {reviewer}: no score for {', '.join(missing)}")
+            raise ScoreError(f"review by {reviewer}: unknown criteria {', '.join(unknown)}")
+        row: dict[str, Decimal | Fraction] = {}
+        for key in keys:
+            value = scores[key]
+            if on_scale:
+                if type(value) is Decimal and value in allowed:
+                    row[key] = value
+                    continue
+                try:
+                    value = scoring.scale.check(value)
+                except ScoreError as error:
+                    raise ScoreError(f"review by {reviewer}, {key}: {error}") from None
+            row[key] = as_number(value)
+        checked[reviewer] = row
+    return checked
+
+
+def aggregate(
+    reviews: Mapping[ReviewerId, Mapping[str, Number]],
+    scoring: Scoring,
+    consensus: Mapping[str, Consensus] | None = None,
+    *,
+    on_scale: bool = True,
+) -> ProposalScore:
+    """Aggregate the submitted reviews of one proposal (reviewer -> criterion key -> score).
+
+    Each review must score every criterion. With ``on_scale`` (the default) every score and consensus
+    must lie on the call's scale; the calibration passes ``False`` for its shifted scores.
+    """
+    consensus = dict(consensus or {})
+    if consensus:
+        unknown = sorted(k for k in consensus if k not in scoring.keys)
+        if unknown:
+            raise ScoreError(f"consensus for unknown criteria {', '.join(unknown)}")
+        for key, agreed in consensus.items():
+            if on_scale:
+                try:
+                    scoring.scale.check(agreed.value)
+                except ScoreError as error:
+                    raise ScoreError(f"consensus on {key}: {error}") from None
+    rows = _review_scores(reviews, scoring, on_scale=on_scale)
+    if not rows:
+        return ProposalScore((), (), None, False, ("not scored: no submitted review",))
+
+    count = len(rows)
+    columns: list[list[Decimal | Fraction]] = [[row[c.key] for row in rows.values()] for c in scoring.criteria]
+    as_decimal = all(type(v) is Decimal for column in columns for v in column)
+    if not as_decimal:
+        columns = [[exact(v) for v in column] for column in columns]
+    results: list[CriterionResult] = []
+    reasons: list[str] = []
+    with localcontext(EXACT_CONTEXT):
+        # count x total, exactly: the sum of weight x (sum of the scores, or count x the consensus)
+        scaled_total: Decimal | Fraction = Decimal(0) if as_decimal else ZERO
+        for spec, values in zip(scoring.criteria, columns, strict=True):
+            sum_: Decimal | Fraction = sum(values[1:], values[0])
+            low, high = min(values), max(values)
+            agreed = consensus.get(spec.key)
+            result = CriterionResult(
+                key=spec.key, weight=spec.weight, threshold=spec.threshold, count=count, scores_sum=sum_,
+                minimum=low, maximum=high, spread=high - low, flagged=high - low > scoring.disagreement_limit,
+                consensus=agreed,
+            )
+            results.append(result)
+            part = agreed.value * count if agreed is not None else sum_
+            scaled_total += spec.weight * part if as_decimal else exact(spec.weight) * exact(part)
+            if part < spec.threshold * count:
+                source = "consensus" if agreed is not None else "mean"
+                reasons.append(f"{spec.key}: {source} {_shown(result.counted)} is below the criterion threshold"
+                               f" {_plain(spec.threshold)}")
+        total = ratio(scaled_total, count)
+        if scaled_total < scoring.overall_threshold * count:
+            reasons.append(
+                f"total {_shown(total)} is below the overall threshold {_plain(scoring.overall_threshold)}"
+            )
+    reviewers = tuple(sorted(rows, key=id_key))
+    return ProposalScore(reviewers, tuple(results), total, not reasons, tuple(reasons))
+
+
+def reviewer_total(scores: Mapping[str, Number], scoring: Scoring) -> Fraction:
+    """One reviewer's own weighted total on one proposal: the sum of weight x its score."""
+    return Fraction(weighted_sum(scores, scoring))
+
+
+def weighted_sum(scores: Mapping[str, Number], scoring: Scoring) -> Decimal | Fraction:
+    """The sum of weight x score, exact: a Decimal when every score is one, else a Fraction."""
+    values = [as_number(scores[c.key]) for c in scoring.criteria]
+    if all(type(v) is Decimal for v in values):
+        with localcontext(EXACT_CONTEXT):
+            return sum((c.weight * v for c, v in zip(scoring.criteria, values, strict=True)), Decimal(0))
+    return sum((exact(c.weight) * exact(v) for c, v in zip(scoring.criteria, values, strict=True)), ZERO)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking and funding line
+
+
+def id_key(value: Any) -> tuple[int, Any]:
+    """Sort key for ids of mixed kinds: integers first by value, then everything else by its text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (0, value)
+    return (1, str(value))
+
+
+@dataclass(frozen=True)
+class RankingEntry:
+    """A proposal as the ranking needs it. ``total`` is ``None`` for a proposal that is not scored.
+
+    ``scores`` holds the counted score of (at least) every tie-break criterion.
+    """
+
+    proposal_id: ProposalId
+    total: Fraction | None
+    scores: Mapping[str, Fraction]
+    requested: Decimal
+    submitted_at: datetime
+    fundable: bool
+
+    def __post_init__(self) -> None:
+        if self.total is not None:
+            object.__setattr__(self, "total", exact(self.total))
+        object.__setattr__(self, "scores", {k: exact(v) for k, v in self.scores.items()})
+        try:
+            requested = to_decimal(self.requested)
+        except MoneyError as error:
+            raise ScoreError(f"proposal {self.proposal_id}: requested amount: {error}") from None
+        if requested < 0:
+            raise ScoreError(f"proposal {self.proposal_id}: the requested amount must not be negative")
+        object.__setattr__(self, "requested", requested)
+        if self.fundable and self.total is None:
+            raise ScoreError(f"proposal {self.proposal_id}: a proposal without a total cannot be fundable")
+
+    @classmethod
+    def from_score(
+        cls, proposal_id: ProposalId, score: ProposalScore, *, requested: Decimal, submitted_at: datetime,
+        keys: Iterable[str] | None = None,
+    ) -> RankingEntry:
+        """The entry of an aggregated proposal, with the counted scores of ``keys`` (default: all criteria)."""
+        scores = score.counted if keys is None else score.counted_scores(keys)
+        return cls(proposal_id, score.total, scores, requested, submitted_at, score.fundable)
+
+
+Status = Literal["funded", "reserve"]
+
+
+@dataclass(frozen=True)
+class RankedProposal:
+    """A fundable proposal at its place in the ranking.
+
+    ``available`` is what was left of the budget when its turn came. ``decided_by`` names what put it
+    after the previous proposal: ``"total"``, a tie-break criterion key, ``"requested"``,
+    ``"submitted_at"`` or ``"proposal_id"`` (``None`` for the first).
+    """
+
+    rank: int
+    entry: RankingEntry
+    status: Status
+    available: Decimal
+    decided_by: str | None
+
+    @property
+    def proposal_id(self) -> ProposalId:
+        return self.entry.proposal_id
+
+    @property
+    def funded(self) -> bool:
+        return self.status == "funded"
+
+
+@dataclass(frozen=True)
+class Ranking:
+    ranked: tuple[RankedProposal, ...]
+    not_fundable: tuple[RankingEntry, ...]
+    budget: Decimal
+    used: Decimal
+    funding_line: FundingLine
+    tie_break: tuple[str, ...]
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.budget - self.used
+
+    @property
+    def funded(self) -> tuple[RankedProposal, ...]:
+        return tuple(r for r in self.ranked if r.status == "funded")
+
+    @property
+    def reserve(self) -> tuple[RankedProposal, ...]:
+        return tuple(r for r in self.ranked if r.status == "reserve")
+
+    @property
+    def line_after(self) -> int:
+        """Rank after which the funding line is drawn: the number of proposals before the first unfunded one."""
+        for ranked in self.ranked:
+            if not ranked.funded:
+                return ranked.rank - 1
+        return len(self.ranked)
+
+    def place(self, proposal_id: ProposalId) -> RankedProposal | None:
+        for ranked in self.ranked:
+            if ranked.entry.proposal_id == proposal_id:
+                return ranked
+        return None
+
+
+def _rank_keys(entries: list[RankingEntry], tie_break: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Sort keys, best first: total and tie-break scores as integers over their common denominator
+    (exact, and much faster to compare than fractions), then amount, submission time and id."""
+    for entry in entries:
+        missing = [k for k in tie_break if k not in entry.scores]
+        if missing:
+            raise ScoreError(f"proposal {entry.proposal_id}: no score for tie-break criterion {missing[0]!r}")
+    denominators = {e.total.denominator for e in entries if e.total is not None}
+    denominators |= {e.scores[k].denominator for e in entries for k in tie_break}
+    scale = math.lcm(*denominators) if denominators else 1
+
+    def scaled(value: Fraction) -> int:
+        return value.numerator * (scale // value.denominator)
+
+    return [
+        (-scaled(e.total), *(-scaled(e.scores[k]) for k in tie_break), e.requested, e.submitted_at,
+         id_key(e.proposal_id))
+        for e in entries if e.total is not None
+    ]
+
+
+def rank(
+    entries: Iterable[RankingEntry],
+    budget: Decimal,
+    *,
+    tie_break: Sequence[str] = (),
+    funding_line: FundingLine = "stop",
+) -> Ranking:
+    """Rank the fundable proposals, draw the funding line against ``budget`` and list the rest."""
+    if funding_line not in FUNDING_LINES:
+        raise ScoreError(f"funding_line: one of {FUNDING_LINES} (got {funding_line!r})")
+    try:
+        budget = to_decimal(budget)
+    except MoneyError as error:
+        raise ScoreError(f"budget: {error}") from None
+    if budget < 0:
+        raise ScoreError("budget: must not be negative")
+    entries = list(entries)
+    ids = [e.proposal_id for e in entries]
+    if len(set(ids)) != len(ids):
+        raise ScoreError("each proposal once in a ranking")
+    tie_break = tuple(tie_break)
+    names = ("total", *tie_break, "requested", "submitted_at", "proposal_id")
+
+    fundable = [e for e in entries if e.fundable]
+    keyed = sorted(zip(_rank_keys(fundable, tie_break), fundable, strict=True), key=lambda pair: pair[0])
+    ranked: list[RankedProposal] = []
+    left = budget
+    stopped = False
+    previous: tuple[Any, ...] | None = None
+    for position, (key, entry) in enumerate(keyed, start=1):
+        decided_by = None
+        if previous is not None:
+            decided_by = next(name for name, a, b in zip(names, previous, key, strict=True) if a != b)
+        previous = key
+        fits = not stopped and entry.requested <= left
+        if fits:
+            ranked.append(RankedProposal(position, entry, "funded", left, decided_by))
+            with localcontext(EXACT_CONTEXT):
+                left -= entry.requested
+        else:
+            ranked.append(RankedProposal(position, entry, "reserve", left, decided_by))
+            if funding_line == "stop":
+                stopped = True
+
+    not_fundable = sorted(
+        (e for e in entries if not e.fundable),
+        key=lambda e: (e.total is None, -(e.total or ZERO), id_key(e.proposal_id)),
+    )
+    return Ranking(tuple(ranked), tuple(not_fundable), budget, budget - left, funding_line, tie_break)
+
+
+def rank_scores(
+    scores: Mapping[ProposalId, ProposalScore],
+    scoring: Scoring,
+    *,
+    requested: Mapping[ProposalId, Decimal],
+    submitted_at: Mapping[ProposalId, datetime],
+    budget: Decimal,
+) -> Ranking:
+    """Rank aggregated proposals with the call's tie-break and funding-line rules."""
+    entries = [
+        RankingEntry.from_score(pid, score, requested=requested[pid], submitted_at=submitted_at[pid],
+                                keys=scoring.tie_break)
+        for pid, score in scores.items()
+    ]
+    return rank(entries, budget, tie_break=scoring.tie_break, funding_line=scoring.funding_line)
