@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -155,6 +156,22 @@ def _render(template: str, proposal: Proposal, **context: Any):
 
 
 # Starting and listing ------------------------------------------------------------------------------
+
+
+def _remove_item(proposal_id: int, item_id: int, remove: Callable[..., None], message: str, endpoint: str,
+                 anchor: str | None = None):
+    """Remove one item of the draft (an activity, a budget line...) and go back to its section."""
+    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        try:
+            remove(proposal, item_id, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(message, "success")
+    return redirect(url_for(endpoint, proposal_id=proposal.id, _anchor=anchor))
 
 
 @bp.route("/calls/<int:call_id>/proposals/new", methods=["GET", "POST"])
@@ -315,17 +332,10 @@ def edit_activity(proposal_id: int, activity_id: int):
 @bp.route("/proposals/<int:proposal_id>/activities/<int:activity_id>/remove", methods=["POST"])
 @login_required
 def remove_activity(proposal_id: int, activity_id: int):
-    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
-        try:
-            services.remove_activity(proposal, activity_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Activity removed; its budget lines are kept, no longer tied to it.", "success")
-    return redirect(url_for("proposals.activities", proposal_id=proposal.id))
+    return _remove_item(
+        proposal_id, activity_id, services.remove_activity,
+        "Activity removed; its budget lines are kept, no longer tied to it.", "proposals.activities",
+    )
 
 
 # Budget and co-financing -----------------------------------------------------------------------------
@@ -416,17 +426,7 @@ def edit_line(proposal_id: int, line_id: int):
 @bp.route("/proposals/<int:proposal_id>/budget/<int:line_id>/remove", methods=["POST"])
 @login_required
 def remove_line(proposal_id: int, line_id: int):
-    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
-        try:
-            services.remove_budget_line(proposal, line_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Budget line removed.", "success")
-    return redirect(url_for("proposals.budget", proposal_id=proposal.id))
+    return _remove_item(proposal_id, line_id, services.remove_budget_line, "Budget line removed.", "proposals.budget")
 
 
 @bp.route("/proposals/<int:proposal_id>/cofinancing", methods=["POST"])
@@ -454,17 +454,10 @@ def add_cofinancing(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/cofinancing/<int:cofinancing_id>/remove", methods=["POST"])
 @login_required
 def remove_cofinancing(proposal_id: int, cofinancing_id: int):
-    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
-        try:
-            services.remove_cofinancing(proposal, cofinancing_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Co-financing commitment removed.", "success")
-    return redirect(url_for("proposals.budget", proposal_id=proposal.id) + "#cofinancing")
+    return _remove_item(
+        proposal_id, cofinancing_id, services.remove_cofinancing,
+        "Co-financing commitment removed.", "proposals.budget", anchor="cofinancing",
+    )
 
 
 # Indicators and attachments --------------------------------------------------------------------------
@@ -492,17 +485,10 @@ def indicators(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/indicators/<int:indicator_id>/remove", methods=["POST"])
 @login_required
 def remove_indicator(proposal_id: int, indicator_id: int):
-    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
-        try:
-            services.remove_indicator(proposal, indicator_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Indicator removed.", "success")
-    return redirect(url_for("proposals.indicators", proposal_id=proposal.id))
+    return _remove_item(
+        proposal_id, indicator_id, services.remove_indicator,
+        "Indicator removed.", "proposals.indicators",
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/attachments", methods=["GET", "POST"])
@@ -530,17 +516,10 @@ def attachments(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>/remove", methods=["POST"])
 @login_required
 def remove_attachment(proposal_id: int, attachment_id: int):
-    proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
-        try:
-            services.remove_attachment(proposal, attachment_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Attachment removed from the draft (submitted versions keep it).", "success")
-    return redirect(url_for("proposals.attachments", proposal_id=proposal.id))
+    return _remove_item(
+        proposal_id, attachment_id, services.remove_attachment,
+        "Attachment removed from the draft (submitted versions keep it).", "proposals.attachments",
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/attachments/<int:attachment_id>")
