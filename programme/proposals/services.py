@@ -310,8 +310,6 @@ def attachments_folder(upload_root: str | Path, proposal: Proposal) -> Path:
 def add_attachment(proposal: Proposal, *, kind: AttachmentKind, stream: BinaryIO, filename: str | None,
                    upload_root: str | Path, max_bytes: int, actor: Actor, now: datetime) -> Attachment:
     _require_edit(proposal, actor, now)
-    if not proposal.call.is_accepting(now):
-        raise RuleViolation("The call is not open for proposals: the draft can no longer be changed.")
     stored = store_upload(stream, filename, attachments_folder(upload_root, proposal), max_bytes=max_bytes)
     attachment = Attachment(
         kind=kind, original_name=stored.original_name, stored_name=stored.stored_name,
