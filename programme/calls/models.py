@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -51,6 +52,13 @@ class Call(Base):
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(255))
+    # The review: started by the manager with a deadline for the reviewers; decided when published.
+    review_started_at: Mapped[datetime | None]
+    review_deadline: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    # Changes whenever a submitted review, a consensus score or a decision changes, so that the
+    # computed ranking can be kept until the next change (a random token, never reused).
+    results_token: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="Criterion.position", lazy="selectin"
@@ -65,6 +73,11 @@ class Call(Base):
             name="published_has_dates",
         ),
         CheckConstraint("status IN ('draft', 'open') OR closed_at IS NOT NULL", name="closed_has_time"),
+        CheckConstraint(
+            "status NOT IN ('reviewing', 'decided') OR (review_started_at IS NOT NULL AND review_deadline IS NOT NULL)",
+            name="review_has_deadline",
+        ),
+        CheckConstraint("status <> 'decided' OR decided_at IS NOT NULL", name="decided_has_time"),
     )
 
     @cached_property
@@ -104,6 +117,10 @@ class Call(Base):
 
     def can_edit(self, user: object) -> bool:
         return self.status == CallStatus.DRAFT and self.can_manage(user)
+
+    def touch_results(self) -> None:
+        """Mark the computed scores and ranking of the call as out of date."""
+        self.results_token = uuid.uuid4().hex
 
 
 class Criterion(Base):

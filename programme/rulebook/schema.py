@@ -116,6 +116,8 @@ class ScoringSection(_Strict):
     disagreement_limit: Decimal = Field(gt=0)
     reviewers_per_proposal: int = Field(default=3, ge=1, le=20)
     justification_min_length: int = Field(default=30, ge=0)
+    # Days before the review deadline on which reviewers with unsubmitted reviews are reminded.
+    review_reminder_days: int = Field(default=3, ge=0, le=60)
     tie_break: list[str] = Field(default_factory=list)
     funding_line: Literal["stop", "skip"] = "stop"
     criteria: list[Criterion] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""Initiatives, grants, co-financing, funding requests, disbursements, the external-share schedule."""
