@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import Flask
 from sqlalchemy import func, select
 
 from programme.accounts import services as accounts
-from programme.accounts.models import OrganisationType, SizeClass, User
+from programme.accounts.models import ApplicantGroup, OrganisationType, SizeClass, User
 from programme.calls import services as calls
+from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
 from programme.core.db import utcnow
 from programme.extensions import db
+from programme.proposals import services as proposals
+from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
+from programme.proposals.models import Proposal
+from programme.reviews import services as reviews
+from programme.reviews.models import Review
 
 SEEDER = SystemActor("demo seeding")
 DEMO_RULES_FILE = "cluster-contest.toml"
@@ -37,6 +45,7 @@ DEMO_USERS = (
     DemoUser("funds@demo.example", "Pieter van Wyk", (Role.FUND_ADMINISTRATOR,), "demo-funds-2026"),
     DemoUser("reviewer1@demo.example", "Ana Souza", (Role.REVIEWER,), "demo-reviewer-2026"),
     DemoUser("reviewer2@demo.example", "Jonas Keller", (Role.REVIEWER,), "demo-reviewer-2026"),
+    DemoUser("reviewer3@demo.example", "Li Wei", (Role.REVIEWER,), "demo-reviewer-2026"),
     DemoUser("applicant@demo.example", "Thandi Mokoena", (Role.APPLICANT,), "demo-applicant-2026"),
     DemoUser("member@demo.example", "Sipho Nkosi", (Role.APPLICANT,), "demo-applicant-2026"),
 )
@@ -51,6 +60,30 @@ DEMO_ORGANISATIONS = (
 )
 
 
+#: The groups that applied to the earlier call, now in review: name, sector, town, title, amount, quality.
+REVIEW_GROUPS = (
+    ("Garden Route Wood Furniture Network", "Wooden furniture", "Knysna",
+     "Shared finishing workshop and joint training for furniture makers", "42000.00", 4),
+    ("Karoo Lamb Producers Forum", "Meat and livestock", "Graaff-Reinet",
+     "A Karoo lamb origin mark and a joint cold chain", "48000.00", 4),
+    ("Overberg Fynbos Essential Oils Cluster", "Essential oils", "Hermanus",
+     "Shared distillation testing and export certification", "35000.00", 3),
+    ("Vaal Ceramics and Tableware Group", "Ceramics", "Vereeniging",
+     "Joint stand at two trade fairs and a glaze testing service", "30000.00", 3),
+    ("West Coast Boatbuilders Initiative", "Boatbuilding", "Saldanha",
+     "A common slipway study and welding certification", "50000.00", 2),
+)
+
+GOOD_JUSTIFICATION = (
+    "The members already share a training room and exhibit together; the plan builds on that record and "
+    "leaves core production to each firm."
+)
+WEAK_JUSTIFICATION = (
+    "The proposal names the problem, but the first activities touch the firms' core processes and the "
+    "members have little record of working together."
+)
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(User))
 
@@ -59,7 +92,7 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     """Seed users of every role, an applicant group with organisations and an open call. False if not empty."""
     if not database_is_empty():
         return False
-    steps = 4
+    steps = 5
     echo(f"[1/{steps}] demo accounts")
     users: dict[str, User] = {}
     for demo in DEMO_USERS:
@@ -104,7 +137,96 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
         DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=app.config["PROGRAMME_TIMEZONE"],
         actor=manager, now=now,
     )
+    echo(f"[5/{steps}] an earlier call in review: {len(REVIEW_GROUPS)} proposals, 3 reviewers, reviews in progress")
+    review_call = _call_in_review(app, users, group, now)
     db.session.commit()
     echo(f"Seeded: {len(DEMO_USERS)} accounts, 1 applicant group with {len(DEMO_ORGANISATIONS)} organisations, "
-         f"call {call.reference} open until {call.closes_at:%Y-%m-%d %H:%M} UTC.")
+         f"call {call.reference} open until {call.closes_at:%Y-%m-%d %H:%M} UTC, "
+         f"call {review_call.reference} in review until {review_call.review_deadline:%Y-%m-%d %H:%M} UTC.")
     return True
+
+
+def _call_in_review(app: Flask, users: dict[str, User], demo_group: ApplicantGroup, now: datetime) -> Call:
+    """A call that closed ten days ago with five submitted proposals, its review started and assigned; two of
+    the three reviewers have submitted their reviews, the first demo reviewer has its own still to do."""
+    manager = users["manager@demo.example"]
+    opened, closes = now - timedelta(days=70), now - timedelta(days=10)
+    call = calls.create_call(
+        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=app.config["PROGRAMME_TIMEZONE"],
+        actor=manager, now=opened - timedelta(days=1),
+    )
+    calls.update_draft_call(call, calls.CallDraft(
+        name="Cluster Development Contest, first round", description=call.description, budget=Decimal("120000.00"),
+        per_initiative_cap=Decimal("60000.00"), opens_at=opened, closes_at=closes,
+    ), actor=manager)
+    calls.open_call(call, actor=manager, now=opened)
+    quality: dict[int, int] = {}
+    for index, (name, sector, town, title, amount, score) in enumerate(REVIEW_GROUPS):
+        if index == 0:
+            group, lead = demo_group, users["applicant@demo.example"]
+        else:
+            lead = accounts.create_user(email=f"lead{index}@groups.demo.example", name=f"{name.split()[0]} lead",
+                                        roles=(Role.APPLICANT,), password=secrets.token_urlsafe(16), actor=SEEDER)
+            group = accounts.create_group(name=name, description=f"Firms and institutions of {town}.", actor=lead)
+            for number in range(1, 4):
+                accounts.add_organisation(group, accounts.OrganisationData(
+                    name=f"{town} {sector.lower()} firm {number}", kind=OrganisationType.FIRM, locality=town,
+                    size_class=SizeClass.SMALL, sector=sector), actor=lead)
+            for institution, kind in ((f"{town} Business Chamber", OrganisationType.BUSINESS_ASSOCIATION),
+                                      (f"{town} Technical College", OrganisationType.TRAINING_PROVIDER)):
+                accounts.add_organisation(group, accounts.OrganisationData(
+                    name=institution, kind=kind, locality=town), actor=lead)
+        submitted = opened + timedelta(days=20 + index)
+        proposal = _demo_proposal(call, group, lead, title, sector, town, Decimal(amount), submitted)
+        proposals.submit(proposal, actor=lead, now=submitted)
+        quality[proposal.id] = score
+    calls.close_call(call, actor=manager, now=closes)
+    start = closes + timedelta(days=2)
+    reviewers = [users[f"reviewer{n}@demo.example"] for n in (1, 2, 3)]
+    for reviewer in reviewers:
+        reviews.add_reviewer(call, reviewer, actor=manager, now=start)
+    reviews.start_review(call, deadline=now + timedelta(days=14), actor=manager, now=start)
+    reviews.auto_assign(call, actor=manager, now=start)
+    db.session.flush()
+    for review in db.session.scalars(select(Review).where(Review.call_id == call.id).order_by(Review.id)):
+        if review.reviewer_id == reviewers[0].id:
+            continue
+        base = quality[review.proposal_id] + (Decimal("0.5") if review.reviewer_id == reviewers[2].id else 0)
+        marks = {c.key: min(Decimal(5), Decimal(base) + (Decimal("0.5") if i % 3 == 0 else 0))
+                 for i, c in enumerate(call.criteria)}
+        text = GOOD_JUSTIFICATION if base >= 3 else WEAK_JUSTIFICATION
+        reviews.save_review(review, scores=marks, justifications={c.key: text for c in call.criteria},
+                            submit=True, actor=review.reviewer, now=start + timedelta(days=3))
+    return call
+
+
+def _demo_proposal(call: Call, group: ApplicantGroup, lead: User, title: str, sector: str, town: str,
+                   amount: Decimal, now: datetime) -> Proposal:
+    proposal = proposals.start_proposal(call, group, title=title, actor=lead, now=now)
+    proposals.update_cluster(proposal, proposals.ClusterSection(
+        title=title, sector=sector, territory=town, stage=ClusterStage.POTENTIAL,
+        main_problem="Each firm is too small to reach buyers and skills alone.",
+        market_failure="Co-ordination failure: no single firm pays for what all would use.",
+    ), actor=lead, now=now)
+    proposals.update_objectives(proposal, objectives="Act jointly on the firms' most immediate problems.",
+                                sustainability_plan="Members pay a yearly fee to the association from year two.",
+                                actor=lead, now=now)
+    facilitation = proposals.add_activity(proposal, proposals.ActivityData(
+        title="Facilitated meetings of the members", kind=ActivityKind.FACILITATION, description="",
+        start_quarter=1, end_quarter=4, cost=Decimal("20000.00")), actor=lead, now=now)
+    practical = proposals.add_activity(proposal, proposals.ActivityData(
+        title=title, kind=ActivityKind.PRACTICAL, description="", start_quarter=2, end_quarter=4,
+        cost=amount), actor=lead, now=now)
+    proposals.add_budget_line(proposal, proposals.BudgetLineData(
+        activity_id=facilitation.id, cost_type="facilitator_fees", description="Facilitator",
+        amount=Decimal("20000.00")), actor=lead, now=now)
+    proposals.add_budget_line(proposal, proposals.BudgetLineData(
+        activity_id=practical.id, cost_type="fairs", description=title, amount=amount), actor=lead, now=now)
+    proposals.set_requested_amount(proposal, amount, actor=lead, now=now)
+    proposals.add_cofinancing(proposal, proposals.CoFinancingData(
+        organisation_id=group.organisations[0].id, kind=CoFinancingKind.CASH, amount=Decimal("10000.00"),
+        description="Members' cash contribution"), actor=lead, now=now)
+    proposals.add_indicator(proposal, proposals.IndicatorData(
+        name="Firms taking part in joint activities", unit="firms", baseline=Decimal("2"), target=Decimal("8")),
+        actor=lead, now=now)
+    return proposal

@@ -14,6 +14,7 @@ from programme.core.access import SystemActor
 from programme.core.db import utcnow
 from programme.core.notifications import send_pending
 from programme.extensions import db
+from programme.reviews.services import flag_late_reviews, remind_reviewers
 
 SCHEDULER = SystemActor("scheduler")
 
@@ -21,6 +22,14 @@ SCHEDULER = SystemActor("scheduler")
 def close_calls_at_deadline(app: Flask) -> str:
     closed = close_due_calls(actor=SCHEDULER, now=utcnow())
     return f"closed {len(closed)} call(s)" + (f": {', '.join(c.reference for c in closed)}" if closed else "")
+
+
+def remind_reviewers_of_deadline(app: Flask) -> str:
+    return f"reminded {remind_reviewers(actor=SCHEDULER, now=utcnow())} review(s)"
+
+
+def flag_reviews_late(app: Flask) -> str:
+    return f"flagged {flag_late_reviews(actor=SCHEDULER, now=utcnow())} late review(s)"
 
 
 def send_outbox(app: Flask) -> str:
@@ -39,6 +48,8 @@ JOBS: list[ScheduledJob] = [
         "close-calls-at-deadline", close_calls_at_deadline,
         lambda app: IntervalTrigger(seconds=app.config["SCHEDULER_CLOSE_CALLS_SECONDS"]),
     ),
+    ScheduledJob("remind-reviewers", remind_reviewers_of_deadline, lambda app: IntervalTrigger(hours=1)),
+    ScheduledJob("flag-late-reviews", flag_reviews_late, lambda app: IntervalTrigger(hours=1)),
     ScheduledJob("send-outbox", send_outbox, lambda app: IntervalTrigger(minutes=1)),
 ]
 

@@ -23,6 +23,7 @@ from programme.extensions import db
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import AttachmentKind
+from programme.reviews import services as reviews
 from tests.conftest import SETUP
 
 ROLES = ("anonymous", "applicant", "other_applicant", "reviewer", "manager", "fund_admin")
@@ -188,6 +189,7 @@ def world(app, make_user) -> World:
     proposals.submit(proposal_a, actor=users["applicant"], now=now)
     # Group B: a draft with one of everything, whose ids are typed into group A's URLs.
     proposal_b, parts_b = _proposal(app, open_call, group_b, users["other_applicant"], now, complete=False)
+    review_ids = _review_call(app, now, users, group_a, make_user)
     db.session.commit()
     return World(
         ids={
@@ -197,11 +199,46 @@ def world(app, make_user) -> World:
             "invitation_for_applicant": invitation_for_applicant.token,
             "draft_call": draft.id, "open_call": open_call.id,
             "proposal_a": proposal_a.id, "proposal_b": proposal_b.id,
+            **review_ids,
             **{f"{key}_a": value for key, value in parts_a.items()},
             **{f"{key}_b": value for key, value in parts_b.items()},
         },
         emails={role: user.email for role, user in users.items()},
     )
+
+
+def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
+    """A call in review: group A's and group C's proposals, each assigned to a reviewer. The role
+    'reviewer' reviews group A's; another reviewer reviews group C's (its review id is typed in by hand)."""
+    folder, zone = app.config["RULES_FOLDER"], app.config["PROGRAMME_TIMEZONE"]
+    call = calls.create_call("cluster-contest.toml", rules_folder=folder, timezone=zone, actor=SETUP, now=now)
+    call.opens_at, call.closes_at = now - timedelta(hours=2), now + timedelta(days=1)
+    calls.open_call(call, actor=SETUP, now=now - timedelta(hours=1))
+    lead_c = make_user("lead-c@example.org", Role.APPLICANT)
+    group_c = accounts.create_group(name="Group C", description="", actor=lead_c)
+    for name, kind in (("C firm 1", OrganisationType.FIRM), ("C firm 2", OrganisationType.FIRM),
+                       ("C firm 3", OrganisationType.FIRM), ("C association", OrganisationType.BUSINESS_ASSOCIATION),
+                       ("C college", OrganisationType.TRAINING_PROVIDER)):
+        size, sector = (SizeClass.MICRO, "Leather") if kind is OrganisationType.FIRM else (None, None)
+        accounts.add_organisation(group_c, accounts.OrganisationData(name, kind, "Town", size, sector), actor=lead_c)
+    mine, _ = _proposal(app, call, group_a, users["applicant"], now, complete=True)
+    other, _ = _proposal(app, call, group_c, lead_c, now, complete=True)
+    proposals.submit(mine, actor=users["applicant"], now=now)
+    proposals.submit(other, actor=lead_c, now=now)
+    calls.close_call(call, actor=SETUP, now=now)
+    manager = users["manager"]
+    second = make_user("reviewer-two@example.org", Role.REVIEWER)
+    reviews.add_reviewer(call, users["reviewer"], actor=manager, now=now)
+    reviews.add_reviewer(call, second, actor=manager, now=now)
+    reviews.start_review(call, deadline=now + timedelta(days=14), actor=manager, now=now)
+    review_mine = reviews.assign_reviewer(call, mine, users["reviewer"].id, actor=manager, now=now)
+    review_other = reviews.assign_reviewer(call, other, second.id, actor=manager, now=now)
+    declared = reviews.declare_conflict(call, organisation_id=None, proposal_id=other.id, note="Former employer",
+                                        actor=users["reviewer"], now=now)
+    consensus_key = call.criteria[0].key
+    return {"review_call": call.id, "review_proposal_a": mine.id, "review_proposal_c": other.id,
+            "review_mine": review_mine.id, "review_other": review_other.id, "conflict_mine": declared.id,
+            "reviewer_id": users["reviewer"].id, "reviewer_two_id": second.id, "criterion_key": consensus_key}
 
 
 def _proposal(app, call, group, lead, now, *, complete: bool):
@@ -238,22 +275,47 @@ def _proposal(app, call, group, lead, now, *, complete: bool):
                       "indicator": indicator.id, "attachment": attachment.id}
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "template", "expected"), CASES, ids=[f"{m} {t}" for m, t, _ in CASES])
-def test_route_access(client, login, world, role, method, template, expected):
-    if role != "anonymous":
-        login(world.emails[role])
+def _check(client, world, role, method, template, expected) -> str | None:
+    """Request one case as the logged-in role; the mismatch, or None."""
     url = template.format(**world.ids)
     if method == "GET":
         response = client.get(url)
     else:
         response = client.post(url, data=FORM_DATA.get(template, {}))
     want = expected[ROLES.index(role)]
-    assert response.status_code == want, f"{role} {method} {url}: {response.status_code}, expected {want}"
-    if role == "anonymous" and want == LOGIN and template not in ("/register",):
-        assert "/login" in response.headers["Location"]
     body = response.get_data().decode("utf-8", "replace")  # a download is binary
-    assert "Traceback" not in body
+    if response.status_code != want:
+        return f"{role} {method} {url}: {response.status_code}, expected {want}"
+    if role == "anonymous" and want == LOGIN and template not in ("/register",):
+        if "/login" not in response.headers["Location"]:
+            return f"{role} {method} {url}: redirected to {response.headers['Location']}, not to the login page"
+    if "Traceback" in body:
+        return f"{role} {method} {url}: the page shows a traceback"
+    return None
+
+
+GETS = [case for case in CASES if case[0] == "GET"]
+POSTS = [case for case in CASES if case[0] == "POST"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_access(client, login, world, role):
+    """Every GET route for one role, on one world (a GET changes nothing, so the cases share it)."""
+    if role != "anonymous":
+        login(world.emails[role])
+    failures = [f for method, template, expected in GETS
+                if (f := _check(client, world, role, method, template, expected))]
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "template", "expected"), POSTS, ids=[f"{m} {t}" for m, t, _ in POSTS])
+def test_post_access(client, login, world, role, method, template, expected):
+    """Each POST route for each role on a fresh world (a POST that is allowed changes it)."""
+    if role != "anonymous":
+        login(world.emails[role])
+    failure = _check(client, world, role, method, template, expected)
+    assert failure is None, failure
 
 
 def test_every_route_is_in_the_access_table(app):

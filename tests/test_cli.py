@@ -20,8 +20,9 @@ from programme.calls.models import Call, CallStatus
 from programme.config import ENVIRONMENT, PROJECT_ROOT
 from programme.core.access import Role, SystemActor
 from programme.core.db import Base, utcnow
-from programme.demo import DEMO_USERS
+from programme.demo import DEMO_USERS, REVIEW_GROUPS
 from programme.extensions import db
+from programme.reviews.models import Review, ReviewStatus
 
 RULES = PROJECT_ROOT / "rules"
 MIGRATIONS = Path(programme.__file__).parent / "migrations"
@@ -148,16 +149,22 @@ def test_demo_seeds_an_empty_database_once(runner):
     result = runner.invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
     assert f"Database at revision {_head_revision()}." in result.output
-    assert "Seeded: 6 accounts" in result.output
+    assert f"Seeded: {len(DEMO_USERS)} accounts" in result.output
     for demo in DEMO_USERS:
         assert demo.email in result.output
 
     db.session.expire_all()
     users = db.session.scalars(select(User)).all()
-    assert len(users) == 6
-    assert {u.email for u in users} == {d.email for d in DEMO_USERS}
+    # the demo accounts, and the leads of the four other groups that applied to the call in review
+    assert len(users) == len(DEMO_USERS) + len(REVIEW_GROUPS) - 1
+    assert {d.email for d in DEMO_USERS} <= {u.email for u in users}
     statuses = sorted(c.status for c in db.session.scalars(select(Call)))
-    assert statuses == sorted([CallStatus.OPEN, CallStatus.DRAFT])
+    assert statuses == sorted([CallStatus.OPEN, CallStatus.DRAFT, CallStatus.REVIEWING])
+    in_review = db.session.scalar(select(Call).where(Call.status == CallStatus.REVIEWING))
+    reviews = db.session.scalars(select(Review).where(Review.call_id == in_review.id)).all()
+    assert len(reviews) == 3 * len(REVIEW_GROUPS)
+    waiting = {r.reviewer.email for r in reviews if r.status != ReviewStatus.SUBMITTED}
+    assert waiting == {"reviewer1@demo.example"}
     open_call = db.session.scalar(select(Call).where(Call.status == CallStatus.OPEN))
     now = utcnow()
     assert open_call.opens_at < now < open_call.closes_at
@@ -199,9 +206,12 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         f"close-calls-at-deadline: closed 1 call(s): {reference}",
+        "remind-reviewers: reminded 0 review(s)",
+        "flag-late-reviews: flagged 0 late review(s)",
         "send-outbox: sent 0 notification(s)",
     ]
-    assert [job.name for job in JOBS] == ["close-calls-at-deadline", "send-outbox"]
+    assert [job.name for job in JOBS] == [
+        "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox"]
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == CallStatus.CLOSED
 
@@ -247,7 +257,7 @@ def test_console_script_demo_uses_sqlite_in_the_instance_folder(tmp_path):
     env = _clean_env(instance)
     first = _run([_script("programme"), "demo", "--no-serve"], env, tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "Seeded: 6 accounts" in first.stdout
+    assert f"Seeded: {len(DEMO_USERS)} accounts" in first.stdout
 
     database = instance / "programme.sqlite"
     secret = instance / "secret_key"
