@@ -131,6 +131,59 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/manage/proposals/{proposal_a}/eligibility", (LOGIN, 403, 403, 403, 302, 403)),
     ("POST", "/manage/proposals/{proposal_b}/eligibility", (LOGIN, 403, 403, 403, 200, 403)),
     ("POST", "/manage/proposals/999999/eligibility", (LOGIN, 403, 403, 403, 404, 403)),
+    # The review. The reviewer reviews group A's proposal in the call under review ({review_mine}); another
+    # reviewer reviews group C's ({review_other}), with which the reviewer declared a conflict. The manager's
+    # pages answer 403 to every other role; the reviewer's pages 403 to every other role; a review is seen by
+    # its reviewer and the managers only (404 for anyone else, also for an id typed by hand).
+    ("GET", "/calls/{review_call}/review", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{open_call}/review", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/999999/review", (LOGIN, 403, 403, 403, 404, 403)),
+    ("GET", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/reviewers/{reviewer_two_id}/remove", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/calls/{review_call}/review/assignments", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review/assignments?page=2", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/assignments/auto", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/calls/{review_call}/review/assignments/add", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/calls/{review_call}/review/start", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/deadline", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/calls/{review_call}/review/scores?sort=disagreement", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review/scores.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review/proposals/{review_proposal_a}", (LOGIN, 403, 403, 403, 200, 403)),
+    # a proposal of another call typed into the call's URL
+    ("GET", "/calls/{review_call}/review/proposals/{proposal_a}", (LOGIN, 403, 403, 403, 404, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/consensus",
+     (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/consensus/{criterion_key}/clear",
+     (LOGIN, 403, 403, 403, 404, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/decision", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{proposal_a}/decision", (LOGIN, 403, 403, 403, 404, 403)),
+    ("GET", "/calls/{review_call}/review/calibration", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review/ranking", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review/ranking.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/calls/{review_call}/review/decide-as-ranked", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/calls/{review_call}/review/publish", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 200, 403)),
+    ("POST", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/reviews/999999/move", (LOGIN, 403, 403, 403, 404, 403)),
+    ("POST", "/reviews/{review_mine}/unassign", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/reviews/{review_mine}/reopen", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/reviewing", (LOGIN, 403, 403, 200, 403, 403)),
+    ("GET", "/reviewing/calls/{review_call}", (LOGIN, 403, 403, 200, 403, 403)),
+    ("GET", "/reviewing/calls/{open_call}", (LOGIN, 403, 403, 404, 403, 403)),
+    ("GET", "/reviewing/calls/999999", (LOGIN, 403, 403, 404, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/expertise", (LOGIN, 403, 403, 302, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/conflicts", (LOGIN, 403, 403, 200, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/conflicts/{conflict_mine}/withdraw", (LOGIN, 403, 403, 302, 403, 403)),
+    ("GET", "/reviews/{review_mine}", (LOGIN, 404, 404, 200, 200, 404)),
+    ("POST", "/reviews/{review_mine}", (LOGIN, 404, 404, 302, 403, 404)),
+    ("GET", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 200, 404)),
+    ("POST", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 403, 404)),
+    ("GET", "/reviews/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/reviews/{review_mine}/attachments/{review_attachment}", (LOGIN, 404, 404, 200, 200, 404)),
+    # another proposal's file typed into the review's URL
+    ("GET", "/reviews/{review_mine}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/reviews/{review_other}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 200, 404)),
 ]
 
 #: The POST form data a route needs to pass validation (only the permission is under test).
@@ -140,6 +193,10 @@ FORM_DATA = {
     "/proposals/{proposal_a}/withdraw": {"reason": "The members decided to apply next year."},
     "/manage/proposals/{proposal_a}/eligibility": {"decision": "ineligible", "reason": "The letters are unsigned."},
     "/manage/proposals/{proposal_b}/eligibility": {"decision": "ineligible", "reason": "The letters are unsigned."},
+    "/calls/{review_call}/review/assignments/add": {"proposal_id": "{review_proposal_a}",
+                                                     "reviewer_id": "{reviewer_two_id}"},
+    "/calls/{review_call}/review/deadline": {"deadline": "2099-06-30T17:00"},
+    "/reviews/{review_mine}/move": {"reviewer_id": "{reviewer_two_id}"},
 }
 
 
@@ -221,8 +278,8 @@ def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
                        ("C college", OrganisationType.TRAINING_PROVIDER)):
         size, sector = (SizeClass.MICRO, "Leather") if kind is OrganisationType.FIRM else (None, None)
         accounts.add_organisation(group_c, accounts.OrganisationData(name, kind, "Town", size, sector), actor=lead_c)
-    mine, _ = _proposal(app, call, group_a, users["applicant"], now, complete=True)
-    other, _ = _proposal(app, call, group_c, lead_c, now, complete=True)
+    mine, parts_mine = _proposal(app, call, group_a, users["applicant"], now, complete=True)
+    other, parts_other = _proposal(app, call, group_c, lead_c, now, complete=True)
     proposals.submit(mine, actor=users["applicant"], now=now)
     proposals.submit(other, actor=lead_c, now=now)
     calls.close_call(call, actor=SETUP, now=now)
@@ -238,7 +295,8 @@ def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
     consensus_key = call.criteria[0].key
     return {"review_call": call.id, "review_proposal_a": mine.id, "review_proposal_c": other.id,
             "review_mine": review_mine.id, "review_other": review_other.id, "conflict_mine": declared.id,
-            "reviewer_id": users["reviewer"].id, "reviewer_two_id": second.id, "criterion_key": consensus_key}
+            "reviewer_id": users["reviewer"].id, "reviewer_two_id": second.id, "criterion_key": consensus_key,
+            "review_attachment": parts_mine["attachment"], "review_attachment_other": parts_other["attachment"]}
 
 
 def _proposal(app, call, group, lead, now, *, complete: bool):
@@ -281,14 +339,15 @@ def _check(client, world, role, method, template, expected) -> str | None:
     if method == "GET":
         response = client.get(url)
     else:
-        response = client.post(url, data=FORM_DATA.get(template, {}))
+        data = {key: value.format(**world.ids) for key, value in FORM_DATA.get(template, {}).items()}
+        response = client.post(url, data=data)
     want = expected[ROLES.index(role)]
     body = response.get_data().decode("utf-8", "replace")  # a download is binary
     if response.status_code != want:
         return f"{role} {method} {url}: {response.status_code}, expected {want}"
-    if role == "anonymous" and want == LOGIN and template not in ("/register",):
-        if "/login" not in response.headers["Location"]:
-            return f"{role} {method} {url}: redirected to {response.headers['Location']}, not to the login page"
+    redirect = response.headers.get("Location", "")
+    if role == "anonymous" and want == LOGIN and template not in ("/register",) and "/login" not in redirect:
+        return f"{role} {method} {url}: redirected to {response.headers['Location']}, not to the login page"
     if "Traceback" in body:
         return f"{role} {method} {url}: the page shows a traceback"
     return None

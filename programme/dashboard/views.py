@@ -7,9 +7,11 @@ from flask_login import current_user
 
 from programme.accounts import services as accounts
 from programme.calls import services as calls
+from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.web import actor, now
 from programme.proposals import services as proposals
+from programme.reviews import services as reviews
 
 bp = Blueprint("home", __name__)
 
@@ -22,8 +24,13 @@ def index():
     invitations = accounts.pending_invitations_for(current_user) if current_user.is_authenticated else []
     mine = proposals.proposals_of(actor()) if current_user.is_authenticated and current_user.has_role(Role.APPLICANT) \
         else []
+    review_calls, outstanding = [], []
+    if current_user.is_authenticated and current_user.has_role(Role.REVIEWER):
+        review_calls = reviews.calls_of_reviewer(actor())
+        outstanding = [r for r in reviews.reviews_of(actor())
+                       if not r.submitted and r.call.status == CallStatus.REVIEWING]
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
-                           now=moment)
+                           review_calls=review_calls, outstanding=outstanding, now=moment)
 
 
 @bp.route("/healthz")

@@ -246,3 +246,36 @@ def check_eligibility(
         deadline_ok, deadline_reason = True, "The call is open."
     checks.append(RuleCheck("deadline", "Before the deadline", deadline_ok, deadline_reason))
     return Verdict(tuple(checks))
+
+
+def _cost_type_order(key: str) -> tuple[int, str]:
+    order = list(COST_TYPES)
+    return (order.index(key), key) if key in order else (len(order), key)
+
+
+def snapshot_figures(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Totals for display, from a snapshot (the live draft's or a frozen version's)."""
+    by_kind = {kind.value: Decimal("0.00") for kind in ActivityKind}
+    for activity in snapshot["activities"]:
+        by_kind[activity["kind"]] = by_kind.get(activity["kind"], Decimal("0.00")) + activity["cost"]
+    by_type: dict[str, Decimal] = {}
+    for line in snapshot["budget_lines"]:
+        by_type[line["cost_type"]] = by_type.get(line["cost_type"], Decimal("0.00")) + line["amount"]
+    per_member: dict[Any, dict[str, Any]] = {}
+    for commitment in snapshot["cofinancing"]:
+        entry = per_member.setdefault(commitment["organisation_id"], {
+            "name": commitment["organisation"], "cash": Decimal("0.00"), "in_kind": Decimal("0.00"),
+        })
+        entry["cash" if commitment["kind"] == CoFinancingKind.CASH else "in_kind"] += commitment["amount"]
+    cash = sum((m["cash"] for m in per_member.values()), Decimal("0.00"))
+    in_kind = sum((m["in_kind"] for m in per_member.values()), Decimal("0.00"))
+    last_quarter = max((a["end_quarter"] for a in snapshot["activities"]), default=0)
+    return {
+        "by_kind": [(ActivityKind(kind).label, amount) for kind, amount in by_kind.items()],
+        "activities_total": sum(by_kind.values(), Decimal("0.00")),
+        "by_type": [(COST_TYPES.get(key, key), by_type[key]) for key in sorted(by_type, key=_cost_type_order)],
+        "budget_total": snapshot["budget_total"],
+        "per_member": sorted(per_member.values(), key=lambda m: m["name"]),
+        "cash": cash, "in_kind": in_kind, "cofinancing_total": cash + in_kind,
+        "quarters": list(range(1, min(max(last_quarter, 4), MAX_QUARTER) + 1)),
+    }

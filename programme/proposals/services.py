@@ -462,6 +462,7 @@ def withdraw(proposal: Proposal, *, reason: str, actor: Actor, now: datetime) ->
         raise RuleViolation("The call is decided: the proposal can no longer be withdrawn.")
     proposal.status = ProposalStatus.WITHDRAWN
     proposal.withdrawn_at, proposal.withdrawal_reason = now, reason.strip()
+    proposal.call.touch_results()  # a withdrawn proposal leaves the ranking of a call in review
     audit.record(db.session, actor, "proposal.withdrawn", proposal, reason=reason.strip())
 
 
@@ -488,6 +489,7 @@ def override_eligibility(proposal: Proposal, *, eligible: bool, reason: str, act
     proposal.override_eligible, proposal.override_reason = eligible, reason.strip()
     proposal.override_by_id, proposal.override_at = actor.id, now
     proposal.status = ProposalStatus.ELIGIBLE if eligible else ProposalStatus.INELIGIBLE
+    proposal.call.touch_results()
     audit.record(db.session, actor, "proposal.eligibility_overridden", proposal, before=before,
                  after=proposal.status.value, computed=proposal.current_version.eligible, reason=reason.strip())
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -24,12 +23,12 @@ from programme.extensions import db
 from programme.proposals import services
 from programme.proposals.domain import (
     COST_TYPES,
-    MAX_QUARTER,
     SECTIONS,
     ActivityKind,
     ClusterStage,
     CoFinancingKind,
     section_gaps,
+    snapshot_figures,
 )
 from programme.proposals.export import write_submissions_workbook
 from programme.proposals.forms import (
@@ -48,6 +47,7 @@ from programme.proposals.forms import (
     organisation_choices,
 )
 from programme.proposals.models import AttachmentKind, Proposal, ProposalStatus
+from programme.reviews import services as reviews
 from programme.rulebook import ORGANISATION_TYPES
 
 bp = Blueprint("proposals", __name__)
@@ -94,39 +94,6 @@ def _rejected(form: Any, exc: RuleViolation) -> None:
 # What every page of a proposal shows ---------------------------------------------------------------
 
 
-def _cost_type_order(key: str) -> tuple[int, str]:
-    order = list(COST_TYPES)
-    return (order.index(key), key) if key in order else (len(order), key)
-
-
-def figures(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """Totals for display, from a snapshot (the live draft's or a frozen version's)."""
-    by_kind = {kind.value: Decimal("0.00") for kind in ActivityKind}
-    for activity in snapshot["activities"]:
-        by_kind[activity["kind"]] = by_kind.get(activity["kind"], Decimal("0.00")) + activity["cost"]
-    by_type: dict[str, Decimal] = {}
-    for line in snapshot["budget_lines"]:
-        by_type[line["cost_type"]] = by_type.get(line["cost_type"], Decimal("0.00")) + line["amount"]
-    per_member: dict[Any, dict[str, Any]] = {}
-    for commitment in snapshot["cofinancing"]:
-        entry = per_member.setdefault(commitment["organisation_id"], {
-            "name": commitment["organisation"], "cash": Decimal("0.00"), "in_kind": Decimal("0.00"),
-        })
-        entry["cash" if commitment["kind"] == CoFinancingKind.CASH else "in_kind"] += commitment["amount"]
-    cash = sum((m["cash"] for m in per_member.values()), Decimal("0.00"))
-    in_kind = sum((m["in_kind"] for m in per_member.values()), Decimal("0.00"))
-    last_quarter = max((a["end_quarter"] for a in snapshot["activities"]), default=0)
-    return {
-        "by_kind": [(ActivityKind(kind).label, amount) for kind, amount in by_kind.items()],
-        "activities_total": sum(by_kind.values(), Decimal("0.00")),
-        "by_type": [(COST_TYPES.get(key, key), by_type[key]) for key in sorted(by_type, key=_cost_type_order)],
-        "budget_total": snapshot["budget_total"],
-        "per_member": sorted(per_member.values(), key=lambda m: m["name"]),
-        "cash": cash, "in_kind": in_kind, "cofinancing_total": cash + in_kind,
-        "quarters": list(range(1, min(max(last_quarter, 4), MAX_QUARTER) + 1)),
-    }
-
-
 def _tabs(proposal: Proposal, snapshot: dict[str, Any], gaps: dict[str, list[str]]) -> list[dict[str, Any]]:
     """The section links beside every page of the proposal, each with a tick when complete."""
     objectives_done = bool((snapshot["objectives"] or "").strip())
@@ -149,7 +116,7 @@ def _render(template: str, proposal: Proposal, **context: Any):
     return render_template(
         template, proposal=proposal, call=proposal.call, snapshot=snapshot, gaps=gaps,
         tabs=_tabs(proposal, snapshot, gaps), verdict=services.eligibility(proposal, snapshot, moment),
-        figures=figures(snapshot), is_group_user=proposal.is_group_user(current_user),
+        figures=snapshot_figures(snapshot), is_group_user=proposal.is_group_user(current_user),
         editable=proposal.can_edit(current_user) and proposal.call.is_accepting(moment),
         action_form=ActionForm(), now=moment, sections=SECTIONS, **context,
     )
@@ -230,6 +197,7 @@ def _overview(proposal: Proposal, *, withdraw_form: WithdrawForm | None = None,
         "proposals/overview.html", proposal,
         withdraw_form=(withdraw_form or WithdrawForm(formdata=None)) if can_withdraw else None,
         override_form=override_form if can_override else None,
+        feedback=reviews.feedback_for(proposal, actor=actor()),
     )
 
 
@@ -581,7 +549,7 @@ def version(proposal_id: int, number: int):
     return render_template(
         "proposals/version.html", proposal=proposal, call=proposal.call, version=frozen, snapshot=snapshot,
         verdict=frozen.verdict, organisation_types=ORGANISATION_TYPES,
-        figures=figures(snapshot), gaps=section_gaps(snapshot), sections=SECTIONS, cost_types=COST_TYPES,
+        figures=snapshot_figures(snapshot), gaps=section_gaps(snapshot), sections=SECTIONS, cost_types=COST_TYPES,
         kinds={kind.value: kind.label for kind in ActivityKind},
     )
 

@@ -98,7 +98,7 @@ def display(value: Number | None, places: int = DISPLAY_PLACES) -> Decimal | Non
     return Decimal(-whole if number < 0 else whole).scaleb(-places)
 
 
-def _plain(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
     """A Decimal without trailing zeros or exponent: 5.0 -> '5', 0.50 -> '0.5'."""
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
@@ -106,7 +106,7 @@ def _plain(value: Decimal) -> str:
 
 def _shown(value: Number) -> str:
     if isinstance(value, Decimal):
-        return _plain(value)
+        return plain_number(value)
     shown = display(value)
     assert shown is not None
     return str(shown)
@@ -149,7 +149,8 @@ class ScoreScale:
         return tuple(self.minimum + self.step * i for i in range(count + 1))
 
     def describe(self) -> str:
-        return f"from {_plain(self.minimum)} to {_plain(self.maximum)} in steps of {_plain(self.step)}"
+        low, high, step = (plain_number(v) for v in (self.minimum, self.maximum, self.step))
+        return f"from {low} to {high} in steps of {step}"
 
     def check(self, value: Any) -> Decimal:
         """The score as a Decimal if it lies on the scale, else ScoreError with a message for the form.
@@ -171,9 +172,9 @@ class ScoreScale:
         if not number.is_finite():
             raise ScoreError(f"a number {self.describe()} (got {value!r})")
         if not self.minimum <= number <= self.maximum:
-            raise ScoreError(f"a score {self.describe()} (got {_plain(number)}, outside the scale)")
+            raise ScoreError(f"a score {self.describe()} (got {plain_number(number)}, outside the scale)")
         if (number - self.minimum) % self.step:
-            raise ScoreError(f"a score {self.describe()} (got {_plain(number)}, not a whole step)")
+            raise ScoreError(f"a score {self.describe()} (got {plain_number(number)}, not a whole step)")
         return number
 
 
@@ -488,11 +489,11 @@ def aggregate(
             if part < spec.threshold * count:
                 source = "consensus" if agreed is not None else "mean"
                 reasons.append(f"{spec.key}: {source} {_shown(result.counted)} is below the criterion threshold"
-                               f" {_plain(spec.threshold)}")
+                               f" {plain_number(spec.threshold)}")
         total = ratio(scaled_total, count)
         if scaled_total < scoring.overall_threshold * count:
             reasons.append(
-                f"total {_shown(total)} is below the overall threshold {_plain(scoring.overall_threshold)}"
+                f"total {_shown(total)} is below the overall threshold {plain_number(scoring.overall_threshold)}"
             )
     reviewers = tuple(sorted(rows, key=id_key))
     return ProposalScore(reviewers, tuple(results), total, not reasons, tuple(reasons))

@@ -1,1 +1,238 @@
 """The forms of the review pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from programme.calls.models import Criterion
+from programme.core.forms import choices
+from programme.reviews.domain import ScoreError, ScoreScale
+from programme.reviews.models import Outcome
+
+# The programme manager's forms ------------------------------------------------------------------------
+
+
+DEADLINE_HELP = ("Local time in the programme's time zone. Reviewers are reminded before it; reviews not submitted "
+                 "by then are flagged late.")
+OUTCOME_CHOICES = choices([
+    (Outcome.FUNDED.value, "Funded: award the start-up grant"),
+    (Outcome.RESERVE.value, "Reserve: on the reserve list"),
+    (Outcome.REJECTED.value, "Rejected"),
+])
+REASON = [Length(max=5000, message="Write at most 5,000 characters.")]
+
+
+def score_choices(points: Iterable[Decimal]) -> list[SelectChoice]:
+    """The scale's points as options of a select, written plainly (0, 0.5, 1 ... 5), lowest first."""
+    shown = [format(point.normalize(), "f") for point in points]
+    return choices([("", "— score —"), *((value, value) for value in shown)])
+
+
+def criterion_choices(criteria: Iterable[Criterion]) -> list[SelectChoice]:
+    return choices([("", "— criterion —"), *((c.key, c.title) for c in criteria)])
+
+
+class DeadlineForm(FlaskForm):
+    """The review deadline: when the review starts, and when the manager moves it."""
+
+    deadline = DateTimeLocalField("Review deadline", format="%Y-%m-%dT%H:%M", description=DEADLINE_HELP,
+                                  validators=[InputRequired("Give the review deadline as a date and time.")])
+
+
+class AddReviewerForm(FlaskForm):
+    user_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose a reviewer to add.")],
+                          description="People with the reviewer role who are not in this call's pool yet.")
+
+
+class AssignForm(FlaskForm):
+    proposal_id = SelectField("Proposal", coerce=int, validators=[DataRequired("Choose the proposal.")])
+    reviewer_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose the reviewer.")],
+                              description="Reviewers in conflict with the proposal are refused, with the reason.")
+
+
+class MoveForm(FlaskForm):
+    reviewer_id = SelectField("Give the review to", coerce=int,
+                              validators=[DataRequired("Choose the reviewer who takes the review over.")])
+
+
+class ConsensusForm(FlaskForm):
+    criterion_key = SelectField("Criterion", validators=[DataRequired("Choose the criterion.")],
+                                id="consensus-criterion")
+    score = SelectField("Consensus score", validators=[DataRequired("Choose the score the panel agreed on.")],
+                        id="consensus-score")
+    reason = TextAreaField(
+        "Why the panel agreed on it", id="consensus-reason",
+        validators=[DataRequired("Write the reason the panel agreed on this score."), *REASON],
+        description="Kept with the score and in the audit log; the score replaces the mean of the reviews.",
+    )
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for reopening", id="reopen-reason",
+        validators=[DataRequired("Give the reason for reopening the review."), *REASON],
+        description="The reviewer reads it in its notification; the audit log keeps it.",
+    )
+
+
+class DecisionForm(FlaskForm):
+    outcome = SelectField("Decision", choices=OUTCOME_CHOICES, validators=[DataRequired("Choose the decision.")],
+                          id="decision-outcome")
+    reason = TextAreaField(
+        "Reason", id="decision-reason",
+        validators=[DataRequired("Write the reason for the decision."), *REASON],
+        description="Shown to the group with its scores when the decisions are published. A decision against "
+                    "the ranking is marked on the ranking page.",
+    )
+
+
+# The reviewer's forms ---------------------------------------------------------------------------------
+
+
+EXPERTISE_HELP = ("The sectors you know, separated by commas or semicolons, e.g. food processing; dairy. Assignment "
+                  "prefers proposals of these sectors for you.")
+#: The longest justification a reviewer may write per criterion.
+JUSTIFICATION_MAX = 10000
+
+
+class ExpertiseForm(FlaskForm):
+    expertise = StringField(
+        "Your sectors of expertise", description=EXPERTISE_HELP,
+        validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")],
+    )
+
+
+class DeclareConflictForm(FlaskForm):
+    """A conflict with one organisation (and so every group it is a member of) or with one proposal."""
+
+    organisation_id = SelectField("An organisation", coerce=int, id="conflict-organisation",
+                                  description="Any group it is a member of is then out of your reach.")
+    proposal_id = SelectField("or a whole proposal", coerce=int, id="conflict-proposal")
+    note = TextAreaField("Note", id="conflict-note", description="Optional: the link, in a few words.",
+                         validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
+
+    def validate_organisation_id(self, field: SelectField) -> None:
+        if not field.data and not self.proposal_id.data:
+            raise ValidationError("Choose an organisation or a proposal.")
+        if field.data and self.proposal_id.data:
+            raise ValidationError("Choose an organisation or a proposal, not both: declare each on its own.")
+
+
+def conflict_choices(organisations: Iterable[Any], proposals: Iterable[Any]) -> tuple[list[SelectChoice],
+                                                                                     list[SelectChoice]]:
+    """The organisations of the call's groups, and its submitted proposals (reference, title and group)."""
+    return (
+        choices([(0, "— no organisation —"), *((o.id, o.name) for o in organisations)]),
+        choices([(0, "— no proposal —"),
+                 *((p.id, f"{p.reference}: {p.title} ({p.group.name})") for p in proposals)]),
+    )
+
+
+class OnScale:
+    """A score on the call's scale. Left empty, it is refused only when the review is submitted."""
+
+    def __init__(self, scale: ScoreScale):
+        self.scale = scale
+
+    def __call__(self, form: ReviewForm, field: SelectField) -> None:
+        value = (field.data or "").strip()
+        if not value:
+            if form.submitting:
+                raise ValidationError(f"Give a score {self.scale.describe()}.")
+            return
+        try:
+            self.scale.check(value)
+        except ScoreError as error:
+            raise ValidationError(f"Give {error}.") from None
+
+
+class JustifiedEnough:
+    """A justification of the rules' minimum length (blanks around it not counted), checked on submission."""
+
+    def __init__(self, minimum: int):
+        self.minimum = minimum
+
+    def __call__(self, form: ReviewForm, field: TextAreaField) -> None:
+        if not form.submitting:
+            return
+        count = len((field.data or "").strip())
+        if count < self.minimum:
+            raise ValidationError(f"Write at least {self.minimum} characters to justify this score: the "
+                                  f"justification has {count}.")
+
+
+class ReviewForm(FlaskForm):
+    """A review's score and justification per criterion; :func:`review_form` adds the fields of a call's
+    criteria. "Save draft" keeps partial work (a score given must be on the scale); "Submit review" needs
+    everything."""
+
+    keys: tuple[str, ...] = ()
+    save_draft = SubmitField("Save draft")
+    submit_review = SubmitField("Submit review")
+
+    @property
+    def submitting(self) -> bool:
+        return bool(self.submit_review.data)
+
+    def score(self, key: str) -> SelectField:
+        return self[f"score_{key}"]
+
+    def justification(self, key: str) -> TextAreaField:
+        return self[f"justification_{key}"]
+
+    def scores(self) -> dict[str, str]:
+        return {key: (self.score(key).data or "").strip() for key in self.keys}
+
+    def justifications(self) -> dict[str, str]:
+        return {key: self.justification(key).data or "" for key in self.keys}
+
+    def add_problems(self, problems: Mapping[str, str]) -> None:
+        """The service's reasons a review cannot be submitted (per criterion key), beside their fields."""
+        for key, message in problems.items():
+            if key not in self.keys:
+                continue
+            for part in message.split("; "):
+                target = self.justification(key) if part.startswith("a justification") else self.score(key)
+                text = f"{part[0].upper()}{part[1:]}."
+                target.errors = [*target.errors, text] if isinstance(target.errors, list) else [text]
+
+
+def review_data(scores: Iterable[Any]) -> dict[str, str]:
+    """A saved review's scores and justifications as the form's data."""
+    data: dict[str, str] = {}
+    for row in scores:
+        data[f"score_{row.criterion_key}"] = "" if row.score is None else format(row.score.normalize(), "f")
+        data[f"justification_{row.criterion_key}"] = row.justification
+    return data
+
+
+def review_form(criteria: Iterable[Criterion], scale: ScoreScale, min_length: int, **kwargs: Any) -> ReviewForm:
+    """The scoring form of a call: a score select (the scale's points, or none) and a justification per
+    criterion, validated against the scale and, on submission, the rules' minimum length."""
+    criteria = list(criteria)
+
+    class CallReviewForm(ReviewForm):
+        pass
+
+    points = score_choices(scale.points)
+    hint = f"At least {min_length} characters to submit." if min_length else None
+    for criterion in criteria:
+        setattr(CallReviewForm, f"score_{criterion.key}", SelectField(
+            "Score", choices=points, validate_choice=False, validators=[OnScale(scale)],
+            description=f"{scale.describe().capitalize()}; at least {format(criterion.threshold.normalize(), 'f')} "
+                        "to be fundable.",
+        ))
+        setattr(CallReviewForm, f"justification_{criterion.key}", TextAreaField(
+            "Justification", description=hint,
+            validators=[JustifiedEnough(min_length),
+                        Length(max=JUSTIFICATION_MAX, message=f"Write at most {JUSTIFICATION_MAX:,} characters.")],
+        ))
+    CallReviewForm.keys = tuple(c.key for c in criteria)
+    return CallReviewForm(**kwargs)

@@ -11,6 +11,7 @@ so that :func:`call_results` recomputes; between changes its result is kept in m
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping
@@ -43,6 +44,7 @@ from programme.reviews.domain import (
     aggregate,
     check_review,
     display,
+    plain_number,
     rank_scores,
 )
 from programme.reviews.models import (
@@ -199,6 +201,8 @@ def add_reviewer(call: Call, user: User, *, actor: Actor, now: datetime) -> Call
 def remove_reviewer(call: Call, user_id: int, *, actor: Actor, now: datetime) -> None:
     """Take a reviewer out of the pool; only while none of its reviews has been started."""
     _manager(actor)
+    if call.status == CallStatus.DECIDED:
+        raise RuleViolation("The call is decided; its reviewer pool is kept as it was.")
     entry = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == call.id,
                                                          CallReviewer.user_id == user_id))
     if entry is None:
@@ -273,46 +277,63 @@ class ConflictMap:
         return pair in self.reasons
 
 
+def _ids_filter(column: Any, ids: list[int] | None) -> Any:
+    """``column IN ids`` for a short list (None: no filter); long lists are filtered in Python instead."""
+    return column.in_(ids) if ids is not None and len(ids) <= 500 else None
+
+
 def conflicts(call: Call, *, reviewer_ids: Iterable[int] | None = None,
               proposal_ids: Iterable[int] | None = None) -> ConflictMap:
-    """Every conflict of the call's reviewers with its submitted proposals.
+    """Every conflict of the call's reviewers with its submitted proposals (or those named).
 
     A reviewer is in conflict with a proposal when it declared the proposal; when it declared an
     organisation that is a member of the proposal's group; when its own organisation is such a member;
-    and when it acts for the group itself.
+    and when it acts for the group itself. Plain rows only, a handful of queries whatever the size.
     """
+    reviewer_list = None if reviewer_ids is None else list(reviewer_ids)
+    proposal_list = None if proposal_ids is None else list(proposal_ids)
     reviewers_q = select(CallReviewer.user_id, User.organisation_id, Organisation.name).join(
         User, User.id == CallReviewer.user_id).outerjoin(Organisation, Organisation.id == User.organisation_id
     ).where(CallReviewer.call_id == call.id)
-    if reviewer_ids is not None:
-        reviewer_ids = list(reviewer_ids)
-        reviewers_q = reviewers_q.where(CallReviewer.user_id.in_(reviewer_ids))
+    if (condition := _ids_filter(CallReviewer.user_id, reviewer_list)) is not None:
+        reviewers_q = reviewers_q.where(condition)
     reviewers = db.session.execute(reviewers_q).all()
+    if reviewer_list is not None:
+        chosen = set(reviewer_list)
+        reviewers = [r for r in reviewers if r[0] in chosen]
     wanted = {r for r, _, _ in reviewers}
     proposals_q = select(Proposal.id, Proposal.group_id).where(Proposal.call_id == call.id,
                                                               Proposal.submitted_at.is_not(None))
-    if proposal_ids is not None:
-        proposals_q = proposals_q.where(Proposal.id.in_(list(proposal_ids)))
+    if (condition := _ids_filter(Proposal.id, proposal_list)) is not None:
+        proposals_q = proposals_q.where(condition)
     proposals = db.session.execute(proposals_q).all()
+    if proposal_list is not None:
+        named = set(proposal_list)
+        proposals = [(p, g) for p, g in proposals if p in named]
     group_of = {p: g for p, g in proposals}
     by_group: dict[int, list[int]] = defaultdict(list)
     for p, g in proposals:
         by_group[g].append(p)
-
     reasons: dict[tuple[int, int], list[str]] = defaultdict(list)
-    # Organisations -> groups of the call's proposals.
-    members = db.session.execute(
-        select(GroupOrganisation.organisation_id, GroupOrganisation.group_id, Organisation.name)
-        .join(Organisation, Organisation.id == GroupOrganisation.organisation_id)
-        .where(GroupOrganisation.group_id.in_(select(Proposal.group_id).where(Proposal.call_id == call.id)))
-    ).all()
+    if not wanted or not proposals:
+        return ConflictMap({})
+
+    # The member organisations of the groups concerned.
+    members_q = select(GroupOrganisation.organisation_id, GroupOrganisation.group_id)
+    group_list = list(by_group)
+    if (condition := _ids_filter(GroupOrganisation.group_id, group_list)) is not None:
+        members_q = members_q.where(condition)
+    else:
+        members_q = members_q.where(
+            GroupOrganisation.group_id.in_(select(Proposal.group_id).where(Proposal.call_id == call.id)))
     groups_of_org: dict[int, list[int]] = defaultdict(list)
-    for org, group, _name in members:
-        groups_of_org[org].append(group)
+    for org, group in db.session.execute(members_q):
+        if group in by_group:
+            groups_of_org[org].append(group)
 
     def org_conflict(reviewer: int, org: int, why: str) -> None:
         for group in groups_of_org.get(org, ()):
-            for proposal in by_group.get(group, ()):
+            for proposal in by_group[group]:
                 reasons[(reviewer, proposal)].append(why)
 
     for reviewer, own_org, own_name in reviewers:
@@ -323,17 +344,22 @@ def conflicts(call: Call, *, reviewer_ids: Iterable[int] | None = None,
     ):
         for proposal in by_group.get(group_id, ()):
             reasons[(user_id, proposal)].append("acts for the applicant group")
-    declared = db.session.scalars(
-        select(ConflictOfInterest).where(ConflictOfInterest.call_id == call.id,
-                                         ConflictOfInterest.reviewer_id.in_(wanted))
+    declared_q = (
+        select(ConflictOfInterest.reviewer_id, ConflictOfInterest.organisation_id, ConflictOfInterest.proposal_id,
+               Organisation.name)
+        .outerjoin(Organisation, Organisation.id == ConflictOfInterest.organisation_id)
+        .where(ConflictOfInterest.call_id == call.id)
     )
-    for conflict in declared:
-        if conflict.proposal_id is not None:
-            if conflict.proposal_id in group_of:
-                reasons[(conflict.reviewer_id, conflict.proposal_id)].append("declared a conflict with the proposal")
-        elif conflict.organisation is not None:
-            org_conflict(conflict.reviewer_id, conflict.organisation_id,
-                         f"declared a conflict with {conflict.organisation.name}, a member of the group")
+    if (condition := _ids_filter(ConflictOfInterest.reviewer_id, reviewer_list)) is not None:
+        declared_q = declared_q.where(condition)
+    for reviewer, org, proposal, org_name in db.session.execute(declared_q):
+        if reviewer not in wanted:
+            continue
+        if proposal is not None:
+            if proposal in group_of:
+                reasons[(reviewer, proposal)].append("declared a conflict with the proposal")
+        elif org is not None:
+            org_conflict(reviewer, org, f"declared a conflict with {org_name}, a member of the group")
     return ConflictMap(dict(reasons))
 
 
@@ -553,7 +579,18 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
     ).all()
     if not rows:
         raise RuleViolation("No eligible proposal waits for reviewers.")
-    ids = [r.id for r in rows]
+    existing = db.session.execute(
+        select(Review.reviewer_id, Review.proposal_id).where(Review.call_id == call.id)
+    ).all()
+    per_proposal: dict[int, int] = defaultdict(int)
+    for _, proposal_id in existing:
+        per_proposal[proposal_id] += 1
+    # A proposal to which a manager gave more reviewers than the rules ask is left as it is; the others keep
+    # their reviewers and get the missing ones.
+    full = {r.id for r in rows if per_proposal[r.id] > k}
+    kept_in_full = len([1 for _, p in existing if p in full])
+    rows = [r for r in rows if r.id not in full]
+    wanted = {r.id for r in rows}
     member_sectors: dict[int, set[str]] = defaultdict(set)
     for proposal_id, sector in db.session.execute(
         select(Proposal.id, Organisation.sector)
@@ -564,10 +601,7 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
         member_sectors[proposal_id].update(split_sectors(sector or ""))
     proposals = [ProposalToReview(r.id, frozenset(split_sectors(r.sector or "")) | member_sectors[r.id]) for r in rows]
     profiles = [ReviewerProfile(e.user_id, e.sectors) for e in reviewers]
-    existing = db.session.execute(
-        select(Review.reviewer_id, Review.proposal_id).where(Review.call_id == call.id, Review.proposal_id.in_(ids))
-    ).all()
-    keep = [(r, p) for r, p in existing]
+    keep = [(r, p) for r, p in existing if p in wanted]
     conflict_map = conflicts(call, proposal_ids=None)
     try:
         result = assign(proposals, profiles, k=k, conflicts=conflict_map.pairs, keep=keep, seed=seed)
@@ -576,7 +610,7 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
             select(Proposal.id, Proposal.reference).where(Proposal.id.in_(list(error.proposal_ids)))).all())
         message = str(error)
         for pid, ref in references.items():
-            message = message.replace(f"proposal {pid} ", f"proposal {ref} ")
+            message = re.sub(rf"\bproposal {pid}\b", f"proposal {ref}", message)
         raise RuleViolation(f"No assignment is possible: {message}.") from None
     version_of = {r.id: r.latest_version or 1 for r in rows}
     new_pairs = sorted(result.new, key=lambda pair: (pair[1], pair[0]))
@@ -595,7 +629,8 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
             )
         db.session.expire_all()
     call.touch_results()
-    summary = AutoAssignment(created=len(new_pairs), kept=len(keep), proposals=len(rows), loads=dict(result.loads),
+    summary = AutoAssignment(created=len(new_pairs), kept=len(keep) + kept_in_full, proposals=len(rows) + len(full),
+                             loads=dict(result.loads),
                              matches=result.matches)
     audit.record(db.session, actor, "review.auto_assigned", call, created=summary.created, kept=summary.kept,
                  proposals=summary.proposals, spread=summary.spread, expert_matches=summary.matches, seed=seed)
@@ -695,6 +730,9 @@ def save_review(review: Review, *, scores: Mapping[str, Any], justifications: Ma
     _require_reviewing(call, "reviews are scored")
     if is_conflicted(call, actor.id, review.proposal_id):
         raise NotFound("no such review")
+    if review.proposal.status not in IN_REVIEW:
+        raise RuleViolation(f"Proposal {review.proposal.reference} is {review.proposal.status.label.lower()}; it is "
+                            "no longer reviewed.")
     scoring = scoring_of(call)
     rules = call.rules.scoring
     checked: dict[str, Decimal | None] = {}
@@ -772,7 +810,7 @@ class CoReview:
 
 def co_reviews(review: Review, *, actor: Actor) -> list[CoReview]:
     """The other submitted reviews of the same proposal; only for a reviewer whose own review is submitted."""
-    if not review.is_reviewer(actor):
+    if not review.is_reviewer(actor) or is_conflicted(review.call, actor.id, review.proposal_id):
         raise NotFound("no such review")
     if not review.submitted:
         raise AccessDenied("other reviewers' scores are shown once your own review is submitted")
@@ -914,20 +952,34 @@ class Calibration:
     names: dict[int, str]
 
 
+_CALIBRATIONS: OrderedDict[str, tuple[agreement.CalibrationReport, Fraction | None, Fraction | None]] = OrderedDict()
+
+
 def calibration(call: Call, *, actor: Actor) -> Calibration:
+    """The reviewers' offsets, the agreement statistics and the calibrated ranking (kept until the next change
+    of the call's results, like the results themselves)."""
     _manager(actor)
     results = results_of(call)
-    report = agreement.calibration_report(
-        results.reviews, results.scoring, consensus=results.consensus,
-        requested={pid: row.amount for pid, row in results.rows.items()},
-        submitted_at={pid: row.submitted_at for pid, row in results.rows.items()},
-        budget=call.budget, scores=results.scores,
-    )
+    with _CACHE_LOCK:
+        cached = _CALIBRATIONS.get(results.token)
+    if cached is None:
+        report = agreement.calibration_report(
+            results.reviews, results.scoring, consensus=results.consensus,
+            requested={pid: row.amount for pid, row in results.rows.items()},
+            submitted_at={pid: row.submitted_at for pid, row in results.rows.items()},
+            budget=call.budget, scores=results.scores,
+        )
+        cached = (report, agreement.alpha(results.reviews, results.scoring, unit="proposal"),
+                  agreement.alpha(results.reviews, results.scoring, unit="criterion"))
+        with _CACHE_LOCK:
+            if results.token in _CACHE:
+                _CALIBRATIONS[results.token] = cached
+                while len(_CALIBRATIONS) > _CACHE_SIZE:
+                    _CALIBRATIONS.popitem(last=False)
     names = dict(db.session.execute(
         select(User.id, User.name).join(CallReviewer, CallReviewer.user_id == User.id)
         .where(CallReviewer.call_id == call.id)).all())
-    return Calibration(report, agreement.alpha(results.reviews, results.scoring, unit="proposal"),
-                       agreement.alpha(results.reviews, results.scoring, unit="criterion"), names)
+    return Calibration(cached[0], cached[1], cached[2], names)
 
 
 def proposal_reviews(proposal: Proposal, *, actor: Actor) -> list[Review]:
@@ -1024,12 +1076,16 @@ def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor:
     if outcome != Outcome.REJECTED and ranked_as in ("not_fundable", "not_scored"):
         why = "; ".join(results.scores[proposal.id].reasons) if proposal.id in results.scores else "no score"
         raise RuleViolation(f"{proposal.reference} is not fundable ({why}); it can only be rejected.", field="outcome")
-    row = results.rows[proposal.id]
+    row = results.rows.get(proposal.id)
+    if row is None:  # pragma: no cover - every change of a proposal's status touches the results
+        raise RuleViolation(f"{proposal.reference} is not in the ranking yet; reload the page.")
     amount = row.amount if outcome == Outcome.FUNDED else None
     if amount is not None:
         funded = db.session.scalar(
-            select(func.coalesce(func.sum(Decision.amount), 0)).where(
-                Decision.call_id == call.id, Decision.outcome == Outcome.FUNDED, Decision.proposal_id != proposal.id)
+            select(func.coalesce(func.sum(Decision.amount), 0))
+            .join(Proposal, Proposal.id == Decision.proposal_id)
+            .where(Decision.call_id == call.id, Decision.outcome == Outcome.FUNDED, Decision.proposal_id != proposal.id,
+                   Proposal.status.in_(IN_REVIEW))
         )
         total = Decimal(funded) + amount
         if total > call.budget:
@@ -1057,6 +1113,15 @@ def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor:
     return decision
 
 
+def _funded_total(call: Call) -> Decimal:
+    """The start-up grants of the funded decisions of proposals still in review."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Decision.amount), 0)).join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.call_id == call.id, Decision.outcome == Outcome.FUNDED, Proposal.status.in_(IN_REVIEW))
+    )
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
 def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
     """Record the ranking's outcome for every proposal without a decision: funded above the line, reserve
     below it, rejected when not fundable (with the reasons). Returns how many decisions were recorded."""
@@ -1072,8 +1137,7 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
         raise RuleViolation(f"{len(unscored)} proposal(s) have no submitted review yet ({shown}); decide them one "
                             "by one, or wait for their reviews.")
     decided = set(results.decisions)
-    funded_total = sum((d.amount or Decimal(0) for d in results.decisions.values()
-                        if d.outcome == Outcome.FUNDED), Decimal(0))
+    funded_total = _funded_total(call)
     new: list[dict[str, Any]] = []
     for place in results.ranking.ranked:
         pid = place.proposal_id
@@ -1081,12 +1145,16 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
             continue
         outcome = Outcome.FUNDED if place.funded else Outcome.RESERVE
         amount = results.rows[pid].amount if place.funded else None
+        reason = (f"Ranked {place.rank}, above the funding line." if place.funded
+                  else f"Ranked {place.rank}, below the funding line: on the reserve list.")
         if amount is not None and funded_total + amount > call.budget:
+            left = format_money(call.budget - funded_total, call.currency)
+            reason = (f"Ranked {place.rank}, above the funding line, but the budget left after the decisions "
+                      f"already recorded ({left}) does not cover its {format_money(amount, call.currency)}: on the "
+                      "reserve list.")
             outcome, amount = Outcome.RESERVE, None
         if amount is not None:
             funded_total += amount
-        reason = (f"Ranked {place.rank}, above the funding line." if outcome == Outcome.FUNDED
-                  else f"Ranked {place.rank}, below the funding line: on the reserve list.")
         new.append({"proposal_id": pid, "outcome": outcome, "reason": reason, "ranked_as": place.status,
                     "rank": place.rank, "against_ranking": _against(outcome, place.status), "amount": amount})
     for entry in results.ranking.not_fundable:
@@ -1112,13 +1180,19 @@ def publish_decisions(call: Call, *, actor: Actor, now: datetime, link_for: Any 
     _lock(call)
     _open_for_results(call)
     results = results_of(call)
-    waiting = [row.reference for pid, row in results.rows.items() if row.status in IN_REVIEW
-               and pid not in results.decisions]
+    waiting = list(db.session.scalars(
+        select(Proposal.reference).where(
+            Proposal.call_id == call.id, Proposal.status.in_(IN_REVIEW),
+            ~select(Decision.id).where(Decision.proposal_id == Proposal.id).exists())
+    ))
     if waiting:
         shown = ", ".join(sorted(waiting)[:5]) + (" ..." if len(waiting) > 5 else "")
         raise RuleViolation(f"{len(waiting)} proposal(s) have no decision yet ({shown}).")
-    decisions = {d.proposal_id: d for d in db.session.scalars(select(Decision).where(Decision.call_id == call.id))}
-    funded_total = sum((d.amount or Decimal(0) for d in decisions.values() if d.outcome == Outcome.FUNDED), Decimal(0))
+    # Only the decisions of proposals still in review: one withdrawn since keeps its status, and no award.
+    decisions = {d.proposal_id: d for d in db.session.scalars(
+        select(Decision).join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.call_id == call.id, Proposal.status.in_(IN_REVIEW)))}
+    funded_total = _funded_total(call)
     if funded_total > call.budget:  # pragma: no cover - record_decision keeps this from happening
         raise RuleViolation("The funded start-up grants exceed the call's budget.")
     proposals = {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(list(decisions))))}
@@ -1169,7 +1243,8 @@ def _notify_group(call: Call, proposal: Proposal, decision: Decision, results: C
         for criterion in call.criteria:
             result = score.criterion(criterion.key)
             lines.append(f"- {criterion.title}: {display(result.counted)}")
-        lines.append(f"Total: {display(score.total)} (fundable from {results.scoring.overall_threshold}).")
+        threshold = plain_number(results.scoring.overall_threshold)
+        lines.append(f"Total: {display(score.total)} (fundable from {threshold}).")
         lines.append("The reviewers' justifications are on the proposal's page.")
     link = link_for(proposal) if link_for else f"/proposals/{proposal.id}"
     for member in proposal.group.users:
@@ -1235,7 +1310,8 @@ def feedback_for(proposal: Proposal, *, actor: Actor) -> Feedback | None:
 
 def _managers() -> list[User]:
     return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == Role.PROGRAMME_MANAGER)
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.PROGRAMME_MANAGER, User.active.is_(True))
     ))
 
 
@@ -1252,7 +1328,7 @@ def remind_reviewers(*, actor: Actor, now: datetime) -> int:
         due = db.session.scalars(
             select(Review).where(Review.call_id == call.id, Review.status != ReviewStatus.SUBMITTED,
                                  Review.reminded_at.is_(None)).order_by(Review.reviewer_id, Review.id)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=Review)
         ).all()
         by_reviewer: dict[int, list[Review]] = defaultdict(list)
         for review in due:
@@ -1280,7 +1356,7 @@ def flag_late_reviews(*, actor: Actor, now: datetime) -> int:
     for call in calls:
         late = db.session.scalars(
             select(Review).where(Review.call_id == call.id, Review.status != ReviewStatus.SUBMITTED,
-                                 Review.late_flagged_at.is_(None)).with_for_update(skip_locked=True)
+                                 Review.late_flagged_at.is_(None)).with_for_update(skip_locked=True, of=Review)
         ).all()
         if not late:
             continue

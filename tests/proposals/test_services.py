@@ -770,6 +770,8 @@ def test_withdrawal_is_refused_once_the_call_is_decided(proposal, lead):
     services.submit(proposal, actor=lead, now=NOW)
     call = proposal.call
     call.status, call.closed_at = CallStatus.DECIDED, CLOSES
+    call.review_started_at, call.review_deadline = CLOSES, CLOSES + timedelta(days=14)
+    call.decided_at = CLOSES + timedelta(days=20)
     db.session.commit()
 
     with pytest.raises(RuleViolation, match="decided"):

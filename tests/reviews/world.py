@@ -104,3 +104,41 @@ def assign(world: World, proposal: Proposal, *reviewers: User, now: datetime = D
 
 
 AFTER = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+# Helpers of the service-level tests (tests/reviews/test_services_*.py) ---------------------------------
+
+#: The criteria of the shipped rules, in their order.
+SHIPPED_KEYS = ("cooperation", "first_activities", "composition", "private_leadership", "market_failure",
+                "self_funding", "own_indicators")
+
+
+def card(base: str = "4", **changes: str) -> dict[str, Decimal]:
+    """One reviewer's scores on the shipped criteria: `base` on each, except the criteria named."""
+    unknown = set(changes) - set(SHIPPED_KEYS)
+    assert not unknown, f"not a criterion of the shipped rules: {unknown}"
+    return {key: Decimal(changes.get(key, base)) for key in SHIPPED_KEYS}
+
+
+def review_of(proposal: Proposal, reviewer: User) -> Review:
+    found = db.session.query(Review).filter_by(proposal_id=proposal.id, reviewer_id=reviewer.id).one_or_none()
+    assert found is not None, f"{reviewer.email} does not review {proposal.reference}"
+    return found
+
+
+def score_with(world: World, proposal: Proposal, cards: list[dict[str, Decimal]], *, now: datetime = DURING) -> None:
+    """Assign the first len(cards) reviewers of the pool to the proposal by hand and submit one card each."""
+    for reviewer, values in zip(world.reviewers, cards, strict=False):
+        review = services.assign_reviewer(world.call, proposal, reviewer.id, actor=world.manager, now=now)
+        services.save_review(review, scores=values, justifications=justifications(world.call), submit=True,
+                             actor=reviewer, now=now)
+    assert len(cards) <= len(world.reviewers), "more cards than reviewers in the pool"
+
+
+def replace_rule(call: Call, old: str, new: str) -> None:
+    """Change the call's own copy of its rules (a test of a rules option) and drop the parsed rules."""
+    assert old in call.rules_source, f"{old!r} is not in the call's rules"
+    call.rules_source = call.rules_source.replace(old, new)
+    call.__dict__.pop("rules", None)
+    call.touch_results()
+    db.session.flush()
