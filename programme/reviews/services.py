@@ -11,17 +11,19 @@ so that :func:`call_results` recomputes; between changes its result is kept in m
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from programme.accounts.models import ApplicantGroup, GroupOrganisation, GroupUser, Organisation, User, UserRole
@@ -875,7 +877,43 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the results are built: they are some 300,000 small acyclic
+    objects at 5,000 proposals, and the collector would rescan the heap several times over (a third of the
+    time). Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _submitted_scores(call: Call, scoring: Scoring, rows: Mapping[int, ProposalRow]
+                      ) -> dict[int, dict[int, dict[str, Decimal]]]:
+    """Proposal -> reviewer -> criterion key -> score of the submitted reviews: one row per review."""
+    keys = scoring.keys
+    columns = [func.max(case((ReviewScore.criterion_key == key, ReviewScore.score))) for key in keys]
+    reviews: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(dict)
+    for proposal_id, reviewer_id, *values in db.session.execute(
+        select(Review.proposal_id, Review.reviewer_id, *columns)
+        .join(ReviewScore, ReviewScore.review_id == Review.id)
+        .where(Review.call_id == call.id, Review.status == ReviewStatus.SUBMITTED)
+        .group_by(Review.id, Review.proposal_id, Review.reviewer_id)
+    ):
+        if proposal_id in rows:
+            reviews[proposal_id][reviewer_id] = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+    return reviews
+
+
 def _load_results(call: Call) -> CallResults:
+    with _collector_paused():
+        return _compute_results(call)
+
+
+def _compute_results(call: Call) -> CallResults:
     scoring = scoring_of(call)
     token = call.results_token
     counts = {pid: (a, s) for pid, a, s in db.session.execute(
@@ -895,14 +933,7 @@ def _load_results(call: Call) -> CallResults:
         rows[r.id] = ProposalRow(r.id, r.reference or "", r.title, r.group, r.requested_amount,
                                  grant_amount(call, r.requested_amount), r.version_at, r.status, assigned, submitted)
 
-    reviews: dict[int, dict[int, dict[str, Decimal]]] = defaultdict(lambda: defaultdict(dict))
-    for proposal_id, reviewer_id, key, score in db.session.execute(
-        select(Review.proposal_id, Review.reviewer_id, ReviewScore.criterion_key, ReviewScore.score)
-        .join(ReviewScore, ReviewScore.review_id == Review.id)
-        .where(Review.call_id == call.id, Review.status == ReviewStatus.SUBMITTED)
-    ):
-        if proposal_id in rows:
-            reviews[proposal_id][reviewer_id][key] = score
+    reviews = _submitted_scores(call, scoring, rows)
     consensus: dict[int, dict[str, Consensus]] = defaultdict(dict)
     for proposal_id, key, score, reason in db.session.execute(
         select(ConsensusScore.proposal_id, ConsensusScore.criterion_key, ConsensusScore.score, ConsensusScore.reason)
@@ -917,8 +948,7 @@ def _load_results(call: Call) -> CallResults:
     decisions = {d.proposal_id: d for d in db.session.scalars(select(Decision).where(Decision.call_id == call.id))}
     for decision in decisions.values():
         db.session.expunge(decision)
-    return CallResults(call.id, token, scoring, rows, scores, ranking,
-                       {pid: dict(by) for pid, by in reviews.items()}, dict(consensus), decisions)
+    return CallResults(call.id, token, scoring, rows, scores, ranking, dict(reviews), dict(consensus), decisions)
 
 
 def call_results(call: Call, *, actor: Actor) -> CallResults:
