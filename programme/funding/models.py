@@ -1,18 +1,19 @@
-"""Initiatives (funded proposals) and the grants committed to them."""
+"""Initiatives (funded proposals), the grants committed to them and the disbursements that pay them."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.accounts.models import ApplicantGroup
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.ledger import JournalEntry
 from programme.proposals.models import Proposal
 
 
@@ -90,6 +91,7 @@ class Grant(Base):
     committed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     initiative: Mapped[Initiative] = relationship(back_populates="grants")
+    disbursements: Mapped[list[Disbursement]] = relationship(order_by="Disbursement.id", viewonly=True)
 
     __table_args__ = (
         CheckConstraint("committed > 0", name="committed_positive"),
@@ -100,3 +102,100 @@ class Grant(Base):
             sqlite_where=text("kind = 'startup'"), postgresql_where=text("kind = 'startup'"),
         ),
     )
+
+
+class DisbursementStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+#: The statuses whose amounts hold part of a grant (everything but rejected).
+HOLDING = (DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED, DisbursementStatus.PAID)
+
+
+class Disbursement(Base):
+    """A tranche of a grant: requested -> approved -> paid, or rejected (from requested or approved) with a reason.
+
+    The person who requested it never approves it. A paid disbursement names its value date, the bank's
+    reference of the transfer and the journal entry that moved the money.
+
+    The bank reference is unique over the whole table, not per currency: it names one transfer out of the
+    programme's bank account(s), and a transfer pays one tranche; a per-currency key would let one transfer
+    be recorded against two tranches in two currencies. Only paid disbursements carry one (a check below),
+    so the unique constraint is on the references of paid disbursements.
+    """
+
+    __tablename__ = "disbursements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    amount: Mapped[Money]
+    currency: Mapped[str] = mapped_column(String(3))
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[DisbursementStatus] = mapped_column(
+        state_enum(DisbursementStatus, "status"), default=DisbursementStatus.REQUESTED, index=True
+    )
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None]
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    paid_at: Mapped[datetime | None]
+    value_date: Mapped[date | None] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    initiative: Mapped[Initiative] = relationship()
+    grant: Mapped[Grant] = relationship()
+    journal_entry: Mapped[JournalEntry | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("bank_reference", name="uq_disbursements_bank_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint("length(trim(purpose)) > 0", name="purpose_given"),
+        CheckConstraint(
+            "approved_by_id IS NULL OR requested_by_id IS NULL OR approved_by_id <> requested_by_id",
+            name="approver_not_requester",
+        ),
+        CheckConstraint(
+            "status NOT IN ('approved', 'paid') OR (approved_by_id IS NOT NULL AND approved_at IS NOT NULL)",
+            name="approved_has_approver",
+        ),
+        CheckConstraint(
+            "status <> 'paid' OR (paid_at IS NOT NULL AND value_date IS NOT NULL AND bank_reference IS NOT NULL "
+            "AND length(trim(bank_reference)) > 0 AND journal_entry_id IS NOT NULL)",
+            name="paid_has_payment",
+        ),
+        CheckConstraint(
+            "status = 'paid' OR (paid_at IS NULL AND paid_by_id IS NULL AND value_date IS NULL "
+            "AND bank_reference IS NULL AND journal_entry_id IS NULL)",
+            name="only_paid_has_payment",
+        ),
+        CheckConstraint(
+            "status <> 'rejected' OR (rejected_at IS NOT NULL AND length(trim(coalesce(rejection_reason, ''))) > 0)",
+            name="rejected_has_reason",
+        ),
+        CheckConstraint(
+            "status = 'rejected' OR (rejected_at IS NULL AND rejected_by_id IS NULL AND rejection_reason IS NULL)",
+            name="only_rejected_has_reason",
+        ),
+    )
+
+    @property
+    def holds_grant(self) -> bool:
+        return self.status in HOLDING
+
+    # Permission rules.
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)

@@ -1,0 +1,138 @@
+"""Two administrators acting on disbursements at once, against PostgreSQL (each in its own session, started
+together, committing after a pause): one payment and one journal entry; approvals never overcommit a grant."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from programme.accounts.models import User
+from programme.core.access import RuleViolation
+from programme.core.ledger import JournalEntry, check_ledger
+from programme.extensions import db
+from programme.funding import services
+from programme.funding.models import Disbursement, DisbursementStatus, Grant
+from tests.funding.conftest import LATER, PAID_ON, Funded
+
+D = Decimal
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
+)
+
+
+def _at_once(app, works: list[Callable[[], Any]]) -> list[Any]:
+    """Run each work in its own thread and app context (so its own session), started together by a barrier;
+    each commits after a pause, so the other meets its uncommitted rows. A RuleViolation is returned."""
+    barrier = threading.Barrier(len(works))
+    results: list[Any] = [None] * len(works)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                try:
+                    results[i] = works[i]()
+                    time.sleep(0.3)
+                    db.session.commit()
+                except RuleViolation as error:
+                    db.session.rollback()
+                    results[i] = error
+        except BaseException as error:  # reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    return results
+
+
+def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded: Funded) -> None:
+    f = funded
+    d = services.request_disbursement(f.grant, amount="10000.00", purpose="Workshop", actor=f.manager, now=LATER)
+    services.approve_disbursement(d, actor=f.admin, now=LATER)
+    db.session.commit()
+    d_id, admin_ids = d.id, [f.admin.id, f.admin2.id]
+
+    def paying(admin_id: int) -> Callable[[], int | None]:
+        def work() -> int | None:
+            paid = services.record_payment(db.session.get(Disbursement, d_id), value_date=PAID_ON,
+                                           bank_reference="BANK-42", actor=db.session.get(User, admin_id), now=LATER)
+            return paid.journal_entry_id
+        return work
+
+    results = _at_once(app, [paying(i) for i in admin_ids])
+    db.session.expire_all()
+    d = db.session.get(Disbursement, d_id)
+    assert d.status == DisbursementStatus.PAID
+    assert results == [d.journal_entry_id, d.journal_entry_id]
+    payments = db.session.scalars(select(JournalEntry).where(JournalEntry.source_type == "Disbursement")).all()
+    assert [e.id for e in payments] == [d.journal_entry_id]
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2  # with the call's budget
+    assert services.paid_from_ledger(d.initiative) == D("10000.00") == services.grant_position(d.grant).paid
+    assert check_ledger() == []
+
+
+def test_two_approvals_that_together_exceed_the_grant_one_succeeds(app, funded: Funded) -> None:
+    f = funded
+    first = services.request_disbursement(f.grant, amount="20000.00", purpose="A", actor=f.manager, now=LATER)
+    second = services.request_disbursement(f.grant, amount="10000.00", purpose="B", actor=f.manager, now=LATER)
+    # The commitment is cut after the requests: each fits alone, both do not.
+    db.session.execute(update(Grant).where(Grant.id == f.grant.id).values(committed=D("25000.00")))
+    db.session.commit()
+    ids, admin_ids = [first.id, second.id], [f.admin.id, f.admin2.id]
+
+    def approving(d_id: int, admin_id: int) -> Callable[[], str]:
+        def work() -> str:
+            approved = services.approve_disbursement(db.session.get(Disbursement, d_id),
+                                                     actor=db.session.get(User, admin_id), now=LATER)
+            return approved.status.value
+        return work
+
+    results = _at_once(app, [approving(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)])
+    assert sorted(map(type, results), key=str) == sorted([str, RuleViolation], key=str)
+    refused = next(r for r in results if isinstance(r, RuleViolation))
+    assert "is left of the start-up grant of EUR 25,000.00" in refused.message
+    db.session.expire_all()
+    position = services.grant_position(db.session.get(Grant, f.grant.id))
+    assert position.approved + position.paid <= D("25000.00")
+    assert position.approved in (D("20000.00"), D("10000.00"))
+
+
+def test_two_administrators_using_one_reference_for_two_disbursements(app, funded: Funded) -> None:
+    f = funded
+    made = [services.request_disbursement(f.grant, amount="1000.00", purpose=p, actor=f.manager, now=LATER)
+            for p in ("A", "B")]
+    for d in made:
+        services.approve_disbursement(d, actor=f.admin, now=LATER)
+    db.session.commit()
+    ids, admin_ids = [d.id for d in made], [f.admin.id, f.admin2.id]
+
+    def paying(d_id: int, admin_id: int) -> Callable[[], int]:
+        def work() -> int:
+            return services.record_payment(db.session.get(Disbursement, d_id), value_date=PAID_ON,
+                                           bank_reference="BANK-1", actor=db.session.get(User, admin_id),
+                                           now=LATER).id
+        return work
+
+    results = _at_once(app, [paying(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)])
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if isinstance(r, RuleViolation)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert f"already used for disbursement {winners[0]}" in losers[0].message
+    db.session.expire_all()
+    assert services.paid_from_ledger(f.initiative) == D("1000.00")
+    assert check_ledger() == []
