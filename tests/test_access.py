@@ -20,6 +20,8 @@ from programme.calls import services as calls
 from programme.core.access import Role
 from programme.core.db import utcnow
 from programme.extensions import db
+from programme.funding import services as funding
+from programme.funding.models import Grant, GrantKind, Initiative
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import AttachmentKind
@@ -184,6 +186,29 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     # another proposal's file typed into the review's URL
     ("GET", "/reviews/{review_mine}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 404, 404)),
     ("GET", "/reviews/{review_other}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 200, 404)),
+    # Initiatives and their start-up grants. Group A's initiative has a requested disbursement ({disbursement_a},
+    # requested by the manager) and an approved one ({approved_a}); group B's has a requested one, whose id is
+    # typed into the disbursement URLs by group A's lead. The list answers 403 to a reviewer; an initiative or
+    # disbursement one may not see answers 404; one seen but not handled (its group's applicant) 403.
+    ("GET", "/initiatives", (LOGIN, 200, 200, 403, 200, 200)),
+    ("GET", "/initiatives/{initiative_a}", (LOGIN, 200, 404, 404, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}", (LOGIN, 404, 200, 404, 200, 200)),
+    ("GET", "/initiatives/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/disbursements", (LOGIN, 403, 404, 404, 302, 302)),
+    ("POST", "/initiatives/{initiative_b}/disbursements", (LOGIN, 404, 403, 404, 302, 302)),
+    ("POST", "/initiatives/999999/disbursements", (LOGIN, 404, 404, 404, 404, 404)),
+    # the manager requested it, so its approval is refused on the page (200); the fund administrator approves
+    ("POST", "/disbursements/{disbursement_a}/approve", (LOGIN, 403, 404, 404, 200, 302)),
+    ("POST", "/disbursements/{disbursement_b}/approve", (LOGIN, 404, 403, 404, 200, 302)),
+    ("POST", "/disbursements/999999/approve", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/disbursements/{disbursement_a}/reject", (LOGIN, 403, 404, 404, 302, 302)),
+    ("POST", "/disbursements/{disbursement_b}/reject", (LOGIN, 404, 403, 404, 302, 302)),
+    ("POST", "/disbursements/999999/reject", (LOGIN, 404, 404, 404, 404, 404)),
+    # only a fund administrator pays, and only an approved disbursement (a requested one: refused on the page)
+    ("POST", "/disbursements/{approved_a}/pay", (LOGIN, 403, 404, 404, 403, 302)),
+    ("POST", "/disbursements/{disbursement_a}/pay", (LOGIN, 403, 404, 404, 403, 200)),
+    ("POST", "/disbursements/{disbursement_b}/pay", (LOGIN, 404, 403, 404, 403, 200)),
+    ("POST", "/disbursements/999999/pay", (LOGIN, 404, 404, 404, 404, 404)),
 ]
 
 #: The POST form data a route needs to pass validation (only the permission is under test).
@@ -197,6 +222,13 @@ FORM_DATA = {
                                                      "reviewer_id": "{reviewer_two_id}"},
     "/calls/{review_call}/review/deadline": {"deadline": "2099-06-30T17:00"},
     "/reviews/{review_mine}/move": {"reviewer_id": "{reviewer_two_id}"},
+    "/initiatives/{initiative_a}/disbursements": {"amount": "1,000.00", "purpose": "Facilitator"},
+    "/initiatives/{initiative_b}/disbursements": {"amount": "1,000.00", "purpose": "Facilitator"},
+    "/disbursements/{disbursement_a}/reject": {"reason": "No invoice yet."},
+    "/disbursements/{disbursement_b}/reject": {"reason": "No invoice yet."},
+    "/disbursements/{approved_a}/pay": {"value_date": "2025-01-15", "bank_reference": "BANK-ACCESS-1"},
+    "/disbursements/{disbursement_a}/pay": {"value_date": "2025-01-15", "bank_reference": "BANK-ACCESS-1"},
+    "/disbursements/{disbursement_b}/pay": {"value_date": "2025-01-15", "bank_reference": "BANK-ACCESS-1"},
 }
 
 
@@ -247,6 +279,7 @@ def world(app, make_user) -> World:
     # Group B: a draft with one of everything, whose ids are typed into group A's URLs.
     proposal_b, parts_b = _proposal(app, open_call, group_b, users["other_applicant"], now, complete=False)
     review_ids = _review_call(app, now, users, group_a, make_user)
+    funding_ids = _initiatives(open_call, proposal_a, proposal_b, users, now)
     db.session.commit()
     return World(
         ids={
@@ -257,6 +290,7 @@ def world(app, make_user) -> World:
             "draft_call": draft.id, "open_call": open_call.id,
             "proposal_a": proposal_a.id, "proposal_b": proposal_b.id,
             **review_ids,
+            **funding_ids,
             **{f"{key}_a": value for key, value in parts_a.items()},
             **{f"{key}_b": value for key, value in parts_b.items()},
         },
@@ -297,6 +331,30 @@ def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
             "review_mine": review_mine.id, "review_other": review_other.id, "conflict_mine": declared.id,
             "reviewer_id": users["reviewer"].id, "reviewer_two_id": second.id, "criterion_key": consensus_key,
             "review_attachment": parts_mine["attachment"], "review_attachment_other": parts_other["attachment"]}
+
+
+def _initiatives(call, proposal_a, proposal_b, users, now) -> dict[str, object]:
+    """An initiative (with its start-up grant) for group A's proposal and one for group B's, as a published
+    decision makes them; disbursements requested by the manager, one of group A's approved by the fund
+    administrator."""
+    made = {}
+    for key, proposal in (("a", proposal_a), ("b", proposal_b)):
+        initiative = Initiative(reference=f"INI-ACCESS-{key.upper()}", name=proposal.title, call_id=call.id,
+                                proposal_id=proposal.id, group_id=proposal.group_id, currency=call.currency,
+                                started_at=now)
+        initiative.grants.append(Grant(kind=GrantKind.STARTUP, committed=Decimal("30000.00"),
+                                       currency=call.currency, committed_at=now))
+        db.session.add(initiative)
+        db.session.flush()
+        requested = funding.request_disbursement(initiative.startup_grant, amount="5000.00", purpose="First tranche",
+                                                 actor=users["manager"], now=now)
+        made[f"initiative_{key}"], made[f"disbursement_{key}"] = initiative.id, requested.id
+    approved = funding.request_disbursement(db.session.get(Initiative, made["initiative_a"]).startup_grant,
+                                            amount="2500.00", purpose="Second tranche", actor=users["manager"],
+                                            now=now)
+    funding.approve_disbursement(approved, actor=users["fund_admin"], now=now)
+    made["approved_a"] = approved.id
+    return made
 
 
 def _proposal(app, call, group, lead, now, *, complete: bool):

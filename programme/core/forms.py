@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -41,6 +42,10 @@ class FiniteDecimalField(DecimalField):
             raise ValueError(f"Give a number below {self.limit:,}.")
 
 
+#: An amount with its thousands separated by commas in groups of three: 1,250 or 12,500.50.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
 class MoneyField(FiniteDecimalField):
     """An amount typed by a person: spaces and thousands commas are allowed, a float never appears.
 
@@ -51,7 +56,14 @@ class MoneyField(FiniteDecimalField):
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if valuelist:
-            valuelist = [valuelist[0].replace(",", "").replace(" ", "").replace("\u00a0", "")]
+            raw = valuelist[0].strip().replace(" ", "").replace("\u00a0", "")
+            if "," in raw and not _GROUPED.fullmatch(raw):
+                self.data = None
+                if re.fullmatch(r"[+-]?\d+,\d{1,2}", raw):
+                    raise ValueError(f"Write the cents after a point: {raw.replace(',', '.')}, not {raw} "
+                                     "(a comma only separates thousands).")
+                raise ValueError("Separate thousands with commas in groups of three (12,500.00), or not at all.")
+            valuelist = [raw.replace(",", "")]
         super().process_formdata(valuelist)
 
 

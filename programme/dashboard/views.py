@@ -10,6 +10,7 @@ from programme.calls import services as calls
 from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.web import actor, now
+from programme.funding import services as funding
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
 
@@ -29,8 +30,10 @@ def index():
         review_calls = reviews.calls_of_reviewer(actor())
         outstanding = [r for r in reviews.reviews_of(actor())
                        if not r.submitted and r.call.status == CallStatus.REVIEWING]
+    awaiting = funding.awaiting(actor=actor()) \
+        if current_user.is_authenticated and current_user.has_role(Role.FUND_ADMINISTRATOR) else []
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
-                           review_calls=review_calls, outstanding=outstanding, now=moment)
+                           review_calls=review_calls, outstanding=outstanding, awaiting=awaiting, now=moment)
 
 
 @bp.route("/healthz")

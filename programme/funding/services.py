@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from programme.accounts.models import GroupUser, User
 from programme.calls.models import Call
 from programme.core import audit
-from programme.core.access import AccessDenied, Actor, Role, RuleViolation, require_role
+from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.ledger import (
     AccountKind,
     JournalEntry,
@@ -93,6 +94,71 @@ def disbursements_of(initiative: Initiative, *, actor: Actor) -> list[Disburseme
         raise AccessDenied("you may not see this initiative's disbursements")
     return list(db.session.scalars(
         select(Disbursement).where(Disbursement.initiative_id == initiative.id).order_by(Disbursement.id)))
+
+
+def _may_see_initiatives(actor: Actor) -> None:
+    """The list of initiatives is for managers, fund administrators and applicants (who see their groups')."""
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
+
+
+def initiatives_for(actor: Actor) -> list[Initiative]:
+    """The initiatives the actor may see: all for managers and fund administrators, its groups' for an
+    applicant; 403 for anyone else (a reviewer sees none)."""
+    _may_see_initiatives(actor)
+    query = select(Initiative).order_by(Initiative.reference)
+    if not (actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)):
+        query = query.join(GroupUser, GroupUser.group_id == Initiative.group_id).where(GroupUser.user_id == actor.id)
+    return list(db.session.scalars(query).unique())
+
+
+def get_initiative(initiative_id: int, *, actor: Actor) -> Initiative:
+    """One initiative; NotFound for an unknown id and for one the actor may not see."""
+    initiative = db.session.get(Initiative, initiative_id)
+    if initiative is None or not initiative.can_view(actor):
+        raise NotFound("no such initiative")
+    return initiative
+
+
+def get_disbursement(disbursement_id: int, *, actor: Actor) -> Disbursement:
+    """One disbursement; NotFound for an unknown id and for one of an initiative the actor may not see."""
+    disbursement = db.session.get(Disbursement, disbursement_id)
+    if disbursement is None or not disbursement.can_view(actor):
+        raise NotFound("no such disbursement")
+    return disbursement
+
+
+def positions_of(initiatives: list[Initiative]) -> dict[int, GrantPosition]:
+    """The start-up grant position of each initiative that has one, by initiative id, in one query."""
+    grants = {i.startup_grant.id: i for i in initiatives if i.startup_grant is not None}
+    if not grants:
+        return {}
+    rows = db.session.execute(
+        select(Disbursement.grant_id, Disbursement.status, func.coalesce(func.sum(Disbursement.amount), 0))
+        .where(Disbursement.grant_id.in_(grants)).group_by(Disbursement.grant_id, Disbursement.status))
+    sums: dict[int, dict[str, Decimal]] = {grant_id: {} for grant_id in grants}
+    for grant_id, status, total in rows:
+        sums[grant_id][DisbursementStatus(status).value] = Decimal(total).quantize(Decimal("0.01"))
+    return {initiative.id: GrantPosition.of(Decimal(initiative.startup_grant.committed), sums[grant_id])
+            for grant_id, initiative in grants.items()}
+
+
+def people_of(disbursements: list[Disbursement]) -> dict[int, User]:
+    """The users named on the disbursements (requester, approver, payer, rejecter), by id, in one query."""
+    ids = {uid for d in disbursements
+           for uid in (d.requested_by_id, d.approved_by_id, d.paid_by_id, d.rejected_by_id) if uid is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def awaiting(*, actor: Actor) -> list[Disbursement]:
+    """The disbursements waiting for a fund administrator or manager: requested (to approve or reject) and
+    approved (to pay), oldest first."""
+    require_role(actor, *HANDLERS)
+    return list(db.session.scalars(
+        select(Disbursement)
+        .where(Disbursement.status.in_((DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED)))
+        .order_by(Disbursement.requested_at, Disbursement.id)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +343,7 @@ def record_payment(
 
 
 __all__ = [
-    "HOLDING", "GrantPosition", "approve_disbursement", "budget_call", "disbursements_of", "grant_position",
-    "paid_from_ledger", "record_payment", "reject_disbursement", "request_disbursement",
+    "HANDLERS", "HOLDING", "GrantPosition", "approve_disbursement", "awaiting", "budget_call", "disbursements_of",
+    "get_disbursement", "get_initiative", "grant_position", "initiatives_for", "paid_from_ledger", "people_of",
+    "positions_of", "record_payment", "reject_disbursement", "request_disbursement",
 ]
