@@ -28,10 +28,12 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, make_url, text
+from sqlalchemy import insert, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import drop_database, fresh_database, progress  # noqa: E402
 
 from programme import create_app  # noqa: E402
 from programme.accounts.models import ApplicantGroup, GroupOrganisation, Organisation  # noqa: E402
@@ -53,32 +55,6 @@ SUPPORT = [
     "local_government",
     "bank",
 ]
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def fresh_database(url: str | None, folder: Path) -> str:
-    if not url:
-        return f"sqlite:///{folder / 'bench.sqlite'}"
-    base = make_url(url)
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return
-    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def generate_call(app, size: int, rng: random.Random, label: str) -> int:

@@ -43,10 +43,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, create_engine, func, insert, make_url, select, text, update
+from sqlalchemy import bindparam, func, insert, make_url, select, text, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchdb import drop_database, fresh_database, progress  # noqa: E402
 
 from programme import create_app  # noqa: E402
 from programme.accounts.models import (  # noqa: E402
@@ -115,36 +117,6 @@ Does the initiative build on the region's strategy and avoid duplicating other p
 weight = 0.40
 threshold = 3.0
 '''
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Database and rules
-
-
-def fresh_database(url: str | None, folder: Path) -> str:
-    if not url:
-        return f"sqlite:///{folder / 'bench.sqlite'}"
-    base = make_url(url)
-    name = f"{base.database or 'bench'}_reviews_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return
-    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    engine.dispose()
 
 
 def rules_folder(folder: Path) -> Path:
@@ -573,7 +545,7 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="reviews-bench-"))
-    url = fresh_database(args.database_url, folder)
+    url = fresh_database(args.database_url, folder, "bench_reviews")
     backend = make_url(url).get_backend_name()
     plan = Plan(args.scale)
     rng = random.Random(args.seed)
