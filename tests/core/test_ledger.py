@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,6 +37,7 @@ from programme.core.ledger import (
 )
 from programme.extensions import db
 from tests.conftest import SETUP
+from tests.races import at_once
 
 D = Decimal
 JAN, FEB, MAR = date(2025, 1, 15), date(2025, 2, 15), date(2025, 3, 15)
@@ -469,37 +469,6 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def _at_once(app, work: Callable[[], Any], n: int = 2) -> list[Any]:
-    """Run `work` in n threads, each in its own app context (so its own session), started together by a
-    barrier; each commits after a pause, so the others' inserts meet its uncommitted rows."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                try:
-                    results[i] = work()
-                    time.sleep(0.3)
-                    db.session.commit()
-                except LedgerError as error:
-                    db.session.rollback()
-                    results[i] = error
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return results
-
-
 @postgres_only
 def test_two_sessions_posting_the_same_key_make_one_entry(app, accounts: dict[str, Account]) -> None:
     loan_id, cash_id = accounts["loan"].id, accounts["cash"].id
@@ -509,7 +478,7 @@ def test_two_sessions_posting_the_same_key_make_one_entry(app, accounts: dict[st
         entry = post([debit(loan, D("250.00")), credit(cash, D("250.00"))], key="bank:REF-42")
         return entry.id
 
-    ids = _at_once(app, work)
+    ids = at_once(app, [work, work], expected=(LedgerError,))
     db.session.expire_all()
     assert counts() == (1, 2)
     assert ids[0] == ids[1] == db.session.scalar(select(JournalEntry.id))
@@ -528,7 +497,7 @@ def test_two_sessions_reversing_one_entry_make_one_reversal(app, accounts: dict[
             key = next(keys)
         return reverse_entry(db.session.get(JournalEntry, entry_id), reason="x", idempotency_key=key, actor=SETUP).id
 
-    results = _at_once(app, work)
+    results = at_once(app, [work, work], expected=(LedgerError,))
     db.session.expire_all()
     assert counts() == (2, 4)
     winners = [r for r in results if isinstance(r, int)]
@@ -539,7 +508,8 @@ def test_two_sessions_reversing_one_entry_make_one_reversal(app, accounts: dict[
 
 @postgres_only
 def test_two_sessions_creating_one_account_make_one(app) -> None:
-    ids = _at_once(app, lambda: get_or_create_account(AccountKind.GRANTS_PAID, "initiative", 99, "EUR").id)
+    ids = at_once(app, [lambda: get_or_create_account(AccountKind.GRANTS_PAID, "initiative", 99, "EUR").id] * 2,
+                  expected=(LedgerError,))
     assert ids[0] == ids[1]
     assert db.session.scalar(select(func.count()).select_from(Account)) == 1
 

@@ -4,11 +4,8 @@ together, committing after a pause): one payment and one journal entry; approval
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -20,6 +17,7 @@ from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus, Grant
 from tests.funding.conftest import LATER, PAID_ON, Funded
+from tests.races import at_once
 
 D = Decimal
 
@@ -27,37 +25,6 @@ pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
     reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
 )
-
-
-def _at_once(app, works: list[Callable[[], Any]]) -> list[Any]:
-    """Run each work in its own thread and app context (so its own session), started together by a barrier;
-    each commits after a pause, so the other meets its uncommitted rows. A RuleViolation is returned."""
-    barrier = threading.Barrier(len(works))
-    results: list[Any] = [None] * len(works)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=10)
-                try:
-                    results[i] = works[i]()
-                    time.sleep(0.3)
-                    db.session.commit()
-                except RuleViolation as error:
-                    db.session.rollback()
-                    results[i] = error
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
-    return results
 
 
 def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded: Funded) -> None:
@@ -74,7 +41,7 @@ def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded
             return paid.journal_entry_id
         return work
 
-    results = _at_once(app, [paying(i) for i in admin_ids])
+    results = at_once(app, [paying(i) for i in admin_ids], expected=(RuleViolation,))
     db.session.expire_all()
     d = db.session.get(Disbursement, d_id)
     assert d.status == DisbursementStatus.PAID
@@ -102,7 +69,8 @@ def test_two_approvals_that_together_exceed_the_grant_one_succeeds(app, funded: 
             return approved.status.value
         return work
 
-    results = _at_once(app, [approving(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)])
+    results = at_once(app, [approving(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)],
+                      expected=(RuleViolation,))
     assert sorted(map(type, results), key=str) == sorted([str, RuleViolation], key=str)
     refused = next(r for r in results if isinstance(r, RuleViolation))
     assert "is left of the start-up grant of EUR 25,000.00" in refused.message
@@ -128,7 +96,8 @@ def test_two_administrators_using_one_reference_for_two_disbursements(app, funde
                                            now=LATER).id
         return work
 
-    results = _at_once(app, [paying(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)])
+    results = at_once(app, [paying(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)],
+                      expected=(RuleViolation,))
     winners = [r for r in results if isinstance(r, int)]
     losers = [r for r in results if isinstance(r, RuleViolation)]
     assert len(winners) == 1 and len(losers) == 1

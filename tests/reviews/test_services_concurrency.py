@@ -4,19 +4,18 @@ total within the budget (PostgreSQL; SQLite serialises writers, so there is no r
 from __future__ import annotations
 
 import os
-import threading
-import time
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from programme.accounts.models import User
 from programme.core.access import Role, RuleViolation
 from programme.extensions import db
 from programme.proposals.models import Proposal
 from programme.reviews import services
 from programme.reviews.models import Decision, Outcome
+from tests.races import at_once
 from tests.reviews.world import DURING, build, card, score_with, user
 
 postgres_only = pytest.mark.skipif(
@@ -34,41 +33,15 @@ def test_two_managers_funding_at_once_never_exceed_the_budget(app):
     db.session.commit()
     work = [(world.proposals[0].id, world.manager.id), (world.proposals[1].id, second.id)]
 
-    barrier = threading.Barrier(2)
-    results: list[Any] = [None, None]
-    errors: list[BaseException] = []
+    def funding(proposal_id: int, manager_id: int):
+        def work() -> Decimal:
+            proposal = db.session.get(Proposal, proposal_id)
+            manager = db.session.get(User, manager_id)
+            return services.record_decision(proposal, outcome=Outcome.FUNDED, reason="Funded.", actor=manager,
+                                            now=DURING).amount
+        return work
 
-    def run(i: int) -> None:
-        proposal_id, manager_id = work[i]
-        try:
-            with app.app_context():
-                from programme.accounts.models import User
-
-                proposal = db.session.get(Proposal, proposal_id)
-                manager = db.session.get(User, manager_id)
-                proposal.call  # noqa: B018 - loaded before the race, as a request would
-                barrier.wait(timeout=10)
-                try:
-                    decision = services.record_decision(proposal, outcome=Outcome.FUNDED, reason="Funded.",
-                                                        actor=manager, now=DURING)
-                    time.sleep(0.3)  # hold the lock: the other one waits, then sees this decision
-                    db.session.commit()
-                    results[i] = decision.amount
-                except RuleViolation as error:
-                    db.session.rollback()
-                    results[i] = error
-                finally:
-                    db.session.remove()
-        except BaseException as error:  # reported by the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    results = at_once(app, [funding(*pair) for pair in work], expected=(RuleViolation,))
     winners = [r for r in results if isinstance(r, Decimal)]
     losers = [r for r in results if isinstance(r, RuleViolation)]
     assert winners == [Decimal("30000.00")] and len(losers) == 1

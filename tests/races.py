@@ -1,0 +1,46 @@
+"""Two (or more) users acting at once, for the PostgreSQL race tests: each piece of work runs in its own
+thread and app context (so its own session and connection), all started together by a barrier; each
+commits after a pause, so the others meet its uncommitted rows or wait on its locks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from programme.extensions import db
+
+
+def at_once(app: Any, works: Sequence[Callable[[], Any]], *,
+            expected: tuple[type[BaseException], ...] = ()) -> list[Any]:
+    """Each work's result, or the `expected` error it raised (its transaction rolled back). Any other
+    error fails the calling test."""
+    barrier = threading.Barrier(len(works))
+    results: list[Any] = [None] * len(works)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)
+                try:
+                    results[i] = works[i]()
+                    time.sleep(0.3)
+                    db.session.commit()
+                except expected as error:
+                    db.session.rollback()
+                    results[i] = error
+                finally:
+                    db.session.remove()
+        except BaseException as error:  # reported by the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    return results
