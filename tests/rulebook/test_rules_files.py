@@ -366,6 +366,12 @@ def test_wrong_type_names_the_key_and_the_expected_type(
     assert_problem(problems_of(path), path, f"{section}.{key}", expected)
 
 
+@pytest.mark.parametrize(("value", "expected"), [(-1, "greater than or equal to 0"), (61, "less than or equal to 60")])
+def test_review_reminder_days_out_of_range_is_refused(tmp_path: Path, value: int, expected: str):
+    path = write_variant(tmp_path, DEFAULT_CALL, lambda d: d["scoring"].update(review_reminder_days=value))
+    assert_problem(problems_of(path), path, "scoring.review_reminder_days", expected)
+
+
 def test_negative_weight_is_refused(tmp_path: Path):
     path = write_variant(
         tmp_path, DEFAULT_CALL, lambda d: d["scoring"]["criteria"][1].update(weight=Decimal("-0.5"))
