@@ -22,8 +22,11 @@ credits for a debit-normal account (assets, expenses), credits minus debits for 
     programme_funds        credit  programme   the money the programme puts in (the source)
     programme_budget       debit   call        a call's budget not yet spent
     grants_paid            debit   initiative  grants paid to the initiative
-    revolving_fund_cash    debit   initiative  the revolving fund's cash
+    revolving_fund_cash    debit   fund        the revolving fund's cash
     loans_receivable       debit   loan        principal outstanding
+    loans_rescheduled      debit   loan        principal outstanding of a rescheduled loan (moved from
+                                               loans_receivable when it is rescheduled, so the restructured
+                                               portfolio shows in the ledger)
     interest_income        credit  fund        interest earned by a revolving fund
     penalty_income         credit  fund        penalties earned by a revolving fund
     borrower_credit        credit  loan        an overpayment held for the borrower (owed back to them)
@@ -35,10 +38,11 @@ credits for a debit-normal account (assets, expenses), credits minus debits for 
     budget a call            Dr programme_budget:call       Cr programme_funds:programme
     pay a grant tranche      Dr grants_paid:initiative      Cr programme_budget:call
     capitalise a fund        Dr revolving_fund_cash         Cr programme_budget:call
-    lend                     Dr loans_receivable:loan       Cr revolving_fund_cash
+    lend                     Dr loans_receivable:loan       Cr revolving_fund_cash:fund
     a repayment              Dr revolving_fund_cash         Cr loans_receivable, interest_income, penalty_income,
                                                             borrower_credit (the overpayment)
-    write off                Dr write_offs:loan             Cr loans_receivable:loan
+    reschedule               Dr loans_rescheduled:loan      Cr loans_receivable:loan (the principal outstanding)
+    write off                Dr write_offs:loan             Cr loans_receivable or loans_rescheduled:loan
     recover after write-off  Dr revolving_fund_cash         Cr recoveries:loan
     verified co-financing    Dr cofinancing_received        Cr member_contributions
 """
@@ -99,6 +103,7 @@ class AccountKind(enum.StrEnum):
     GRANTS_PAID = "grants_paid"
     REVOLVING_FUND_CASH = "revolving_fund_cash"
     LOANS_RECEIVABLE = "loans_receivable"
+    LOANS_RESCHEDULED = "loans_rescheduled"
     INTEREST_INCOME = "interest_income"
     PENALTY_INCOME = "penalty_income"
     BORROWER_CREDIT = "borrower_credit"
@@ -122,6 +127,7 @@ NORMAL_SIDE: dict[AccountKind, Side] = {
     AccountKind.GRANTS_PAID: Side.DEBIT,
     AccountKind.REVOLVING_FUND_CASH: Side.DEBIT,
     AccountKind.LOANS_RECEIVABLE: Side.DEBIT,
+    AccountKind.LOANS_RESCHEDULED: Side.DEBIT,
     AccountKind.INTEREST_INCOME: Side.CREDIT,
     AccountKind.PENALTY_INCOME: Side.CREDIT,
     AccountKind.BORROWER_CREDIT: Side.CREDIT,

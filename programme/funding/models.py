@@ -199,3 +199,195 @@ class Disbursement(Base):
     # Permission rules.
     def can_view(self, user: object) -> bool:
         return self.initiative.can_view(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Funding requests: an initiative asks for a matching grant, a loan or both for a major activity.
+
+
+class Instrument(enum.StrEnum):
+    MATCHING_GRANT = "matching_grant"
+    LOAN = "loan"
+    BOTH = "both"
+
+    @property
+    def label(self) -> str:
+        return {"matching_grant": "Matching grant", "loan": "Loan", "both": "Matching grant and loan"}[self.value]
+
+
+class FundingRequestStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class FundingRequest(Base):
+    """An initiative's request for a major activity, judged by a manager against the rules' request criteria.
+
+    The manager approves it (as asked, or changed: the approved amounts then differ from the asked ones)
+    or rejects it, always with a reason. An approved grant part becomes a matching grant commitment.
+    """
+
+    __tablename__ = "funding_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    cost: Mapped[Money]
+    currency: Mapped[str] = mapped_column(String(3))
+    instrument: Mapped[Instrument] = mapped_column(state_enum(Instrument, "instrument"))
+    grant_asked: Mapped[Money] = mapped_column(default=Decimal("0.00"))
+    loan_asked: Mapped[Money] = mapped_column(default=Decimal("0.00"))
+    status: Mapped[FundingRequestStatus] = mapped_column(
+        state_enum(FundingRequestStatus, "status"), default=FundingRequestStatus.SUBMITTED, index=True
+    )
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    grant_approved: Mapped[Money | None]
+    loan_approved: Mapped[Money | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"), unique=True)
+
+    initiative: Mapped[Initiative] = relationship()
+    grant: Mapped[Grant | None] = relationship()
+    assessments: Mapped[list[FundingRequestAssessment]] = relationship(
+        back_populates="request", order_by="FundingRequestAssessment.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("cost > 0", name="cost_positive"),
+        CheckConstraint("grant_asked >= 0 AND loan_asked >= 0", name="asked_not_negative"),
+        CheckConstraint("grant_asked + loan_asked > 0 AND grant_asked + loan_asked <= cost", name="asked_within_cost"),
+        CheckConstraint(
+            "(instrument = 'matching_grant' AND loan_asked = 0) OR (instrument = 'loan' AND grant_asked = 0)"
+            " OR (instrument = 'both' AND grant_asked > 0 AND loan_asked > 0)",
+            name="asked_fits_instrument",
+        ),
+        CheckConstraint(
+            "status = 'submitted' OR (decided_at IS NOT NULL AND length(trim(coalesce(decision_reason, ''))) > 0)",
+            name="decided_has_reason",
+        ),
+        CheckConstraint(
+            "status = 'approved' OR (grant_approved IS NULL AND loan_approved IS NULL AND grant_id IS NULL)",
+            name="only_approved_has_amounts",
+        ),
+        CheckConstraint(
+            "status <> 'approved' OR (grant_approved IS NOT NULL AND loan_approved IS NOT NULL"
+            " AND grant_approved >= 0 AND loan_approved >= 0 AND grant_approved + loan_approved > 0)",
+            name="approved_has_amounts",
+        ),
+    )
+
+    @property
+    def changed(self) -> bool:
+        """Approved with other amounts than were asked."""
+        return self.status == FundingRequestStatus.APPROVED and (
+            self.grant_approved != self.grant_asked or self.loan_approved != self.loan_asked
+        )
+
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)
+
+
+class FundingRequestAssessment(Base):
+    """The manager's judgement of a funding request on one of the rules' request criteria."""
+
+    __tablename__ = "funding_request_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("funding_requests.id", ondelete="CASCADE"), index=True)
+    criterion_key: Mapped[str] = mapped_column(String(60))
+    met: Mapped[bool]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    request: Mapped[FundingRequest] = relationship(back_populates="assessments")
+
+    __table_args__ = (UniqueConstraint("request_id", "criterion_key", name="uq_assessment_request_criterion"),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Co-financing: what the members put in, verified before a matching grant is paid against it.
+
+
+class ContributionKind(enum.StrEnum):
+    CASH = "cash"
+    IN_KIND = "in_kind"
+
+    @property
+    def label(self) -> str:
+        return {"cash": "Cash", "in_kind": "In kind"}[self.value]
+
+
+class ContributionStatus(enum.StrEnum):
+    RECORDED = "recorded"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class CoFinancingContribution(Base):
+    """A contribution by the members to one matching grant: cash, or in kind at a documented value, with
+    evidence. It counts once, for that grant only (``grant_id`` is a single column), and only once verified;
+    verification posts Dr cofinancing_received:initiative, Cr member_contributions:initiative."""
+
+    __tablename__ = "cofinancing_contributions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("grants.id"), index=True)
+    kind: Mapped[ContributionKind] = mapped_column(state_enum(ContributionKind, "kind"))
+    amount: Mapped[Money]
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(Text)
+    contributor_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    contributed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[ContributionStatus] = mapped_column(
+        state_enum(ContributionStatus, "status"), default=ContributionStatus.RECORDED, index=True
+    )
+    # Evidence: a file stored under a name the user does not choose.
+    evidence_name: Mapped[str] = mapped_column(String(255))
+    evidence_stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    evidence_content_type: Mapped[str] = mapped_column(String(120))
+    evidence_size_bytes: Mapped[int]
+    evidence_sha256: Mapped[str] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None]
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    initiative: Mapped[Initiative] = relationship()
+    grant: Mapped[Grant] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(trim(description)) > 0", name="description_given"),
+        CheckConstraint(
+            "(status = 'verified') = (verified_at IS NOT NULL AND journal_entry_id IS NOT NULL)",
+            name="verified_has_entry",
+        ),
+        CheckConstraint(
+            "(status = 'rejected') = (rejected_at IS NOT NULL AND length(trim(coalesce(rejection_reason, ''))) > 0)",
+            name="rejected_has_reason",
+        ),
+        CheckConstraint(
+            "verified_by_id IS NULL OR recorded_by_id IS NULL OR verified_by_id <> recorded_by_id",
+            name="verifier_not_recorder",
+        ),
+    )
+
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)

@@ -1,0 +1,363 @@
+"""Revolving funds, their loans, the loans' schedules (instalments), repayments, the events that change a loan
+(reschedule, write-off, recovery), bank-statement imports and the daily portfolio figures.
+
+Money moves only through the ledger (``programme.core.ledger``); the amounts kept on these rows (what an
+instalment has been paid, a loan's outstanding principal) are a cache of it, written in the same
+transaction as the journal entry and proved equal to the ledger by ``programme ledger check``.
+
+Ledger accounts used here (owner type, owner id): ``revolving_fund_cash``, ``interest_income`` and
+``penalty_income`` of the fund ("fund", fund id); ``loans_receivable``, ``borrower_credit``, ``write_offs``
+and ``recoveries`` of the loan ("loan", loan id).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from programme.accounts.models import Organisation
+from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.ledger import JournalEntry
+from programme.funding.models import FundingRequest, Initiative
+
+ZERO = Decimal("0.00")
+
+
+class RevolvingFund(Base):
+    """An initiative's own fund: capitalised by the programme, it lends, is repaid and lends again."""
+
+    __tablename__ = "revolving_funds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    initiative: Mapped[Initiative] = relationship(lazy="joined")
+    loans: Mapped[list[Loan]] = relationship(back_populates="fund", order_by="Loan.id", viewonly=True)
+
+    __table_args__ = (CheckConstraint("length(currency) = 3", name="currency_code"),)
+
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)
+
+
+class Capitalisation(Base):
+    """Money the programme puts into a fund from a call's budget (Dr revolving_fund_cash, Cr programme_budget)."""
+
+    __tablename__ = "fund_capitalisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("revolving_funds.id"), index=True)
+    amount: Mapped[Money]
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    fund: Mapped[RevolvingFund] = relationship()
+    journal_entry: Mapped[JournalEntry] = relationship()
+
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class LoanStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+    WRITTEN_OFF = "written_off"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Loan(Base):
+    """A loan from a revolving fund to a member organisation or to the cluster organisation.
+
+    Its terms are those of ``loans.schedule.LoanTerms``; its instalments are the schedule, and a reschedule
+    supersedes the unpaid ones with a new set. ``principal_outstanding``, ``credit``, ``days_late`` and
+    ``arrears_bucket`` are caches: the first two of the ledger (written with each entry), the last two of the
+    instalments (written by the daily job).
+    """
+
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("revolving_funds.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    funding_request_id: Mapped[int | None] = mapped_column(ForeignKey("funding_requests.id"), index=True)
+    purpose: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3))
+    principal: Mapped[Money]
+    annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 6))
+    term_periods: Mapped[int] = mapped_column(Integer)
+    grace_periods: Mapped[int] = mapped_column(Integer, default=0)
+    grace: Mapped[str] = mapped_column(String(20), default="none")
+    frequency: Mapped[str] = mapped_column(String(20), default="monthly")
+    method: Mapped[str] = mapped_column(String(20), default="annuity")
+    rounding: Mapped[str] = mapped_column(String(20), default="half_up")
+    first_due: Mapped[date] = mapped_column(Date)
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[LoanStatus] = mapped_column(state_enum(LoanStatus, "status"), default=LoanStatus.ACTIVE, index=True)
+    principal_outstanding: Mapped[Money]
+    credit: Mapped[Money] = mapped_column(default=ZERO)
+    days_late: Mapped[int] = mapped_column(Integer, default=0)
+    arrears_bucket: Mapped[str | None] = mapped_column(String(10))
+    rescheduled: Mapped[bool] = mapped_column(Boolean, default=False)
+    written_off: Mapped[Money] = mapped_column(default=ZERO)
+    recovered: Mapped[Money] = mapped_column(default=ZERO)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    fund: Mapped[RevolvingFund] = relationship(back_populates="loans")
+    borrower: Mapped[Organisation] = relationship(lazy="joined")
+    funding_request: Mapped[FundingRequest | None] = relationship()
+    instalments: Mapped[list[LoanInstalment]] = relationship(
+        back_populates="loan", order_by="LoanInstalment.number", viewonly=True
+    )
+
+    __table_args__ = (
+        CheckConstraint("principal > 0", name="principal_positive"),
+        CheckConstraint("annual_rate >= 0 AND annual_rate <= 1", name="rate_within_one"),
+        CheckConstraint("term_periods >= 1 AND grace_periods >= 0", name="periods_valid"),
+        CheckConstraint("grace IN ('none', 'interest_only')", name="grace_known"),
+        CheckConstraint("grace = 'interest_only' OR grace_periods = 0", name="no_grace_without_kind"),
+        CheckConstraint("frequency IN ('monthly', 'quarterly')", name="frequency_known"),
+        CheckConstraint("method IN ('annuity', 'equal_principal')", name="method_known"),
+        CheckConstraint("rounding IN ('half_up', 'half_even')", name="rounding_known"),
+        CheckConstraint("principal_outstanding >= 0 AND principal_outstanding <= principal",
+                        name="outstanding_within_principal"),
+        CheckConstraint("credit >= 0", name="credit_not_negative"),
+        CheckConstraint("days_late >= 0", name="days_late_not_negative"),
+        CheckConstraint("written_off >= 0 AND recovered >= 0 AND recovered <= written_off",
+                        name="recovered_within_written_off"),
+        CheckConstraint("status <> 'closed' OR (closed_on IS NOT NULL AND principal_outstanding = 0)",
+                        name="closed_is_repaid"),
+        CheckConstraint("status <> 'written_off' OR (written_off > 0 AND principal_outstanding = 0)",
+                        name="written_off_has_amount"),
+        CheckConstraint("length(trim(purpose)) > 0", name="purpose_given"),
+        Index("ix_loans_status_days_late", "status", "days_late"),
+    )
+
+    def can_view(self, user: object) -> bool:
+        return self.fund.initiative.can_view(user)
+
+
+class LoanInstalment(Base):
+    """One instalment of a loan's schedule and what has been paid on it.
+
+    ``superseded`` instalments are those a reschedule replaced (kept, never deleted, for the history);
+    ``interest_cancelled`` is the scheduled interest no longer owed (an early full repayment).
+    """
+
+    __tablename__ = "loan_instalments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Money]
+    interest: Mapped[Money]
+    principal_paid: Mapped[Money] = mapped_column(default=ZERO)
+    interest_paid: Mapped[Money] = mapped_column(default=ZERO)
+    interest_cancelled: Mapped[Money] = mapped_column(default=ZERO)
+    penalty_assessed: Mapped[Money] = mapped_column(default=ZERO)
+    penalty_paid: Mapped[Money] = mapped_column(default=ZERO)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Written by the daily job: late since (the day after the due date) while anything is unpaid.
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    days_late: Mapped[int] = mapped_column(Integer, default=0)
+    arrears_bucket: Mapped[str | None] = mapped_column(String(10))
+    reminded_on: Mapped[date | None] = mapped_column(Date)
+
+    loan: Mapped[Loan] = relationship(back_populates="instalments")
+
+    __table_args__ = (
+        UniqueConstraint("loan_id", "number", name="uq_instalment_loan_number"),
+        Index("ix_loan_instalments_open", "superseded", "due_date"),
+        CheckConstraint("principal >= 0 AND interest >= 0", name="amounts_not_negative"),
+        CheckConstraint("principal_paid >= 0 AND principal_paid <= principal", name="principal_paid_within"),
+        CheckConstraint("interest_cancelled >= 0 AND interest_paid >= 0 AND interest_paid + interest_cancelled "
+                        "<= interest", name="interest_paid_within"),
+        CheckConstraint("penalty_paid >= 0 AND penalty_paid <= penalty_assessed", name="penalty_paid_within"),
+        CheckConstraint("days_late >= 0", name="days_late_not_negative"),
+    )
+
+    @property
+    def unpaid(self) -> Decimal:
+        return (self.principal - self.principal_paid) + (self.interest - self.interest_paid - self.interest_cancelled)
+
+
+class RepaymentSource(enum.StrEnum):
+    MANUAL = "manual"
+    BANK_STATEMENT = "bank_statement"
+
+    @property
+    def label(self) -> str:
+        return {"manual": "Recorded by hand", "bank_statement": "Bank statement"}[self.value]
+
+
+class Repayment(Base):
+    """Money a borrower paid on a loan, allocated penalties -> interest -> principal, oldest first; what is left
+    is a credit. The bank reference is unique: the same transfer applied twice changes nothing the second time.
+    ``recovery`` marks money received on a written-off loan (Cr recoveries, never more than written off)."""
+
+    __tablename__ = "loan_repayments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    amount: Mapped[Money]
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(100), unique=True)
+    source: Mapped[RepaymentSource] = mapped_column(state_enum(RepaymentSource, "source"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("bank_statement_imports.id"), index=True)
+    penalty: Mapped[Money] = mapped_column(default=ZERO)
+    interest: Mapped[Money] = mapped_column(default=ZERO)
+    principal: Mapped[Money] = mapped_column(default=ZERO)
+    credit: Mapped[Money] = mapped_column(default=ZERO)
+    recovery: Mapped[Money] = mapped_column(default=ZERO)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    journal_entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    loan: Mapped[Loan] = relationship()
+    parts: Mapped[list[RepaymentPart]] = relationship(
+        back_populates="repayment", order_by="RepaymentPart.id", viewonly=True
+    )
+
+    __table_args__ = (
+        Index("ix_loan_repayments_loan_date", "loan_id", "value_date"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("penalty >= 0 AND interest >= 0 AND principal >= 0 AND credit >= 0 AND recovery >= 0",
+                        name="parts_not_negative"),
+        CheckConstraint("penalty + interest + principal + credit + recovery = amount", name="parts_add_up"),
+    )
+
+
+class RepaymentPart(Base):
+    """What one repayment paid on one instalment."""
+
+    __tablename__ = "loan_repayment_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repayment_id: Mapped[int] = mapped_column(ForeignKey("loan_repayments.id"), index=True)
+    instalment_id: Mapped[int] = mapped_column(ForeignKey("loan_instalments.id"), index=True)
+    penalty: Mapped[Money] = mapped_column(default=ZERO)
+    interest: Mapped[Money] = mapped_column(default=ZERO)
+    principal: Mapped[Money] = mapped_column(default=ZERO)
+
+    repayment: Mapped[Repayment] = relationship(back_populates="parts")
+    instalment: Mapped[LoanInstalment] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("repayment_id", "instalment_id", name="uq_part_repayment_instalment"),
+        CheckConstraint("penalty >= 0 AND interest >= 0 AND principal >= 0 AND penalty + interest + principal > 0",
+                        name="part_positive"),
+    )
+
+
+class LoanEventKind(enum.StrEnum):
+    DISBURSED = "disbursed"
+    RESCHEDULED = "rescheduled"
+    WRITTEN_OFF = "written_off"
+    CLOSED = "closed"
+    CREDIT_REFUNDED = "credit_refunded"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class LoanEvent(Base):
+    """Something an administrator did to a loan, with the reason and the journal entry it posted (if any)."""
+
+    __tablename__ = "loan_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[LoanEventKind] = mapped_column(state_enum(LoanEventKind, "kind"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    amount: Mapped[Money | None]
+    on_date: Mapped[date] = mapped_column(Date)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    loan: Mapped[Loan] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("kind NOT IN ('rescheduled', 'written_off') OR length(trim(reason)) > 0",
+                        name="change_has_reason"),
+    )
+
+
+class BankStatementImport(Base):
+    """One bank statement applied as a whole, in one transaction."""
+
+    __tablename__ = "bank_statement_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    applied: Mapped[int] = mapped_column(Integer)
+    already_applied: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Money]
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (CheckConstraint("rows >= 0 AND applied >= 0 AND already_applied >= 0", name="counts_valid"),)
+
+
+class PortfolioFigures(Base):
+    """The daily job's figures for one day, per fund (``fund_id``) and for the whole programme (``fund_id`` NULL,
+    one row per currency): outstanding principal, principal at risk over 30 days, PAR30, and arrears by bucket."""
+
+    __tablename__ = "portfolio_figures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    fund_id: Mapped[int | None] = mapped_column(ForeignKey("revolving_funds.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    loans_active: Mapped[int] = mapped_column(Integer)
+    loans_late: Mapped[int] = mapped_column(Integer)
+    outstanding: Mapped[Money]
+    at_risk_30: Mapped[Money]
+    par30: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    arrears_1_30: Mapped[Money]
+    arrears_31_60: Mapped[Money]
+    arrears_61_90: Mapped[Money]
+    arrears_over_90: Mapped[Money]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        # One row per day and fund, and one programme row per day and currency (NULL fund: a partial index).
+        Index("uq_portfolio_day_fund", "as_of", "fund_id", unique=True),
+        Index("uq_portfolio_day_programme", "as_of", "currency", unique=True,
+              sqlite_where=text("fund_id IS NULL"), postgresql_where=text("fund_id IS NULL")),
+        CheckConstraint("par30 >= 0 AND par30 <= 1", name="par30_share"),
+        CheckConstraint("at_risk_30 >= 0 AND at_risk_30 <= outstanding", name="at_risk_within_outstanding"),
+    )
