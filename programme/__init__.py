@@ -51,13 +51,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme.accounts.views import bp as accounts_bp
     from programme.calls.views import bp as calls_bp
+    from programme.dashboard.ledger_views import bp as ledger_bp
     from programme.dashboard.views import bp as home_bp
     from programme.funding.views import bp as funding_bp
+    from programme.loans.views import bp as loans_bp
     from programme.proposals.views import bp as proposals_bp
     from programme.reviews.views import bp as reviews_bp
 
     for blueprint in (home_bp, accounts_bp, calls_bp, proposals_bp, reviews_bp, funding_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(loans_bp)
 
     from programme.cli import register_commands
 

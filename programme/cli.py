@@ -210,10 +210,36 @@ def run_jobs_command() -> None:
         click.echo(f"{job.name}: {run_job(app, job)}")
 
 
+@click.group("loans")
+def loans_group() -> None:
+    """Revolving-fund loans: the daily arrears job."""
+
+
+@loans_group.command("daily")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to age arrears on, YYYY-MM-DD (default: today in the programme's time zone).")
+@with_appcontext
+def loans_daily_command(as_of) -> None:
+    """Mark overdue instalments, age arrears, write the day's portfolio figures (PAR30), queue reminders."""
+    from programme.core.db import utcnow
+    from programme.extensions import db
+    from programme.loans.arrears import programme_today, run_daily
+
+    day = as_of.date() if as_of is not None else programme_today(current_app.config["PROGRAMME_TIMEZONE"])
+    try:
+        result = run_daily(as_of=day, actor=CLI_ACTOR, now=utcnow())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(result.summary())
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, rules_group, create_user_command, demo_command, scheduler_command,
-                    run_jobs_command):
+                    run_jobs_command, loans_group):
         app.cli.add_command(command)
+    app.cli.add_command(ledger_group)
 
 
 def _create_app() -> Flask:
@@ -224,3 +250,74 @@ def _create_app() -> Flask:
 
 main = FlaskGroup(create_app=_create_app, help="The cluster funding programme manager.")
 
+
+# The ledger ------------------------------------------------------------------------------------------------
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """Check the ledger and print its trial balance."""
+
+
+def _echo_totals(balance: object) -> bool:
+    from programme.dashboard.export import currency_totals
+
+    balanced = True
+    totals = currency_totals(balance)  # type: ignore[arg-type]
+    if not totals:
+        click.echo("Nothing is posted yet: debits 0.00, credits 0.00.")
+    for total in totals:
+        verdict = "balanced" if total.balanced else f"NOT BALANCED (difference {total.debits - total.credits})"
+        click.echo(f"Total {total.currency}: debits {total.debits:,}, credits {total.credits:,}: {verdict}.")
+        balanced = balanced and total.balanced
+    return balanced
+
+
+@ledger_group.command("check")
+@with_appcontext
+def ledger_check() -> None:
+    """Prove the ledger: the trial balance's totals, every problem in the entries and every derived balance
+    (loans, credits, instalments, write-offs, funds' cash) that differs from the ledger. Exits 1 if any."""
+    from programme.core.ledger import trial_balance
+    from programme.dashboard.ledger_views import ledger_problems
+
+    balance = trial_balance()
+    balanced = _echo_totals(balance)
+    click.echo(f"{len(balance.rows)} account(s).")
+    ledger_faults, loan_faults = ledger_problems()
+    for title, problems in (("Ledger", ledger_faults), ("Derived balances", loan_faults)):
+        if problems:
+            click.secho(f"{title}: {len(problems)} problem(s)", fg="red")
+            for problem in problems:
+                click.echo(f"  {problem}")
+        else:
+            click.secho(f"{title}: ok", fg="green")
+    if ledger_faults or loan_faults or not balanced:
+        click.secho("The ledger check FAILED.", fg="red")
+        sys.exit(1)
+    click.secho("The ledger balances and every derived balance equals it.", fg="green")
+
+
+@ledger_group.command("trial-balance")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only entries with a value date on or before this day (YYYY-MM-DD).")
+@click.option("--accounts", "per_account", is_flag=True, help="Also list every account.")
+@with_appcontext
+def ledger_trial_balance(as_of: object, per_account: bool) -> None:
+    """Print the trial balance: per account kind (and per account with --accounts), and the totals."""
+    from programme.core.ledger import trial_balance
+    from programme.dashboard.export import kind_totals
+
+    day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
+    balance = trial_balance(day)
+    click.echo(f"Trial balance as of {day.isoformat() if day else 'now (every entry)'}")
+    click.echo(f"{'Kind':<24} {'Cur':<4} {'Accounts':>8} {'Debits':>20} {'Credits':>20} {'Balance':>20}")
+    for total in kind_totals(balance):
+        click.echo(f"{total.kind.label:<24} {total.currency:<4} {total.accounts:>8} {total.debits:>20,} "
+                   f"{total.credits:>20,} {total.balance:>20,}")
+    if per_account:
+        click.echo("")
+        for row in balance.rows:
+            click.echo(f"{row.account.code:<40} {row.account.currency:<4} {row.debits:>20,} {row.credits:>20,} "
+                       f"{row.balance:>20,}")
+    _echo_totals(balance)

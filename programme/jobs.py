@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
@@ -14,6 +15,7 @@ from programme.core.access import SystemActor
 from programme.core.db import utcnow
 from programme.core.notifications import send_pending
 from programme.extensions import db
+from programme.loans.arrears import programme_today, run_daily
 from programme.reviews.services import flag_late_reviews, remind_reviewers
 
 SCHEDULER = SystemActor("scheduler")
@@ -30,6 +32,11 @@ def remind_reviewers_of_deadline(app: Flask) -> str:
 
 def flag_reviews_late(app: Flask) -> str:
     return f"flagged {flag_late_reviews(actor=SCHEDULER, now=utcnow())} late review(s)"
+
+
+def loans_daily(app: Flask) -> str:
+    return run_daily(as_of=programme_today(app.config["PROGRAMME_TIMEZONE"]), actor=SCHEDULER,
+                     now=utcnow()).summary()
 
 
 def send_outbox(app: Flask) -> str:
@@ -51,6 +58,10 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("remind-reviewers", remind_reviewers_of_deadline, lambda app: IntervalTrigger(hours=1)),
     ScheduledJob("flag-late-reviews", flag_reviews_late, lambda app: IntervalTrigger(hours=1)),
     ScheduledJob("send-outbox", send_outbox, lambda app: IntervalTrigger(minutes=1)),
+    ScheduledJob(
+        "loans-daily", loans_daily,
+        lambda app: CronTrigger(hour=2, minute=0, timezone=app.config["PROGRAMME_TIMEZONE"]),
+    ),
 ]
 
 

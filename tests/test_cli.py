@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -204,14 +205,18 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
 
     result = runner.invoke(args=["run-jobs"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
+    lines = result.output.splitlines()
+    assert lines[:4] == [
         f"close-calls-at-deadline: closed 1 call(s): {reference}",
         "remind-reviewers: reminded 0 review(s)",
         "flag-late-reviews: flagged 0 late review(s)",
         "send-outbox: sent 0 notification(s)",
     ]
+    daily = r"loans-daily: loans daily \d{4}-\d{2}-\d{2}: no change \(0 instalment\(s\) overdue on 0 loan\(s\)\)"
+    assert re.fullmatch(daily, lines[4]), lines[4]
+    assert len(lines) == 5
     assert [job.name for job in JOBS] == [
-        "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox"]
+        "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox", "loans-daily"]
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == CallStatus.CLOSED
 
@@ -222,7 +227,7 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
 
 # --- the installed console script ---------------------------------------------------------------
 
-COMMANDS = ("init-db", "rules", "create-user", "demo", "scheduler", "run-jobs")
+COMMANDS = ("init-db", "rules", "create-user", "demo", "scheduler", "run-jobs", "loans", "ledger")
 
 
 def _clean_env(instance: Path) -> dict[str, str]:

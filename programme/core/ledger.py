@@ -44,7 +44,14 @@ credits for a debit-normal account (assets, expenses), credits minus debits for 
     reschedule               Dr loans_rescheduled:loan      Cr loans_receivable:loan (the principal outstanding)
     write off                Dr write_offs:loan             Cr loans_receivable or loans_rescheduled:loan
     recover after write-off  Dr revolving_fund_cash         Cr recoveries:loan
+    refund a borrower credit Dr borrower_credit:loan        Cr revolving_fund_cash:fund
     verified co-financing    Dr cofinancing_received        Cr member_contributions
+
+The loan entries' idempotency keys (``programme.loans.services``): ``capitalisation:<bank reference>``,
+``loan:<id>:disbursed``, ``repayment:<bank reference>`` (a recovery too), ``loan:<id>:rescheduled`` (the
+first reschedule only: later ones move nothing), ``loan:<id>:written_off`` and
+``credit_refund:<bank reference>``. Repayments are cash-basis: interest and penalties are income when paid,
+never accrued as a receivable.
 """
 
 from __future__ import annotations

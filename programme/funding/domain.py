@@ -1,10 +1,16 @@
-"""Pure rules of funding: what is left of a grant, and what blocks a tranche. No Flask, no database."""
+"""Pure rules of funding: what is left of a grant, what blocks a tranche, the programme years of an initiative,
+the matchable co-financing of a matching grant and the caps on its tranches. No Flask, no database."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from dateutil.relativedelta import relativedelta
 
 from programme.core.money import MoneyError, format_money, is_exact_amount, minor_unit, to_decimal
 
@@ -54,3 +60,238 @@ def over_grant(amount: Decimal, left: Decimal, committed: Decimal, *, currency: 
     left_shown = format_money(max(left, ZERO), currency)
     return (f"{format_money(amount, currency)} is more than is left: {left_shown} is left of the "
             f"{grant_label.lower()} of {format_money(committed, currency)}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching grants: programme years, matchable co-financing, the caps on a tranche, the chart.
+#
+# Every figure below is computed exactly (fractions) and rounded DOWN to the currency's minor unit only at
+# the end, so a cap is never exceeded by a rounding: a tranche exactly at a cap is accepted, one cent over
+# is refused.
+
+CASH = "cash"
+IN_KIND = "in_kind"
+
+
+def programme_year(start: date, day: date) -> int:
+    """The programme year of ``day`` for an initiative that started on ``start`` (its ``started_at`` as a date in
+    the programme's time zone): year 1 runs 12 months from the start date (``start`` up to but not including
+    ``start + 12 months``), year 2 the next 12 months, and so on. Months are added with dateutil's relativedelta
+    from the start date each time (a start on 29 February gives years that begin on 28 February in common
+    years and on 29 February in leap years, with no drift). A day before the start is refused (ValueError)."""
+    if day < start:
+        raise ValueError(f"{day.isoformat()} is before the initiative started on {start.isoformat()}")
+    years = ((day.year - start.year) * 12 + day.month - start.month) // 12
+    years = max(years, 0)
+    while start + relativedelta(months=12 * (years + 1)) <= day:
+        years += 1
+    while years > 0 and start + relativedelta(months=12 * years) > day:
+        years -= 1
+    return years + 1
+
+
+def year_begins(start: date, year: int) -> date:
+    """The first day of programme ``year`` (1, 2, ...) of an initiative that started on ``start``."""
+    if year < 1:
+        raise ValueError("programme years start at 1")
+    return start + relativedelta(months=12 * (year - 1))
+
+
+def floor_money(value: Fraction | Decimal | int, currency: str = "EUR") -> Decimal:
+    """``value`` rounded down (towards minus infinity) to the currency's minor unit, as a Decimal."""
+    places = minor_unit(currency)
+    exact = Fraction(value)
+    scaled = math.floor(exact * 10 ** places)
+    return (Decimal(scaled).scaleb(-places)).quantize(Decimal(1).scaleb(-places))
+
+
+def percent(share: Decimal | Fraction) -> str:
+    """A share as people write it: 0.75 -> '75 %', 0.125 -> '12.5 %'."""
+    value = (Decimal(share.numerator) / Decimal(share.denominator) if isinstance(share, Fraction)
+             else Decimal(share)) * 100
+    return f"{value.quantize(Decimal('0.01')).normalize():f} %"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A co-financing contribution as the rules see it: ``kind`` is 'cash' or 'in_kind', ``amount`` its
+    (documented) value, ``on`` the day it was made; only a verified one counts."""
+
+    kind: str
+    amount: Decimal
+    on: date
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Matchable:
+    """What a grant's verified co-financing is worth for matching.
+
+    ``cash`` and ``in_kind`` are the verified amounts; ``in_kind_counted`` the in-kind amount that counts after
+    the in-kind cap; ``matchable`` the programme money they allow (each counted amount times the ratio of its
+    programme year), rounded down to the cent."""
+
+    cash: Decimal
+    in_kind: Decimal
+    in_kind_counted: Decimal
+    matchable: Decimal
+
+    @property
+    def counted(self) -> Decimal:
+        return self.cash + self.in_kind_counted
+
+
+def matchable_cofinancing(
+    contributions: Iterable[Contribution], *, start: date, ratio_for_year: Callable[[int], Decimal],
+    in_kind_max_share: Decimal, currency: str = "EUR",
+) -> Matchable:
+    """The matchable co-financing of a grant.
+
+    Sum over its VERIFIED contributions of amount x ``ratio_for_year(programme year of the contribution's
+    date)``. In-kind contributions count at most so that in kind is no more than ``in_kind_max_share`` (s) of
+    the counted co-financing: counted in-kind = min(in-kind, s / (1 - s) x cash); s = 1 is no cap, s = 0
+    counts no in-kind at all. When the cap cuts, every in-kind contribution is cut in the same proportion
+    (counted / in-kind), so each keeps the ratio of its own year. The result is rounded down to the cent
+    (only at the end)."""
+    counted = [c for c in contributions if c.verified]
+    cash = sum((Fraction(c.amount) for c in counted if c.kind == CASH), Fraction(0))
+    in_kind = sum((Fraction(c.amount) for c in counted if c.kind == IN_KIND), Fraction(0))
+    share = Fraction(in_kind_max_share)
+    if not 0 <= share <= 1:
+        raise ValueError("in_kind_max_share is a share between 0 and 1")
+    if share == 1:
+        in_kind_counted = in_kind
+    else:
+        in_kind_counted = min(in_kind, share / (1 - share) * cash)
+    factor = Fraction(1) if in_kind == 0 else in_kind_counted / in_kind
+    total = Fraction(0)
+    for c in counted:
+        ratio = Fraction(ratio_for_year(programme_year(start, c.on)))
+        weight = factor if c.kind == IN_KIND else Fraction(1)
+        total += Fraction(c.amount) * weight * ratio
+    return Matchable(floor_money(cash, currency), floor_money(in_kind, currency),
+                     floor_money(in_kind_counted, currency), floor_money(total, currency))
+
+
+def year_cap_room(cap: Decimal, programme_money: Decimal, cofinancing: Decimal,
+                  currency: str = "EUR") -> Decimal | None:
+    """The most programme money that may still go out in a programme year under its external-share cap.
+
+    With P = programme money (matching-grant tranches) paid or held in the year and C = the verified
+    co-financing dated in it, a tranche A is allowed when (P + A) / (P + A + C) <= cap, that is
+    A <= (cap x C - (1 - cap) x P) / (1 - cap), rounded down to the cent (never below zero). ``None`` when
+    the cap is 1 (100 %: no limit)."""
+    share = Fraction(cap)
+    if share >= 1:
+        return None
+    room = (share * Fraction(cofinancing) - (1 - share) * Fraction(programme_money)) / (1 - share)
+    return max(floor_money(room, currency), ZERO)
+
+
+@dataclass(frozen=True)
+class TrancheLimits:
+    """Everything that limits a matching-grant tranche (all amounts in the grant's currency).
+
+    ``grant_held``: requested + approved + paid on this grant (other tranches); ``matchable``: the grant's
+    matchable co-financing; ``year``: the programme year of the tranche; ``year_cap``: the external-share cap
+    of that year; ``year_programme``: P, the matching-grant money paid or held in that year (other tranches);
+    ``year_cofinancing``: C, the verified co-financing dated in that year; ``initiative_held``: requested +
+    approved + paid on all the initiative's grants (other tranches); ``overall_cap``: the call's cap per
+    initiative; ``committed``: the grant's commitment."""
+
+    currency: str
+    grant_held: Decimal
+    matchable: Decimal
+    year: int
+    year_cap: Decimal
+    year_programme: Decimal
+    year_cofinancing: Decimal
+    initiative_held: Decimal
+    overall_cap: Decimal
+    committed: Decimal
+
+    @property
+    def ratio_room(self) -> Decimal:
+        return max(self.matchable - self.grant_held, ZERO)
+
+    @property
+    def year_room(self) -> Decimal | None:
+        return year_cap_room(self.year_cap, self.year_programme, self.year_cofinancing, self.currency)
+
+    @property
+    def overall_room(self) -> Decimal:
+        return max(self.overall_cap - self.initiative_held, ZERO)
+
+    @property
+    def grant_room(self) -> Decimal:
+        return max(self.committed - self.grant_held, ZERO)
+
+    @property
+    def most(self) -> Decimal:
+        """The largest tranche every limit allows."""
+        rooms = [self.ratio_room, self.overall_room, self.grant_room]
+        if self.year_room is not None:
+            rooms.append(self.year_room)
+        return min(rooms)
+
+
+def tranche_refusal(amount: Decimal, limits: TrancheLimits) -> str | None:
+    """Why a matching-grant tranche of ``amount`` is refused, or None when every cap allows it.
+
+    A tranche A is allowed only if ALL hold: (a) the ratio cap: held + paid on the grant + A <= its matchable
+    co-financing; (b) the year cap: (P + A) / (P + A + C) <= the external-share cap of the tranche's programme
+    year (see ``year_cap_room``; a cap of 100 % is no limit); (c) the overall cap: held + paid on all the
+    initiative's grants + A <= the call's cap per initiative; (d) the grant's commitment (``over_grant``).
+    Exactly at a cap is accepted, one cent over is refused. The message names the blocking figure and the
+    most that is allowed."""
+    cur = limits.currency
+    shown = format_money(amount, cur)
+    if amount > limits.ratio_room:
+        return (f"The matching ratio allows at most {format_money(limits.ratio_room, cur)} more on this grant "
+                f"(verified co-financing matches {format_money(limits.matchable, cur)}; "
+                f"{format_money(limits.grant_held, cur)} is requested, approved or paid already): "
+                f"{shown} is too much.")
+    room = limits.year_room
+    if room is not None and amount > room:
+        return (f"The year-{limits.year} external-share cap of {percent(limits.year_cap)} allows at most "
+                f"{format_money(room, cur)} more this year (paid or held "
+                f"{format_money(limits.year_programme, cur)}, co-financing "
+                f"{format_money(limits.year_cofinancing, cur)}): {shown} is too much.")
+    if amount > limits.overall_room:
+        return (f"The overall cap of {format_money(limits.overall_cap, cur)} per initiative allows at most "
+                f"{format_money(limits.overall_room, cur)} more ({format_money(limits.initiative_held, cur)} "
+                f"is requested, approved or paid on the initiative's grants): {shown} is too much.")
+    left = limits.committed - limits.grant_held
+    return over_grant(amount, left, limits.committed, currency=cur, grant_label="matching grant")
+
+
+@dataclass(frozen=True)
+class YearShare:
+    """One programme year of the chart: the schedule's cap, the matching-grant money paid in the year, the
+    verified co-financing dated in it, and the external share actually paid (paid / (paid + co-financing)),
+    None for a year with no money."""
+
+    year: int
+    cap: Decimal
+    paid: Decimal
+    cofinancing: Decimal
+    share: Decimal | None
+
+
+def external_share_by_year(
+    *, current_year: int, schedule_length: int, cap_for_year: Callable[[int], Decimal],
+    paid_by_year: Mapping[int, Decimal], cofinancing_by_year: Mapping[int, Decimal],
+) -> list[YearShare]:
+    """The chart's data: per programme year 1..N, N = the larger of the current year, the schedule's length
+    and the last year with money, the schedule's cap and the external share actually paid: matching
+    tranches paid in that year / (those + co-financing verified dated in that year), to four places (rounded
+    half-up, for display); None for a year with no money."""
+    last = max([current_year, schedule_length, *paid_by_year, *cofinancing_by_year])
+    rows = []
+    for year in range(1, last + 1):
+        paid = Decimal(paid_by_year.get(year, ZERO))
+        cofinancing = Decimal(cofinancing_by_year.get(year, ZERO))
+        total = paid + cofinancing
+        share = None if total == 0 else (paid / total).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        rows.append(YearShare(year, Decimal(cap_for_year(year)), paid, cofinancing, share))
+    return rows

@@ -264,7 +264,8 @@ class FundingRequest(Base):
     __table_args__ = (
         CheckConstraint("cost > 0", name="cost_positive"),
         CheckConstraint("grant_asked >= 0 AND loan_asked >= 0", name="asked_not_negative"),
-        CheckConstraint("grant_asked + loan_asked > 0 AND grant_asked + loan_asked <= cost", name="asked_within_cost"),
+        CheckConstraint("grant_asked + loan_asked > 0 AND round((grant_asked + loan_asked) * 100) <= round(cost * 100)",
+                        name="asked_within_cost"),
         CheckConstraint(
             "(instrument = 'matching_grant' AND loan_asked = 0) OR (instrument = 'loan' AND grant_asked = 0)"
             " OR (instrument = 'both' AND grant_asked > 0 AND loan_asked > 0)",

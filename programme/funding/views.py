@@ -9,20 +9,42 @@ validates its form, calls one service and commits once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask_login import login_required
 
-from programme.core.access import AccessDenied, Role, RuleViolation, require_role
-from programme.core.forms import ActionForm
+from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
+from programme.core.files import stored_path
+from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import to_local
 from programme.core.web import actor, commit, form_error, now
 from programme.extensions import db
 from programme.funding import services
-from programme.funding.forms import PaymentForm, RejectForm, RequestForm, row_ids
-from programme.funding.models import Disbursement, DisbursementStatus, Initiative
+from programme.funding.domain import percent
+from programme.funding.forms import (
+    ContributionForm,
+    FundingRequestForm,
+    PaymentForm,
+    RejectForm,
+    RequestForm,
+    judgement_form,
+    row_ids,
+)
+from programme.funding.models import (
+    CoFinancingContribution,
+    ContributionStatus,
+    Disbursement,
+    DisbursementStatus,
+    FundingRequestStatus,
+    GrantKind,
+    Initiative,
+    InitiativeStatus,
+)
 
 bp = Blueprint("funding", __name__)
 
@@ -47,9 +69,15 @@ def initiatives():
 
 
 def _page(initiative: Initiative, *, request_form: RequestForm | None = None, failed: Disbursement | None = None,
-          failed_form: Any = None, failed_action: str = "", message: str = "", status: int = 200):
-    """The initiative's page; after a refusal, the refused row's form (with what was typed) and its message."""
+          failed_form: Any = None, failed_action: str = "", message: str = "", status: int = 200,
+          forms: dict[str, Any] | None = None):
+    """The initiative's page; after a refusal, the refused row's form (with what was typed) and its message.
+    ``forms`` replaces the page's other forms by name after a refusal: ``funding`` (submit a request),
+    ``judge-<id>`` (judge request id), ``tranche-<grant id>`` (request a matching-grant tranche),
+    ``contribution`` (record co-financing), ``contribution-reject-<id>``; ``message-<name>`` is a message for
+    that form's row."""
     user = actor()
+    forms = forms or {}
     grant = initiative.startup_grant
     disbursements = services.disbursements_of(initiative, actor=user)
     handles, pays = _handles(user), _pays(user)
@@ -68,13 +96,125 @@ def _page(initiative: Initiative, *, request_form: RequestForm | None = None, fa
     if handles and request_form is None and grant is not None:
         request_form = RequestForm(formdata=None)
     position = services.grant_position(grant) if grant is not None else None
+    matching = _matching_context(initiative, user, forms, handles)
     return render_template(
         "funding/initiative.html", initiative=initiative, grant=grant, position=position,
         ledger_paid=services.paid_from_ledger(initiative), disbursements=disbursements,
         people=services.people_of(disbursements), handles=handles, pays=pays, me=user.id,
         request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
         failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,
+        **matching,
     ), status
+
+
+def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any], handles: bool) -> dict[str, Any]:
+    """What the page shows of funding requests, matching grants, co-financing and the external-share chart."""
+    zone, moment = _zone(), now()
+    requests = services.funding_requests_of(initiative, actor=user)
+    criteria = initiative.call.rules.funding.request_criteria
+    manager = user.has_role(Role.PROGRAMME_MANAGER)
+    judge_forms = {}
+    if manager:
+        for r in requests:
+            if r.status == FundingRequestStatus.SUBMITTED:
+                judge_forms[r.id] = forms.get(f"judge-{r.id}") or judgement_form(criteria, formdata=None)
+                row_ids(judge_forms[r.id], r.id)
+    open_ = initiative.status not in (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
+    funding_form = None
+    if open_ and services.may_submit_requests(initiative, user):
+        funding_form = forms.get("funding") or FundingRequestForm(formdata=None)
+    positions = services.matching_positions(initiative, now=moment, timezone=zone)
+    tranche_forms = {}
+    if handles:
+        for p in positions:
+            tranche_forms[p.grant.id] = row_ids(forms.get(f"tranche-{p.grant.id}") or RequestForm(formdata=None),
+                                                p.grant.id)
+    contributions = services.contributions_of(initiative, actor=user)
+    contribution_form = None
+    if open_ and positions and services.may_record_contributions(initiative, user):
+        contribution_form = forms.get("contribution") or ContributionForm(
+            formdata=None, data={"contributed_on": to_local(moment, zone).date()})
+        _contribution_choices(contribution_form, initiative, positions)
+    judges_contributions = user.has_role(Role.FUND_ADMINISTRATOR)
+    contribution_reject_forms = {}
+    if judges_contributions:
+        for c in contributions:
+            if c.status == ContributionStatus.RECORDED:
+                contribution_reject_forms[c.id] = row_ids(
+                    forms.get(f"contribution-reject-{c.id}") or RejectForm(formdata=None), c.id)
+    chart = services.share_chart(initiative, now=moment, timezone=zone)
+    people = services.people_named({r.submitted_by_id for r in requests} | {r.decided_by_id for r in requests}
+                                   | {c.recorded_by_id for c in contributions}
+                                   | {c.verified_by_id for c in contributions}
+                                   | {c.rejected_by_id for c in contributions})
+    return {
+        "funding_requests": requests, "criteria": {c.key: c.title for c in criteria}, "judge_forms": judge_forms,
+        "funding_form": funding_form, "matching_positions": positions, "tranche_forms": tranche_forms,
+        "contributions": contributions, "contribution_form": contribution_form,
+        "contribution_reject_forms": contribution_reject_forms, "judges_contributions": judges_contributions,
+        "organisations": {o.id: o for o in initiative.group.organisations},
+        "share_rows": chart, "share_chart": _share_chart(chart), "matching_people": people,
+        "messages": {k.removeprefix("message-"): v for k, v in forms.items() if k.startswith("message-")},
+        "started_on": services.started_on(initiative, zone),
+    }
+
+
+def _contribution_choices(form: ContributionForm, initiative: Initiative, positions: list[Any]) -> None:
+    form.grant_id.choices = choices((p.grant.id, f"Matching grant {p.grant.id}: {p.grant.basis} "
+                                     f"({format_money(p.grant.committed, p.grant.currency)})") for p in positions)
+    form.contributor_id.choices = choices([("", "– not named –")]
+                                          + [(o.id, o.name) for o in initiative.group.organisations])
+
+
+@dataclass(frozen=True)
+class ShareChart:
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: int
+    ticks: list[tuple[str, str]]
+    years: list[dict[str, Any]]
+    cap_path: str
+    description: str
+
+
+def _coordinate(value: Fraction) -> str:
+    return f"{Decimal(value.numerator) / Decimal(value.denominator):.1f}"
+
+
+def _share_chart(rows: list[Any]) -> ShareChart:
+    """The schedule's cap per programme year (a step line) against the external share actually paid (a bar per
+    year), as coordinates for an inline SVG; all in exact fractions, shown to a tenth of a pixel."""
+    width, height, left, top, bottom = 640, 230, 44, 12, 30
+    plot_w, plot_h = width - left - 8, height - top - bottom
+    slot = Fraction(plot_w, max(1, len(rows)))
+
+    def y_of(share: Decimal) -> Fraction:
+        return top + plot_h - Fraction(plot_h) * Fraction(min(max(share, Decimal(0)), Decimal(1)))
+
+    years, steps = [], []
+    for index, row in enumerate(rows):
+        x0 = left + slot * index
+        cap_y = y_of(row.cap)
+        steps.append(f"{'M' if index == 0 else 'L'}{_coordinate(x0)} {_coordinate(cap_y)} "
+                     f"L{_coordinate(x0 + slot)} {_coordinate(cap_y)}")
+        bar = None
+        if row.share is not None:
+            y = y_of(row.share)
+            bar = {"x": _coordinate(x0 + slot / 4), "y": _coordinate(y), "width": _coordinate(slot / 2),
+                   "height": _coordinate(top + plot_h - y), "over": row.share > row.cap}
+        years.append({"year": row.year, "bar": bar, "label_x": _coordinate(x0 + slot / 2),
+                      "title": (f"Year {row.year}: cap {percent(row.cap)}, paid "
+                                + ("nothing" if row.share is None else percent(row.share)))})
+    ticks = [(_coordinate(y_of(Decimal(step) / 4)), f"{step * 25} %") for step in range(5)]
+    paid_years = [r for r in rows if r.share is not None]
+    description = (f"The external-share cap for programme years 1 to {len(rows)} "
+                   f"({', '.join(percent(r.cap) for r in rows)}) drawn as a line, and the share of programme money "
+                   "actually paid in each year as bars"
+                   + (f" ({'; '.join(f'year {r.year}: {percent(r.share)}' for r in paid_years)})." if paid_years
+                      else "; nothing has been paid or co-financed yet."))
+    return ShareChart(width, height, left, top, bottom, ticks, years, " ".join(steps), description)
 
 
 @bp.route("/initiatives/<int:initiative_id>")
@@ -100,7 +240,7 @@ def request(initiative_id: int):
     if form.validate_on_submit():
         try:
             d = services.request_disbursement(grant, amount=form.amount.data, purpose=form.purpose.data,
-                                              actor=actor(), now=now())
+                                              actor=actor(), now=now(), timezone=_zone())
         except RuleViolation as exc:
             db.session.rollback()
             form_error(form, exc)
@@ -138,7 +278,7 @@ def approve(disbursement_id: int):
     initiative = d.initiative
     if ActionForm().validate_on_submit():
         try:
-            services.approve_disbursement(d, actor=actor(), now=now())
+            services.approve_disbursement(d, actor=actor(), now=now(), timezone=_zone())
         except (RuleViolation, AccessDenied) as exc:
             # AccessDenied here is the rule that the requester never approves (the role was checked above).
             db.session.rollback()
@@ -190,3 +330,181 @@ def pay(disbursement_id: int):
               f"reference {bank_reference}.", "success")
         return _back(initiative, d)
     return _page(initiative, failed=d, failed_form=form, failed_action="pay")
+
+
+# Matching grants: funding requests, matching-grant tranches, co-financing --------------------------------------
+
+
+def _to(initiative: Initiative, anchor: str):
+    return redirect(url_for("funding.initiative", initiative_id=initiative.id, _anchor=anchor))
+
+
+def _refused_on(form: Any, exc: RuleViolation | AccessDenied) -> str:
+    """Forget what the service changed; its message on the field it names, else returned for the row."""
+    if isinstance(exc, AccessDenied):
+        db.session.rollback()
+        return str(exc)
+    return _refusal(form, exc)
+
+
+@bp.route("/initiatives/<int:initiative_id>/funding-requests", methods=["POST"])
+@login_required
+def submit_funding_request(initiative_id: int):
+    initiative = services.get_initiative(initiative_id, actor=actor())
+    if not services.may_submit_requests(initiative, actor()):
+        raise AccessDenied("only the initiative's group or a programme manager submits its funding requests")
+    form = FundingRequestForm()
+    if form.validate_on_submit():
+        try:
+            made = services.submit_funding_request(
+                initiative, title=form.title.data, description=form.description.data, cost=form.cost.data,
+                instrument=form.instrument.data, grant_asked=form.grant_asked.data, loan_asked=form.loan_asked.data,
+                actor=actor(), now=now())
+        except RuleViolation as exc:
+            message = _refusal(form, exc)
+            return _page(initiative, forms={"funding": form, "message-funding": message})
+        title, request_id = made.title, made.id
+        commit()
+        flash(f"Funding request '{title}' submitted; a programme manager will judge it.", "success")
+        return _to(initiative, f"funding-request-{request_id}")
+    return _page(initiative, forms={"funding": form})
+
+
+@bp.route("/funding-requests/<int:request_id>/judge", methods=["POST"])
+@login_required
+def judge_funding_request(request_id: int):
+    found = services.get_funding_request(request_id, actor=actor())
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    initiative = found.initiative
+    criteria = initiative.call.rules.funding.request_criteria
+    form = judgement_form(criteria)
+    key = f"judge-{found.id}"
+    if form.validate_on_submit():
+        assessments = {c.key: (met.data == "yes", note.data) for c, met, note in form.criteria}
+        try:
+            services.judge_funding_request(
+                found, assessments=assessments, approve=form.decision.data == "approve", reason=form.reason.data,
+                grant_approved=form.grant_approved.data, loan_approved=form.loan_approved.data, actor=actor(),
+                now=now())
+        except RuleViolation as exc:
+            row_ids(form, found.id)
+            message = _refusal(form, exc)
+            return _page(initiative, forms={key: form, f"message-{key}": message})
+        title, outcome = found.title, found.status.value
+        commit()
+        flash(f"Funding request '{title}' {outcome}; the group is notified.", "success")
+        return _to(initiative, f"funding-request-{request_id}")
+    return _page(initiative, forms={key: form})
+
+
+@bp.route("/initiatives/<int:initiative_id>/grants/<int:grant_id>/disbursements", methods=["POST"])
+@login_required
+def request_matching(initiative_id: int, grant_id: int):
+    initiative = services.get_initiative(initiative_id, actor=actor())
+    require_role(actor(), *services.HANDLERS)
+    grant = next((g for g in initiative.grants if g.id == grant_id and g.kind == GrantKind.MATCHING), None)
+    if grant is None:
+        raise NotFound("no such matching grant")
+    form = RequestForm()
+    key = f"tranche-{grant.id}"
+    if form.validate_on_submit():
+        try:
+            d = services.request_disbursement(grant, amount=form.amount.data, purpose=form.purpose.data,
+                                              actor=actor(), now=now(), timezone=_zone())
+        except RuleViolation as exc:
+            message = _refusal(form, exc)
+            return _page(initiative, forms={key: form, f"message-{key}": message})
+        amount, currency = d.amount, d.currency
+        commit()
+        flash(f"{format_money(amount, currency)} of matching grant {grant_id} requested for {initiative.reference}. "
+              "Another person must approve it.", "success")
+        return _back(initiative, d)
+    return _page(initiative, forms={key: form})
+
+
+@bp.route("/initiatives/<int:initiative_id>/contributions", methods=["POST"])
+@login_required
+def record_contribution(initiative_id: int):
+    initiative = services.get_initiative(initiative_id, actor=actor())
+    if not services.may_record_contributions(initiative, actor()):
+        raise AccessDenied("only the initiative's group or a fund administrator records its co-financing")
+    form = ContributionForm()
+    positions = services.matching_grants_of(initiative)
+    form.grant_id.choices = choices((g.id, str(g.id)) for g in positions)
+    form.contributor_id.choices = choices([("", "–")] + [(o.id, o.name) for o in initiative.group.organisations])
+    if form.validate_on_submit():
+        grant = next(g for g in positions if g.id == form.grant_id.data)
+        upload = form.file.data
+        try:
+            made = services.record_contribution(
+                grant, kind=form.kind.data, amount=form.amount.data, contributed_on=form.contributed_on.data,
+                description=form.description.data, contributor_id=form.contributor_id.data, stream=upload.stream,
+                filename=upload.filename, upload_root=current_app.config["UPLOAD_FOLDER"],
+                max_bytes=current_app.config["MAX_ATTACHMENT_BYTES"], actor=actor(), now=now(), timezone=_zone())
+        except RuleViolation as exc:
+            message = _refusal(form, exc)
+            return _page(initiative, forms={"contribution": form, "message-contribution": message})
+        amount, currency, contribution_id = made.amount, made.currency, made.id
+        commit()
+        flash(f"Contribution of {format_money(amount, currency)} recorded; it counts once a fund administrator "
+              "who did not record it has verified it.", "success")
+        return _to(initiative, f"contribution-{contribution_id}")
+    return _page(initiative, forms={"contribution": form})
+
+
+def _judged_contribution(contribution_id: int) -> CoFinancingContribution:
+    """A contribution to verify or reject: 404 if one may not see it, 403 if one may see it but is not a fund
+    administrator."""
+    c = services.get_contribution(contribution_id, actor=actor())
+    require_role(actor(), Role.FUND_ADMINISTRATOR)
+    return c
+
+
+@bp.route("/contributions/<int:contribution_id>/verify", methods=["POST"])
+@login_required
+def verify_contribution(contribution_id: int):
+    c = _judged_contribution(contribution_id)
+    initiative = c.initiative
+    if ActionForm().validate_on_submit():
+        try:
+            services.verify_contribution(c, actor=actor(), now=now())
+        except (RuleViolation, AccessDenied) as exc:
+            # AccessDenied here is the rule that the recorder never verifies (the role was checked above).
+            message = _refused_on(None, exc)
+            return _page(initiative, forms={f"message-contribution-{contribution_id}": message})
+        amount, currency = c.amount, c.currency
+        commit()
+        flash(f"Contribution of {format_money(amount, currency)} verified: it now counts for matching grant "
+              f"{c.grant_id}.", "success")
+    return _to(initiative, f"contribution-{contribution_id}")
+
+
+@bp.route("/contributions/<int:contribution_id>/reject", methods=["POST"])
+@login_required
+def reject_contribution(contribution_id: int):
+    c = _judged_contribution(contribution_id)
+    initiative = c.initiative
+    form = RejectForm()
+    key = f"contribution-reject-{contribution_id}"
+    if form.validate_on_submit():
+        try:
+            services.reject_contribution(c, reason=form.reason.data, actor=actor(), now=now())
+        except (RuleViolation, AccessDenied) as exc:
+            message = _refused_on(form, exc)
+            return _page(initiative, forms={key: form, f"message-contribution-{contribution_id}": message})
+        amount, currency = c.amount, c.currency
+        commit()
+        flash(f"Contribution of {format_money(amount, currency)} rejected; it does not count.", "success")
+        return _to(initiative, f"contribution-{contribution_id}")
+    return _page(initiative, forms={key: form})
+
+
+@bp.route("/contributions/<int:contribution_id>/evidence")
+@login_required
+def contribution_evidence(contribution_id: int):
+    c = services.get_contribution(contribution_id, actor=actor())
+    folder = services.contributions_folder(current_app.config["UPLOAD_FOLDER"], c.initiative)
+    response = send_file(stored_path(folder, c.evidence_stored_name), as_attachment=True,
+                         download_name=c.evidence_name, mimetype=c.evidence_content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

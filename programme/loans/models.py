@@ -199,8 +199,8 @@ class LoanInstalment(Base):
         Index("ix_loan_instalments_open", "superseded", "due_date"),
         CheckConstraint("principal >= 0 AND interest >= 0", name="amounts_not_negative"),
         CheckConstraint("principal_paid >= 0 AND principal_paid <= principal", name="principal_paid_within"),
-        CheckConstraint("interest_cancelled >= 0 AND interest_paid >= 0 AND interest_paid + interest_cancelled "
-                        "<= interest", name="interest_paid_within"),
+        CheckConstraint("interest_cancelled >= 0 AND interest_paid >= 0 AND round((interest_paid + interest_cancelled) "
+                        "* 100) <= round(interest * 100)", name="interest_paid_within"),
         CheckConstraint("penalty_paid >= 0 AND penalty_paid <= penalty_assessed", name="penalty_paid_within"),
         CheckConstraint("days_late >= 0", name="days_late_not_negative"),
     )
@@ -252,7 +252,8 @@ class Repayment(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("penalty >= 0 AND interest >= 0 AND principal >= 0 AND credit >= 0 AND recovery >= 0",
                         name="parts_not_negative"),
-        CheckConstraint("penalty + interest + principal + credit + recovery = amount", name="parts_add_up"),
+        CheckConstraint("round((penalty + interest + principal + credit + recovery) * 100) = round(amount * 100)",
+                        name="parts_add_up"),
     )
 
 

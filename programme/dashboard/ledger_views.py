@@ -1,0 +1,105 @@
+"""The ledger pages: the trial balance (per account kind and per account) with the checks that prove the ledger
+and every balance derived from it agree, and its Excel exports (the trial balance, the entries of a period).
+
+Programme managers and fund administrators only: anyone else gets 403, an anonymous visitor the login page. The
+pages change nothing (GET only; their forms read the query string).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from datetime import date
+
+from flask import Blueprint, render_template, request, send_file
+from flask_login import login_required
+
+from programme.core.access import Actor, Role, require_role
+from programme.core.ledger import check_ledger, trial_balance
+from programme.core.web import actor, now
+from programme.dashboard.export import currency_totals, kind_totals, write_ledger, write_trial_balance
+from programme.dashboard.ledger_forms import AsOfForm, PeriodForm
+from programme.loans.services import check_loans
+
+bp = Blueprint("ledger", __name__)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Accounts per page of the per-account table.
+PER_PAGE = 200
+READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+
+
+def require_ledger_reader(user: Actor) -> None:
+    """Managers and fund administrators read the ledger; AccessDenied for anyone else."""
+    require_role(user, *READERS)
+
+
+def ledger_problems() -> tuple[list[str], list[str]]:
+    """What check_ledger finds wrong in the ledger, and what check_loans finds wrong in the balances derived from
+    it (loans' outstanding principal, credits, instalments paid, write-offs, fund cash)."""
+    return check_ledger(), check_loans()
+
+
+def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
+    as_of = as_of_form.as_of.data if not as_of_form.as_of.errors else None
+    balance = trial_balance(as_of)
+    ledger_faults, loan_faults = ledger_problems()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, math.ceil(len(balance.rows) / PER_PAGE))
+    page = min(page, pages)
+    return render_template(
+        "ledger/index.html", balance=balance, as_of=as_of, kinds=kind_totals(balance),
+        currencies=currency_totals(balance), rows=balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE],
+        page=page, pages=pages, ledger_faults=ledger_faults, loan_faults=loan_faults, as_of_form=as_of_form,
+        period_form=period_form, today=now().date(),
+    ), status
+
+
+@bp.route("/ledger")
+@login_required
+def index():
+    require_ledger_reader(actor())
+    as_of_form = AsOfForm(formdata=request.args)
+    valid = as_of_form.validate()
+    return _page(as_of_form, PeriodForm(formdata=None), 200 if valid else 400)
+
+
+def _download(write: Callable[[object], int], name: str):
+    # Written to a temporary file, not to memory: the workbook streams row by row however long the ledger.
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
+    try:
+        write(handle)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return send_file(handle, as_attachment=True, download_name=name, mimetype=XLSX)
+
+
+@bp.route("/ledger/trial-balance.xlsx")
+@login_required
+def trial_balance_export():
+    require_ledger_reader(actor())
+    form = AsOfForm(formdata=request.args)
+    if not form.validate():
+        return _page(form, PeriodForm(formdata=None), 400)
+    as_of: date | None = form.as_of.data
+    stamp = as_of.isoformat() if as_of else now().strftime("%Y%m%d-%H%M")
+    return _download(lambda target: write_trial_balance(target, as_of=as_of), f"trial-balance-{stamp}.xlsx")
+
+
+@bp.route("/ledger/entries.xlsx")
+@login_required
+def entries_export():
+    require_ledger_reader(actor())
+    form = PeriodForm(formdata=request.args)
+    if not form.validate():
+        return _page(AsOfForm(formdata=None), form, 400)
+    start, end = form.date_from.data, form.date_to.data
+    return _download(lambda target: write_ledger(target, date_from=start, date_to=end),
+                     f"ledger-{start.isoformat()}-to-{end.isoformat()}.xlsx")
+

@@ -1,0 +1,241 @@
+"""The loans' Excel exports: the loan book (one row per loan, stated as of a day) and one loan's schedule with
+what was paid on each instalment, its repayments and its events.
+
+Written in streaming mode (core.spreadsheets.StreamingWorkbook): the loan book reads its rows in batches
+(``yield_per``) and writes each as it comes, so memory stays flat however many loans. Amounts are Decimal cells
+with the money format, never a float. The callers (the loan pages) check who may download them.
+
+The loan book's outstanding principal, credit, written-off and recovered amounts are the ledger's balances as of
+the day (the loan's accounts, lines with a value date on or before it), so the book agrees with the trial balance
+of that day; days late and the arrears bucket are those of the oldest current instalment still unpaid (as
+recorded now) that fell due before the day; the status is the loan's status now.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select
+
+from programme.accounts.models import Organisation
+from programme.core.ledger import Account, AccountKind, JournalEntry, JournalLine
+from programme.core.spreadsheets import Money, StreamingWorkbook
+from programme.extensions import db
+from programme.funding.models import Initiative
+from programme.loans.allocation import arrears_bucket
+from programme.loans.models import (
+    Loan,
+    LoanEvent,
+    LoanInstalment,
+    LoanStatus,
+    Repayment,
+    RepaymentPart,
+    RevolvingFund,
+)
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+LOAN_BOOK = "Loan book"
+LOAN = "Loan"
+SCHEDULE = "Schedule"
+REPAYMENTS = "Repayments"
+PARTS = "Repayment parts"
+EVENTS = "Events"
+_BATCH = 1000
+
+LOAN_BOOK_HEADERS = [
+    "Loan", "Fund", "Initiative", "Borrower", "Currency", "Principal", "Annual rate", "Term (periods)",
+    "Grace periods", "Grace", "Method", "Frequency", "First due", "Disbursed on", "Outstanding", "Credit",
+    "Days late", "Arrears bucket", "Status", "Rescheduled", "Written off", "Recovered",
+]
+
+
+def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
+    """Text that may come from a person: characters Excel refuses are dropped; a leading '=' stays text."""
+    if not value:
+        return value or ""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith("="):
+        cell = WriteOnlyCell(book.sheets[sheet], value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def _cents(column: Any) -> Any:
+    return cast(func.round(column * 100), BigInteger)
+
+
+def _money(cents: Any) -> Decimal:
+    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
+
+
+def _ledger_as_of(as_of: date) -> Any:
+    """Per loan, from its ledger accounts as of the day: principal outstanding (loans_receivable and
+    loans_rescheduled, debit-normal), credit (borrower_credit), written off, recovered; in whole cents."""
+    net_debit = _cents(JournalLine.debit) - _cents(JournalLine.credit)
+
+    def of(*kinds: AccountKind, sign: int = 1) -> Any:
+        return func.coalesce(func.sum(case((Account.kind.in_(kinds), net_debit * sign), else_=literal(0))), 0)
+
+    return (
+        select(Account.owner_id.label("loan_id"),
+               of(AccountKind.LOANS_RECEIVABLE, AccountKind.LOANS_RESCHEDULED).label("outstanding"),
+               of(AccountKind.BORROWER_CREDIT, sign=-1).label("credit"),
+               of(AccountKind.WRITE_OFFS).label("written_off"),
+               of(AccountKind.RECOVERIES, sign=-1).label("recovered"))
+        .join(JournalLine, JournalLine.account_id == Account.id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(Account.owner_type == "loan", JournalEntry.value_date <= as_of,
+               Account.kind.in_((AccountKind.LOANS_RECEIVABLE, AccountKind.LOANS_RESCHEDULED,
+                                 AccountKind.BORROWER_CREDIT, AccountKind.WRITE_OFFS, AccountKind.RECOVERIES)))
+        .group_by(Account.owner_id)
+        .subquery()
+    )
+
+
+def _oldest_late(as_of: date) -> Any:
+    """Per loan, the due date of its oldest current instalment still unpaid that fell due before the day."""
+    unpaid = or_(LoanInstalment.principal_paid < LoanInstalment.principal,
+                 LoanInstalment.interest_paid + LoanInstalment.interest_cancelled < LoanInstalment.interest)
+    return (
+        select(LoanInstalment.loan_id.label("loan_id"), func.min(LoanInstalment.due_date).label("due"))
+        .where(and_(LoanInstalment.superseded.is_(False), LoanInstalment.due_date < as_of, unpaid))
+        .group_by(LoanInstalment.loan_id)
+        .subquery()
+    )
+
+
+def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None = None) -> int:
+    """Write the loan book (every loan, or a fund's) as of a day to an .xlsx, one row per loan; returns how many.
+
+    Read in batches and written row by row: memory does not grow with the number of loans."""
+    book = StreamingWorkbook()
+    book.add_sheet(LOAN_BOOK, LOAN_BOOK_HEADERS, widths=[12, 12, 36, 32, 9, 14, 10, 9, 8, 12, 15, 11, 11, 11, 14, 12,
+                                                         9, 9, 12, 11, 12, 12])
+    ledger = _ledger_as_of(as_of)
+    late = _oldest_late(as_of)
+    query = (
+        select(Loan.number, Initiative.reference, Initiative.name, Organisation.name, Loan.currency, Loan.principal,
+               Loan.annual_rate, Loan.term_periods, Loan.grace_periods, Loan.grace, Loan.method, Loan.frequency,
+               Loan.first_due, Loan.disbursed_on, ledger.c.outstanding, ledger.c.credit, late.c.due, Loan.status,
+               Loan.rescheduled, ledger.c.written_off, ledger.c.recovered)
+        .join(RevolvingFund, RevolvingFund.id == Loan.fund_id)
+        .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
+        .join(Organisation, Organisation.id == Loan.borrower_id)
+        .outerjoin(ledger, ledger.c.loan_id == Loan.id)
+        .outerjoin(late, late.c.loan_id == Loan.id)
+        .where(Loan.disbursed_on <= as_of)
+        .order_by(Loan.number, Loan.id)
+        .execution_options(yield_per=_BATCH)
+    )
+    if fund_id is not None:
+        query = query.where(Loan.fund_id == fund_id)
+    count = 0
+    for (number, fund, initiative, borrower, currency, principal, rate, term, grace_periods, grace, method,
+         frequency, first_due, disbursed_on, outstanding, credit, oldest_due, status, rescheduled, written_off,
+         recovered) in db.session.execute(query):
+        count += 1
+        days = (as_of - oldest_due).days if oldest_due is not None and status == LoanStatus.ACTIVE else 0
+        book.append(LOAN_BOOK, [
+            number, fund, _text(book, LOAN_BOOK, initiative), _text(book, LOAN_BOOK, borrower), currency,
+            Money(principal), Decimal(rate), term, grace_periods, grace, method, frequency, first_due,
+            disbursed_on, Money(_money(outstanding)), Money(_money(credit)), days, arrears_bucket(days) or "",
+            LoanStatus(status).label, "yes" if rescheduled else "no", Money(_money(written_off)),
+            Money(_money(recovered)),
+        ])
+    book.save(target)
+    return count
+
+
+def _status(instalment: LoanInstalment) -> str:
+    if instalment.superseded:
+        return "superseded"
+    if instalment.unpaid <= 0 and instalment.penalty_paid >= instalment.penalty_assessed:
+        return "paid"
+    if instalment.overdue:
+        return f"late ({instalment.days_late} days)"
+    if instalment.principal_paid or instalment.interest_paid:
+        return "partly paid"
+    return "due"
+
+
+def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
+    """Write one loan to an .xlsx: its terms (sheet "Loan"), its schedule with what was paid on each instalment
+    (superseded instalments kept, marked), its repayments with their split, what each paid on which instalment,
+    and its events; returns the number of instalments."""
+    cur = loan.currency
+    book = StreamingWorkbook()
+    book.add_sheet(LOAN, ["Field", "Value"], widths=[24, 48])
+    book.add_sheet(SCHEDULE, [
+        "Instalment", "Due date", f"Principal ({cur})", f"Interest ({cur})", f"Instalment ({cur})",
+        f"Principal paid ({cur})", f"Interest paid ({cur})", f"Interest cancelled ({cur})",
+        f"Penalty assessed ({cur})", f"Penalty paid ({cur})", f"Unpaid ({cur})", "Days late", "Status",
+    ], widths=[10, 11, 14, 14, 14, 14, 14, 14, 14, 14, 14, 9, 16])
+    book.add_sheet(REPAYMENTS, [
+        "Value date", "Bank reference", f"Amount ({cur})", "Source", f"Penalty ({cur})", f"Interest ({cur})",
+        f"Principal ({cur})", f"Credit ({cur})", f"Recovery ({cur})", "Recorded (UTC)", "Journal entry",
+    ], widths=[11, 24, 14, 16, 12, 12, 14, 12, 12, 17, 10])
+    book.add_sheet(PARTS, ["Value date", "Bank reference", "Instalment", "Due date", f"Penalty ({cur})",
+                           f"Interest ({cur})", f"Principal ({cur})"], widths=[11, 24, 10, 11, 12, 12, 14])
+    book.add_sheet(EVENTS, ["Date", "Event", f"Amount ({cur})", "Reason", "By", "At (UTC)", "Journal entry"],
+                   widths=[11, 16, 14, 48, 28, 17, 10])
+    fund = db.session.get(RevolvingFund, loan.fund_id)
+    facts: list[tuple[str, Any]] = [
+        ("Loan", loan.number), ("Fund", fund.initiative.reference if fund else ""),
+        ("Initiative", _text(book, LOAN, fund.initiative.name if fund else "")),
+        ("Borrower", _text(book, LOAN, loan.borrower.name)), ("Purpose", _text(book, LOAN, loan.purpose)),
+        ("Currency", cur), ("Principal", Money(loan.principal)), ("Annual rate", Decimal(loan.annual_rate)),
+        ("Term (periods)", loan.term_periods), ("Grace periods", loan.grace_periods), ("Grace", loan.grace),
+        ("Method", loan.method), ("Frequency", loan.frequency), ("Rounding", loan.rounding),
+        ("First due", loan.first_due), ("Disbursed on", loan.disbursed_on), ("Bank reference", loan.bank_reference),
+        ("Status", loan.status.label), ("Rescheduled", "yes" if loan.rescheduled else "no"),
+        ("Principal outstanding", Money(loan.principal_outstanding)), ("Credit", Money(loan.credit)),
+        ("Days late", loan.days_late), ("Arrears bucket", loan.arrears_bucket or ""),
+        ("Written off", Money(loan.written_off)), ("Recovered", Money(loan.recovered)),
+        ("Closed on", loan.closed_on),
+    ]
+    for name, value in facts:
+        book.append(LOAN, [name, value])
+    count = 0
+    instalments = db.session.scalars(select(LoanInstalment).where(LoanInstalment.loan_id == loan.id)
+                                     .order_by(LoanInstalment.number)
+                                     .execution_options(yield_per=_BATCH))
+    for i in instalments:
+        count += 1
+        book.append(SCHEDULE, [
+            i.number, i.due_date, Money(i.principal), Money(i.interest), Money(i.principal + i.interest),
+            Money(i.principal_paid), Money(i.interest_paid), Money(i.interest_cancelled), Money(i.penalty_assessed),
+            Money(i.penalty_paid), Money(i.unpaid + i.penalty_assessed - i.penalty_paid), i.days_late, _status(i),
+        ])
+    repayments = db.session.scalars(select(Repayment).where(Repayment.loan_id == loan.id)
+                                    .order_by(Repayment.value_date, Repayment.id))
+    for r in repayments:
+        book.append(REPAYMENTS, [
+            r.value_date, _text(book, REPAYMENTS, r.bank_reference), Money(r.amount), r.source.label,
+            Money(r.penalty), Money(r.interest), Money(r.principal), Money(r.credit), Money(r.recovery),
+            r.recorded_at, r.journal_entry_id,
+        ])
+    parts = db.session.execute(
+        select(Repayment.value_date, Repayment.bank_reference, LoanInstalment.number, LoanInstalment.due_date,
+               RepaymentPart.penalty, RepaymentPart.interest, RepaymentPart.principal)
+        .join(Repayment, Repayment.id == RepaymentPart.repayment_id)
+        .join(LoanInstalment, LoanInstalment.id == RepaymentPart.instalment_id)
+        .where(Repayment.loan_id == loan.id)
+        .order_by(Repayment.value_date, Repayment.id, LoanInstalment.number))
+    for value_date, reference, number, due, penalty, interest, principal in parts:
+        book.append(PARTS, [value_date, _text(book, PARTS, reference), number, due, Money(penalty), Money(interest),
+                            Money(principal)])
+    events = db.session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan.id)
+                                .order_by(LoanEvent.on_date, LoanEvent.id))
+    for e in events:
+        book.append(EVENTS, [
+            e.on_date, e.kind.label, Money(e.amount) if e.amount is not None else None, _text(book, EVENTS, e.reason),
+            _text(book, EVENTS, e.actor_label), e.at, e.journal_entry_id,
+        ])
+    book.save(target)
+    return count

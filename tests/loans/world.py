@@ -1,0 +1,91 @@
+"""A revolving fund with one loan, for the loan tests: built through the real services on top of
+tests/funding/conftest.funded_initiative() (a call reviewed, decided and published, its initiative, and the
+people who handle its money).
+
+Dates: the fund is capitalised on CAPITALISED_ON, the loan paid out on DISBURSED_ON and first due on
+FIRST_DUE; NOW is a moment long after, so that any repayment of the schedule can be recorded "today"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from programme.accounts.models import Organisation, User
+from programme.calls.models import Call
+from programme.extensions import db
+from programme.funding.models import Initiative
+from programme.loans import services
+from programme.loans.models import Loan, RevolvingFund
+from tests.funding.conftest import funded_initiative
+
+D = Decimal
+CAPITALISED_ON = date(2027, 7, 1)
+DISBURSED_ON = date(2027, 7, 15)
+FIRST_DUE = date(2027, 8, 15)
+#: "Now" for the services: after the last due date of any loan the rules allow (60 months).
+NOW = datetime(2033, 1, 1, 9, 0, tzinfo=UTC)
+PRINCIPAL = D("12000.00")
+CASH = D("50000.00")
+
+
+@dataclass
+class LoanWorld:
+    initiative: Initiative
+    fund: RevolvingFund
+    loan: Loan | None
+    borrower: Organisation
+    admin: User
+    admin2: User
+    manager: User
+    reviewer: User
+    applicant: User
+
+    @property
+    def call(self) -> Call:
+        return self.initiative.call
+
+    def members(self) -> list[Organisation]:
+        return list(self.initiative.group.organisations)
+
+
+def replace_loan_rule(call: Call, old: str, new: str) -> None:
+    """Change the call's own copy of its loan rules (e.g. add a penalty_rate) and drop the parsed rules."""
+    assert old in call.rules_source, f"{old!r} is not in the call's rules"
+    call.rules_source = call.rules_source.replace(old, new, 1)
+    call.__dict__.pop("rules", None)
+    db.session.flush()
+
+
+def with_penalty(call: Call, rate: str = "0.10") -> None:
+    """The call's loan rules get a penalty rate (a yearly rate of simple interest on what is late)."""
+    replace_loan_rule(call, "penalty_rate = 0.0", f"penalty_rate = {rate}")
+    assert call.rules.funding.loans.penalty_rate == D(rate)
+
+
+def loan_world(principal: Decimal | str | None = PRINCIPAL, cash: Decimal | str = CASH, *,
+               penalty_rate: str | None = None, **terms: Any) -> LoanWorld:
+    """An initiative whose fund holds `cash`, and (unless `principal` is None) one loan of `principal` to the
+    group's first member organisation: 4 % annuity over 12 months by default; `terms` override make_loan's
+    arguments (annual_rate, term_periods, grace_periods, grace, frequency, method, first_due, disbursed_on,
+    bank_reference, purpose, borrower_id)."""
+    f = funded_initiative()
+    initiative = f.initiative
+    if penalty_rate is not None:
+        with_penalty(initiative.call, penalty_rate)
+    fund = services.fund_of(initiative)
+    borrower = initiative.group.organisations[0]
+    if D(cash) > 0:
+        services.capitalise_fund(fund, amount=D(cash), value_date=CAPITALISED_ON, bank_reference="CAP-1",
+                                 actor=f.admin, now=NOW)
+    loan = None
+    if principal is not None:
+        arguments: dict[str, Any] = {
+            "borrower_id": borrower.id, "annual_rate": D("0.04"), "term_periods": 12, "first_due": FIRST_DUE,
+            "disbursed_on": DISBURSED_ON, "bank_reference": "LOAN-1", "purpose": "A shared kiln",
+        }
+        arguments.update(terms)
+        loan = services.make_loan(fund, principal=D(principal), actor=f.admin, now=NOW, **arguments)
+    db.session.flush()
+    return LoanWorld(initiative, fund, loan, borrower, f.admin, f.admin2, f.manager, f.reviewer, f.applicant)
