@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -18,6 +20,11 @@ from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
 from programme.core.db import utcnow
 from programme.extensions import db
+from programme.funding import services as funding
+from programme.funding.models import Initiative
+from programme.loans import services as loans
+from programme.loans.arrears import run_daily
+from programme.loans.models import Loan, RevolvingFund
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import Proposal
@@ -74,6 +81,9 @@ REVIEW_GROUPS = (
      "A common slipway study and welding certification", "50000.00", 2),
 )
 
+#: A stand-in for a scanned bank confirmation (a minimal PDF).
+DEMO_EVIDENCE = b"%PDF-1.4\n% demo: confirmation of the members' transfer\n%%EOF\n"
+
 GOOD_JUSTIFICATION = (
     "The members already share a training room and exhibit together; the plan builds on that record and "
     "leaves core production to each firm."
@@ -92,7 +102,7 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     """Seed users of every role, an applicant group with organisations and an open call. False if not empty."""
     if not database_is_empty():
         return False
-    steps = 5
+    steps = 6
     echo(f"[1/{steps}] demo accounts")
     users: dict[str, User] = {}
     for demo in DEMO_USERS:
@@ -139,10 +149,14 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     )
     echo(f"[5/{steps}] an earlier call in review: {len(REVIEW_GROUPS)} proposals, 3 reviewers, reviews in progress")
     review_call = _call_in_review(app, users, group, now)
+    echo(f"[6/{steps}] a pilot call decided 14 months ago: the demo group's initiative, its grants, co-financing, "
+         "revolving fund and loans")
+    initiative = _initiative_with_loans(app, users, group, now)
     db.session.commit()
     echo(f"Seeded: {len(DEMO_USERS)} accounts, 1 applicant group with {len(DEMO_ORGANISATIONS)} organisations, "
          f"call {call.reference} open until {call.closes_at:%Y-%m-%d %H:%M} UTC, "
-         f"call {review_call.reference} in review until {review_call.review_deadline:%Y-%m-%d %H:%M} UTC.")
+         f"call {review_call.reference} in review until {review_call.review_deadline:%Y-%m-%d %H:%M} UTC, "
+         f"initiative {initiative.reference} with {len(initiative_loans(initiative))} loans.")
     return True
 
 
@@ -198,6 +212,114 @@ def _call_in_review(app: Flask, users: dict[str, User], demo_group: ApplicantGro
         reviews.save_review(review, scores=marks, justifications={c.key: text for c in call.criteria},
                             submit=True, actor=review.reviewer, now=start + timedelta(days=3))
     return call
+
+
+def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: ApplicantGroup,
+                           now: datetime) -> Initiative:
+    """A pilot call decided about 14 months ago (so its initiative is in programme year 2): the demo group's
+    proposal won. Its start-up grant has one tranche paid and one awaiting approval; a funding request was
+    approved with a smaller grant; the members' cash co-financing is verified and a matching tranche paid;
+    the revolving fund is capitalised and has lent to three members, one repaying on time, one in arrears
+    over 30 days, one only started. The daily job has aged the arrears."""
+    manager, admin = users["manager@demo.example"], users["funds@demo.example"]
+    lead = users["applicant@demo.example"]
+    zone = app.config["PROGRAMME_TIMEZONE"]
+    opened, closes = now - timedelta(days=520), now - timedelta(days=460)
+    call = calls.create_call(DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=zone,
+                             actor=manager, now=opened - timedelta(days=1))
+    calls.update_draft_call(call, calls.CallDraft(
+        name="Cluster Development Contest, pilot round", description=call.description, budget=Decimal("150000.00"),
+        per_initiative_cap=Decimal("80000.00"), opens_at=opened, closes_at=closes,
+    ), actor=manager)
+    calls.open_call(call, actor=manager, now=opened)
+    submitted = opened + timedelta(days=30)
+    proposal = _demo_proposal(call, demo_group, lead, "Joint kiln drying and timber grading for the network",
+                              "Wooden furniture", "Knysna", Decimal("40000.00"), submitted)
+    proposals.submit(proposal, actor=lead, now=submitted)
+    calls.close_call(call, actor=manager, now=closes)
+    start = closes + timedelta(days=2)
+    reviewers = [users[f"reviewer{n}@demo.example"] for n in (1, 2, 3)]
+    for reviewer in reviewers:
+        reviews.add_reviewer(call, reviewer, actor=manager, now=start)
+    reviews.start_review(call, deadline=start + timedelta(days=14), actor=manager, now=start)
+    reviews.auto_assign(call, actor=manager, now=start)
+    db.session.flush()
+    for review in db.session.scalars(select(Review).where(Review.call_id == call.id).order_by(Review.id)):
+        reviews.save_review(review, scores={c.key: Decimal(4) for c in call.criteria},
+                            justifications={c.key: GOOD_JUSTIFICATION for c in call.criteria},
+                            submit=True, actor=review.reviewer, now=start + timedelta(days=5))
+    decided = start + timedelta(days=16)
+    reviews.decide_as_ranked(call, actor=manager, now=decided)
+    (initiative,) = reviews.publish_decisions(call, actor=manager, now=decided)
+    day0 = decided.date()
+
+    # The start-up grant: one tranche paid, the next awaiting the fund administrator's approval.
+    grant = initiative.startup_grant
+    first = funding.request_disbursement(grant, amount="15000.00", purpose="Facilitator, first half-year",
+                                         actor=manager, now=decided + timedelta(days=3))
+    funding.approve_disbursement(first, actor=admin, now=decided + timedelta(days=4))
+    funding.record_payment(first, value_date=day0 + timedelta(days=5), bank_reference="DEMO-SG-0001", actor=admin,
+                           now=decided + timedelta(days=5), timezone=zone)
+    funding.request_disbursement(grant, amount="10000.00", purpose="Facilitator, second half-year",
+                                 actor=manager, now=now - timedelta(days=2))
+
+    # A funding request in year 2, approved with a smaller grant; co-financing verified; a matching tranche.
+    asked_on = now - timedelta(days=40)
+    request = funding.submit_funding_request(
+        initiative, title="Shared finishing line", description="A spray booth and dust extraction the members share.",
+        cost="36000.00", instrument="both", grant_asked="16000.00", loan_asked="12000.00", actor=lead, now=asked_on)
+    criteria = call.rules.funding.request_criteria
+    funding.judge_funding_request(
+        request, assessments={c.key: (True, "Shown in the plan.") for c in criteria}, approve=True,
+        reason="A shared line no member could afford alone; the grant is cut to the matching the members can raise.",
+        grant_approved="12000.00", loan_approved="12000.00", actor=manager, now=asked_on + timedelta(days=5))
+    matching = request.grant
+    contribution = funding.record_contribution(
+        matching, kind="cash", amount="8000.00", contributed_on=(asked_on + timedelta(days=10)).date(),
+        description="Members' cash for the finishing line", contributor_id=demo_group.organisations[0].id,
+        stream=io.BytesIO(DEMO_EVIDENCE), filename="members-transfer.pdf",
+        upload_root=app.config["UPLOAD_FOLDER"], max_bytes=app.config["MAX_ATTACHMENT_BYTES"], actor=lead,
+        now=asked_on + timedelta(days=10), timezone=zone)
+    funding.verify_contribution(contribution, actor=admin, now=asked_on + timedelta(days=12))
+    tranche = funding.request_disbursement(matching, amount="6000.00", purpose="Spray booth deposit",
+                                           actor=manager, now=asked_on + timedelta(days=14), timezone=zone)
+    funding.approve_disbursement(tranche, actor=admin, now=asked_on + timedelta(days=15), timezone=zone)
+    funding.record_payment(tranche, value_date=(asked_on + timedelta(days=16)).date(), bank_reference="DEMO-MG-0001",
+                           actor=admin, now=asked_on + timedelta(days=16), timezone=zone)
+
+    # The revolving fund: capitalised, three loans to members, repayments, one loan in arrears.
+    fund = loans.fund_of(initiative)
+    loans.capitalise_fund(fund, amount="40000.00", value_date=day0 + timedelta(days=20),
+                          bank_reference="DEMO-RF-0001", note="First capitalisation", actor=admin,
+                          now=decided + timedelta(days=20), timezone=zone)
+    members = demo_group.organisations
+    today = now.date()
+    plan = (  # borrower, principal, rate, months, disbursed days ago, instalments repaid
+        (members[1], "9000.00", "0.02", 24, 330, 10),
+        (members[3], "6000.00", "0", 12, 200, 3),
+        (members[2], "12000.00", "0.03", 36, 45, 1),
+    )
+    for number, (borrower, principal, rate, months, days_ago, repaid) in enumerate(plan, start=1):
+        disbursed = today - timedelta(days=days_ago)
+        loan = loans.make_loan(
+            fund, borrower_id=borrower.id, principal=principal, annual_rate=rate, term_periods=months,
+            first_due=disbursed + relativedelta(months=1), disbursed_on=disbursed,
+            bank_reference=f"DEMO-LOAN-{number:04d}", purpose=f"Equipment for {borrower.name}", actor=admin,
+            now=now, timezone=zone)
+        for instalment in loan.instalments[:repaid]:
+            if instalment.due_date > today:
+                break
+            loans.record_repayment(loan, amount=instalment.principal + instalment.interest,
+                                   value_date=instalment.due_date,
+                                   bank_reference=f"DEMO-REP-{number:02d}-{instalment.number:03d}", actor=admin,
+                                   now=now, timezone=zone)
+    run_daily(as_of=today, actor=SEEDER, now=now)
+    return initiative
+
+
+def initiative_loans(initiative: Initiative) -> list[Loan]:
+    return list(db.session.scalars(
+        select(Loan).join(RevolvingFund).where(RevolvingFund.initiative_id == initiative.id).order_by(Loan.id)))
 
 
 def _demo_proposal(call: Call, group: ApplicantGroup, lead: User, title: str, sector: str, town: str,

@@ -100,6 +100,7 @@ def _page(initiative: Initiative, *, request_form: RequestForm | None = None, fa
     return render_template(
         "funding/initiative.html", initiative=initiative, grant=grant, position=position,
         ledger_paid=services.paid_from_ledger(initiative), disbursements=disbursements,
+        all_paid=sum((d.amount for d in disbursements if d.status == DisbursementStatus.PAID), Decimal("0.00")),
         people=services.people_of(disbursements), handles=handles, pays=pays, me=user.id,
         request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
         failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,

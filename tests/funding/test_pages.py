@@ -151,7 +151,7 @@ def test_request_approve_pay_through_the_pages(client, login, f):
     (d,) = disbursements()
     assert d.status == DisbursementStatus.PAID and d.bank_reference == "BANK-123"
     assert services.paid_from_ledger(f.initiative) == D("10000.00")
-    assert "Paid EUR 10,000.00" in page and "Paid, according to the ledger EUR 10,000.00" in page
+    assert "Paid EUR 10,000.00" in page and "Grants paid, according to the ledger EUR 10,000.00" in page
     assert "Left to request EUR 20,000.00" in page and "does not agree" not in page
     listing = text(client.get("/initiatives"))
     assert "EUR 30,000.00 EUR 10,000.00 EUR 20,000.00" in listing
