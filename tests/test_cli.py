@@ -160,7 +160,7 @@ def test_demo_seeds_an_empty_database_once(runner):
     assert len(users) == len(DEMO_USERS) + len(REVIEW_GROUPS) - 1
     assert {d.email for d in DEMO_USERS} <= {u.email for u in users}
     statuses = sorted(c.status for c in db.session.scalars(select(Call)))
-    assert statuses == sorted([CallStatus.OPEN, CallStatus.DRAFT, CallStatus.REVIEWING])
+    assert statuses == sorted([CallStatus.OPEN, CallStatus.DRAFT, CallStatus.REVIEWING, CallStatus.DECIDED])
     in_review = db.session.scalar(select(Call).where(Call.status == CallStatus.REVIEWING))
     reviews = db.session.scalars(select(Review).where(Review.call_id == in_review.id)).all()
     assert len(reviews) == 3 * len(REVIEW_GROUPS)
@@ -169,6 +169,20 @@ def test_demo_seeds_an_empty_database_once(runner):
     open_call = db.session.scalar(select(Call).where(Call.status == CallStatus.OPEN))
     now = utcnow()
     assert open_call.opens_at < now < open_call.closes_at
+    # the pilot call's initiative: grants paid, a revolving fund lending to three members, one loan in arrears,
+    # and a ledger that agrees with every balance derived from it
+    from programme.core.ledger import check_ledger, trial_balance
+    from programme.funding.models import Initiative
+    from programme.loans.models import Loan, PortfolioFigures
+    from programme.loans.services import check_loans
+
+    (initiative,) = db.session.scalars(select(Initiative)).all()
+    assert initiative.group.name == "Garden Route Wood Furniture Network"
+    loans = db.session.scalars(select(Loan).order_by(Loan.id)).all()
+    assert len(loans) == 3 and [loan.days_late > 30 for loan in loans] == [False, True, False]
+    programme_row = db.session.scalar(select(PortfolioFigures).where(PortfolioFigures.fund_id.is_(None)))
+    assert 0 < programme_row.par30 < 1
+    assert check_ledger() == [] and check_loans() == [] and trial_balance().balanced
 
     before = _row_counts()
     again = runner.invoke(args=["demo", "--no-serve"])
