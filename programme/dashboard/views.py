@@ -30,10 +30,14 @@ def index():
         review_calls = reviews.calls_of_reviewer(actor())
         outstanding = [r for r in reviews.reviews_of(actor())
                        if not r.submitted and r.call.status == CallStatus.REVIEWING]
-    awaiting = funding.awaiting(actor=actor()) \
-        if current_user.is_authenticated and current_user.has_role(Role.FUND_ADMINISTRATOR) else []
+    administers = current_user.is_authenticated and current_user.has_role(Role.FUND_ADMINISTRATOR)
+    manages = current_user.is_authenticated and current_user.has_role(Role.PROGRAMME_MANAGER)
+    awaiting = funding.awaiting(actor=actor()) if administers else []
+    to_verify = funding.contributions_awaiting(actor=actor()) if administers else []
+    to_judge = funding.funding_requests_awaiting(actor=actor()) if manages else []
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
-                           review_calls=review_calls, outstanding=outstanding, awaiting=awaiting, now=moment)
+                           review_calls=review_calls, outstanding=outstanding, awaiting=awaiting,
+                           to_verify=to_verify, to_judge=to_judge, now=moment)
 
 
 @bp.route("/healthz")

@@ -204,6 +204,22 @@ def awaiting(*, actor: Actor) -> list[Disbursement]:
         .order_by(Disbursement.requested_at, Disbursement.id)))
 
 
+def contributions_awaiting(*, actor: Actor) -> list[CoFinancingContribution]:
+    """Co-financing recorded and not yet verified or rejected, oldest first (for the fund administrators)."""
+    require_role(actor, Role.FUND_ADMINISTRATOR)
+    return list(db.session.scalars(
+        select(CoFinancingContribution).where(CoFinancingContribution.status == ContributionStatus.RECORDED)
+        .order_by(CoFinancingContribution.recorded_at, CoFinancingContribution.id)))
+
+
+def funding_requests_awaiting(*, actor: Actor) -> list[FundingRequest]:
+    """Funding requests submitted and not yet judged, oldest first (for the programme managers)."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    return list(db.session.scalars(
+        select(FundingRequest).where(FundingRequest.status == FundingRequestStatus.SUBMITTED)
+        .order_by(FundingRequest.submitted_at, FundingRequest.id)))
+
+
 # ---------------------------------------------------------------------------------------------
 # Requesting, approving, rejecting
 

@@ -253,3 +253,29 @@ def test_access_to_the_new_routes_for_each_role(client, login, f, tmp_path):
         assert got == codes, who.email
         client.post("/logout")
     assert contributions()[0].status == ContributionStatus.VERIFIED
+
+
+def test_the_home_page_lists_requests_to_judge_and_co_financing_to_verify(client, login, f, tmp_path):
+    """A manager's home lists the funding requests waiting for a judgement, a fund administrator's the
+    co-financing waiting for verification, each linked to its place on the initiative's page; both lists empty
+    once the work is done."""
+    from tests.funding.matching import contribute, matching_grant
+
+    request = submit_request(f, title="Shared laboratory")
+    grant = matching_grant(f)
+    recorded = contribute(f, grant, "2500.00", upload_root=tmp_path, verify=False)
+    login(f.manager.email)
+    home = client.get("/").get_data(as_text=True)
+    assert f'/initiatives/{f.initiative.id}#funding-requests">{f.initiative.reference}: Shared laboratory' in home
+    assert "Co-financing to verify" not in home  # not a fund administrator
+    login(f.admin.email)
+    home = client.get("/").get_data(as_text=True)
+    assert f'/initiatives/{f.initiative.id}#cofinancing">{f.initiative.reference}: EUR 2,500.00 cash' in home
+    assert "Funding requests to judge" not in home
+    services.judge_funding_request(request, assessments=all_met(f), approve=False, reason="Not now.",
+                                   actor=f.manager, now=LATER)
+    services.verify_contribution(recorded, actor=f.admin, now=LATER)
+    db.session.commit()
+    assert re.search(r"Co-financing to verify:\s*none", text(client.get("/")))
+    login(f.manager.email)
+    assert re.search(r"Funding requests to judge:\s*none", text(client.get("/")))
