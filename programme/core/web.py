@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, render_template, request
+from flask import Flask, Response, current_app, flash, render_template, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -19,6 +21,21 @@ from programme.core.money import format_money
 from programme.core.timezone import format_local
 from programme.extensions import db
 from programme.rulebook import ORGANISATION_TYPES
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def send_workbook(write: Callable[[IO[bytes]], object], download_name: str) -> Response:
+    """An Excel workbook written by ``write(handle)`` to a temporary file (never to memory: the writers stream
+    row by row however long the list), sent, and closed when the response ends."""
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
+    try:
+        write(handle)
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return send_file(handle, as_attachment=True, download_name=download_name, mimetype=XLSX)
 
 
 def commit() -> None:

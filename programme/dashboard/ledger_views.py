@@ -8,23 +8,20 @@ pages change nothing (GET only; their forms read the query string).
 from __future__ import annotations
 
 import math
-import tempfile
-from collections.abc import Callable
 from datetime import date
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from programme.core.access import Actor, Role, require_role
 from programme.core.ledger import check_ledger, trial_balance
-from programme.core.web import actor, now
+from programme.core.web import actor, now, send_workbook
 from programme.dashboard.export import currency_totals, kind_totals, write_ledger, write_trial_balance
 from programme.dashboard.ledger_forms import AsOfForm, PeriodForm
 from programme.loans.services import check_loans
 
 bp = Blueprint("ledger", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Accounts per page of the per-account table.
 PER_PAGE = 200
 READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
@@ -68,18 +65,6 @@ def index():
     return _page(as_of_form, PeriodForm(formdata=None), 200 if valid else 400)
 
 
-def _download(write: Callable[[object], int], name: str):
-    # Written to a temporary file, not to memory: the workbook streams row by row however long the ledger.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
-    try:
-        write(handle)
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return send_file(handle, as_attachment=True, download_name=name, mimetype=XLSX)
-
-
 @bp.route("/ledger/trial-balance.xlsx")
 @login_required
 def trial_balance_export():
@@ -89,7 +74,7 @@ def trial_balance_export():
         return _page(form, PeriodForm(formdata=None), 400)
     as_of: date | None = form.as_of.data
     stamp = as_of.isoformat() if as_of else now().strftime("%Y%m%d-%H%M")
-    return _download(lambda target: write_trial_balance(target, as_of=as_of), f"trial-balance-{stamp}.xlsx")
+    return send_workbook(lambda target: write_trial_balance(target, as_of=as_of), f"trial-balance-{stamp}.xlsx")
 
 
 @bp.route("/ledger/entries.xlsx")
@@ -100,6 +85,6 @@ def entries_export():
     if not form.validate():
         return _page(AsOfForm(formdata=None), form, 400)
     start, end = form.date_from.data, form.date_to.data
-    return _download(lambda target: write_ledger(target, date_from=start, date_to=end),
+    return send_workbook(lambda target: write_ledger(target, date_from=start, date_to=end),
                      f"ledger-{start.isoformat()}-to-{end.isoformat()}.xlsx")
 

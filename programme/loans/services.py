@@ -70,7 +70,7 @@ from programme.core.money import MoneyError, format_money, to_decimal
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.domain import tranche_amount
-from programme.funding.models import FundingRequest, Initiative, InitiativeStatus
+from programme.funding.models import FundingRequest, FundingRequestStatus, Initiative, InitiativeStatus
 from programme.loans.allocation import Allocation, InstalmentState, allocate, penalty_amount
 from programme.loans.models import (
     BankStatementImport,
@@ -194,9 +194,21 @@ def _event(loan: Loan, kind: LoanEventKind, *, on_date: date, actor: Actor, now:
 # Reading
 
 
+def existing_fund(initiative: Initiative) -> RevolvingFund | None:
+    """The initiative's revolving fund, or None if it has none yet (nothing is created)."""
+    return db.session.scalar(select(RevolvingFund).where(RevolvingFund.initiative_id == initiative.id))
+
+
+def loan_requests_of(fund: RevolvingFund) -> list[FundingRequest]:
+    """The fund's initiative's approved funding requests with a loan part, which a new loan may name."""
+    return list(db.session.scalars(select(FundingRequest).where(
+        FundingRequest.initiative_id == fund.initiative_id, FundingRequest.status == FundingRequestStatus.APPROVED,
+        FundingRequest.loan_approved > 0).order_by(FundingRequest.id)))
+
+
 def fund_of(initiative: Initiative) -> RevolvingFund:
     """The initiative's revolving fund, created (and flushed) if it has none yet."""
-    fund = db.session.scalar(select(RevolvingFund).where(RevolvingFund.initiative_id == initiative.id))
+    fund = existing_fund(initiative)
     if fund is not None:
         return fund
     try:

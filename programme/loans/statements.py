@@ -571,3 +571,11 @@ def apply_statement(check: StatementCheck, *, actor: Actor, now: datetime, timez
                  already_applied=statement.already_applied, total=str(statement.total))
     db.session.flush()
     return statement
+
+
+def recent_imports(*, actor: Actor, limit: int = 50) -> tuple[list[BankStatementImport], int]:
+    """The latest bank-statement imports, newest first, and how many there are in all (fund administrators)."""
+    require_role(actor, Role.FUND_ADMINISTRATOR)
+    imports = list(db.session.scalars(select(BankStatementImport).order_by(BankStatementImport.id.desc())
+                                      .limit(limit)))
+    return imports, db.session.scalar(select(func.count(BankStatementImport.id))) or 0

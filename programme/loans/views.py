@@ -11,23 +11,20 @@ commits once; a refusal is shown beside the field it names, with what was typed 
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import func, select
 
 from programme.core.access import Role, RuleViolation, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import to_local
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, commit, form_error, now, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
-from programme.funding.models import FundingRequest, FundingRequestStatus
 from programme.loans import export, portfolio, services, statements
 from programme.loans.forms import (
     CapitaliseForm,
@@ -44,7 +41,6 @@ from programme.loans.schedule import LoanTerms, build_schedule
 
 bp = Blueprint("loans", __name__)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The fields of the new-loan form that make its schedule (what a preview needs).
 SCHEDULE_FIELDS = ("principal", "annual_rate", "term_periods", "grace_periods", "grace", "frequency", "method",
                    "first_due")
@@ -79,18 +75,6 @@ def _refused(form: Any, exc: RuleViolation) -> None:
     """A service refused: forget what it changed; its message beside the field it names, else at the top."""
     db.session.rollback()
     form_error(form, exc)
-
-
-def _send_workbook(write: Any, download_name: str):
-    """A workbook written to a temporary file (never to memory), sent and closed when the response ends."""
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
-    try:
-        write(handle)
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return send_file(handle, as_attachment=True, download_name=download_name, mimetype=XLSX)
 
 
 # Funds -----------------------------------------------------------------------------------------------------------
@@ -132,7 +116,7 @@ def initiative_fund(initiative_id: int):
     initiative = funding.get_initiative(initiative_id, actor=actor())
     if request.method == "POST":
         require_role(actor(), Role.FUND_ADMINISTRATOR)
-    existing = db.session.scalar(select(RevolvingFund).where(RevolvingFund.initiative_id == initiative.id))
+    existing = services.existing_fund(initiative)
     if existing is not None:
         return redirect(url_for("loans.fund", fund_id=existing.id))
     if request.method == "POST" and ActionForm().validate_on_submit():
@@ -175,9 +159,7 @@ def _loan_form(fund: RevolvingFund, *, formdata: Any = "post", data: dict | None
     form.limit(fund.initiative.call.rules.funding.loans)
     form.borrower_id.choices = choices([(0, "Choose the borrower"), *(
         (o.id, f"{o.name} ({o.kind_label})") for o in fund.initiative.group.organisations)])
-    requests = db.session.scalars(select(FundingRequest).where(
-        FundingRequest.initiative_id == fund.initiative_id, FundingRequest.status == FundingRequestStatus.APPROVED,
-        FundingRequest.loan_approved > 0).order_by(FundingRequest.id))
+    requests = services.loan_requests_of(fund)
     form.funding_request_id.choices = choices([(0, "None"), *(
         (r.id, f"{r.title}: loan of {format_money(r.loan_approved, r.currency)} approved") for r in requests)])
     return form
@@ -285,7 +267,7 @@ def loan_book_export():
         services.get_fund(fund_id, actor=actor())
     today = _today()
     stamp = now().strftime("%Y%m%d-%H%M")
-    return _send_workbook(lambda target: export.write_loan_book(target, as_of=today, fund_id=fund_id),
+    return send_workbook(lambda target: export.write_loan_book(target, as_of=today, fund_id=fund_id),
                           f"loan-book-{stamp}.xlsx")
 
 
@@ -418,7 +400,7 @@ def refund(loan_id: int):
 @login_required
 def schedule_export(loan_id: int):
     loan = services.get_loan(loan_id, actor=actor())
-    return _send_workbook(lambda target: export.write_loan_schedule(target, loan), f"{loan.number}-schedule.xlsx")
+    return send_workbook(lambda target: export.write_loan_schedule(target, loan), f"{loan.number}-schedule.xlsx")
 
 
 # Bank statements -------------------------------------------------------------------------------------------------
@@ -426,9 +408,7 @@ def schedule_export(loan_id: int):
 
 def _statements_page(form: StatementForm, *, check: statements.StatementCheck | None = None,
                      applied: BankStatementImport | None = None, summary: Any = None):
-    imports = list(db.session.scalars(select(BankStatementImport).order_by(BankStatementImport.id.desc())
-                                      .limit(50)))
-    count = db.session.scalar(select(func.count(BankStatementImport.id))) or 0
+    imports, count = statements.recent_imports(actor=actor())
     return render_template("loans/statements.html", form=form, check=check, applied=applied, summary=summary,
                            imports=imports, import_count=count)
 

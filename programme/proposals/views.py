@@ -5,7 +5,6 @@ eligibility verdict with a reason and exports everything to Excel."""
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from programme.calls.models import CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, commit, form_error, now, send_workbook
 from programme.extensions import db
 from programme.proposals import services
 from programme.proposals.domain import (
@@ -53,7 +52,6 @@ from programme.rulebook import ORGANISATION_TYPES
 bp = Blueprint("proposals", __name__)
 
 PER_PAGE = 50
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Statuses in which a manager may still decide eligibility.
 OVERRIDABLE = (ProposalStatus.SUBMITTED, ProposalStatus.ELIGIBLE, ProposalStatus.INELIGIBLE)
 
@@ -601,17 +599,11 @@ def submissions(call_id: int):
 @login_required
 def submissions_export(call_id: int):
     call = calls.get_call_for_management(call_id, actor=actor())
-    # Written to a temporary file, not to memory: the workbook streams row by row however many proposals.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
-    try:
-        write_submissions_workbook(call, handle, actor=actor(), timezone=current_app.config["PROGRAMME_TIMEZONE"])
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
     stamp = now().strftime("%Y%m%d-%H%M")
-    return send_file(handle, as_attachment=True, download_name=f"{call.reference}-submissions-{stamp}.xlsx",
-                     mimetype=XLSX)
+    return send_workbook(
+        lambda handle: write_submissions_workbook(call, handle, actor=actor(),
+                                                  timezone=current_app.config["PROGRAMME_TIMEZONE"]),
+        f"{call.reference}-submissions-{stamp}.xlsx")
 
 
 @bp.route("/manage/proposals/<int:proposal_id>/eligibility", methods=["POST"])

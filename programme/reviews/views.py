@@ -13,7 +13,6 @@ Each view loads, checks access through the services, validates its form, calls o
 from __future__ import annotations
 
 import math
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import format_local, local_to_utc, to_local
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, commit, form_error, now, send_workbook
 from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
@@ -69,7 +68,6 @@ bp = Blueprint("reviews", __name__)
 # The programme manager's pages ------------------------------------------------------------------------
 
 REVIEW_PAGE_SIZE = 100
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Sort orders of the scores page; the first is the default.
 SCORE_SORTS = ("disagreement", "total", "reference")
 #: Up to this many reviewers in the pool, each not-started review on the assignments page carries its own move
@@ -809,17 +807,9 @@ def decide_as_ranked(call_id: int):
 
 
 def _workbook(call: Call, write: Callable[..., int], name: str):
-    # Written to a temporary file, not to memory: the workbooks stream row by row however many proposals.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 (send_file closes it when the response ends)
-    try:
-        write(call, handle, actor=actor(), timezone=_programme_zone())
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
     stamp = now().strftime("%Y%m%d-%H%M")
-    return send_file(handle, as_attachment=True, download_name=f"{call.reference}-{name}-{stamp}.xlsx",
-                     mimetype=XLSX)
+    return send_workbook(lambda handle: write(call, handle, actor=actor(), timezone=_programme_zone()),
+                         f"{call.reference}-{name}-{stamp}.xlsx")
 
 
 @bp.route("/calls/<int:call_id>/review/scores.xlsx")
