@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.dashboard.views import bp as home_bp
     from programme.funding.views import bp as funding_bp
     from programme.loans.views import bp as loans_bp
+    from programme.monitoring.views import bp as monitoring_bp
     from programme.proposals.views import bp as proposals_bp
     from programme.reviews.views import bp as reviews_bp
 
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(loans_bp)
+    app.register_blueprint(monitoring_bp)
 
     from programme.cli import register_commands
 

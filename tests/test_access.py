@@ -26,6 +26,7 @@ from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
 from programme.loans import services as loans
+from programme.monitoring import services as monitoring
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import AttachmentKind
@@ -237,6 +238,22 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/contributions/{contribution_a}/evidence", (LOGIN, 200, 404, 404, 200, 200)),
     ("GET", "/contributions/{contribution_b}/evidence", (LOGIN, 404, 200, 404, 200, 200)),
     ("GET", "/contributions/999999/evidence", (LOGIN, 404, 404, 404, 404, 404)),
+    # Scorecards (issue 6). Group A's initiative has its scorecard started, group B's too; B's KPI id is typed into
+    # A's routes. The group and the managers edit; a fund administrator reads; others get 404.
+    ("GET", "/initiatives/{initiative_a}/scorecard", (LOGIN, 200, 404, 404, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/scorecard", (LOGIN, 404, 200, 404, 200, 200)),
+    ("GET", "/initiatives/999999/scorecard", (LOGIN, 404, 404, 404, 404, 404)),
+    # started already: a second start is refused on the form
+    ("POST", "/initiatives/{initiative_a}/scorecard", (LOGIN, 422, 404, 404, 422, 403)),
+    ("POST", "/initiatives/{initiative_a}/scorecard/kpis", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/initiatives/999999/scorecard/kpis", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{kpi_a}", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/scorecard-kpis/{kpi_b}", (LOGIN, 404, 302, 404, 302, 403)),
+    ("POST", "/scorecard-kpis/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{kpi_a}/drop", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/scorecard-kpis/999999/drop", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{dropped_kpi_a}/restore", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/scorecard-kpis/999999/restore", (LOGIN, 404, 404, 404, 404, 404)),
     # Revolving funds and loans. Each initiative's fund is capitalised and has lent to one of its members.
     ("GET", "/funds", (LOGIN, 200, 200, 403, 200, 200)),
     ("GET", "/funds/{fund_a}", (LOGIN, 200, 404, 404, 200, 200)),
@@ -277,6 +294,8 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/ledger/entries.xlsx?date_from=2020-01-01&date_to={today}", (LOGIN, 403, 403, 403, 200, 200)),
 ]
 
+_KPI = {"name": "Firms exporting together", "unit": "firms", "direction": "higher", "source": "Members' survey",
+        "baseline": "2", "target": "8"}
 _FUNDING_REQUEST = {"title": "Shared testing laboratory", "description": "Equipment the members share.",
                     "cost": "40000.00", "instrument": "both", "grant_asked": "10000.00", "loan_asked": "10000.00"}
 #: The request criteria of rules/cluster-contest.toml, which every access-table call uses.
@@ -319,6 +338,11 @@ FORM_DATA = {
                                    "grace": "none", "method": "", "annual_rate": "", "reason": "Harvest failed."},
     "/loans/{loan_a}/write-off": {"on_date": "{today}", "reason": "The borrower went bankrupt."},
     "/loans/{loan_a}/refund": {"value_date": "{today}", "bank_reference": "REF-ACCESS-1"},
+    "/initiatives/{initiative_a}/scorecard": {"template": "scottish_cluster"},
+    "/initiatives/{initiative_a}/scorecard/kpis": {"factor": "{factor_a}", **_KPI},
+    "/scorecard-kpis/{kpi_a}": _KPI,
+    "/scorecard-kpis/{kpi_b}": _KPI,
+    "/scorecard-kpis/{kpi_a}/drop": {"reason": "We cannot measure it yet."},
 }
 
 
@@ -475,6 +499,18 @@ def _funding_and_loans(made, users, now) -> dict[str, object]:
             fund, borrower_id=initiative.group.organisations[0].id, principal="5000.00", annual_rate="0.02",
             term_periods=12, first_due=today + relativedelta(months=1), disbursed_on=today,
             bank_reference=f"LOAN-ACCESS-{key}", purpose="A kiln", actor=admin, now=now)
+        scorecard = monitoring.start_scorecard(initiative, template_key=None,
+                                               rules_folder=current_app.config["RULES_FOLDER"], actor=lead, now=now)
+        kpis = monitoring.kpis_of(scorecard)
+        # a factor with room for another KPI (at most three live ones each)
+        roomy = next(k.factor_key for k in kpis if sum(o.factor_key == k.factor_key for o in kpis) < 3)
+        ids[f"kpi_{key}"], ids[f"factor_{key}"] = kpis[0].id, roomy
+        if key == "a":  # a KPI the group dropped, in a factor that keeps another one
+            spare = monitoring.add_kpi(scorecard, factor_key=roomy, name="Joint purchases", unit="orders",
+                                       direction="higher", source="Minutes", baseline=None, target=None,
+                                       actor=lead, now=now)
+            monitoring.drop_kpi(spare, reason="Not measured", actor=lead, now=now)
+            ids["dropped_kpi_a"] = spare.id
         ids.update({f"funding_request_{key}": request.id, f"matching_{key}": matching.id,
                     f"contribution_{key}": contribution.id, f"fund_{key}": fund.id, f"loan_{key}": loan.id})
     return ids
