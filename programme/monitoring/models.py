@@ -9,15 +9,15 @@ template said.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.core.db import Base, state_enum, utcnow
-from programme.funding.models import Initiative
+from programme.funding.models import Initiative, InitiativeStatus
 from programme.rulebook import ScorecardTemplate, parse_scorecard_template
 
 #: KPI values, baselines and targets: counts, money, shares, scores; never a float.
@@ -110,3 +110,139 @@ class ScorecardKpi(Base):
     @property
     def live(self) -> bool:
         return self.dropped_at is None
+
+
+class ReportStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class SelfEvaluationReport(Base):
+    """A group's self-evaluation for one reporting period of its initiative: the KPI values for the period, a
+    short narrative, what the group learned and what it will change.
+
+    Periods follow the rules' ``report_frequency_months`` from the initiative's start: period ``number`` covers
+    ``period_start`` to ``period_end`` (both inclusive) and the report is due on ``due_on``. The daily job opens
+    the report of each period that has begun (a draft), reminds the group ``reminder_days`` before the due date
+    (``reminded_at``) and flags it overdue the day after (``overdue_at``); each at most once. A submitted report
+    is frozen: its values and texts never change again.
+    """
+
+    __tablename__ = "self_evaluation_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    scorecard_id: Mapped[int] = mapped_column(ForeignKey("scorecards.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[ReportStatus] = mapped_column(
+        state_enum(ReportStatus, "status"), default=ReportStatus.DRAFT, index=True
+    )
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    learned: Mapped[str] = mapped_column(Text, default="")
+    will_change: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reminded_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+
+    initiative: Mapped[Initiative] = relationship(lazy="joined")
+    scorecard: Mapped[Scorecard] = relationship()
+    values: Mapped[list[ReportValue]] = relationship(back_populates="report", viewonly=True)
+
+    __table_args__ = (
+        UniqueConstraint("initiative_id", "number", name="uq_report_period"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        CheckConstraint("period_end >= period_start AND due_on >= period_end", name="period_order"),
+        CheckConstraint(
+            "status <> 'submitted' OR (submitted_at IS NOT NULL AND length(trim(narrative)) > 0)",
+            name="submitted_complete",
+        ),
+    )
+
+    @property
+    def frozen(self) -> bool:
+        return self.status is ReportStatus.SUBMITTED
+
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)
+
+
+class ReportValue(Base):
+    """A KPI's value for a report's period (``value`` may be empty in a draft; a note says why if it stays so)."""
+
+    __tablename__ = "report_kpi_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("self_evaluation_reports.id", ondelete="CASCADE"))
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("scorecard_kpis.id"), index=True)
+    value: Mapped[Decimal | None] = mapped_column(KpiNumber)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    report: Mapped[SelfEvaluationReport] = relationship(back_populates="values")
+    kpi: Mapped[ScorecardKpi] = relationship()
+
+    __table_args__ = (UniqueConstraint("report_id", "kpi_id", name="uq_report_kpi_value"),)
+
+
+class MilestoneDecision(enum.StrEnum):
+    CONTINUE = "continue"
+    CONDITIONS = "continue_with_conditions"
+    TERMINATE = "terminate"
+
+    @property
+    def label(self) -> str:
+        return {"continue": "Continue", "continue_with_conditions": "Continue with conditions",
+                "terminate": "Terminate"}[self.value]
+
+
+class MilestoneReview(Base):
+    """A programme manager's decision at a milestone: continue, continue with conditions, or terminate, always
+    with a reason. The initiative's status before and after is kept (a review may also move it on to the next
+    stage: implementation, self-sustaining, completed). Reviews are never changed or deleted."""
+
+    __tablename__ = "milestone_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    decision: Mapped[MilestoneDecision] = mapped_column(state_enum(MilestoneDecision, "decision"))
+    reason: Mapped[str] = mapped_column(Text)
+    conditions: Mapped[str] = mapped_column(Text, default="")
+    status_before: Mapped[InitiativeStatus] = mapped_column(state_enum(InitiativeStatus, "status_before"))
+    status_after: Mapped[InitiativeStatus] = mapped_column(state_enum(InitiativeStatus, "status_after"))
+    decided_on: Mapped[date] = mapped_column(Date)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    initiative: Mapped[Initiative] = relationship(lazy="joined")
+
+    __table_args__ = (
+        CheckConstraint("length(trim(reason)) > 0", name="has_reason"),
+        CheckConstraint(
+            "decision <> 'continue_with_conditions' OR length(trim(conditions)) > 0", name="conditions_stated"
+        ),
+        CheckConstraint(
+            "(decision = 'terminate') = (status_after = 'terminated')", name="terminate_means_terminated"
+        ),
+    )
+
+
+class BenchmarkPublication(Base):
+    """A programme manager's decision to publish initiatives' names on the benchmark of one KPI (by its key).
+    Without it, a group sees its own position among anonymous others. Withdrawing deletes the row (audited)."""
+
+    __tablename__ = "benchmark_publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi_key: Mapped[str] = mapped_column(String(60), unique=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
