@@ -51,10 +51,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme.accounts.views import bp as accounts_bp
     from programme.calls.views import bp as calls_bp
+    from programme.dashboard.figures_views import bp as figures_bp
     from programme.dashboard.ledger_views import bp as ledger_bp
     from programme.dashboard.views import bp as home_bp
     from programme.funding.views import bp as funding_bp
     from programme.loans.views import bp as loans_bp
+    from programme.monitoring.benchmark_views import bp as benchmarking_bp
+    from programme.monitoring.milestone_views import bp as milestones_bp
+    from programme.monitoring.report_views import bp as reports_bp
     from programme.monitoring.views import bp as monitoring_bp
     from programme.proposals.views import bp as proposals_bp
     from programme.reviews.views import bp as reviews_bp
@@ -63,7 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(loans_bp)
-    app.register_blueprint(monitoring_bp)
+    for blueprint in (monitoring_bp, reports_bp, benchmarking_bp, milestones_bp, figures_bp):
+        app.register_blueprint(blueprint)
 
     from programme.cli import register_commands
 
