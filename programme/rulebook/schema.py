@@ -218,7 +218,7 @@ class FundingSection(_Strict):
 class MonitoringSection(_Strict):
     report_frequency_months: int = Field(ge=1, le=24)
     reminder_days: int = Field(default=14, ge=0, le=90)
-    report_due_days: int = Field(default=30, ge=0, le=120, description="days after a period ends that its report is due")
+    report_due_days: int = Field(default=30, ge=0, le=120, description="days after a period ends to file its report")
     scorecard: str = Field(min_length=1, description="key of a scorecard template in rules/scorecards/")
 
 
