@@ -79,8 +79,8 @@ MONEY_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
 #: The figure columns of PortfolioFigures, in the order ``_Figures.values()`` gives them.
 FIGURE_COLUMNS = ("loans_active", "loans_late", "outstanding", "at_risk_30", "par30", "arrears_1_30",
-                  "arrears_31_60", "arrears_61_90", "arrears_over_90")
-BUCKET_COLUMNS = dict(zip((label for label, _, _ in ARREARS_BUCKETS), FIGURE_COLUMNS[5:], strict=True))
+                  "arrears_31_60", "arrears_61_90", "arrears_over_90", "due_to_date", "repaid_to_date")
+BUCKET_COLUMNS = dict(zip((label for label, _, _ in ARREARS_BUCKETS), FIGURE_COLUMNS[5:9], strict=True))
 
 INSTALMENTS = LoanInstalment.__table__
 LOANS = Loan.__table__
@@ -276,6 +276,8 @@ class _Figures:
     outstanding: Decimal = ZERO
     at_risk_30: Decimal = ZERO
     arrears: dict[str, Decimal] = field(default_factory=lambda: {label: ZERO for label in BUCKET_COLUMNS})
+    due_to_date: Decimal = ZERO
+    repaid_to_date: Decimal = ZERO
 
     @property
     def par30(self) -> Decimal:
@@ -290,11 +292,14 @@ class _Figures:
         self.at_risk_30 += other.at_risk_30
         for label, amount in other.arrears.items():
             self.arrears[label] += amount
+        self.due_to_date += other.due_to_date
+        self.repaid_to_date += other.repaid_to_date
 
     def values(self) -> dict[str, Any]:
         values = {"loans_active": self.loans_active, "loans_late": self.loans_late,
                   "outstanding": _money(self.outstanding), "at_risk_30": _money(self.at_risk_30),
-                  "par30": self.par30}
+                  "par30": self.par30, "due_to_date": _money(self.due_to_date),
+                  "repaid_to_date": _money(self.repaid_to_date)}
         values.update({BUCKET_COLUMNS[label]: _money(amount) for label, amount in self.arrears.items()})
         return values
 
@@ -319,8 +324,9 @@ def _same(row: Any, values: dict[str, Any]) -> bool:
     return True
 
 
-def compute_figures() -> tuple[dict[int, _Figures], dict[str, _Figures]]:
-    """The portfolio now (from the cached days late and outstanding principal): per fund, and per currency."""
+def compute_figures(as_of: date) -> tuple[dict[int, _Figures], dict[str, _Figures]]:
+    """The portfolio now (from the cached days late and outstanding principal), and what was due and repaid on
+    the instalments due by ``as_of``: per fund, and per currency."""
     loan, i = LOANS.c, INSTALMENTS.c
     per_fund = db.session.execute(
         select(
@@ -348,6 +354,16 @@ def compute_figures() -> tuple[dict[int, _Figures], dict[str, _Figures]]:
     for fund_id, bucket, amount in arrears:
         if fund_id in funds and bucket in BUCKET_COLUMNS:
             funds[fund_id].arrears[bucket] += _from_cents(amount)
+    repayment = db.session.execute(
+        select(loan.fund_id, func.sum(_cents(i.principal + i.interest - i.interest_cancelled)),
+               func.sum(_cents(i.principal_paid + i.interest_paid)))
+        .select_from(INSTALMENTS).join(LOANS, loan.id == i.loan_id)
+        .where(i.superseded == false(), i.due_date <= as_of)
+        .group_by(loan.fund_id)
+    ).all()
+    for fund_id, due, repaid in repayment:
+        if fund_id in funds:
+            funds[fund_id].due_to_date, funds[fund_id].repaid_to_date = _from_cents(due), _from_cents(repaid)
     programme: dict[str, _Figures] = {}
     for figures in funds.values():
         programme.setdefault(figures.currency, _Figures(currency=figures.currency)).add(figures)
@@ -356,7 +372,7 @@ def compute_figures() -> tuple[dict[int, _Figures], dict[str, _Figures]]:
 
 def _write_figures(as_of: date, now: datetime) -> int:
     """Upsert the day's rows: insert the missing, update those that differ, remove those of funds gone."""
-    funds, programme = compute_figures()
+    funds, programme = compute_figures(as_of)
     wanted: dict[tuple[int | None, str], _Figures] = {(fund_id, f.currency): f for fund_id, f in funds.items()}
     wanted.update({(None, currency): f for currency, f in programme.items()})
     f = FIGURES.c

@@ -352,6 +352,10 @@ class PortfolioFigures(Base):
     arrears_31_60: Mapped[Money]
     arrears_61_90: Mapped[Money]
     arrears_over_90: Mapped[Money]
+    # The repayment rate's parts: principal + interest due on the instalments due by ``as_of`` (current schedules;
+    # interest cancelled by an early repayment left out) and what was paid on them.
+    due_to_date: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
+    repaid_to_date: Mapped[Money] = mapped_column(default=Decimal("0.00"), server_default="0")
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
@@ -361,4 +365,5 @@ class PortfolioFigures(Base):
               sqlite_where=text("fund_id IS NULL"), postgresql_where=text("fund_id IS NULL")),
         CheckConstraint("par30 >= 0 AND par30 <= 1", name="par30_share"),
         CheckConstraint("at_risk_30 >= 0 AND at_risk_30 <= outstanding", name="at_risk_within_outstanding"),
+        CheckConstraint("due_to_date >= 0 AND repaid_to_date >= 0", name="repayment_parts_not_negative"),
     )

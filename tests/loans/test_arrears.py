@@ -678,3 +678,28 @@ def test_a_repayment_recorded_while_the_job_runs_waits_and_neither_fails(app):
     assert isinstance(result, DailyResult) and repayment_id
     run(as_of)  # whatever the order, the next run leaves the figures agreeing with the instalments
     _check_against_pure_definitions(db.session.get(Loan, loan_id), world.fund, as_of)
+
+
+def _repayment_parts(loans: list[Loan]) -> tuple[Decimal, Decimal]:
+    """Due and repaid on the instalments due by the day: current schedules only, every loan status."""
+    due = repaid = Decimal("0.00")
+    for loan in loans:
+        for i in db.session.scalars(select(LoanInstalment).where(LoanInstalment.loan_id == loan.id)):
+            if not i.superseded and i.due_date <= AS_OF:
+                due += i.principal + i.interest - i.interest_cancelled
+                repaid += i.principal_paid + i.interest_paid
+    return due, repaid
+
+
+def test_the_repayment_rate_parts_per_fund_and_for_the_programme(world):
+    fund, other, loans = _portfolio(world)
+    run()
+    db.session.expire_all()
+    mine = [loans[k] for k in ("current", "late 30", "late 31", "closed")]
+    theirs = [loans[k] for k in ("late 95", "rescheduled", "rescheduled current", "written off")]
+    for fund_id, its in ((fund.id, mine), (other.id, theirs)):
+        (row,) = portfolio_on(AS_OF, fund_id)
+        assert (row.due_to_date, row.repaid_to_date) == _repayment_parts(its)
+    (programme,) = portfolio_on(AS_OF)
+    assert (programme.due_to_date, programme.repaid_to_date) == _repayment_parts(mine + theirs)
+    assert programme.repaid_to_date > 0 and programme.due_to_date > programme.repaid_to_date
