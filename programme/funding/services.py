@@ -80,6 +80,7 @@ from programme.funding.models import (
     InitiativeStatus,
     Instrument,
 )
+from programme.monitoring.models import MilestoneDecision, MilestoneReview
 
 #: Who handles disbursements (request, approve, reject).
 HANDLERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER)
@@ -144,14 +145,25 @@ def _may_see_initiatives(actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
 
 
-def initiatives_for(actor: Actor) -> list[Initiative]:
+def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, call_id: int | None = None,
+                    year: int | None = None, today: date | None = None, timezone: str = "UTC") -> list[Initiative]:
     """The initiatives the actor may see: all for managers and fund administrators, its groups' for an
-    applicant; 403 for anyone else (a reviewer sees none)."""
+    applicant; 403 for anyone else (a reviewer sees none). Optionally only those with ``status``, of the call
+    ``call_id``, or in programme ``year`` on ``today`` (a day before the start counts as year 1)."""
     _may_see_initiatives(actor)
     query = select(Initiative).order_by(Initiative.reference)
     if not (actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)):
         query = query.join(GroupUser, GroupUser.group_id == Initiative.group_id).where(GroupUser.user_id == actor.id)
-    return list(db.session.scalars(query).unique())
+    if status is not None:
+        query = query.where(Initiative.status == status)
+    if call_id is not None:
+        query = query.where(Initiative.call_id == call_id)
+    shown = list(db.session.scalars(query).unique())
+    if year is not None:
+        day = today or datetime.now(ZoneInfo(timezone)).date()
+        shown = [i for i in shown
+                 if (programme_year(started_on(i, timezone), day) if day >= started_on(i, timezone) else 1) == year]
+    return shown
 
 
 def get_initiative(initiative_id: int, *, actor: Actor) -> Initiative:
@@ -354,6 +366,20 @@ def _refuse_used_reference(d: Disbursement, reference: str) -> None:
                             field="bank_reference")
 
 
+def _refuse_payment_after_termination(initiative: Initiative, value_date: date) -> None:
+    """A terminated initiative receives nothing more: a tranche approved before the termination may still be
+    recorded only if the bank paid it on or before the day the manager decided to terminate."""
+    if initiative.status != InitiativeStatus.TERMINATED:
+        return
+    ended = db.session.scalar(
+        select(func.max(MilestoneReview.decided_on)).where(
+            MilestoneReview.initiative_id == initiative.id, MilestoneReview.decision == MilestoneDecision.TERMINATE))
+    if ended is None or value_date > ended:
+        when = f" on {ended:%d %b %Y}" if ended else ""
+        raise RuleViolation(f"{initiative.reference} was terminated{when}; nothing paid after that can be "
+                            "recorded. Reject the tranche instead.", field="value_date")
+
+
 def record_payment(
     disbursement: Disbursement, *, value_date: date, bank_reference: str, actor: Actor, now: datetime,
     timezone: str = "UTC",
@@ -386,6 +412,7 @@ def record_payment(
         raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
     _refuse_used_reference(d, reference)
     initiative = d.initiative
+    _refuse_payment_after_termination(initiative, value_date)
     if d.grant.kind == GrantKind.MATCHING:
         _refuse_over_caps(d.grant, d.amount, day=value_date, at_payment=True, excluding=d, timezone=timezone,
                           field=None)

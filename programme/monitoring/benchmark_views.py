@@ -1,7 +1,118 @@
-"""The benchmarking pages: shared KPIs, one KPI's ranking, publication of names, the KPI-matrix export."""
+"""The benchmarking pages: shared KPIs, one KPI's ranking with its chart, publication of names, the KPI-matrix
+export."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import login_required
+
+from programme.core.access import Role, require_role
+from programme.core.web import actor, commit, now, send_workbook
+from programme.monitoring import benchmarking
+from programme.monitoring.benchmarking import Benchmark
+from programme.monitoring.export import write_kpi_matrix
+from programme.monitoring.manager_forms import PublishForm, WithdrawForm
 
 bp = Blueprint("benchmarking", __name__)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    y: int
+    x: float
+    width: float
+    own: bool
+    text: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    zero_x: float
+    target_x: float
+    bars: list[Bar]
+    description: str
+
+
+def _chart(mark: Benchmark, width: int = 720, left: int = 220, row: int = 26) -> Chart | None:
+    """Horizontal bars of progress (0 at the baseline, 100 % at the target), clipped to −50 %…150 %."""
+    ranked = [r for r in mark.rows if r.progress is not None]
+    if not ranked:
+        return None
+    low, high = Decimal("-0.5"), Decimal("1.5")
+    span = Decimal(width - left - 20)
+
+    def at(value: Decimal) -> float:
+        clipped = min(max(value, low), high)
+        return float(left + (clipped - low) / (high - low) * span)
+
+    zero = at(Decimal(0))
+    bars = []
+    for index, r in enumerate(ranked):
+        end = at(r.progress)  # type: ignore[arg-type]
+        text = f"{(r.progress * 100).quantize(Decimal('0.1'))} %"  # type: ignore[operator]
+        bars.append(Bar(r.label, 20 + index * row, min(zero, end), abs(end - zero), r.own, text,
+                        f"{r.label}: rank {r.rank}, progress {text}"))
+    height = 30 + len(ranked) * row
+    description = "; ".join(b.title for b in bars)
+    return Chart(width, height, left, zero, at(Decimal(1)), bars, description)
+
+
+@bp.route("/benchmarking")
+@login_required
+def index():
+    user = actor()
+    kpis = benchmarking.shared_kpis(actor=user)
+    manager = user.has_role(Role.PROGRAMME_MANAGER)
+    exporter = manager or user.has_role(Role.FUND_ADMINISTRATOR)
+    return render_template("monitoring/benchmarking.html", kpis=kpis, exporter=exporter,
+                           names_shown=exporter)
+
+
+@bp.route("/benchmarking/<kpi_key>")
+@login_required
+def kpi(kpi_key: str):
+    user = actor()
+    mark = benchmarking.benchmark(kpi_key, actor=user)
+    manager = user.has_role(Role.PROGRAMME_MANAGER)
+    return render_template("monitoring/benchmark_kpi.html", mark=mark, chart=_chart(mark), manager=manager,
+                           publish_form=PublishForm(), withdraw_form=WithdrawForm())
+
+
+@bp.route("/benchmarking/<kpi_key>/publication", methods=["POST"])
+@login_required
+def publish(kpi_key: str):
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    form = PublishForm()
+    if form.validate_on_submit():
+        benchmarking.publish(kpi_key, actor=actor(), now=now())
+        commit()
+        flash("The initiatives' names on this benchmark are now shown to the groups.", "success")
+    return redirect(url_for("benchmarking.kpi", kpi_key=kpi_key))
+
+
+@bp.route("/benchmarking/<kpi_key>/publication/withdraw", methods=["POST"])
+@login_required
+def withdraw(kpi_key: str):
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        benchmarking.withdraw(kpi_key, actor=actor(), now=now())
+        commit()
+        flash("The publication was withdrawn: each group sees the others without their names again.", "success")
+    return redirect(url_for("benchmarking.kpi", kpi_key=kpi_key))
+
+
+@bp.route("/kpi-matrix.xlsx")
+@login_required
+def kpi_matrix():
+    user = actor()
+    require_role(user, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+    return send_workbook(lambda handle: write_kpi_matrix(handle, actor=user), "kpi-matrix.xlsx")

@@ -1,7 +1,75 @@
-"""Milestone reviews of an initiative: the history and the manager's decision form."""
+"""Milestone reviews of an initiative: the history (date, decision, reason, conditions, stage before and after,
+by whom) that the group, fund administrators and managers read, and the manager's decision form."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import login_required
+from sqlalchemy import select
+
+from programme.accounts.models import User
+from programme.core.access import AccessDenied, RuleViolation
+from programme.core.web import actor, commit, form_error, now
+from programme.extensions import db
+from programme.funding.models import Initiative, InitiativeStatus
+from programme.monitoring import milestones
+from programme.monitoring.manager_forms import MilestoneReviewForm, stage_choices
+from programme.monitoring.services import get_initiative
 
 bp = Blueprint("milestones", __name__)
+
+
+def _form(initiative: Initiative, form: MilestoneReviewForm | None = None) -> MilestoneReviewForm:
+    today = now().astimezone(ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])).date()
+    form = form or MilestoneReviewForm(formdata=None, data={"decided_on": today})
+    form.next_status.choices = stage_choices(milestones.later_stages(initiative.status))
+    return form
+
+
+def _page(initiative: Initiative, form: MilestoneReviewForm | None = None, status: int = 200):
+    user = actor()
+    reviews = milestones.reviews_of(initiative, actor=user)
+    ids = {r.decided_by_id for r in reviews if r.decided_by_id is not None}
+    names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    recorder = milestones.may_record(user)
+    closed = initiative.status in milestones.CLOSED
+    context: dict[str, Any] = {
+        "initiative": initiative, "reviews": reviews, "names": names, "recorder": recorder, "closed": closed,
+        "terminated": initiative.status == InitiativeStatus.TERMINATED,
+        "form": _form(initiative, form) if recorder and not closed else None,
+    }
+    return render_template("monitoring/milestones.html", **context), status
+
+
+@bp.route("/initiatives/<int:initiative_id>/milestone-reviews")
+@login_required
+def reviews(initiative_id: int):
+    return _page(get_initiative(initiative_id, actor=actor()))
+
+
+@bp.route("/initiatives/<int:initiative_id>/milestone-reviews", methods=["POST"])
+@login_required
+def record(initiative_id: int):
+    initiative = get_initiative(initiative_id, actor=actor())
+    if not milestones.may_record(actor()):
+        raise AccessDenied("only programme managers record milestone reviews")
+    form = _form(initiative, MilestoneReviewForm())
+    if form.validate_on_submit():
+        try:
+            review = milestones.record_milestone_review(
+                initiative, decision=form.decision.data, reason=form.reason.data, conditions=form.conditions.data,
+                next_status=form.next_status.data or None, decided_on=form.decided_on.data, actor=actor(),
+                now=now(), timezone=current_app.config["PROGRAMME_TIMEZONE"])
+        except RuleViolation as exc:
+            db.session.rollback()
+            form_error(form, exc)
+        else:
+            label, after = review.decision.label, review.status_after.label
+            commit()
+            flash(f"The milestone review was recorded: {label.lower()}; {initiative.reference} is "
+                  f"{after.lower()}.", "success")
+            return redirect(url_for("milestones.reviews", initiative_id=initiative_id))
+    return _page(initiative, form, status=422)

@@ -1,0 +1,301 @@
+"""Benchmarking: for a KPI (by its key) that several initiatives' scorecards share, each initiative's latest
+value from its submitted reports, its progress from baseline to target, and its rank among them.
+
+Progress is (latest − baseline) / (target − baseline): 0 at the baseline, 1 at the target, whichever way the
+target lies; so a KPI where lower is better (target below baseline) needs no special case. Rank 1 is the best
+progress; equal progress shares a rank (1, 1, 3); an initiative without a value or a usable target is unranked.
+
+Who sees what: programme managers and fund administrators see every initiative's name. A group's user sees a
+KPI only if one of its own initiatives has it, its own row named and the others as "Initiative A", "B"…
+(lettered by rank, never by anything that tells who they are) unless a manager has published the KPI's names.
+Reviewers have no access. Reading is two set-based queries whatever the number of initiatives and reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+
+from programme.accounts.models import GroupUser
+from programme.core import audit
+from programme.core.access import AccessDenied, Actor, NotFound, Role, require_role
+from programme.extensions import db
+from programme.funding.models import Initiative
+from programme.monitoring.models import (
+    BenchmarkPublication,
+    Direction,
+    ReportStatus,
+    ReportValue,
+    Scorecard,
+    ScorecardKpi,
+    SelfEvaluationReport,
+)
+
+PLACES = Decimal("0.0001")
+
+
+# Pure ranking ----------------------------------------------------------------------------------------------
+
+
+def progress(latest: Decimal | None, baseline: Decimal | None, target: Decimal | None) -> Decimal | None:
+    """(latest − baseline) / (target − baseline); None without a value, a baseline or a target, or when the
+    target is the baseline."""
+    if latest is None or baseline is None or target is None or target == baseline:
+        return None
+    return (Decimal(latest) - Decimal(baseline)) / (Decimal(target) - Decimal(baseline))
+
+
+def ranks(progresses: Sequence[Decimal | None]) -> list[int | None]:
+    """Competition ranks by progress, best first: ties share a rank (1, 1, 3); None stays unranked."""
+    known = sorted((p for p in progresses if p is not None), reverse=True)
+    first: dict[Decimal, int] = {}
+    for position, value in enumerate(known, start=1):
+        first.setdefault(value, position)
+    return [None if p is None else first[p] for p in progresses]
+
+
+def letters(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA…"""
+    text = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        text = chr(65 + remainder) + text
+    return text
+
+
+# Access ----------------------------------------------------------------------------------------------------
+
+
+def _sees_names(actor: Actor) -> bool:
+    return actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)
+
+
+def _require_reader(actor: Actor) -> None:
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
+
+
+def _own_group_ids(actor: Actor) -> set[int]:
+    if actor.id is None:
+        return set()
+    return set(db.session.scalars(select(GroupUser.group_id).where(GroupUser.user_id == actor.id)))
+
+
+def may_read(actor: Actor | None) -> bool:
+    try:
+        _require_reader(actor)  # type: ignore[arg-type]
+    except AccessDenied:
+        return False
+    return True
+
+
+# Shared KPIs -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedKpi:
+    key: str
+    name: str
+    unit: str
+    direction: Direction
+    initiatives: int
+    published: bool
+    own: bool = False
+
+
+def _live_kpis():
+    return (select(ScorecardKpi.key, Scorecard.initiative_id, Initiative.group_id)
+            .join(Scorecard, Scorecard.id == ScorecardKpi.scorecard_id)
+            .join(Initiative, Initiative.id == Scorecard.initiative_id)
+            .where(ScorecardKpi.dropped_at.is_(None)))
+
+
+def shared_kpis(*, actor: Actor) -> list[SharedKpi]:
+    """KPI keys that at least two initiatives' scorecards use live, by name; a group's user sees only those of
+    its own initiatives. Reviewers: AccessDenied."""
+    _require_reader(actor)
+    named = _sees_names(actor)
+    groups = set() if named else _own_group_ids(actor)
+    live = _live_kpis().subquery()
+    counts = (select(live.c.key, func.count(func.distinct(live.c.initiative_id)).label("initiatives"))
+              .group_by(live.c.key).having(func.count(func.distinct(live.c.initiative_id)) >= 2).subquery())
+    rows = db.session.execute(
+        select(counts.c.key, counts.c.initiatives, ScorecardKpi.name, ScorecardKpi.unit, ScorecardKpi.direction,
+               Initiative.group_id)
+        .join(ScorecardKpi, ScorecardKpi.key == counts.c.key)
+        .join(Scorecard, Scorecard.id == ScorecardKpi.scorecard_id)
+        .join(Initiative, Initiative.id == Scorecard.initiative_id)
+        .where(ScorecardKpi.dropped_at.is_(None))
+        .order_by(counts.c.key, ScorecardKpi.id)
+    ).all()
+    published = set(db.session.scalars(select(BenchmarkPublication.kpi_key)))
+    found: dict[str, SharedKpi] = {}
+    own: set[str] = set()
+    for key, count, name, unit, direction, group_id in rows:
+        found.setdefault(key, SharedKpi(key, name, unit, direction, count, key in published))
+        if group_id in groups:
+            own.add(key)
+    if not named:
+        return sorted((SharedKpi(k.key, k.name, k.unit, k.direction, k.initiatives, k.published, True)
+                       for k in found.values() if k.key in own), key=lambda k: (k.name.lower(), k.key))
+    return sorted(found.values(), key=lambda k: (k.name.lower(), k.key))
+
+
+# One KPI's benchmark ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    label: str  # the initiative's reference and name, or "Initiative A" when anonymous
+    initiative_id: int | None  # None when anonymous
+    reference: str | None
+    name: str | None
+    latest: Decimal | None
+    period_end: date | None
+    baseline: Decimal | None
+    target: Decimal | None
+    progress: Decimal | None
+    rank: int | None
+    own: bool
+
+    @property
+    def anonymous(self) -> bool:
+        return self.initiative_id is None
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    key: str
+    name: str
+    unit: str
+    direction: Direction
+    published: bool
+    names_shown: bool  # every name is shown to this reader
+    rows: list[BenchmarkRow]
+
+    @property
+    def ranked(self) -> int:
+        return sum(1 for r in self.rows if r.rank is not None)
+
+
+def _number(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(PLACES)
+
+
+def _latest_values(kpi_key: str):
+    """Per KPI row of the key: its value in the submitted report with the latest period end (a set-based
+    window over every report of every initiative at once)."""
+    order = func.row_number().over(partition_by=ReportValue.kpi_id,
+                                   order_by=(SelfEvaluationReport.period_end.desc(), SelfEvaluationReport.id.desc()))
+    return (select(ReportValue.kpi_id, ReportValue.value, SelfEvaluationReport.period_end, order.label("position"))
+            .join(SelfEvaluationReport, SelfEvaluationReport.id == ReportValue.report_id)
+            .join(ScorecardKpi, ScorecardKpi.id == ReportValue.kpi_id)
+            .where(ScorecardKpi.key == kpi_key, SelfEvaluationReport.status == ReportStatus.SUBMITTED,
+                   ReportValue.value.is_not(None))
+            .subquery())
+
+
+def _anonymous_order(kpi_key: str, initiative_id: int) -> str:
+    """A tie-breaker for anonymous rows that tells nothing about who they are (nor when they started)."""
+    return hashlib.sha256(f"{kpi_key}:{initiative_id}".encode()).hexdigest()
+
+
+def benchmark(kpi_key: str, *, actor: Actor, published: bool | None = None) -> Benchmark:
+    """The ranking of every initiative that has the KPI live. NotFound for an unknown key, for a reviewer, and
+    for a group's user none of whose initiatives has the KPI. ``published`` saves a look-up when known."""
+    try:
+        _require_reader(actor)
+    except AccessDenied:
+        raise NotFound("no such KPI") from None
+    latest = _latest_values(kpi_key)
+    rows = db.session.execute(
+        select(ScorecardKpi.name.label("kpi_name"), ScorecardKpi.unit, ScorecardKpi.direction,
+               ScorecardKpi.baseline, ScorecardKpi.target, Initiative.id, Initiative.reference,
+               Initiative.name.label("initiative_name"), Initiative.group_id,
+               latest.c.value, latest.c.period_end)
+        .join(Scorecard, Scorecard.id == ScorecardKpi.scorecard_id)
+        .join(Initiative, Initiative.id == Scorecard.initiative_id)
+        .outerjoin(latest, and_(latest.c.kpi_id == ScorecardKpi.id, latest.c.position == 1))
+        .where(ScorecardKpi.key == kpi_key, ScorecardKpi.dropped_at.is_(None))
+        .order_by(Initiative.id)
+    ).all()
+    if not rows:
+        raise NotFound("no such KPI")
+    named = _sees_names(actor)
+    groups = set() if named else _own_group_ids(actor)
+    if not named and not any(r.group_id in groups for r in rows):
+        raise NotFound("no such KPI")
+    if published is None:
+        published = db.session.scalar(
+            select(BenchmarkPublication.id).where(BenchmarkPublication.kpi_key == kpi_key)) is not None
+    shown = named or published
+    figures = []
+    for r in rows:
+        value, baseline, target = _number(r.value), _number(r.baseline), _number(r.target)
+        figures.append((r, value, baseline, target, progress(value, baseline, target)))
+    ranked = ranks([f[4] for f in figures])
+    order = sorted(range(len(figures)), key=lambda i: (
+        ranked[i] is None, ranked[i] or 0,
+        figures[i][0].reference if shown else _anonymous_order(kpi_key, figures[i][0].id)))
+    result: list[BenchmarkRow] = []
+    anonymous = 0
+    for i in order:
+        r, value, baseline, target, made = figures[i]
+        own = r.group_id in groups
+        if shown or own:
+            result.append(BenchmarkRow(f"{r.reference} · {r.initiative_name}", r.id, r.reference, r.initiative_name,
+                                       value, r.period_end,
+                                       baseline, target, made, ranked[i], own))
+        else:
+            result.append(BenchmarkRow(f"Initiative {letters(anonymous)}", None, None, None, value, r.period_end,
+                                       baseline, target, made, ranked[i], own))
+            anonymous += 1
+    first = rows[0]
+    return Benchmark(kpi_key, first.kpi_name, first.unit, first.direction, bool(published), shown, result)
+
+
+# Publication -----------------------------------------------------------------------------------------------
+
+
+def _require_key(kpi_key: str) -> None:
+    exists = db.session.scalar(select(ScorecardKpi.id).where(ScorecardKpi.key == kpi_key).limit(1))
+    if exists is None:
+        raise NotFound("no such KPI")
+
+
+def publication(kpi_key: str) -> BenchmarkPublication | None:
+    return db.session.scalar(select(BenchmarkPublication).where(BenchmarkPublication.kpi_key == kpi_key))
+
+
+def publish(kpi_key: str, *, actor: Actor, now: datetime) -> BenchmarkPublication:
+    """Show every initiative's name on the KPI's benchmark to the groups too. Publishing again changes nothing."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    _require_key(kpi_key)
+    found = publication(kpi_key)
+    if found is not None:
+        return found
+    made = BenchmarkPublication(kpi_key=kpi_key, published_by_id=actor.id, published_at=now)
+    db.session.add(made)
+    db.session.flush()
+    audit.record(db.session, actor, "benchmark.published", made, kpi_key=kpi_key)
+    return made
+
+
+def withdraw(kpi_key: str, *, actor: Actor, now: datetime) -> bool:
+    """Hide the other initiatives' names from the groups again. Returns whether a publication was withdrawn
+    (withdrawing again changes nothing)."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    _require_key(kpi_key)
+    found = publication(kpi_key)
+    if found is None:
+        return False
+    audit.record(db.session, actor, "benchmark.withdrawn", found, kpi_key=kpi_key,
+                 published_at=found.published_at.isoformat(), withdrawn_at=now.isoformat())
+    db.session.delete(found)
+    db.session.flush()
+    return True

@@ -1,0 +1,144 @@
+"""Milestone reviews: a programme manager's decision, for an initiative, to continue, continue with conditions
+or terminate it, always with a reason; a review may also move the initiative on to a later stage
+(start-up → implementation → self-sustaining → completed, never backwards).
+
+A terminated initiative receives no more grants and asks for no more funding (the funding services refuse it);
+its loans keep being collected and its data stays. A terminated or completed initiative gets no more reviews.
+
+Who sees the reviews: programme managers, fund administrators and the initiative's group; anybody else is told
+the initiative does not exist (NotFound). Only programme managers record one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from programme.core import audit
+from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.notifications import notify
+from programme.extensions import db
+from programme.funding.models import Initiative, InitiativeStatus
+from programme.funding.services import _lock_initiative
+from programme.monitoring.models import MilestoneDecision, MilestoneReview
+
+#: The stages an initiative moves through, in order; a review may move it on, never back.
+STAGES = (InitiativeStatus.START_UP, InitiativeStatus.IMPLEMENTATION, InitiativeStatus.SELF_SUSTAINING,
+          InitiativeStatus.COMPLETED)
+CLOSED = (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
+REASON_MAX = 10000
+
+
+def _visible(initiative: Initiative, actor: Actor) -> None:
+    if not initiative.can_view(actor):
+        raise NotFound("no such initiative")
+
+
+def may_record(actor: Actor) -> bool:
+    return bool(getattr(actor, "is_authenticated", False)) and actor.has_role(Role.PROGRAMME_MANAGER)
+
+
+def reviews_of(initiative: Initiative, *, actor: Actor) -> list[MilestoneReview]:
+    """The initiative's milestone reviews, oldest first."""
+    _visible(initiative, actor)
+    return list(db.session.scalars(
+        select(MilestoneReview).where(MilestoneReview.initiative_id == initiative.id)
+        .order_by(MilestoneReview.decided_on, MilestoneReview.id)))
+
+
+def later_stages(status: InitiativeStatus) -> list[InitiativeStatus]:
+    """The stages a review may move an initiative in ``status`` on to."""
+    if status not in STAGES:
+        return []
+    return list(STAGES[STAGES.index(status) + 1:])
+
+
+def _text(value: str | None, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise RuleViolation(message, field=field)
+    if len(text) > REASON_MAX:
+        raise RuleViolation(f"Write at most {REASON_MAX:,} characters.", field=field)
+    return text
+
+
+def record_milestone_review(
+    initiative: Initiative, *, decision: MilestoneDecision | str, reason: str, conditions: str = "",
+    next_status: InitiativeStatus | str | None = None, decided_on: date, actor: Actor, now: datetime,
+    timezone: str = "UTC",
+) -> MilestoneReview:
+    """Record a manager's decision at a milestone. ``terminate`` ends the initiative; ``continue`` (with or
+    without conditions) keeps it running and may move it on to ``next_status``, a later stage. ``decided_on``
+    may not be after today in ``timezone`` (the programme's)."""
+    _visible(initiative, actor)
+    if not may_record(actor):
+        raise AccessDenied("only programme managers record milestone reviews")
+    try:
+        chosen = MilestoneDecision(decision)
+    except ValueError:
+        raise RuleViolation("Choose continue, continue with conditions or terminate.", field="decision") from None
+    reason = _text(reason, "reason", "Give the reason for the decision.")
+    conditions = (conditions or "").strip()
+    if chosen is MilestoneDecision.CONDITIONS:
+        conditions = _text(conditions, "conditions", "State the conditions the initiative continues under.")
+    elif len(conditions) > REASON_MAX:
+        raise RuleViolation(f"Write at most {REASON_MAX:,} characters.", field="conditions")
+    if not isinstance(decided_on, date) or isinstance(decided_on, datetime):
+        raise RuleViolation("Give the day of the decision.", field="decided_on")
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    if decided_on > today:
+        raise RuleViolation(f"The decision date {decided_on:%d %b %Y} is in the future.", field="decided_on")
+    wanted: InitiativeStatus | None = None
+    if next_status not in (None, ""):
+        try:
+            wanted = InitiativeStatus(next_status)
+        except ValueError:
+            raise RuleViolation("Choose a stage of the initiative.", field="next_status") from None
+    _lock_initiative(initiative)
+    db.session.refresh(initiative, ["status"])
+    before = initiative.status
+    if before in CLOSED:
+        raise RuleViolation(f"{initiative.reference} is {before.label.lower()}: it gets no more milestone reviews.")
+    if chosen is MilestoneDecision.TERMINATE:
+        if wanted not in (None, InitiativeStatus.TERMINATED):
+            raise RuleViolation("A terminated initiative moves to no other stage: leave the next stage empty.",
+                                field="next_status")
+        after = InitiativeStatus.TERMINATED
+    elif wanted is None or wanted == before:
+        after = before
+    elif wanted == InitiativeStatus.TERMINATED:
+        raise RuleViolation("To end the initiative, choose the decision terminate.", field="next_status")
+    elif wanted not in later_stages(before):
+        raise RuleViolation(f"{initiative.reference} is in the {before.label.lower()} stage: a review moves it on "
+                            f"to a later stage, never back to {wanted.label.lower()}.", field="next_status")
+    else:
+        after = wanted
+    review = MilestoneReview(
+        initiative_id=initiative.id, decision=chosen, reason=reason, conditions=conditions, status_before=before,
+        status_after=after, decided_on=decided_on, decided_by_id=actor.id, recorded_at=now,
+    )
+    db.session.add(review)
+    initiative.status = after
+    db.session.flush()
+    audit.record(db.session, actor, "milestone.reviewed", review, initiative=initiative.reference,
+                 decision=chosen.value, reason=reason, conditions=conditions, status_before=before.value,
+                 status_after=after.value, decided_on=decided_on.isoformat())
+    _notify(initiative, review)
+    return review
+
+
+def _notify(initiative: Initiative, review: MilestoneReview) -> None:
+    subject = f"Milestone review of {initiative.reference}: {review.decision.label.lower()}"
+    body = f"The programme reviewed {initiative.reference} ({initiative.name}) on {review.decided_on:%d %b %Y}: " \
+           f"{review.decision.label.lower()}.\n\nReason: {review.reason}"
+    if review.conditions:
+        body += f"\n\nConditions: {review.conditions}"
+    if review.status_after != review.status_before:
+        body += f"\n\nThe initiative is now {review.status_after.label.lower()}."
+    if review.decision is MilestoneDecision.TERMINATE:
+        body += " It receives no more grants and can no longer ask for funding; its loans are still collected."
+    for member in initiative.group.users:
+        notify(db.session, email=member.user.email, user_id=member.user_id, subject=subject, body=body,
+               link=f"/initiatives/{initiative.id}/milestone-reviews")
