@@ -235,9 +235,36 @@ def loans_daily_command(as_of) -> None:
     click.echo(result.summary())
 
 
+@click.group("monitoring")
+def monitoring_group() -> None:
+    """Self-evaluation reports: the daily job."""
+
+
+@monitoring_group.command("daily")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day to run for, YYYY-MM-DD (default: today in the programme's time zone).")
+@with_appcontext
+def monitoring_daily_command(as_of) -> None:
+    """Open the reports of the periods that have begun, remind groups before the due date, flag reports overdue."""
+    from programme.core.db import utcnow
+    from programme.extensions import db
+    from programme.loans.arrears import programme_today
+    from programme.monitoring.reports import run_report_schedule
+
+    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    day = as_of.date() if as_of is not None else programme_today(zone)
+    try:
+        result = run_report_schedule(today=day, actor=CLI_ACTOR, now=utcnow(), timezone=zone)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(result.summary())
+
+
 def register_commands(app: Flask) -> None:
     for command in (init_db_command, rules_group, create_user_command, demo_command, scheduler_command,
-                    run_jobs_command, loans_group):
+                    run_jobs_command, loans_group, monitoring_group):
         app.cli.add_command(command)
     app.cli.add_command(ledger_group)
 

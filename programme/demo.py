@@ -21,10 +21,14 @@ from programme.core.access import Role, SystemActor
 from programme.core.db import utcnow
 from programme.extensions import db
 from programme.funding import services as funding
-from programme.funding.models import Initiative
+from programme.funding.models import Initiative, InitiativeStatus
 from programme.loans import services as loans
 from programme.loans.arrears import run_daily
 from programme.loans.models import Loan, RevolvingFund
+from programme.monitoring import benchmarking, milestones
+from programme.monitoring import reports as monitoring_reports
+from programme.monitoring import services as monitoring
+from programme.monitoring.reports import run_report_schedule
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import Proposal
@@ -81,6 +85,9 @@ REVIEW_GROUPS = (
      "A common slipway study and welding certification", "50000.00", 2),
 )
 
+#: The two other groups of REVIEW_GROUPS (by index) that also won the pilot call, with the amount they asked.
+PILOT_OTHERS = ((1, "30000.00"), (2, "25000.00"))
+
 #: A stand-in for a scanned bank confirmation (a minimal PDF).
 DEMO_EVIDENCE = b"%PDF-1.4\n% demo: confirmation of the members' transfer\n%%EOF\n"
 
@@ -102,7 +109,7 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     """Seed users of every role, an applicant group with organisations and an open call. False if not empty."""
     if not database_is_empty():
         return False
-    steps = 6
+    steps = 7
     echo(f"[1/{steps}] demo accounts")
     users: dict[str, User] = {}
     for demo in DEMO_USERS:
@@ -151,12 +158,15 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     review_call = _call_in_review(app, users, group, now)
     echo(f"[6/{steps}] a pilot call decided 14 months ago: the demo group's initiative, its grants, co-financing, "
          "revolving fund and loans")
-    initiative = _initiative_with_loans(app, users, group, now)
+    initiative, others = _initiative_with_loans(app, users, group, now)
+    echo(f"[7/{steps}] scorecards, self-evaluation reports and milestone reviews of the pilot call's initiatives")
+    _monitoring(app, users, [initiative, *others], now)
     db.session.commit()
     echo(f"Seeded: {len(DEMO_USERS)} accounts, 1 applicant group with {len(DEMO_ORGANISATIONS)} organisations, "
          f"call {call.reference} open until {call.closes_at:%Y-%m-%d %H:%M} UTC, "
          f"call {review_call.reference} in review until {review_call.review_deadline:%Y-%m-%d %H:%M} UTC, "
-         f"initiative {initiative.reference} with {len(initiative_loans(initiative))} loans.")
+         f"initiative {initiative.reference} with {len(initiative_loans(initiative))} loans, "
+         f"{len(others)} other initiatives of the pilot call.")
     return True
 
 
@@ -236,6 +246,13 @@ def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: Appli
     proposal = _demo_proposal(call, demo_group, lead, "Joint kiln drying and timber grading for the network",
                               "Wooden furniture", "Knysna", Decimal("40000.00"), submitted)
     proposals.submit(proposal, actor=lead, now=submitted)
+    for index, amount in PILOT_OTHERS:
+        name, sector, town, title, _, _ = REVIEW_GROUPS[index]
+        other = db.session.scalars(select(ApplicantGroup).where(ApplicantGroup.name == name)).one()
+        other_lead = db.session.scalars(select(User).where(User.email == f"lead{index}@groups.demo.example")).one()
+        pilot = _demo_proposal(call, other, other_lead, f"{title} (pilot)", sector, town, Decimal(amount),
+                               submitted + timedelta(days=index))
+        proposals.submit(pilot, actor=other_lead, now=submitted + timedelta(days=index))
     calls.close_call(call, actor=manager, now=closes)
     start = closes + timedelta(days=2)
     reviewers = [users[f"reviewer{n}@demo.example"] for n in (1, 2, 3)]
@@ -250,8 +267,16 @@ def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: Appli
                             submit=True, actor=review.reviewer, now=start + timedelta(days=5))
     decided = start + timedelta(days=16)
     reviews.decide_as_ranked(call, actor=manager, now=decided)
-    (initiative,) = reviews.publish_decisions(call, actor=manager, now=decided)
+    published = reviews.publish_decisions(call, actor=manager, now=decided)
+    (initiative,) = [i for i in published if i.group_id == demo_group.id]
+    others = [i for i in published if i.group_id != demo_group.id]
     day0 = decided.date()
+    for number, other in enumerate(others, start=2):  # each other initiative has its first tranche paid
+        tranche = funding.request_disbursement(other.startup_grant, amount="10000.00", purpose="Facilitator",
+                                               actor=manager, now=decided + timedelta(days=3))
+        funding.approve_disbursement(tranche, actor=admin, now=decided + timedelta(days=4))
+        funding.record_payment(tranche, value_date=day0 + timedelta(days=6), bank_reference=f"DEMO-SG-{number:04d}",
+                               actor=admin, now=decided + timedelta(days=6), timezone=zone)
 
     # The start-up grant: one tranche paid, the next awaiting the fund administrator's approval.
     grant = initiative.startup_grant
@@ -314,7 +339,69 @@ def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: Appli
                                    bank_reference=f"DEMO-REP-{number:02d}-{instalment.number:03d}", actor=admin,
                                    now=now, timezone=zone)
     run_daily(as_of=today, actor=SEEDER, now=now)
-    return initiative
+    return initiative, others
+
+
+def _monitoring(app: Flask, users: dict[str, User], initiatives: list[Initiative], now: datetime) -> None:
+    """Each pilot initiative's scorecard (the call's template, baselines and targets set; the demo group adds a
+    KPI of its own) and its half-yearly reports: the demo group has submitted two and drafts the third; the
+    second group has submitted one and let its second go overdue; the third submitted one. At the one-year milestone
+    the manager let the demo group continue with conditions (into implementation), let the second continue and
+    terminated the third. The daily job has flagged the overdue report; one benchmark's names are published."""
+    manager, zone = users["manager@demo.example"], app.config["PROGRAMME_TIMEZONE"]
+    today = now.date()
+    pace = (Decimal("0.30"), Decimal("0.20"), Decimal("0.05"))  # share of the way to target per half-year
+    for rank, initiative in enumerate(initiatives):
+        lead = initiative.group.lead
+        begun = initiative.started_at + timedelta(days=10)
+        card = monitoring.start_scorecard(initiative, template_key=None, rules_folder=app.config["RULES_FOLDER"],
+                                          actor=lead, now=begun)
+        for number, kpi in enumerate(monitoring.kpis_of(card), start=1):
+            base = Decimal(10 * number + 5 * rank)
+            target = base * 2 if kpi.direction.value == "higher" else (base / 2).quantize(Decimal("0.01"))
+            monitoring.update_kpi(kpi, name=kpi.name, unit=kpi.unit, direction=kpi.direction, source=kpi.source,
+                                  baseline=base, target=target, actor=lead, now=begun)
+        if rank == 0:
+            monitoring.add_kpi(card, factor_key="overall_investment", name="Kiln-dried timber sold by the network",
+                               unit="cubic metres", direction="higher", source="kiln log book", baseline="0",
+                               target="400", actor=lead, now=begun)
+        drafts = monitoring_reports.open_reports(initiative, today=today, actor=lead, now=now, timezone=zone)
+        for report in drafts:
+            latest = report is drafts[-1]
+            if report.due_on >= today and not latest:
+                continue
+            if rank >= 1 and report.number >= 2:
+                continue  # the second group's second report is overdue; the third group stopped meeting
+            kpis = [k for k in monitoring.kpis_of(card) if k.live]
+            share = min(Decimal(1), pace[rank] * report.number)
+            values = {k.id: (((k.baseline or 0) + ((k.target or 0) - (k.baseline or 0)) * share)
+                             .quantize(Decimal("0.01")), "") for k in kpis}
+            if latest and rank == 0:
+                values = dict(list(values.items())[:3])
+            filed = datetime.combine(min(report.due_on, today), datetime.min.time(), tzinfo=now.tzinfo) \
+                - timedelta(days=3)
+            monitoring_reports.save_report(
+                report, values=values, actor=lead, now=filed,
+                narrative=f"Half-year {report.number}: the joint activities ran as planned; "
+                          f"{len(kpis)} indicators reported.",
+                learned="Members come when the activity answers a problem they have this season.",
+                will_change="Fewer meetings, more visits to each other's workshops.")
+            if not latest:
+                monitoring_reports.submit_report(report, actor=lead, now=filed)
+        year_one = initiative.started_at + timedelta(days=380)
+        decision, conditions, next_status = (
+            ("continue_with_conditions", "Open the kiln to non-member firms at cost price by the next milestone.",
+             InitiativeStatus.IMPLEMENTATION),
+            ("continue", "", InitiativeStatus.IMPLEMENTATION),
+            ("terminate", "", None),
+        )[rank]
+        reason = ("The first report shows joint activity and co-financing as planned." if rank < 2
+                  else "No joint activity in the second half-year; the members no longer meet.")
+        milestones.record_milestone_review(
+            initiative, decision=decision, reason=reason, conditions=conditions, next_status=next_status,
+            decided_on=year_one.date(), actor=manager, now=year_one, timezone=zone)
+    run_report_schedule(today=today, actor=SEEDER, now=now, timezone=zone)
+    benchmarking.publish("companies_in_cluster", actor=manager, now=now)
 
 
 def initiative_loans(initiative: Initiative) -> list[Loan]:

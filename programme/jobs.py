@@ -16,6 +16,7 @@ from programme.core.db import utcnow
 from programme.core.notifications import send_pending
 from programme.extensions import db
 from programme.loans.arrears import programme_today, run_daily
+from programme.monitoring.reports import run_report_schedule
 from programme.reviews.services import flag_late_reviews, remind_reviewers
 
 SCHEDULER = SystemActor("scheduler")
@@ -37,6 +38,11 @@ def flag_reviews_late(app: Flask) -> str:
 def loans_daily(app: Flask) -> str:
     return run_daily(as_of=programme_today(app.config["PROGRAMME_TIMEZONE"]), actor=SCHEDULER,
                      now=utcnow()).summary()
+
+
+def monitoring_daily(app: Flask) -> str:
+    zone = app.config["PROGRAMME_TIMEZONE"]
+    return run_report_schedule(today=programme_today(zone), actor=SCHEDULER, now=utcnow(), timezone=zone).summary()
 
 
 def send_outbox(app: Flask) -> str:
@@ -61,6 +67,10 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob(
         "loans-daily", loans_daily,
         lambda app: CronTrigger(hour=2, minute=0, timezone=app.config["PROGRAMME_TIMEZONE"]),
+    ),
+    ScheduledJob(
+        "monitoring-daily", monitoring_daily,
+        lambda app: CronTrigger(hour=2, minute=30, timezone=app.config["PROGRAMME_TIMEZONE"]),
     ),
 ]
 

@@ -26,6 +26,7 @@ from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
 from programme.loans import services as loans
+from programme.monitoring import reports
 from programme.monitoring import services as monitoring
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
@@ -254,6 +255,43 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/scorecard-kpis/999999/drop", (LOGIN, 404, 404, 404, 404, 404)),
     ("POST", "/scorecard-kpis/{dropped_kpi_a}/restore", (LOGIN, 302, 404, 404, 302, 403)),
     ("POST", "/scorecard-kpis/999999/restore", (LOGIN, 404, 404, 404, 404, 404)),
+    # Self-evaluation reports (issue 6): each initiative has its first period's report open as a draft; B's report
+    # id is typed into A's routes. The group and the managers write; a fund administrator reads; others get 404.
+    ("GET", "/initiatives/{initiative_a}/reports", (LOGIN, 200, 404, 404, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/reports", (LOGIN, 404, 200, 404, 200, 200)),
+    ("GET", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/reports", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/reports/{report_a}", (LOGIN, 200, 404, 404, 200, 200)),
+    ("GET", "/reports/{report_b}", (LOGIN, 404, 200, 404, 200, 200)),
+    ("GET", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/reports/{report_a}", (LOGIN, 302, 404, 404, 302, 403)),
+    ("POST", "/reports/{report_b}", (LOGIN, 404, 302, 404, 302, 403)),
+    ("POST", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    # incomplete (no narrative, no values): refused on the form
+    ("POST", "/reports/{report_a}/submit", (LOGIN, 422, 404, 404, 422, 403)),
+    ("POST", "/reports/999999/submit", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/reports", (LOGIN, 403, 403, 403, 200, 200)),
+    ("GET", "/reports?state=submitted", (LOGIN, 403, 403, 403, 200, 200)),
+    ("GET", "/reports?state=nonsense", (LOGIN, 403, 403, 403, 404, 404)),
+    # Milestone reviews: the manager decides; the group and the fund administrators read.
+    ("GET", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 200, 404, 404, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 200, 404, 200, 200)),
+    ("GET", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 403, 404, 404, 302, 403)),
+    ("POST", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 403, 404, 302, 403)),
+    ("POST", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404)),
+    # Benchmarking: both initiatives share the template's KPIs; a group sees the others without names.
+    ("GET", "/benchmarking", (LOGIN, 200, 200, 403, 200, 200)),
+    ("GET", "/benchmarking/{kpi_key}", (LOGIN, 200, 200, 404, 200, 200)),
+    ("GET", "/benchmarking/no_such_kpi", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/benchmarking/{kpi_key}/publication", (LOGIN, 403, 403, 403, 302, 403)),
+    ("POST", "/benchmarking/{kpi_key}/publication/withdraw", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/kpi-matrix.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
+    # The programme dashboard, and its public version (no login, no personal data).
+    ("GET", "/dashboard", (LOGIN, 403, 403, 403, 200, 200)),
+    ("GET", "/dashboard.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
+    ("GET", "/programme-figures", (200, 200, 200, 200, 200, 200)),
     # Revolving funds and loans. Each initiative's fund is capitalised and has lent to one of its members.
     ("GET", "/funds", (LOGIN, 200, 200, 403, 200, 200)),
     ("GET", "/funds/{fund_a}", (LOGIN, 200, 404, 404, 200, 200)),
@@ -303,6 +341,8 @@ _REQUEST_CRITERIA = [c.key for c in parse_call_rules(
     (PROJECT_ROOT / "rules" / "cluster-contest.toml").read_text(), "cluster-contest.toml").funding.request_criteria]
 
 #: The POST form data a route needs to pass validation (only the permission is under test).
+_MILESTONE = {"decision": "continue", "reason": "On track.", "conditions": "", "next_status": "",
+              "decided_on": "{today}"}
 FORM_DATA = {
     "/groups/{group_a}/invite": {"email": "newcomer@example.org"},
     "/proposals/{proposal_a}/cluster": {"title": "Renamed initiative"},
@@ -343,6 +383,10 @@ FORM_DATA = {
     "/scorecard-kpis/{kpi_a}": _KPI,
     "/scorecard-kpis/{kpi_b}": _KPI,
     "/scorecard-kpis/{kpi_a}/drop": {"reason": "We cannot measure it yet."},
+    "/reports/{report_a}": {"narrative": "The first joint purchase.", "learned": "", "will_change": ""},
+    "/reports/{report_b}": {"narrative": "The first joint purchase.", "learned": "", "will_change": ""},
+    "/initiatives/{initiative_a}/milestone-reviews": _MILESTONE,
+    "/initiatives/{initiative_b}/milestone-reviews": _MILESTONE,
 }
 
 
@@ -511,6 +555,9 @@ def _funding_and_loans(made, users, now) -> dict[str, object]:
                                        actor=lead, now=now)
             monitoring.drop_kpi(spare, reason="Not measured", actor=lead, now=now)
             ids["dropped_kpi_a"] = spare.id
+        ids["kpi_key"] = kpis[0].key
+        (report,) = reports.open_reports(initiative, today=today, actor=lead, now=now)
+        ids[f"report_{key}"] = report.id
         ids.update({f"funding_request_{key}": request.id, f"matching_{key}": matching.id,
                     f"contribution_{key}": contribution.id, f"fund_{key}": fund.id, f"loan_{key}": loan.id})
     return ids

@@ -21,7 +21,7 @@ from programme.calls.models import Call, CallStatus
 from programme.config import ENVIRONMENT, PROJECT_ROOT
 from programme.core.access import Role, SystemActor
 from programme.core.db import Base, utcnow
-from programme.demo import DEMO_USERS, REVIEW_GROUPS
+from programme.demo import DEMO_USERS, PILOT_OTHERS, REVIEW_GROUPS
 from programme.extensions import db
 from programme.reviews.models import Review, ReviewStatus
 
@@ -176,8 +176,22 @@ def test_demo_seeds_an_empty_database_once(runner):
     from programme.loans.models import Loan, PortfolioFigures
     from programme.loans.services import check_loans
 
-    (initiative,) = db.session.scalars(select(Initiative)).all()
-    assert initiative.group.name == "Garden Route Wood Furniture Network"
+    initiatives = db.session.scalars(select(Initiative).order_by(Initiative.id)).all()
+    assert len(initiatives) == 1 + len(PILOT_OTHERS)
+    (initiative,) = [i for i in initiatives if i.group.name == "Garden Route Wood Furniture Network"]
+    # monitoring: each initiative's scorecard and reports; the demo group's two submitted and a third drafted,
+    # another group's second report flagged overdue; at the milestone two continued and one was terminated
+    from programme.monitoring.models import MilestoneReview, ReportStatus, Scorecard, SelfEvaluationReport
+
+    assert len(db.session.scalars(select(Scorecard)).all()) == len(initiatives)
+    mine = db.session.scalars(select(SelfEvaluationReport).where(SelfEvaluationReport.initiative_id == initiative.id)
+                              .order_by(SelfEvaluationReport.number)).all()
+    assert [r.status for r in mine] == [ReportStatus.SUBMITTED, ReportStatus.SUBMITTED, ReportStatus.DRAFT]
+    flagged = db.session.scalars(select(SelfEvaluationReport).where(SelfEvaluationReport.overdue_at.is_not(None))).all()
+    assert len(flagged) == 1 and flagged[0].initiative_id != initiative.id
+    decisions = sorted(r.decision.value for r in db.session.scalars(select(MilestoneReview)))
+    assert decisions == ["continue", "continue_with_conditions", "terminate"]
+    assert sorted(i.status.value for i in initiatives) == ["implementation", "implementation", "terminated"]
     loans = db.session.scalars(select(Loan).order_by(Loan.id)).all()
     assert len(loans) == 3 and [loan.days_late > 30 for loan in loans] == [False, True, False]
     programme_row = db.session.scalar(select(PortfolioFigures).where(PortfolioFigures.fund_id.is_(None)))
@@ -228,9 +242,11 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
     ]
     daily = r"loans-daily: loans daily \d{4}-\d{2}-\d{2}: no change \(0 instalment\(s\) overdue on 0 loan\(s\)\)"
     assert re.fullmatch(daily, lines[4]), lines[4]
-    assert len(lines) == 5
+    assert re.fullmatch(r"monitoring-daily: monitoring daily \d{4}-\d{2}-\d{2}: no change", lines[5]), lines[5]
+    assert len(lines) == 6
     assert [job.name for job in JOBS] == [
-        "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox", "loans-daily"]
+        "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox", "loans-daily",
+        "monitoring-daily"]
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == CallStatus.CLOSED
 
@@ -241,7 +257,7 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
 
 # --- the installed console script ---------------------------------------------------------------
 
-COMMANDS = ("init-db", "rules", "create-user", "demo", "scheduler", "run-jobs", "loans", "ledger")
+COMMANDS = ("init-db", "rules", "create-user", "demo", "scheduler", "run-jobs", "loans", "monitoring", "ledger")
 
 
 def _clean_env(instance: Path) -> dict[str, str]:

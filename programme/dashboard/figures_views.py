@@ -1,7 +1,163 @@
-"""The programme dashboard for managers, its public version without personal data, and its Excel export."""
+"""The programme dashboard for managers, its public version without personal data, and its Excel export.
+
+The figures come from ``dashboard.figures.programme_figures`` (read-only, a fixed number of queries); the charts
+are inline SVG bars drawn on the server (no script), always beside a table with the same figures."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from flask import Blueprint, current_app, render_template
+from flask_login import login_required
+
+from programme.core.access import Role, require_role
+from programme.core.money import format_money
+from programme.core.timezone import to_local
+from programme.core.web import actor, now, send_workbook
+from programme.dashboard.export import write_dashboard
+from programme.dashboard.figures import INSTRUMENTS, ProgrammeFigures, programme_figures
+from programme.funding.models import InitiativeStatus
 
 bp = Blueprint("figures", __name__)
+
+BAR_COLOURS = {"committed": "#1d4f91", "paid": "#2f6f4f", "count": "#1d4f91", "share": "#2f6f4f",
+               "over": "#b3261e"}
+
+
+# ------------------------------------------------------------------------------------------------ charts
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    width: int
+    height: int
+    colour: str
+    css: str
+    title: str
+
+
+@dataclass(frozen=True)
+class BarRow:
+    label: str
+    label_y: int
+    bars: list[Bar]
+    marker_x: int | None
+    value_text: str
+    value_x: int
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A horizontal bar chart: one row per label, one or more bars per row, an optional marker per row."""
+
+    width: int
+    height: int
+    left: int
+    rows: list[BarRow]
+    description: str
+
+
+def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str]], Decimal | None, str]], *,
+              width: int = 640, left: int = 190, bar_height: int = 14, top: Decimal | None = None) -> BarChart:
+    """``rows``: (label, [(value, css class, title)], marker or None, text shown after the bars). The bars of
+    a row are drawn one under the other, scaled to the largest value (or ``top``)."""
+    right = 110
+    span = width - left - right
+    largest = top if top is not None else max(
+        [value for _, bars, _, _ in rows for value, _, _ in bars]
+        + [marker for _, _, marker, _ in rows if marker is not None] + [Decimal(0)])
+    scale = Decimal(span) / largest if largest > 0 else Decimal(0)
+    drawn, y = [], 8
+    descriptions = []
+    for label, bars, marker, text in rows:
+        row_bars = []
+        for index, (value, css, title) in enumerate(bars):
+            length = int((Decimal(value) * scale).to_integral_value()) if value > 0 else 0
+            row_bars.append(Bar(left, y + index * (bar_height + 2), max(length, 1 if value > 0 else 0), bar_height,
+                                BAR_COLOURS.get(css, "#1d4f91"), css, title))
+        height = len(bars) * (bar_height + 2)
+        marker_x = left + int((Decimal(marker) * scale).to_integral_value()) if marker is not None else None
+        longest = max((bar.width for bar in row_bars), default=0)
+        drawn.append(BarRow(label, y + height // 2, row_bars, marker_x, text,
+                            left + max(longest, (marker_x or left) - left) + 6))
+        descriptions.append(f"{label}: {text}")
+        y += height + 10
+    return BarChart(width, y + 4, left, drawn, "; ".join(descriptions))
+
+
+def _count_chart(counts: list[tuple[str, int]]) -> BarChart:
+    return bar_chart([(label, [(Decimal(n), "count", f"{label}: {n}")], None, str(n)) for label, n in counts])
+
+
+def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | list[tuple[str, BarChart]]]:
+    """The dashboard's charts: money per instrument (one chart per currency), initiatives by status and by
+    programme year, and (not on the public page) each running initiative's external share against its cap."""
+    money = []
+    for currency in sorted({m.currency for m in figures.money_totals}):
+        rows = []
+        for m in figures.money_totals:
+            if m.currency != currency:
+                continue
+            committed = f"{m.label} committed: {format_money(m.committed, currency)}"
+            paid = f"{m.label} paid: {format_money(m.paid, currency)}"
+            rows.append((m.label, [(m.committed, "committed", committed), (m.paid, "paid", paid)],
+                         None, format_money(m.paid, currency)))
+        money.append((currency, bar_chart(rows)))
+    result: dict[str, BarChart | list[tuple[str, BarChart]]] = {
+        "money": money,
+        "status": _count_chart([(s.label, figures.by_status.get(s.value, 0)) for s in InitiativeStatus]),
+        "year": _count_chart([(f"Year {year}", n) for year, n in figures.by_year.items()]),
+    }
+    if not public and figures.shares:
+        rows = []
+        for s in figures.shares:
+            share = s.share if s.share is not None else Decimal(0)
+            shown = "no money" if s.share is None else f"{(s.share * 100).normalize():f} %"
+            title = f"{s.reference}, year {s.year}: {shown} paid, cap {(s.cap * 100).normalize():f} %"
+            rows.append((s.reference, [(share, "over" if s.over else "share", title)], s.cap, shown))
+        result["shares"] = bar_chart(rows, top=Decimal(1))
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ pages
+
+
+def _today() -> tuple[date, str]:
+    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    return to_local(now(), zone).date(), zone
+
+
+def _may_see_dashboard() -> None:
+    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    _may_see_dashboard()
+    today, zone = _today()
+    figures = programme_figures(today=today, timezone=zone)
+    return render_template("dashboard/dashboard.html", figures=figures, charts=charts(figures, public=False),
+                           instruments=INSTRUMENTS, public=False)
+
+
+@bp.route("/programme-figures")
+def public():
+    today, zone = _today()
+    figures = programme_figures(today=today, timezone=zone)
+    return render_template("dashboard/public.html", figures=figures, charts=charts(figures, public=True),
+                           instruments=INSTRUMENTS, public=True)
+
+
+@bp.route("/dashboard.xlsx")
+@login_required
+def export():
+    _may_see_dashboard()
+    today, zone = _today()
+    figures = programme_figures(today=today, timezone=zone)
+    return send_workbook(lambda handle: write_dashboard(handle, figures),
+                         f"programme-dashboard-{today.isoformat()}.xlsx")

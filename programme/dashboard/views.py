@@ -11,6 +11,7 @@ from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.web import actor, now
 from programme.funding import services as funding
+from programme.monitoring import reports
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
 
@@ -35,9 +36,10 @@ def index():
     awaiting = funding.awaiting(actor=actor()) if administers else []
     to_verify = funding.contributions_awaiting(actor=actor()) if administers else []
     to_judge = funding.funding_requests_awaiting(actor=actor()) if manages else []
+    overdue_reports = reports.reports_awaiting(actor=actor(), limit=20) if manages or administers else []
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
                            review_calls=review_calls, outstanding=outstanding, awaiting=awaiting,
-                           to_verify=to_verify, to_judge=to_judge, now=moment)
+                           to_verify=to_verify, to_judge=to_judge, overdue_reports=overdue_reports, now=moment)
 
 
 @bp.route("/healthz")

@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
+from flask import request as http_request
 from flask_login import login_required
 
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
@@ -64,8 +65,18 @@ def _pays(user: Any) -> bool:
 @bp.route("/initiatives")
 @login_required
 def initiatives():
-    shown = services.initiatives_for(actor())
-    return render_template("funding/list.html", initiatives=shown, positions=services.positions_of(shown))
+    # Filters from the dashboard's links (each optional; an unknown value is ignored, not an error).
+    status_arg = http_request.args.get("status", "")
+    status = InitiativeStatus(status_arg) if status_arg in {s.value for s in InitiativeStatus} else None
+    call_id = http_request.args.get("call", type=int) or None
+    year = http_request.args.get("year", type=int)
+    year = year if year is not None and 1 <= year <= 1000 else None
+    zone = _zone()
+    shown = services.initiatives_for(actor(), status=status, call_id=call_id, year=year,
+                                     today=to_local(now(), zone).date(), timezone=zone)
+    filters = {"status": status, "call": call_id, "year": year}
+    return render_template("funding/list.html", initiatives=shown, positions=services.positions_of(shown),
+                           filters=filters, narrowed=any(v is not None for v in filters.values()))
 
 
 def _page(initiative: Initiative, *, request_form: RequestForm | None = None, failed: Disbursement | None = None,

@@ -28,7 +28,7 @@ class KpiNumberField(FiniteDecimalField):
 
 
 def _number(label: str) -> KpiNumberField:
-    return KpiNumberField(label, validators=[Optional(), at_most_places(4)], description=NUMBER_HELP,
+    return KpiNumberField(label, places=None, validators=[Optional(), at_most_places(4)], description=NUMBER_HELP,
                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
