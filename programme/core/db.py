@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, MetaData, Numeric, String, TypeDecorator, event
+from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, String, TypeDecorator, cast, event, func
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
@@ -97,3 +97,22 @@ def state_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:
         length=max(len(m.value) for m in enum_cls),
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+# Sums of money in SQL, in whole cents: SQLite keeps NUMERIC as binary floats, so a sum of amounts can drift by
+# a fraction of a cent there; a sum of rounded cents is exact on both databases.
+
+
+def cents(column: Any) -> Any:
+    """A money column as whole cents (an integer in SQL)."""
+    return cast(func.round(column * 100), BigInteger)
+
+
+def sum_cents(column: Any) -> Any:
+    """The sum of a money column in whole cents, 0 when there is no row."""
+    return func.coalesce(func.sum(cents(column)), 0)
+
+
+def from_cents(value: Any) -> Decimal:
+    """Whole cents read back from SQL as money (two places)."""
+    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))

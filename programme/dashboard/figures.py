@@ -41,9 +41,10 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, case, cast, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select
 
 from programme.calls.models import Call
+from programme.core.db import from_cents, sum_cents
 from programme.core.ledger import Account, AccountKind, balances
 from programme.extensions import db
 from programme.funding.domain import programme_year, year_begins
@@ -264,18 +265,6 @@ def ratio(part: Decimal, whole: Decimal, places: Decimal) -> Decimal | None:
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _cents(column: Any) -> Any:
-    return cast(func.round(column * 100), BigInteger)
-
-
-def _sum_cents(column: Any) -> Any:
-    return func.coalesce(func.sum(_cents(column)), 0)
-
-
-def _money(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
-
-
 def _start(started_at: datetime, zone: ZoneInfo) -> date:
     return started_at.astimezone(zone).date()
 
@@ -362,50 +351,50 @@ def _money_rows(today: date, loan_totals: dict[str, list[int]]) -> list[Instrume
     sums: dict[tuple[int, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     kind = {GrantKind.STARTUP.value: STARTUP, GrantKind.MATCHING.value: MATCHING}
     for call_id, grant_kind, currency, committed in db.session.execute(
-            select(Initiative.call_id, Grant.kind, Grant.currency, _sum_cents(Grant.committed))
+            select(Initiative.call_id, Grant.kind, Grant.currency, sum_cents(Grant.committed))
             .join(Initiative, Initiative.id == Grant.initiative_id)
             .group_by(Initiative.call_id, Grant.kind, Grant.currency)):
-        sums[(call_id, kind[GrantKind(grant_kind).value], currency)][0] += _money(committed)
+        sums[(call_id, kind[GrantKind(grant_kind).value], currency)][0] += from_cents(committed)
     for call_id, grant_kind, currency, paid in db.session.execute(
-            select(Initiative.call_id, Grant.kind, Disbursement.currency, _sum_cents(Disbursement.amount))
+            select(Initiative.call_id, Grant.kind, Disbursement.currency, sum_cents(Disbursement.amount))
             .join(Grant, Grant.id == Disbursement.grant_id).join(Initiative, Initiative.id == Grant.initiative_id)
             .where(Disbursement.status == DisbursementStatus.PAID)
             .group_by(Initiative.call_id, Grant.kind, Disbursement.currency)):
-        sums[(call_id, kind[GrantKind(grant_kind).value], currency)][1] += _money(paid)
+        sums[(call_id, kind[GrantKind(grant_kind).value], currency)][1] += from_cents(paid)
     # The loans: one pass over the table gives both the money per call and the funds' figures per currency.
     active = Loan.status == LoanStatus.ACTIVE
     for call_id, currency, committed, paid, *portfolio in db.session.execute(
-            select(Initiative.call_id, Loan.currency, _sum_cents(Loan.principal),
-                   _sum_cents(case((Loan.disbursed_on <= today, Loan.principal), else_=literal(0))),
+            select(Initiative.call_id, Loan.currency, sum_cents(Loan.principal),
+                   sum_cents(case((Loan.disbursed_on <= today, Loan.principal), else_=literal(0))),
                    func.coalesce(func.sum(case((active, 1), else_=0)), 0),
-                   _sum_cents(case((active, Loan.principal_outstanding), else_=literal(0))),
-                   _sum_cents(case((active & (Loan.days_late > PAR_DAYS), Loan.principal_outstanding),
+                   sum_cents(case((active, Loan.principal_outstanding), else_=literal(0))),
+                   sum_cents(case((active & (Loan.days_late > PAR_DAYS), Loan.principal_outstanding),
                                    else_=literal(0))),
-                   _sum_cents(Loan.written_off), _sum_cents(Loan.recovered),
-                   _sum_cents(Loan.principal - Loan.principal_outstanding - Loan.written_off))
+                   sum_cents(Loan.written_off), sum_cents(Loan.recovered),
+                   sum_cents(Loan.principal - Loan.principal_outstanding - Loan.written_off))
             .join(RevolvingFund, RevolvingFund.id == Loan.fund_id)
             .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
             .group_by(Initiative.call_id, Loan.currency)):
-        sums[(call_id, LOANS, currency)][0] += _money(committed)
-        sums[(call_id, LOANS, currency)][1] += _money(paid)
+        sums[(call_id, LOANS, currency)][0] += from_cents(committed)
+        sums[(call_id, LOANS, currency)][1] += from_cents(paid)
         totals = loan_totals.setdefault(currency, [0, 0, 0, 0, 0, 0])
         for index, value in enumerate(portfolio):
             totals[index] += int(value or 0)
     for call_id, currency, committed, paid in db.session.execute(
-            select(Initiative.call_id, RevolvingFund.currency, _sum_cents(Capitalisation.amount),
-                   _sum_cents(case((Capitalisation.value_date <= today, Capitalisation.amount), else_=literal(0))))
+            select(Initiative.call_id, RevolvingFund.currency, sum_cents(Capitalisation.amount),
+                   sum_cents(case((Capitalisation.value_date <= today, Capitalisation.amount), else_=literal(0))))
             .join(RevolvingFund, RevolvingFund.id == Capitalisation.fund_id)
             .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
             .group_by(Initiative.call_id, RevolvingFund.currency)):
-        sums[(call_id, CAPITALISATION, currency)][0] += _money(committed)
-        sums[(call_id, CAPITALISATION, currency)][1] += _money(paid)
+        sums[(call_id, CAPITALISATION, currency)][0] += from_cents(committed)
+        sums[(call_id, CAPITALISATION, currency)][1] += from_cents(paid)
     # Verified co-financing rides along as a pseudo-instrument, split off in _leverage.
     for call_id, currency, amount in db.session.execute(
-            select(Initiative.call_id, CoFinancingContribution.currency, _sum_cents(CoFinancingContribution.amount))
+            select(Initiative.call_id, CoFinancingContribution.currency, sum_cents(CoFinancingContribution.amount))
             .join(Initiative, Initiative.id == CoFinancingContribution.initiative_id)
             .where(CoFinancingContribution.status == ContributionStatus.VERIFIED)
             .group_by(Initiative.call_id, CoFinancingContribution.currency)):
-        sums[(call_id, "cofinancing", currency)][1] += _money(amount)
+        sums[(call_id, "cofinancing", currency)][1] += from_cents(amount)
     order = list(INSTRUMENTS) + ["cofinancing"]
     return [InstrumentMoney(call_id, instrument, currency, committed, paid)
             for (call_id, instrument, currency), (committed, paid)
@@ -457,7 +446,7 @@ def _shares(initiatives: list[Any], calls: dict[int, Call], starts: dict[int, da
     paid: dict[int, int] = defaultdict(int)
     cofinancing: dict[int, int] = defaultdict(int)
     for initiative_id, day, cents in db.session.execute(
-            select(Disbursement.initiative_id, Disbursement.value_date, _sum_cents(Disbursement.amount))
+            select(Disbursement.initiative_id, Disbursement.value_date, sum_cents(Disbursement.amount))
             .join(Grant, Grant.id == Disbursement.grant_id)
             .where(Grant.kind == GrantKind.MATCHING, Disbursement.status == DisbursementStatus.PAID,
                    Disbursement.value_date >= earliest)
@@ -466,7 +455,7 @@ def _shares(initiatives: list[Any], calls: dict[int, Call], starts: dict[int, da
             paid[initiative_id] += int(cents)
     for initiative_id, day, cents in db.session.execute(
             select(CoFinancingContribution.initiative_id, CoFinancingContribution.contributed_on,
-                   _sum_cents(CoFinancingContribution.amount))
+                   sum_cents(CoFinancingContribution.amount))
             .where(CoFinancingContribution.status == ContributionStatus.VERIFIED,
                    CoFinancingContribution.contributed_on >= earliest)
             .group_by(CoFinancingContribution.initiative_id, CoFinancingContribution.contributed_on)):
@@ -480,7 +469,7 @@ def _shares(initiatives: list[Any], calls: dict[int, Call], starts: dict[int, da
             initiative_id=row.id, reference=row.reference, name=row.name, call_id=row.call_id,
             status=InitiativeStatus(row.status), currency=row.currency, year=year,
             cap=Decimal(schedule.cap_for_year(year)), at_floor=year > len(schedule.schedule),
-            paid=_money(paid[row.id]), cofinancing=_money(cofinancing[row.id])))
+            paid=from_cents(paid[row.id]), cofinancing=from_cents(cofinancing[row.id])))
     return shares
 
 
@@ -500,7 +489,7 @@ def _funds(today: date, loan_totals: dict[str, list[int]]) -> list[FundFigures]:
     for account, amount in balances(accounts).items():
         if account.owner_id in currency_of:
             cash[currency_of[account.owner_id]] += amount
-    loans = {currency: (values[0], *(_money(cents) for cents in values[1:]))
+    loans = {currency: (values[0], *(from_cents(cents) for cents in values[1:]))
              for currency, values in loan_totals.items()}
     daily = {row.currency: row for row in latest_portfolio(None, today)}
     figures = []

@@ -19,10 +19,11 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 
 from programme.accounts.models import GroupUser, Organisation
 from programme.core.access import Actor, Role, require_role
+from programme.core.db import cents, from_cents, sum_cents
 from programme.core.ledger import Account, AccountKind, JournalEntry, JournalLine, balances
 from programme.extensions import db
 from programme.funding.models import Initiative
@@ -53,17 +54,7 @@ PER_PAGE = 50
 # ------------------------------------------------------------------------------------------------ helpers
 
 
-def _cents(column: Any) -> Any:
-    """A money column as whole cents (an integer in SQL), for sums that never pass through a float."""
-    return cast(func.round(column * 100), BigInteger)
 
-
-def _sum_cents(column: Any) -> Any:
-    return func.coalesce(func.sum(_cents(column)), 0)
-
-
-def _money(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
 
 
 def _share(part: Decimal, whole: Decimal) -> Decimal:
@@ -204,11 +195,11 @@ def loan_book(filters: LoanBookFilter, *, actor: Actor, page: int = 1, per_page:
         filters.sort if filters.sort in SORTS else "number"]
     order = (key.desc(), Loan.id.desc()) if filters.descending else (key.asc(), Loan.id.asc())
     totals_query = _book_filtered(select(
-        Loan.currency, func.count(Loan.id), _sum_cents(Loan.principal_outstanding),
-        _sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
-        _sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))),
+        Loan.currency, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
+        sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
+        sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))),
     ), filters, actor).group_by(Loan.currency).order_by(Loan.currency)
-    totals = [BookTotals(currency, int(count), _money(outstanding), _money(late), _money(risk))
+    totals = [BookTotals(currency, int(count), from_cents(outstanding), from_cents(late), from_cents(risk))
               for currency, count, outstanding, late, risk in db.session.execute(totals_query)]
     count = sum(t.loans for t in totals)
     pages = max(1, -(-count // per_page))
@@ -238,9 +229,9 @@ def _late_since(as_of: date, days: int) -> date:
 
 
 def _unpaid_cents() -> Any:
-    return (_cents(LoanInstalment.principal) - _cents(LoanInstalment.principal_paid)
-            + _cents(LoanInstalment.interest) - _cents(LoanInstalment.interest_paid)
-            - _cents(LoanInstalment.interest_cancelled))
+    return (cents(LoanInstalment.principal) - cents(LoanInstalment.principal_paid)
+            + cents(LoanInstalment.interest) - cents(LoanInstalment.interest_paid)
+            - cents(LoanInstalment.interest_cancelled))
 
 
 def _late_instalments(as_of: date) -> Any:
@@ -280,14 +271,14 @@ def funds_overview(*, actor: Actor) -> list[FundSummary]:
     accounts = _fund_cash_accounts(ids)
     cash = {fund_id: amount for fund_id, amount in
             ((a.owner_id, b) for a, b in balances(accounts.values()).items())}
-    loans = {fund_id: (int(n), _money(out), _money(late), _money(risk))
+    loans = {fund_id: (int(n), from_cents(out), from_cents(late), from_cents(risk))
              for fund_id, n, out, late, risk in db.session.execute(
-                 select(Loan.fund_id, func.count(Loan.id), _sum_cents(Loan.principal_outstanding),
-                        _sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
-                        _sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))))
+                 select(Loan.fund_id, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
+                        sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
+                        sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))))
                  .where(Loan.fund_id.in_(ids), Loan.status == LoanStatus.ACTIVE).group_by(Loan.fund_id))}
-    repaid = {fund_id: _money(cents) for fund_id, cents in db.session.execute(
-        select(Loan.fund_id, _sum_cents(Repayment.principal)).join(Loan, Loan.id == Repayment.loan_id)
+    repaid = {fund_id: from_cents(cents) for fund_id, cents in db.session.execute(
+        select(Loan.fund_id, sum_cents(Repayment.principal)).join(Loan, Loan.id == Repayment.loan_id)
         .where(Loan.fund_id.in_(ids)).group_by(Loan.fund_id))}
     latest = select(PortfolioFigures.fund_id, func.max(PortfolioFigures.as_of).label("day")).where(
         PortfolioFigures.fund_id.in_(ids)).group_by(PortfolioFigures.fund_id).subquery()
@@ -344,40 +335,41 @@ def fund_position(fund: RevolvingFund, *, cash: Decimal, as_of: date) -> FundPos
     income = {a.kind: b for a, b in balances(db.session.scalars(select(Account).where(
         Account.owner_type == "fund", Account.owner_id == fund.id,
         Account.kind.in_((AccountKind.INTEREST_INCOME, AccountKind.PENALTY_INCOME))))).items()}
-    capitalised = _money(db.session.scalar(
-        select(_sum_cents(Capitalisation.amount)).where(Capitalisation.fund_id == fund.id)))
+    capitalised = from_cents(db.session.scalar(
+        select(sum_cents(Capitalisation.amount)).where(Capitalisation.fund_id == fund.id)))
     count, active, lent, outstanding, written_off, recovered, credit_held = db.session.execute(
         select(func.count(Loan.id),
                func.coalesce(func.sum(case((Loan.status == LoanStatus.ACTIVE, 1), else_=0)), 0),
-               _sum_cents(Loan.principal), _sum_cents(Loan.principal_outstanding), _sum_cents(Loan.written_off),
-               _sum_cents(Loan.recovered), _sum_cents(Loan.credit))
+               sum_cents(Loan.principal), sum_cents(Loan.principal_outstanding), sum_cents(Loan.written_off),
+               sum_cents(Loan.recovered), sum_cents(Loan.credit))
         .where(Loan.fund_id == fund.id)).one()
-    repaid = _money(db.session.scalar(select(_sum_cents(Repayment.principal)).join(
+    repaid = from_cents(db.session.scalar(select(sum_cents(Repayment.principal)).join(
         Loan, Loan.id == Repayment.loan_id).where(Loan.fund_id == fund.id)))
     bucket_of = case(*[(LoanInstalment.due_date >= _late_since(as_of, high), label)
                        for label, _, high in ARREARS_BUCKETS if high is not None], else_=BUCKETS[-1])
     arrears = dict.fromkeys(BUCKETS, ZERO)
-    for label, cents in db.session.execute(
+    for label, amount in db.session.execute(
             select(bucket_of, func.coalesce(func.sum(_unpaid_cents()), 0))
             .join(Loan, Loan.id == LoanInstalment.loan_id)
             .where(Loan.fund_id == fund.id, _late_instalments(as_of)).group_by(bucket_of)):
-        arrears[label] = _money(cents)
+        arrears[label] = from_cents(amount)
     late_loans = (select(LoanInstalment.loan_id).join(Loan, Loan.id == LoanInstalment.loan_id)
                   .where(Loan.fund_id == fund.id, _late_instalments(as_of)))
     risky_loans = late_loans.where(LoanInstalment.due_date < _late_since(as_of, PAR_DAYS))
     loans_late, at_risk = db.session.execute(
         select(func.coalesce(func.sum(case((Loan.id.in_(late_loans), 1), else_=0)), 0),
-               _sum_cents(case((Loan.id.in_(risky_loans), Loan.principal_outstanding), else_=literal(0))))
+               sum_cents(case((Loan.id.in_(risky_loans), Loan.principal_outstanding), else_=literal(0))))
         .where(Loan.fund_id == fund.id, Loan.status == LoanStatus.ACTIVE)).one()
     daily = db.session.scalar(select(PortfolioFigures).where(PortfolioFigures.fund_id == fund.id)
                               .order_by(PortfolioFigures.as_of.desc()).limit(1))
     return FundPosition(
-        as_of=as_of, currency=fund.currency, cash=cash, capitalised=capitalised, lent=_money(lent),
-        loans=int(count), loans_active=int(active), outstanding=_money(outstanding), principal_repaid=repaid,
+        as_of=as_of, currency=fund.currency, cash=cash, capitalised=capitalised, lent=from_cents(lent),
+        loans=int(count), loans_active=int(active), outstanding=from_cents(outstanding), principal_repaid=repaid,
         interest_earned=income.get(AccountKind.INTEREST_INCOME, ZERO),
-        penalties_earned=income.get(AccountKind.PENALTY_INCOME, ZERO), written_off=_money(written_off),
-        recovered=_money(recovered), credit_held=_money(credit_held), arrears=arrears, loans_late=int(loans_late),
-        at_risk_30=_money(at_risk), daily=daily,
+        penalties_earned=income.get(AccountKind.PENALTY_INCOME, ZERO), written_off=from_cents(written_off),
+        recovered=from_cents(recovered), credit_held=from_cents(credit_held), arrears=arrears,
+        loans_late=int(loans_late),
+        at_risk_30=from_cents(at_risk), daily=daily,
     )
 
 
@@ -405,29 +397,29 @@ def balance_series(fund: RevolvingFund) -> list[BalancePoint]:
     """The fund's cash (revolving_fund_cash:fund) and its loans outstanding (loans_receivable and
     loans_rescheduled of its loans) after each value date on which either moved, from the ledger's lines."""
     cash_moves = db.session.execute(
-        select(JournalEntry.value_date, _sum_cents(JournalLine.debit) - _sum_cents(JournalLine.credit))
+        select(JournalEntry.value_date, sum_cents(JournalLine.debit) - sum_cents(JournalLine.credit))
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .join(Account, Account.id == JournalLine.account_id)
         .where(Account.kind == AccountKind.REVOLVING_FUND_CASH, Account.owner_type == "fund",
                Account.owner_id == fund.id)
         .group_by(JournalEntry.value_date))
     loan_moves = db.session.execute(
-        select(JournalEntry.value_date, _sum_cents(JournalLine.debit) - _sum_cents(JournalLine.credit))
+        select(JournalEntry.value_date, sum_cents(JournalLine.debit) - sum_cents(JournalLine.credit))
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .join(Account, Account.id == JournalLine.account_id)
         .where(Account.kind.in_((AccountKind.LOANS_RECEIVABLE, AccountKind.LOANS_RESCHEDULED)),
                Account.owner_type == "loan", Account.owner_id.in_(select(Loan.id).where(Loan.fund_id == fund.id)))
         .group_by(JournalEntry.value_date))
     changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for day, cents in cash_moves:
-        changes[day][0] += int(cents or 0)
-    for day, cents in loan_moves:
-        changes[day][1] += int(cents or 0)
+    for day, amount in cash_moves:
+        changes[day][0] += int(amount or 0)
+    for day, amount in loan_moves:
+        changes[day][1] += int(amount or 0)
     points, cash, outstanding = [], 0, 0
     for day in sorted(changes):
         cash += changes[day][0]
         outstanding += changes[day][1]
-        points.append(BalancePoint(day, _money(cash), _money(outstanding)))
+        points.append(BalancePoint(day, from_cents(cash), from_cents(outstanding)))
     return points
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -32,11 +32,8 @@ from programme.monitoring.models import (
     ScorecardKpi,
     SelfEvaluationReport,
 )
-from programme.monitoring.services import may_edit
+from programme.monitoring.services import kpi_number, may_edit
 
-#: Numeric(18, 4): four decimal places, fourteen digits before the point.
-PLACES = 4
-LIMIT = Decimal(10) ** 14
 TEXT_MAX = 10_000
 NOTE_MAX = 2_000
 #: Initiatives that no longer report: their existing reports stay, nothing new is opened, reminded or flagged.
@@ -221,24 +218,6 @@ def kpi_lines(report: SelfEvaluationReport) -> list[KpiLine]:
 # Saving and submitting --------------------------------------------------------------------------------------
 
 
-def _number(value: object, field: str) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, float | bool):
-        raise RuleViolation("Give the number as a decimal, not a binary float.", field=field)
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
-    except (InvalidOperation, TypeError, ValueError):
-        raise RuleViolation(f"{str(value)[:40]!r} is not a number.", field=field) from None
-    if not number.is_finite():
-        raise RuleViolation("Give a finite number.", field=field)
-    if abs(number) >= LIMIT:
-        raise RuleViolation(f"Give a number below {LIMIT:,}.", field=field)
-    if number != number.quantize(Decimal(1).scaleb(-PLACES)):
-        raise RuleViolation(f"Use at most {PLACES} decimal places.", field=field)
-    return number
-
-
 def _text(value: str | None, field: str, maximum: int) -> str:
     text = (value or "").strip()
     if len(text) > maximum:
@@ -264,7 +243,7 @@ def save_report(report: SelfEvaluationReport, *, values: dict[int, tuple[Decimal
                 raise RuleViolation(f"“{known.name}” was dropped from the scorecard: it takes no value.", field=field)
             raise RuleViolation("This KPI is not on the report's scorecard.", field=field)
         value, note = pair
-        checked[kpi_id] = (_number(value, field), _text(note, note_field(kpi_id), NOTE_MAX))
+        checked[kpi_id] = (kpi_number(value, field), _text(note, note_field(kpi_id), NOTE_MAX))
     texts = {name: _text(given, name, TEXT_MAX)
              for name, given in (("narrative", narrative), ("learned", learned), ("will_change", will_change))}
     existing = _values(report.id)

@@ -175,14 +175,15 @@ def _direction(value: str | Direction | None) -> Direction:
         raise RuleViolation("Say whether higher or lower is better.", field="direction") from None
 
 
-def _number(value: Decimal | str | int | None, field: str) -> Decimal | None:
-    """A baseline or target: a decimal with at most four places, or nothing; never a float."""
+def kpi_number(value: object, field: str) -> Decimal | None:
+    """A KPI number (a baseline, a target, a reported value): a decimal with at most four places, or nothing;
+    never a float. A refusal names ``field``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, float | bool):
         raise RuleViolation("Give the number as a decimal, not a binary float.", field=field)
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
+        number = Decimal(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
         raise RuleViolation(f"{str(value)[:40]!r} is not a number.", field=field) from None
     if not number.is_finite():
@@ -244,7 +245,7 @@ def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_f
                     perspective_key=perspective.key, perspective_title=perspective.title,
                     factor_key=factor.key, factor_title=factor.title, key=kpi.key, name=kpi.name,
                     unit=kpi.unit, direction=Direction(kpi.direction), source=kpi.source,
-                    baseline=_number(kpi.baseline, "baseline"), target=_number(kpi.target, "target"),
+                    baseline=kpi_number(kpi.baseline, "baseline"), target=kpi_number(kpi.target, "target"),
                     origin=KpiOrigin.TEMPLATE, added_by_id=actor.id, added_at=now,
                 ))
     db.session.flush()
@@ -267,7 +268,7 @@ def add_kpi(scorecard: Scorecard, *, factor_key: str, name: str, unit: str, dire
     unit = _text(unit, "unit", "unit", UNIT_MAX)
     chosen = _direction(direction)
     source = _text(source, "source (where its value comes from)", "source")
-    base, goal = _number(baseline, "baseline"), _number(target, "target")
+    base, goal = kpi_number(baseline, "baseline"), kpi_number(target, "target")
     _lock(scorecard)
     if _live_in_factor(scorecard, factor_key) >= MAX_KPIS_PER_FACTOR:
         raise RuleViolation(f"“{success_factor.title}” already has {MAX_KPIS_PER_FACTOR} KPIs: drop one first.",
@@ -303,7 +304,7 @@ def update_kpi(kpi: ScorecardKpi, *, name: str, unit: str, direction: str | Dire
     unit = _text(unit, "unit", "unit", UNIT_MAX)
     chosen = _direction(direction)
     source = _text(source, "source (where its value comes from)", "source")
-    base, goal = _number(baseline, "baseline"), _number(target, "target")
+    base, goal = kpi_number(baseline, "baseline"), kpi_number(target, "target")
     _lock(kpi.scorecard)
     if any(k.id != kpi.id and k.live and k.name.casefold() == name.casefold() for k in kpis_of(kpi.scorecard)):
         raise RuleViolation("The scorecard already has a KPI with this name.", field="name")
