@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
 from programme.accounts import services as accounts
@@ -11,6 +11,7 @@ from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.web import actor, now
 from programme.funding import services as funding
+from programme.loans.arrears import programme_today
 from programme.monitoring import reports
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
@@ -37,9 +38,13 @@ def index():
     to_verify = funding.contributions_awaiting(actor=actor()) if administers else []
     to_judge = funding.funding_requests_awaiting(actor=actor()) if manages else []
     overdue_reports = reports.reports_awaiting(actor=actor(), limit=20) if manages or administers else []
+    to_file = reports.reports_to_file(actor=actor()) if current_user.is_authenticated \
+        and current_user.has_role(Role.APPLICANT) else []
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
                            review_calls=review_calls, outstanding=outstanding, awaiting=awaiting,
-                           to_verify=to_verify, to_judge=to_judge, overdue_reports=overdue_reports, now=moment)
+                           to_verify=to_verify, to_judge=to_judge, overdue_reports=overdue_reports,
+                           to_file=to_file,
+                           today=programme_today(current_app.config["PROGRAMME_TIMEZONE"]), now=moment)
 
 
 @bp.route("/healthz")

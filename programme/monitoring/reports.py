@@ -479,3 +479,17 @@ def reports_in_state(state: str, *, today: date, actor: Actor, limit: int = 500)
         query = query.where(report.status == ReportStatus.DRAFT, *_running(),
                             late if state == "overdue" else ~late).order_by(report.due_on, report.id)
     return list(db.session.scalars(query.limit(limit)))
+
+
+def reports_to_file(*, actor: Actor, limit: int = 20) -> list[SelfEvaluationReport]:
+    """For a group user's home page: the drafts of the initiatives of the groups the user acts for that still
+    run, the soonest due first (one query). Empty for anyone else."""
+    user_id = getattr(actor, "id", None)
+    if user_id is None or not getattr(actor, "is_authenticated", False):
+        return []
+    report = SelfEvaluationReport
+    return list(db.session.scalars(
+        select(report).join(Initiative, Initiative.id == report.initiative_id)
+        .where(report.status == ReportStatus.DRAFT, *_running(),
+               Initiative.group_id.in_(select(GroupUser.group_id).where(GroupUser.user_id == user_id)))
+        .order_by(report.due_on, report.id).limit(limit)))

@@ -592,3 +592,34 @@ def test_the_scorecard_edit_form_shows_a_baseline_with_its_four_places(client, l
     login(pf.applicant.email)
     body = client.get(f"/initiatives/{pf.initiative.id}/scorecard").get_data(as_text=True)
     assert 'value="12.3456"' in body
+
+
+def test_the_home_page_lists_the_groups_reports_to_file_and_the_managers_overdue_ones(client, login, monkeypatch, pf):
+    monkeypatch.setattr("programme.dashboard.views.programme_today", lambda zone: date(2027, 12, 31))
+    start(pf)
+    first, second = opened(pf, date(2027, 12, 16))
+    run(date(2027, 12, 31))  # the first report is flagged overdue (due 30 December)
+    other = user("other@group.example.org")
+    make_group(other, name="Another Group")
+    db.session.commit()
+
+    login(pf.applicant.email)
+    home = text(client.get("/"))
+    assert f"Self-evaluation reports to file: {pf.initiative.reference}: report 1 overdue since 2027-12-30" in home
+    assert f"{pf.initiative.reference}: report 2 due {second.due_on}" in home
+    client.post("/logout")
+
+    login(other.email)  # another group's applicant sees none of them
+    assert "Self-evaluation reports to file" not in text(client.get("/"))
+    client.post("/logout")
+
+    login(pf.manager.email)
+    home = text(client.get("/"))
+    assert f"Self-evaluation reports overdue: {pf.initiative.reference}: report 1 due 2027-12-30" in home
+    assert "report 2" not in home
+    # once submitted, the report leaves both lists
+    fill(first, first.scorecard, pf.applicant)
+    reports.submit_report(first, actor=pf.applicant, now=moment(date(2028, 1, 2)))
+    db.session.commit()
+    assert "Self-evaluation reports overdue: none" in text(client.get("/"))
+    assert [r.number for r in reports.reports_to_file(actor=pf.applicant)] == [2]
