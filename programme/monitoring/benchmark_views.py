@@ -23,8 +23,8 @@ bp = Blueprint("benchmarking", __name__)
 class Bar:
     label: str
     y: int
-    x: float
-    width: float
+    x: Decimal
+    width: Decimal
     own: bool
     text: str
     title: str
@@ -35,8 +35,8 @@ class Chart:
     width: int
     height: int
     left: int
-    zero_x: float
-    target_x: float
+    zero_x: Decimal
+    target_x: Decimal
     bars: list[Bar]
     description: str
 
@@ -49,9 +49,9 @@ def _chart(mark: Benchmark, width: int = 720, left: int = 220, row: int = 26) ->
     low, high = Decimal("-0.5"), Decimal("1.5")
     span = Decimal(width - left - 20)
 
-    def at(value: Decimal) -> float:
+    def at(value: Decimal) -> Decimal:  # an x coordinate in the SVG, to a tenth of a pixel
         clipped = min(max(value, low), high)
-        return float(left + (clipped - low) / (high - low) * span)
+        return (left + (clipped - low) / (high - low) * span).quantize(Decimal("0.1"))
 
     zero = at(Decimal(0))
     bars = []
