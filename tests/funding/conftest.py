@@ -3,6 +3,7 @@ people who handle its money."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -53,3 +54,16 @@ def funded(app) -> Funded:
     made = funded_initiative()
     db.session.commit()
     return made
+
+
+def loginable(made: Funded) -> Funded:
+    """The funded initiative's people given addresses the login form accepts (it refuses the .test domain)."""
+    for person in (made.admin, made.admin2, made.manager, made.reviewer, made.applicant):
+        person.email = person.email.replace(".test", ".example.org")
+    db.session.commit()
+    return made
+
+
+def page_text(response) -> str:
+    """A page's text without its tags, with single spaces."""
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())

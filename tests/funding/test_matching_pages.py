@@ -21,7 +21,7 @@ from programme.funding.models import (
     FundingRequest,
     FundingRequestStatus,
 )
-from tests.funding.conftest import LATER, Funded
+from tests.funding.conftest import LATER, Funded, loginable, page_text
 from tests.funding.matching import PDF, all_met, submit_request
 from tests.reviews.world import user
 
@@ -36,14 +36,11 @@ def frozen(monkeypatch):
 
 @pytest.fixture
 def f(funded: Funded) -> Funded:
-    for person in (funded.admin, funded.admin2, funded.manager, funded.reviewer, funded.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return funded
+    """The funded initiative, its people given addresses the login form accepts."""
+    return loginable(funded)
 
 
-def text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+text = page_text
 
 
 def page_of(f: Funded) -> str:

@@ -16,7 +16,7 @@ from programme.core.ledger import JournalEntry
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus
-from tests.funding.conftest import LATER, PAID_ON, Funded
+from tests.funding.conftest import LATER, PAID_ON, Funded, loginable, page_text
 from tests.reviews.world import user
 
 D = Decimal
@@ -30,14 +30,10 @@ def frozen(monkeypatch):
 @pytest.fixture
 def f(funded: Funded) -> Funded:
     """The funded initiative, its people given addresses the login form accepts."""
-    for person in (funded.admin, funded.admin2, funded.manager, funded.reviewer, funded.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return funded
+    return loginable(funded)
 
 
-def text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+text = page_text
 
 
 def page_of(f: Funded) -> str:

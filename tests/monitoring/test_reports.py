@@ -23,7 +23,7 @@ from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring import reports, services
 from programme.monitoring.models import ReportStatus, ReportValue, Scorecard, ScorecardKpi, SelfEvaluationReport
 from programme.reviews import services as review_services
-from tests.funding.conftest import LATER, Funded, funded_initiative
+from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
 from tests.reviews.world import AFTER, DURING, assign, build, submit_review, user
 
@@ -395,14 +395,10 @@ def frozen_clock(monkeypatch):
 @pytest.fixture
 def pf(f: Funded) -> Funded:
     """The funded initiative, its people given addresses the login form accepts."""
-    for person in (f.admin, f.admin2, f.manager, f.reviewer, f.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return f
+    return loginable(f)
 
 
-def text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+text = page_text
 
 
 def listing(f: Funded) -> str:

@@ -22,7 +22,7 @@ from programme.monitoring import services
 from programme.monitoring.models import Direction, KpiOrigin, Scorecard, ScorecardKpi
 from programme.monitoring.services import Change
 from programme.rulebook import load_scorecard_template
-from tests.funding.conftest import LATER, Funded, funded_initiative
+from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
 from tests.reviews.world import user
 
@@ -309,14 +309,10 @@ def frozen(monkeypatch):
 @pytest.fixture
 def pf(f: Funded) -> Funded:
     """The funded initiative, its people given addresses the login form accepts."""
-    for person in (f.admin, f.admin2, f.manager, f.reviewer, f.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return f
+    return loginable(f)
 
 
-def text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+text = page_text
 
 
 def page(f: Funded) -> str:
