@@ -1,28 +1,48 @@
 """Fixtures: a migrated database (SQLite by default, PostgreSQL with TEST_DATABASE_URL), app, client, users.
 
-The schema is created once per run through the Alembic migrations, so a missing
-migration fails the tests; each test then starts from empty tables.
+How isolation works (read this before writing a fixture that touches the database):
+
+- The schema is created once per run through the Alembic migrations, so a missing migration fails the tests.
+- One application per distinct `app_config` serves the whole run (its routes and compiled templates are kept);
+  each test gets its own instance and upload folder, and its changes to `app.config` are undone after it. A test
+  that adds a route or a request hook to the app gets a fresh app for the tests after it.
+- Each test runs inside an outer transaction on one connection that is rolled back at its end. The session is bound
+  to that connection with `join_transaction_mode="create_savepoint"`: a service's flush and a view's commit work
+  as in production (the commit releases a savepoint), yet nothing outlives the test. On PostgreSQL the sequences
+  are put back too, so ids start where they started.
+- A world that many tests read is built once per module with `built_once(...)` (see `tests/worlds.py`): it is
+  committed into a savepoint of the same connection, and each test runs in a savepoint nested inside it. Tests
+  get ids from it and load their objects in their own session.
+- A test that needs real commits seen by other connections (threads racing, a live server for the browser, the
+  scheduler's lock across processes) is marked `@pytest.mark.commits`: it runs on the real engine, commits for
+  real, and every table is emptied (DELETE) before and after it. It cannot share a module with a `built_once`
+  world.
+- After each test that ran alone on its connection the tables are checked to be empty: a test that leaves data
+  behind (for example by committing through another connection without the mark) fails.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from programme import create_app
 from programme.config import PROJECT_ROOT, normalise_database_url
 from programme.core.access import Role, SystemActor
-from programme.core.db import Base
 from programme.extensions import db, limiter
+from tests import isolation
 
 PASSWORD = "correct-horse-battery"
 SETUP = SystemActor("test setup")
@@ -110,25 +130,21 @@ def _config(url: str, instance: Path) -> dict:
     }
 
 
-def _empty_tables() -> None:
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
-
-
 class FormClient(FlaskClient):
-    """A test client that sends the CSRF token with every form it posts, as a browser would."""
+    """A test client that sends the CSRF token with every form it posts, as a browser would.
+
+    The token is the one a page would carry: the session's raw token (made if the session has none yet) signed
+    the way Flask-WTF signs it, so no page has to be fetched for it (tests/core/test_forms.py checks that every
+    page carries one)."""
 
     def csrf_token(self) -> str:
-        page = self.get("/calls").get_data(as_text=True)
-        match = re.search(r'name="csrf-token" content="([^"]+)"', page)
-        assert match, "every page carries a CSRF token"
-        return match.group(1)
+        app = self.application
+        with self.session_transaction() as session:
+            raw = session.get("csrf_token")
+            if raw is None:
+                raw = session["csrf_token"] = uuid.uuid4().hex + uuid.uuid4().hex
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
     def post(self, *args, data=None, csrf: bool = True, **kwargs):  # type: ignore[override]
         if csrf and (data is None or isinstance(data, dict)) and "csrf_token" not in (data or {}):
@@ -136,8 +152,28 @@ class FormClient(FlaskClient):
         return super().post(*args, data=data, **kwargs)
 
 
+#: The instance folder the cached apps are created with (each test then gets its own).
+_APP_INSTANCE = Path(tempfile.mkdtemp(prefix="programme-tests-"))
+
+
 def _fresh_request_globals() -> None:
     g.__dict__.clear()
+
+
+def _prepare(application: Flask) -> None:
+    application.test_client_class = FormClient
+    # Requests reuse the app context the fixture pushes, and so its `g`, where Flask-Login caches the
+    # user and Flask-WTF the CSRF token: give each request a fresh `g`, as in production.
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+
+
+def test_application(database_url: str, overrides: dict[str, Any] | None = None, *, own: bool = False) -> Flask:
+    """The run's app for a configuration (created once, kept for every test that asks for the same); with `own`,
+    an app for one test only (one that adds a route to it, say)."""
+    return isolation.application(_config(database_url, _APP_INSTANCE), overrides or {}, _prepare, own=own)
+
+
+test_application.__test__ = False  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -147,19 +183,80 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, app_config: dict) -> Iterator[Flask]:
-    application = create_app({**_config(database_url, tmp_path / "instance"), **app_config})
-    application.test_client_class = FormClient
-    # Requests reuse the app context the fixture pushes, and so its `g`, where Flask-Login caches the
-    # user and Flask-WTF the CSRF token: give each request a fresh `g`, as in production.
-    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+def app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path, app_config: dict) -> Iterator[Flask]:
+    application = test_application(database_url, app_config, own=request.node.get_closest_marker("own_app") is not None)
+    saved_config, saved_instance = application.config.copy(), application.instance_path
+    instance = tmp_path / "instance"
+    application.instance_path = str(instance)
+    application.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    commits = request.node.get_closest_marker("commits") is not None
+    try:
+        with application.app_context():
+            if application.config["RATELIMIT_ENABLED"]:
+                limiter.reset()
+            if commits:
+                assert not isolation.is_isolated(application), (
+                    "a test marked `commits` cannot run inside a world built once: move it to another module")
+                isolation.empty_tables()
+                try:
+                    yield application
+                finally:
+                    db.session.rollback()
+                    db.session.remove()
+                    isolation.empty_tables()
+            else:
+                layer = isolation.enter(application)
+                isolation.copy_uploads(isolation.world_uploads(application), instance / "uploads")
+                try:
+                    with isolation.bound_session(layer.savepoint.connection):
+                        yield application
+                finally:
+                    leftovers = isolation.leave(application, layer)
+                    assert not leftovers, (
+                        f"the test left rows in {leftovers} behind: it committed through another connection; "
+                        "mark it @pytest.mark.commits")
+    finally:
+        application.config.clear()
+        application.config.update(saved_config)
+        application.instance_path = saved_instance
+        isolation.forget_if_changed(application)
+
+
+@pytest.fixture(scope="module")
+def built_once(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """Build a world once for a module's tests, in a module-scoped fixture:
+
+        @pytest.fixture(scope="module")
+        def world_ids(built_once):
+            with built_once() as app:
+                return build_the_world(app)   # committed when the block ends
+
+    What is built stays (in a savepoint) until the module's tests are done, and each test rolls back its own
+    changes on top of it. Return ids, not objects: each test loads them in its own session."""
+    application = test_application(database_url)
+    layers: list[isolation.Layer] = []
+
+    @contextmanager
+    def build() -> Iterator[Flask]:
+        uploads = tmp_path_factory.mktemp("world-uploads")
+        saved = application.config["UPLOAD_FOLDER"]
+        application.config["UPLOAD_FOLDER"] = str(uploads)
+        try:
+            with application.app_context():
+                layer = isolation.enter(application)
+                layer.uploads = uploads
+                layers.append(layer)
+                with isolation.bound_session(layer.savepoint.connection):
+                    yield application
+                    db.session.commit()
+        finally:
+            application.config["UPLOAD_FOLDER"] = saved
+
+    yield build
     with application.app_context():
-        _empty_tables()
-        if application.config["RATELIMIT_ENABLED"]:
-            limiter.reset()
-        yield application
-        db.session.rollback()
-        db.session.remove()
+        for layer in reversed(layers):
+            leftovers = isolation.leave(application, layer)
+            assert not leftovers, f"a world built once left rows in {leftovers} behind"
 
 
 @pytest.fixture

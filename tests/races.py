@@ -10,12 +10,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from programme.extensions import db
+from tests import isolation
 
 
 def at_once(app: Any, works: Sequence[Callable[[], Any]], *,
             expected: tuple[type[BaseException], ...] = ()) -> list[Any]:
     """Each work's result, or the `expected` error it raised (its transaction rolled back). Any other
-    error fails the calling test."""
+    error fails the calling test. The calling test must be marked `commits` (see tests/conftest.py)."""
+    assert not isolation.is_isolated(app), "a race needs real commits: mark the test @pytest.mark.commits"
     barrier = threading.Barrier(len(works))
     results: list[Any] = [None] * len(works)
     errors: list[BaseException] = []

@@ -33,7 +33,7 @@ from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKi
 from programme.proposals.models import AttachmentKind
 from programme.reviews import services as reviews
 from programme.rulebook import parse_call_rules
-from tests.conftest import SETUP
+from tests.conftest import PASSWORD, SETUP
 
 ROLES = ("anonymous", "applicant", "other_applicant", "reviewer", "manager", "fund_admin")
 LOGIN = 302  # an anonymous visitor is sent to the login page
@@ -396,16 +396,34 @@ class World:
     emails: dict[str, str]
 
 
+@pytest.fixture(scope="module")
+def world_built_once(built_once) -> World:
+    """The world every case reads, built once for the module (each test's changes are rolled back)."""
+    with built_once() as app:
+        return _build_world(app)
+
+
 @pytest.fixture
-def world(app, make_user) -> World:
+def world(app, world_built_once: World) -> World:
+    return world_built_once
+
+
+def _make_user(email: str, role: Role):
+    user = accounts.create_user(email=email, name=email.split("@")[0].title(), roles=(role,), password=PASSWORD,
+                                actor=SETUP)
+    db.session.flush()
+    return user
+
+
+def _build_world(app) -> World:
     users = {
-        "applicant": make_user("lead-a@example.org", Role.APPLICANT),
-        "other_applicant": make_user("lead-b@example.org", Role.APPLICANT),
-        "reviewer": make_user("reviewer@example.org", Role.REVIEWER),
-        "manager": make_user("manager@example.org", Role.PROGRAMME_MANAGER),
-        "fund_admin": make_user("funds@example.org", Role.FUND_ADMINISTRATOR),
+        "applicant": _make_user("lead-a@example.org", Role.APPLICANT),
+        "other_applicant": _make_user("lead-b@example.org", Role.APPLICANT),
+        "reviewer": _make_user("reviewer@example.org", Role.REVIEWER),
+        "manager": _make_user("manager@example.org", Role.PROGRAMME_MANAGER),
+        "fund_admin": _make_user("funds@example.org", Role.FUND_ADMINISTRATOR),
     }
-    member_a = make_user("member-a@example.org", Role.APPLICANT)
+    member_a = _make_user("member-a@example.org", Role.APPLICANT)
     firm = accounts.OrganisationData("Firm", OrganisationType.FIRM, "Town", SizeClass.SMALL, "Textiles")
     group_a = accounts.create_group(name="Group A", description="", actor=users["applicant"])
     org_a = accounts.add_organisation(group_a, firm, actor=users["applicant"])
@@ -436,7 +454,7 @@ def world(app, make_user) -> World:
     proposals.submit(proposal_a, actor=users["applicant"], now=now)
     # Group B: a draft with one of everything, whose ids are typed into group A's URLs.
     proposal_b, parts_b = _proposal(app, open_call, group_b, users["other_applicant"], now, complete=False)
-    review_ids = _review_call(app, now, users, group_a, make_user)
+    review_ids = _review_call(app, now, users, group_a)
     funding_ids = _initiatives(open_call, proposal_a, proposal_b, users, now)
     db.session.commit()
     return World(
@@ -456,14 +474,14 @@ def world(app, make_user) -> World:
     )
 
 
-def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
+def _review_call(app, now, users, group_a) -> dict[str, object]:
     """A call in review: group A's and group C's proposals, each assigned to a reviewer. The role
     'reviewer' reviews group A's; another reviewer reviews group C's (its review id is typed in by hand)."""
     folder, zone = app.config["RULES_FOLDER"], app.config["PROGRAMME_TIMEZONE"]
     call = calls.create_call("cluster-contest.toml", rules_folder=folder, timezone=zone, actor=SETUP, now=now)
     call.opens_at, call.closes_at = now - timedelta(hours=2), now + timedelta(days=1)
     calls.open_call(call, actor=SETUP, now=now - timedelta(hours=1))
-    lead_c = make_user("lead-c@example.org", Role.APPLICANT)
+    lead_c = _make_user("lead-c@example.org", Role.APPLICANT)
     group_c = accounts.create_group(name="Group C", description="", actor=lead_c)
     for name, kind in (("C firm 1", OrganisationType.FIRM), ("C firm 2", OrganisationType.FIRM),
                        ("C firm 3", OrganisationType.FIRM), ("C association", OrganisationType.BUSINESS_ASSOCIATION),
@@ -476,7 +494,7 @@ def _review_call(app, now, users, group_a, make_user) -> dict[str, object]:
     proposals.submit(other, actor=lead_c, now=now)
     calls.close_call(call, actor=SETUP, now=now)
     manager = users["manager"]
-    second = make_user("reviewer-two@example.org", Role.REVIEWER)
+    second = _make_user("reviewer-two@example.org", Role.REVIEWER)
     reviews.add_reviewer(call, users["reviewer"], actor=manager, now=now)
     reviews.add_reviewer(call, second, actor=manager, now=now)
     reviews.start_review(call, deadline=now + timedelta(days=14), actor=manager, now=now)

@@ -216,6 +216,8 @@ def test_a_private_or_missing_call_gives_the_404_page(client):
     assert "Traceback" not in page
 
 
+@pytest.mark.commits  # checks through a second connection that nothing was committed
+@pytest.mark.own_app  # adds a route
 def test_an_unexpected_error_gives_the_500_page_and_saves_nothing(app, caplog):
     from programme.accounts import services
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 
 NAME = "Lindiwe Browser"
 EMAIL = "lindiwe@example.org"

@@ -19,7 +19,7 @@ from programme.loans.schedule import LoanTerms, build_schedule
 from tests.conftest import PASSWORD
 from tests.funding.conftest import funded_initiative
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 EMAIL = "loans.admin@example.org"
 CASH = Decimal("20000.00")
 PRINCIPAL = Decimal("6000.00")

@@ -38,7 +38,7 @@ from programme.core.money import format_money
 from programme.core.timezone import to_local
 from programme.extensions import db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 SEEDER = SystemActor("test")
 PASSWORD = "journey-password-1"
 MANAGER = "journey.manager@example.org"

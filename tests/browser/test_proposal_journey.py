@@ -12,7 +12,7 @@ from programme.accounts.models import OrganisationType, SizeClass
 from programme.core.access import Role, SystemActor
 from programme.extensions import db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 PASSWORD = "applicant-password-1"
 
 

@@ -13,7 +13,7 @@ from programme.extensions import db
 from programme.reviews import services as reviews
 from tests.reviews.world import START, build
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 EMAIL = "scoring.reviewer@example.org"
 PASSWORD = "reviewer-password-1"
 SHORT = "Too short."

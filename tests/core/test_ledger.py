@@ -470,6 +470,7 @@ postgres_only = pytest.mark.skipif(
 
 
 @postgres_only
+@pytest.mark.commits
 def test_two_sessions_posting_the_same_key_make_one_entry(app, accounts: dict[str, Account]) -> None:
     loan_id, cash_id = accounts["loan"].id, accounts["cash"].id
 
@@ -486,6 +487,7 @@ def test_two_sessions_posting_the_same_key_make_one_entry(app, accounts: dict[st
 
 
 @postgres_only
+@pytest.mark.commits
 def test_two_sessions_reversing_one_entry_make_one_reversal(app, accounts: dict[str, Account]) -> None:
     entry_id = lend(accounts).id
     db.session.commit()
@@ -507,6 +509,7 @@ def test_two_sessions_reversing_one_entry_make_one_reversal(app, accounts: dict[
 
 
 @postgres_only
+@pytest.mark.commits
 def test_two_sessions_creating_one_account_make_one(app) -> None:
     ids = at_once(app, [lambda: get_or_create_account(AccountKind.GRANTS_PAID, "initiative", 99, "EUR").id] * 2,
                   expected=(LedgerError,))

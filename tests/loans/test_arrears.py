@@ -637,6 +637,7 @@ postgres_only = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").s
 
 
 @postgres_only
+@pytest.mark.commits
 def test_two_runs_at_once_do_the_work_once(app, world):
     from tests.races import at_once
 
@@ -654,6 +655,7 @@ def test_two_runs_at_once_do_the_work_once(app, world):
 
 
 @postgres_only
+@pytest.mark.commits
 def test_a_repayment_recorded_while_the_job_runs_waits_and_neither_fails(app):
     from programme.loans import services
     from tests.loans.world import loan_world

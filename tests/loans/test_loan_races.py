@@ -22,10 +22,13 @@ from tests.races import at_once
 
 D = Decimal
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-    reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
-)
+pytestmark = [
+    pytest.mark.commits,  # threads race on their own connections: real commits
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
+    ),
+]
 
 
 def sound() -> None:

@@ -25,6 +25,7 @@ postgres_only = pytest.mark.skipif(
 
 
 @postgres_only
+@pytest.mark.commits
 def test_two_managers_funding_at_once_never_exceed_the_budget(app):
     world = build(proposals=2, reviewers=3, budget=Decimal("50000.00"))
     for proposal in world.proposals:
