@@ -48,6 +48,16 @@ PASSWORD = "correct-horse-battery"
 SETUP = SystemActor("test setup")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """In each module, the tests that use the module's world built once run after those that don't, so that these
+    never see it (the world is built when the first test asks for it). The order within each group is kept
+    (pytest-randomly has shuffled it already)."""
+    modules: dict[object, int] = {}
+    for item in items:
+        modules.setdefault(getattr(item, "module", None), len(modules))
+    items.sort(key=lambda item: (modules[getattr(item, "module", None)], "built_once" in item.fixturenames))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
     """Argon2id with small costs in tests: the same algorithm and code path, a thousandth of the work."""
@@ -238,8 +248,9 @@ def built_once(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
     @contextmanager
     def build() -> Iterator[Flask]:
+        assert not layers, "one world built once per module: the tests that don't use it must not see it"
         uploads = tmp_path_factory.mktemp("world-uploads")
-        saved = application.config["UPLOAD_FOLDER"]
+        saved = application.config.copy()
         application.config["UPLOAD_FOLDER"] = str(uploads)
         try:
             with application.app_context():
@@ -250,7 +261,8 @@ def built_once(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
                     yield application
                     db.session.commit()
         finally:
-            application.config["UPLOAD_FOLDER"] = saved
+            application.config.clear()
+            application.config.update(saved)
 
     yield build
     with application.app_context():

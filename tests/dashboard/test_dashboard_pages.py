@@ -18,6 +18,7 @@ from programme.dashboard.figures import INSTRUMENTS, programme_figures
 from programme.extensions import db
 from programme.funding.models import InitiativeStatus
 from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, dashboard_world
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 
@@ -28,16 +29,22 @@ def frozen(monkeypatch):
     monkeypatch.setattr("programme.funding.views.now", lambda: NOW)
 
 
+@pytest.fixture(scope="module")
+def world_once(built_once) -> Kept:
+    with built_once() as app:
+        app.config["PROGRAMME_TIMEZONE"] = ZONE
+        made = dashboard_world(app.config["UPLOAD_FOLDER"])
+        # Addresses the login form accepts, and names that cannot occur on a page by chance.
+        for number, person in enumerate(made.users, start=1):
+            person.email = person.email.replace(".test", ".example.org")
+            person.name = f"Quillon Vantreese{number:02d}"
+        return keep(made)
+
+
 @pytest.fixture
-def world(app, tmp_path) -> DashboardWorld:
+def world(app, world_once: Kept) -> DashboardWorld:
     app.config["PROGRAMME_TIMEZONE"] = ZONE
-    made = dashboard_world(tmp_path / "uploads")
-    # Addresses the login form accepts, and names that cannot occur on a page by chance.
-    for number, person in enumerate(made.users, start=1):
-        person.email = person.email.replace(".test", ".example.org")
-        person.name = f"Quillon Vantreese{number:02d}"
-    db.session.commit()
-    return made
+    return reload(world_once)
 
 
 def main_of(response) -> str:

@@ -23,16 +23,21 @@ from programme.funding.models import (
 from programme.loans.models import Capitalisation, Loan, LoanInstalment, Repayment, RevolvingFund
 from programme.monitoring.models import MilestoneReview
 from tests.dashboard.world import TODAY, ZONE, DashboardWorld, dashboard_world
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 CENT = D("0.01")
 
 
+@pytest.fixture(scope="module")
+def world_once(built_once) -> Kept:
+    with built_once() as app:
+        return keep(dashboard_world(app.config["UPLOAD_FOLDER"]))
+
+
 @pytest.fixture
-def world(app, tmp_path) -> DashboardWorld:
-    made = dashboard_world(tmp_path / "uploads")
-    db.session.commit()
-    return made
+def world(app, world_once: Kept) -> DashboardWorld:
+    return reload(world_once)
 
 
 def _year(start: date, day: date) -> int:

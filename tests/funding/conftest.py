@@ -16,6 +16,7 @@ from programme.extensions import db
 from programme.funding.models import Grant, Initiative
 from programme.reviews import services as reviews
 from tests.reviews.world import AFTER, DURING, assign, build, submit_review, user
+from tests.worlds import Kept, keep, reload
 
 #: The start-up grant the fixture's initiative is committed.
 COMMITTED = Decimal("30000.00")
@@ -49,11 +50,16 @@ def funded_initiative(amount: Decimal = COMMITTED) -> Funded:
     return Funded(initiative, grant, admin, admin2, world.manager, world.reviewers[0], world.leads[0])
 
 
+@pytest.fixture(scope="module")
+def funded_once(built_once) -> Kept:
+    with built_once():
+        return keep(funded_initiative())
+
+
 @pytest.fixture
-def funded(app) -> Funded:
-    made = funded_initiative()
-    db.session.commit()
-    return made
+def funded(app, funded_once: Kept) -> Funded:
+    """The funded initiative, built once for the module (a module of races overrides this: they need commits)."""
+    return reload(funded_once)
 
 
 def loginable(made: Funded) -> Funded:

@@ -16,7 +16,7 @@ from programme.core.ledger import JournalEntry, check_ledger
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus, Grant
-from tests.funding.conftest import LATER, PAID_ON, Funded
+from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
 from tests.races import at_once
 
 D = Decimal
@@ -28,6 +28,14 @@ pytestmark = [
         reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
     ),
 ]
+
+
+@pytest.fixture
+def funded(app) -> Funded:
+    """Built for each race and committed for real, so that the racing threads see it."""
+    made = funded_initiative()
+    db.session.commit()
+    return made
 
 
 def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded: Funded) -> None:

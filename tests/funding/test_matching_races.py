@@ -16,7 +16,7 @@ from programme.core.ledger import check_ledger
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus
-from tests.funding.conftest import Funded
+from tests.funding.conftest import Funded, funded_initiative
 from tests.funding.matching import DAY1, DAY2, YEAR1, YEAR2, contribute, matching_grant
 from tests.races import at_once
 
@@ -29,6 +29,14 @@ pytestmark = [
         reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
     ),
 ]
+
+
+@pytest.fixture
+def funded(app) -> Funded:
+    """Built for each race and committed for real, so that the racing threads see it."""
+    made = funded_initiative()
+    db.session.commit()
+    return made
 
 
 def test_two_payments_that_together_pass_the_year_cap_only_one_is_paid(app, funded: Funded, tmp_path) -> None:

@@ -33,6 +33,7 @@ from programme.loans.models import (
 from programme.loans.schedule import LoanTerms, build_schedule
 from tests.funding.conftest import funded_initiative
 from tests.loans.world import CASH, DISBURSED_ON, FIRST_DUE, NOW, PRINCIPAL, LoanWorld, loan_world
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 
@@ -42,15 +43,20 @@ def frozen(monkeypatch):
     monkeypatch.setattr("programme.loans.views.now", lambda: NOW)
 
 
-@pytest.fixture
-def w(app) -> LoanWorld:
+@pytest.fixture(scope="module")
+def loan_world_once(built_once) -> Kept:
     """A fund of EUR 50,000.00 with one loan of EUR 12,000.00 (4 %, 12 months); its people given addresses
     the login form accepts."""
-    world = loan_world()
-    for person in (world.admin, world.admin2, world.manager, world.reviewer, world.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return world
+    with built_once():
+        world = loan_world()
+        for person in (world.admin, world.admin2, world.manager, world.reviewer, world.applicant):
+            person.email = person.email.replace(".test", ".example.org")
+        return keep(world)
+
+
+@pytest.fixture
+def w(app, loan_world_once: Kept) -> LoanWorld:
+    return reload(loan_world_once)
 
 
 def text(response) -> str:

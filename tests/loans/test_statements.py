@@ -20,6 +20,7 @@ from programme.loans import services
 from programme.loans.models import BankStatementImport, Loan, LoanStatus, Repayment, RepaymentSource
 from programme.loans.statements import MAX_ROWS, apply_statement, check_statement, read_amount
 from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, loan_world
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 HEADERS = ("Date", "Amount", "Reference", "Loan number")
@@ -85,9 +86,15 @@ class World:
         return check.errors
 
 
+@pytest.fixture(scope="module")
+def world_once(built_once) -> Kept:
+    with built_once():
+        return keep(World())
+
+
 @pytest.fixture
-def world(app) -> World:
-    return World()
+def world(app, world_once: Kept) -> World:
+    return reload(world_once)
 
 
 def row(n: str, amount: Any = "500.00", reference: str = "BANK-1", on: Any = date(2027, 8, 15)) -> tuple:

@@ -24,19 +24,25 @@ from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
 from tests.loans.world import NOW as LOANS_NOW
 from tests.loans.world import loan_world
 from tests.reviews.world import user
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 TODAY = LATER.date()
 STATUS = InitiativeStatus
 
 
+@pytest.fixture(scope="module")
+def funded_once(built_once) -> Kept:
+    with built_once():
+        made = funded_initiative()
+        for person in (made.admin, made.admin2, made.manager, made.reviewer, made.applicant):
+            person.email = person.email.replace(".test", ".example.org")  # addresses the login form accepts
+        return keep(made)
+
+
 @pytest.fixture
-def f(app) -> Funded:
-    made = funded_initiative()
-    for person in (made.admin, made.admin2, made.manager, made.reviewer, made.applicant):
-        person.email = person.email.replace(".test", ".example.org")  # addresses the login form accepts
-    db.session.commit()
-    return made
+def f(app, funded_once: Kept) -> Funded:
+    return reload(funded_once)
 
 
 @pytest.fixture(autouse=True)

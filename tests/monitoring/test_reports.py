@@ -26,6 +26,7 @@ from programme.reviews import services as review_services
 from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
 from tests.reviews.world import AFTER, DURING, assign, build, submit_review, user
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 RULES = PROJECT_ROOT / "rules"
@@ -42,11 +43,15 @@ def moment(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 1, 0, tzinfo=UTC)
 
 
+@pytest.fixture(scope="module")
+def funded_once(built_once) -> Kept:
+    with built_once():
+        return keep(funded_initiative())
+
+
 @pytest.fixture
-def f(app) -> Funded:
-    made = funded_initiative()
-    db.session.commit()
-    return made
+def f(app, funded_once: Kept) -> Funded:
+    return reload(funded_once)
 
 
 def start(f: Funded) -> Scorecard:

@@ -25,6 +25,7 @@ from programme.rulebook import load_scorecard_template
 from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
 from tests.reviews.world import user
+from tests.worlds import Kept, keep, reload
 
 D = Decimal
 RULES = PROJECT_ROOT / "rules"
@@ -32,11 +33,15 @@ SHIPPED = {"scottish_cluster": "scorecards/scottish-cluster.toml",
            "thai_food_cluster": "scorecards/thai-food-cluster.toml"}
 
 
+@pytest.fixture(scope="module")
+def funded_once(built_once) -> Kept:
+    with built_once():
+        return keep(funded_initiative())
+
+
 @pytest.fixture
-def f(app) -> Funded:
-    made = funded_initiative()
-    db.session.commit()
-    return made
+def f(app, funded_once: Kept) -> Funded:
+    return reload(funded_once)
 
 
 def start(f: Funded, key: str | None = "scottish_cluster", rules=RULES, by=None) -> Scorecard:
