@@ -17,11 +17,9 @@ from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.monitoring import reports
 from programme.monitoring.models import ReportStatus, SelfEvaluationReport
-from tests.funding.conftest import Funded
-from tests.monitoring.test_reports import JOB, NOW, REMIND_1, START, TZ, f, fill, live, moment, notes, opened, start
+from tests.funding.conftest import Funded, funded_initiative
+from tests.monitoring.test_reports import JOB, NOW, REMIND_1, START, TZ, fill, live, moment, notes, opened, start
 from tests.races import at_once
-
-__all__ = ["f"]  # the fixture, imported
 
 D = Decimal
 
@@ -32,6 +30,14 @@ pytestmark = [
         reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
     ),
 ]
+
+
+@pytest.fixture
+def f(app) -> Funded:
+    """Built for each race and committed for real, so that the racing threads see it."""
+    made = funded_initiative()
+    db.session.commit()
+    return made
 
 
 def job(day: date) -> Callable[[], reports.ReportRun]:
