@@ -12,11 +12,14 @@ How isolation works (read this before writing a fixture that touches the databas
   are put back too, so ids start where they started.
 - A world that many tests read is built once per module with `built_once(...)` (see `tests/worlds.py`): it is
   committed into a savepoint of the same connection, and each test runs in a savepoint nested inside it. Tests
-  get ids from it and load their objects in their own session.
-- A test that needs real commits seen by other connections (threads racing, a live server for the browser, the
-  scheduler's lock across processes) is marked `@pytest.mark.commits`: it runs on the real engine, commits for
-  real, and every table is emptied (DELETE) before and after it. It cannot share a module with a `built_once`
-  world.
+  get ids from it and load their objects in their own session. In each module the tests that use the world run
+  after those that don't, so these never see it; a module has at most one such world.
+- A test that needs real commits seen by other connections (threads racing, a live server for the browser) is
+  marked `@pytest.mark.commits`: it runs on the real engine, commits for real, and every table is emptied
+  (DELETE) before and after it. Its fixtures build what it needs in the test itself and commit it (see
+  tests/funding/test_disbursement_races.py); it cannot share a module with a `built_once` world, and
+  `tests/races.at_once` refuses to run without the mark.
+- A test that adds a route or a hook to the app is marked `own_app`.
 - After each test that ran alone on its connection the tables are checked to be empty: a test that leaves data
   behind (for example by committing through another connection without the mark) fails.
 """

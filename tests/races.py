@@ -4,13 +4,31 @@ commits after a pause, so the others meet its uncommitted rows or wait on its lo
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
+
 from programme.extensions import db
 from tests import isolation
+
+#: The marks of a module of races: real commits (see tests/conftest.py), and PostgreSQL only.
+POSTGRES_RACES = [
+    pytest.mark.commits,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
+    ),
+]
+
+
+def committed(made: Any) -> Any:
+    """What a race's fixture built, committed for real so that the racing threads see it."""
+    db.session.commit()
+    return made
 
 
 def at_once(app: Any, works: Sequence[Callable[[], Any]], *,

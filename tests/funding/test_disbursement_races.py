@@ -3,7 +3,6 @@ together, committing after a pause): one payment and one journal entry; approval
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -17,25 +16,16 @@ from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus, Grant
 from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
-from tests.races import at_once
+from tests.races import POSTGRES_RACES, at_once, committed
 
 D = Decimal
 
-pytestmark = [
-    pytest.mark.commits,  # threads race on their own connections: real commits
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
-    ),
-]
+pytestmark = POSTGRES_RACES
 
 
 @pytest.fixture
 def funded(app) -> Funded:
-    """Built for each race and committed for real, so that the racing threads see it."""
-    made = funded_initiative()
-    db.session.commit()
-    return made
+    return committed(funded_initiative())
 
 
 def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded: Funded) -> None:

@@ -3,7 +3,6 @@ external-share cap alone, both together do not; the lock on the initiative's row
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -18,25 +17,16 @@ from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus
 from tests.funding.conftest import Funded, funded_initiative
 from tests.funding.matching import DAY1, DAY2, YEAR1, YEAR2, contribute, matching_grant
-from tests.races import at_once
+from tests.races import POSTGRES_RACES, at_once, committed
 
 D = Decimal
 
-pytestmark = [
-    pytest.mark.commits,  # threads race on their own connections: real commits
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
-    ),
-]
+pytestmark = POSTGRES_RACES
 
 
 @pytest.fixture
 def funded(app) -> Funded:
-    """Built for each race and committed for real, so that the racing threads see it."""
-    made = funded_initiative()
-    db.session.commit()
-    return made
+    return committed(funded_initiative())
 
 
 def test_two_payments_that_together_pass_the_year_cap_only_one_is_paid(app, funded: Funded, tmp_path) -> None:

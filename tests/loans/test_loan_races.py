@@ -4,11 +4,9 @@ at once is one repayment; a bank reference used at once for two things is used f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from programme.accounts.models import User
@@ -18,17 +16,11 @@ from programme.extensions import db
 from programme.loans import services
 from programme.loans.models import Loan, Repayment, RepaymentPart, RevolvingFund
 from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, loan_world
-from tests.races import at_once
+from tests.races import POSTGRES_RACES, at_once
 
 D = Decimal
 
-pytestmark = [
-    pytest.mark.commits,  # threads race on their own connections: real commits
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
-    ),
-]
+pytestmark = POSTGRES_RACES
 
 
 def sound() -> None:

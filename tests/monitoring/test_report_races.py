@@ -3,7 +3,6 @@ session, started together, committing after a pause): each report opened once, r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -19,25 +18,16 @@ from programme.monitoring import reports
 from programme.monitoring.models import ReportStatus, SelfEvaluationReport
 from tests.funding.conftest import Funded, funded_initiative
 from tests.monitoring.test_reports import JOB, NOW, REMIND_1, START, TZ, fill, live, moment, notes, opened, start
-from tests.races import at_once
+from tests.races import POSTGRES_RACES, at_once, committed
 
 D = Decimal
 
-pytestmark = [
-    pytest.mark.commits,  # threads race on their own connections: real commits
-    pytest.mark.skipif(
-        not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite serialises writers, so there is no race to prove",
-    ),
-]
+pytestmark = POSTGRES_RACES
 
 
 @pytest.fixture
 def f(app) -> Funded:
-    """Built for each race and committed for real, so that the racing threads see it."""
-    made = funded_initiative()
-    db.session.commit()
-    return made
+    return committed(funded_initiative())
 
 
 def job(day: date) -> Callable[[], reports.ReportRun]:
