@@ -222,8 +222,9 @@ def loans_group() -> None:
 def loans_daily_command(as_of) -> None:
     """Mark overdue instalments, age arrears, write the day's portfolio figures (PAR30), queue reminders."""
     from programme.core.db import utcnow
+    from programme.core.timezone import programme_today
     from programme.extensions import db
-    from programme.loans.arrears import programme_today, run_daily
+    from programme.loans.arrears import run_daily
 
     day = as_of.date() if as_of is not None else programme_today(current_app.config["PROGRAMME_TIMEZONE"])
     try:
@@ -247,8 +248,8 @@ def monitoring_group() -> None:
 def monitoring_daily_command(as_of) -> None:
     """Open the reports of the periods that have begun, remind groups before the due date, flag reports overdue."""
     from programme.core.db import utcnow
+    from programme.core.timezone import programme_today
     from programme.extensions import db
-    from programme.loans.arrears import programme_today
     from programme.monitoring.reports import run_report_schedule
 
     zone = current_app.config["PROGRAMME_TIMEZONE"]

@@ -14,8 +14,9 @@ from programme.calls.services import close_due_calls
 from programme.core.access import SystemActor
 from programme.core.db import utcnow
 from programme.core.notifications import send_pending
+from programme.core.timezone import programme_today
 from programme.extensions import db
-from programme.loans.arrears import programme_today, run_daily
+from programme.loans.arrears import run_daily
 from programme.monitoring.reports import run_report_schedule
 from programme.reviews.services import flag_late_reviews, remind_reviewers
 

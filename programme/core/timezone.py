@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 
 def to_local(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
+
+
+def local_date(moment: datetime, zone: str) -> date:
+    """The date of a moment in the programme's time zone."""
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def programme_today(zone: str) -> date:
+    """Today's date in the programme's time zone."""
+    return datetime.now(ZoneInfo(zone)).date()
 
 
 def local_to_utc(moment: datetime, zone: str) -> datetime:

@@ -9,9 +9,9 @@ from programme.accounts import services as accounts
 from programme.calls import services as calls
 from programme.calls.models import CallStatus
 from programme.core.access import Role
+from programme.core.timezone import programme_today
 from programme.core.web import actor, now
 from programme.funding import services as funding
-from programme.loans.arrears import programme_today
 from programme.monitoring import reports
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews

@@ -48,6 +48,7 @@ from programme.core.ledger import (
 )
 from programme.core.money import MoneyError, format_money, is_exact_amount, quantum, to_decimal
 from programme.core.notifications import notify
+from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.funding.domain import (
     ZERO,
@@ -256,7 +257,7 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
     _lock_grant(grant)
     position = grant_position(grant)
     if grant.kind == GrantKind.MATCHING:
-        _refuse_over_caps(grant, value, day=_today(now, timezone), at_payment=False, excluding=None,
+        _refuse_over_caps(grant, value, day=local_date(now, timezone), at_payment=False, excluding=None,
                           timezone=timezone, field="amount")
     else:
         blocked = over_grant(value, position.left, position.committed, currency=grant.currency,
@@ -300,7 +301,7 @@ def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datet
         raise RuleViolation(f"{blocked} ({format_money(bound, d.currency)} is approved or paid already.)",
                             field="amount")
     if grant.kind == GrantKind.MATCHING:
-        _refuse_over_caps(grant, d.amount, day=_today(now, timezone), at_payment=False, excluding=d,
+        _refuse_over_caps(grant, d.amount, day=local_date(now, timezone), at_payment=False, excluding=d,
                           timezone=timezone, field="amount")
     d.status = DisbursementStatus.APPROVED
     d.approved_by_id = actor.id
@@ -456,10 +457,6 @@ def started_on(initiative: Initiative, timezone: str = "UTC") -> date:
     return initiative.started_at.astimezone(ZoneInfo(timezone)).date()
 
 
-def _today(now: datetime, timezone: str) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
-
-
 def year_of(initiative: Initiative, day: date, timezone: str = "UTC") -> int:
     """The programme year of ``day`` (see ``domain.programme_year``); a day before the start is refused."""
     start = started_on(initiative, timezone)
@@ -582,7 +579,7 @@ def matching_grants_of(initiative: Initiative) -> list[Grant]:
 
 
 def matching_positions(initiative: Initiative, *, now: datetime, timezone: str = "UTC") -> list[MatchingPosition]:
-    today = _today(now, timezone)
+    today = local_date(now, timezone)
     requests = {r.grant_id: r for r in db.session.scalars(
         select(FundingRequest).where(FundingRequest.initiative_id == initiative.id,
                                      FundingRequest.grant_id.is_not(None)))}
@@ -616,7 +613,7 @@ def share_chart(initiative: Initiative, *, now: datetime, timezone: str = "UTC")
         if day >= start:
             year = programme_year(start, day)
             cofinancing[year] = cofinancing.get(year, ZERO) + Decimal(amount)
-    today = _today(now, timezone)
+    today = local_date(now, timezone)
     current = programme_year(start, today) if today >= start else 1
     return external_share_by_year(current_year=current, schedule_length=len(schedule.schedule),
                                   cap_for_year=schedule.cap_for_year, paid_by_year=paid,
@@ -900,7 +897,7 @@ def record_contribution(
     value = _amount(amount, grant.currency, "amount")
     if not isinstance(contributed_on, date) or isinstance(contributed_on, datetime):
         raise RuleViolation("Give the date of the contribution.", field="contributed_on")
-    start, today = started_on(initiative, timezone), _today(now, timezone)
+    start, today = started_on(initiative, timezone), local_date(now, timezone)
     if contributed_on < start:
         raise RuleViolation(f"{contributed_on:%d %b %Y} is before {initiative.reference} started on "
                             f"{start:%d %b %Y}.", field="contributed_on")

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -63,6 +62,7 @@ from sqlalchemy import (
 from programme.accounts.models import GroupUser, User
 from programme.core import audit
 from programme.core.access import Actor, Role, require_role
+from programme.core.db import from_cents
 from programme.core.notifications import notify
 from programme.extensions import db
 from programme.funding.models import Initiative
@@ -170,11 +170,6 @@ def _active_loans() -> Any:
 def _late_condition(as_of: date) -> ColumnElement[bool]:
     i = INSTALMENTS.c
     return and_(i.superseded == false(), i.due_date < as_of, _has_unpaid(), i.loan_id.in_(_active_loans()))
-
-
-def programme_today(timezone: str) -> date:
-    """Today's date in the programme's time zone (the daily job runs for that day)."""
-    return datetime.now(ZoneInfo(timezone)).date()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -308,10 +303,6 @@ def _money(value: Any) -> Decimal:
     return Decimal(value if value is not None else 0).quantize(MONEY_PLACES, ROUND_HALF_UP)
 
 
-def _from_cents(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(MONEY_PLACES)
-
-
 def _same(row: Any, values: dict[str, Any]) -> bool:
     for name in FIGURE_COLUMNS:
         old, new = getattr(row, name), values[name]
@@ -344,7 +335,7 @@ def compute_figures(as_of: date) -> tuple[dict[int, _Figures], dict[str, _Figure
     funds: dict[int, _Figures] = {}
     for fund_id, currency, active, late, outstanding, at_risk in per_fund:
         funds[fund_id] = _Figures(currency=currency, loans_active=active, loans_late=int(late),
-                                  outstanding=_from_cents(outstanding), at_risk_30=_from_cents(at_risk))
+                                  outstanding=from_cents(outstanding), at_risk_30=from_cents(at_risk))
     arrears = db.session.execute(
         select(loan.fund_id, i.arrears_bucket, func.sum(_cents(_unpaid())))
         .select_from(INSTALMENTS).join(LOANS, loan.id == i.loan_id)
@@ -353,7 +344,7 @@ def compute_figures(as_of: date) -> tuple[dict[int, _Figures], dict[str, _Figure
     ).all()
     for fund_id, bucket, amount in arrears:
         if fund_id in funds and bucket in BUCKET_COLUMNS:
-            funds[fund_id].arrears[bucket] += _from_cents(amount)
+            funds[fund_id].arrears[bucket] += from_cents(amount)
     repayment = db.session.execute(
         select(loan.fund_id, func.sum(_cents(i.principal + i.interest - i.interest_cancelled)),
                func.sum(_cents(i.principal_paid + i.interest_paid)))
@@ -363,7 +354,7 @@ def compute_figures(as_of: date) -> tuple[dict[int, _Figures], dict[str, _Figure
     ).all()
     for fund_id, due, repaid in repayment:
         if fund_id in funds:
-            funds[fund_id].due_to_date, funds[fund_id].repaid_to_date = _from_cents(due), _from_cents(repaid)
+            funds[fund_id].due_to_date, funds[fund_id].repaid_to_date = from_cents(due), from_cents(repaid)
     programme: dict[str, _Figures] = {}
     for figures in funds.values():
         programme.setdefault(figures.currency, _Figures(currency=figures.currency)).add(figures)

@@ -19,9 +19,10 @@ from typing import Any, BinaryIO
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from programme.accounts.models import Organisation
+from programme.core.db import cents, from_cents
 from programme.core.ledger import Account, AccountKind, JournalEntry, JournalLine
 from programme.core.spreadsheets import Money, StreamingWorkbook
 from programme.extensions import db
@@ -66,18 +67,12 @@ def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
     return value
 
 
-def _cents(column: Any) -> Any:
-    return cast(func.round(column * 100), BigInteger)
-
-
-def _money(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(CENT)
 
 
 def _ledger_as_of(as_of: date) -> Any:
     """Per loan, from its ledger accounts as of the day: principal outstanding (loans_receivable and
     loans_rescheduled, debit-normal), credit (borrower_credit), written off, recovered; in whole cents."""
-    net_debit = _cents(JournalLine.debit) - _cents(JournalLine.credit)
+    net_debit = cents(JournalLine.debit) - cents(JournalLine.credit)
 
     def of(*kinds: AccountKind, sign: int = 1) -> Any:
         return func.coalesce(func.sum(case((Account.kind.in_(kinds), net_debit * sign), else_=literal(0))), 0)
@@ -144,9 +139,9 @@ def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None 
         book.append(LOAN_BOOK, [
             number, fund, _text(book, LOAN_BOOK, initiative), _text(book, LOAN_BOOK, borrower), currency,
             Money(principal), Decimal(rate), term, grace_periods, grace, method, frequency, first_due,
-            disbursed_on, Money(_money(outstanding)), Money(_money(credit)), days, arrears_bucket(days) or "",
-            LoanStatus(status).label, "yes" if rescheduled else "no", Money(_money(written_off)),
-            Money(_money(recovered)),
+            disbursed_on, Money(from_cents(outstanding)), Money(from_cents(credit)), days, arrears_bucket(days) or "",
+            LoanStatus(status).label, "yes" if rescheduled else "no", Money(from_cents(written_off)),
+            Money(from_cents(recovered)),
         ])
     book.save(target)
     return count

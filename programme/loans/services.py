@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, cast, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +51,7 @@ from programme.accounts.models import GroupOrganisation, GroupUser, Organisation
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.db import cents, from_cents
 from programme.core.ledger import (
     Account,
     AccountKind,
@@ -67,6 +67,7 @@ from programme.core.ledger import (
     post_entry,
 )
 from programme.core.money import MoneyError, format_money, to_decimal
+from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.domain import tranche_amount
@@ -98,10 +99,6 @@ RATE_PLACES = 6
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def _today(now: datetime, timezone: str) -> date:
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def _reference(value: str | None) -> str:
@@ -292,13 +289,13 @@ def _cash_low_from(fund: RevolvingFund, day: date) -> tuple[Decimal, date]:
         .order_by(JournalEntry.value_date)).all()
     running = 0
     low: tuple[int, date] | None = None
-    for value_date, cents in rows:
-        running += int(cents or 0)
+    for value_date, amount_cents in rows:
+        running += int(amount_cents or 0)
         if value_date < day:
             continue
         if low is None or running < low[0]:
             low = (running, value_date)
-    before = sum(int(cents or 0) for value_date, cents in rows if value_date <= day)
+    before = sum(int(amount_cents or 0) for value_date, amount_cents in rows if value_date <= day)
     if low is None or before <= low[0]:
         low = (before, day)
     return (Decimal(low[0]) / 100).quantize(Decimal("0.01")), low[1]
@@ -318,7 +315,7 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     value = _money(amount, currency)
     reference = _reference(bank_reference)
     value_date = _a_date(value_date, "value_date", "value date of the transfer")
-    if value_date > _today(now, timezone):
+    if value_date > local_date(now, timezone):
         raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
     initiative = fund.initiative
     call = initiative.call
@@ -437,7 +434,7 @@ def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annua
                          grace=grace, frequency=frequency, method=method)
     disbursed_on = _a_date(disbursed_on, "disbursed_on", "date the loan is paid out")
     first_due = _a_date(first_due, "first_due", "first due date")
-    if disbursed_on > _today(now, timezone):
+    if disbursed_on > local_date(now, timezone):
         raise RuleViolation(f"The disbursement date {disbursed_on:%d %b %Y} is in the future.", field="disbursed_on")
     if first_due <= disbursed_on:
         raise RuleViolation("The first instalment falls due after the loan is paid out.", field="first_due")
@@ -599,7 +596,7 @@ def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_refer
             f"The bank reference {reference} is already used for a repayment of "
             f"{_money_of(existing.amount, currency)} on {existing.loan.number} dated "
             f"{existing.value_date:%d %b %Y}.", field="bank_reference")
-    if value_date > _today(now, timezone):
+    if value_date > local_date(now, timezone):
         raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
     if value_date < loan.disbursed_on:
         raise RuleViolation(f"The value date {value_date:%d %b %Y} is before {loan.number} was paid out on "
@@ -714,7 +711,7 @@ def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: s
     the outstanding principal moves from loans_receivable to loans_rescheduled."""
     require_role(actor, *HANDLERS)
     reason = _reason(reason, "reschedule")
-    today = _today(now, timezone)
+    today = local_date(now, timezone)
     first_due = _a_date(first_due, "first_due", "first due date of the new schedule")
     if first_due <= today:
         raise RuleViolation("The new schedule's first instalment falls due after today.", field="first_due")
@@ -791,7 +788,7 @@ def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
     require_role(actor, *HANDLERS)
     reason = _reason(reason, "write-off")
     on_date = _a_date(on_date, "on_date", "date of the write-off")
-    if on_date > _today(now, timezone):
+    if on_date > local_date(now, timezone):
         raise RuleViolation(f"The date {on_date:%d %b %Y} is in the future.", field="on_date")
     _lock_loan(loan)
     _must_be_active(loan, "written off")
@@ -835,7 +832,7 @@ def refund_credit(loan: Loan, *, bank_reference: str, value_date: date, actor: A
             return done
         raise RuleViolation(f"The bank reference {reference} is already used for a refund on {done.loan.number}.",
                             field="bank_reference")
-    if value_date > _today(now, timezone):
+    if value_date > local_date(now, timezone):
         raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
     amount = loan.credit
     if amount <= 0:
@@ -956,25 +953,19 @@ def schedule_with_payments(loan: Loan, as_of: date | None = None) -> list[Schedu
 # Checking the cached figures against the ledger
 
 
-def _cents(column: Any) -> Any:
-    return cast(func.round(column * 100), BigInteger)
-
-
-def _money_from_cents(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def _ledger_by_owner(owner_type: str) -> dict[tuple[int, AccountKind], Decimal]:
     """Every balance of the owner type's accounts, by (owner id, kind), in one query."""
-    net = func.coalesce(func.sum(_cents(JournalLine.debit) - _cents(JournalLine.credit)), 0)
+    net = func.coalesce(func.sum(cents(JournalLine.debit) - cents(JournalLine.credit)), 0)
     rows = db.session.execute(
         select(Account.owner_id, Account.kind, net).join(JournalLine, JournalLine.account_id == Account.id)
         .where(Account.owner_type == owner_type).group_by(Account.owner_id, Account.kind))
     result: dict[tuple[int, AccountKind], Decimal] = {}
-    for owner_id, kind, cents in rows:
+    for owner_id, kind, net_cents in rows:
         kind = AccountKind(kind)
-        signed = int(cents or 0) if kind.normal_side.value == "debit" else -int(cents or 0)
-        result[(owner_id, kind)] = _money_from_cents(signed)
+        signed = int(net_cents or 0) if kind.normal_side.value == "debit" else -int(net_cents or 0)
+        result[(owner_id, kind)] = from_cents(signed)
     return result
 
 
@@ -994,8 +985,8 @@ def check_loans() -> list[str]:
     instalment_sums = {
         loan_id: (Decimal(p or 0), Decimal(u or 0))
         for loan_id, p, u in db.session.execute(
-            select(LoanInstalment.loan_id, func.sum(_cents(LoanInstalment.principal_paid)),
-                   func.sum(_cents(LoanInstalment.principal - LoanInstalment.principal_paid))
+            select(LoanInstalment.loan_id, func.sum(cents(LoanInstalment.principal_paid)),
+                   func.sum(cents(LoanInstalment.principal - LoanInstalment.principal_paid))
                    .filter(LoanInstalment.superseded.is_(False)))
             .group_by(LoanInstalment.loan_id))
     }
@@ -1016,24 +1007,24 @@ def check_loans() -> list[str]:
             if cached != ledger:
                 problems.append(f"{loan.number}: {name} {cached} but the ledger has {ledger}")
         paid_cents, unpaid_cents = instalment_sums.get(loan.id, (Decimal(0), Decimal(0)))
-        principal_paid = _money_from_cents(paid_cents)
+        principal_paid = from_cents(paid_cents)
         if principal_paid + loan.written_off + loan.principal_outstanding != loan.principal:
             problems.append(f"{loan.number}: principal {loan.principal} is not repaid {principal_paid} + written "
                             f"off {loan.written_off} + outstanding {loan.principal_outstanding}")
         status = LoanStatus(loan.status)
-        if status != LoanStatus.WRITTEN_OFF and _money_from_cents(unpaid_cents) != loan.principal_outstanding:
-            problems.append(f"{loan.number}: the current instalments leave {_money_from_cents(unpaid_cents)} of "
+        if status != LoanStatus.WRITTEN_OFF and from_cents(unpaid_cents) != loan.principal_outstanding:
+            problems.append(f"{loan.number}: the current instalments leave {from_cents(unpaid_cents)} of "
                             f"principal unpaid, the loan {loan.principal_outstanding}")
 
     paid_parts = (
-        select(RepaymentPart.instalment_id, func.sum(_cents(RepaymentPart.penalty)).label("penalty"),
-               func.sum(_cents(RepaymentPart.interest)).label("interest"),
-               func.sum(_cents(RepaymentPart.principal)).label("principal"))
+        select(RepaymentPart.instalment_id, func.sum(cents(RepaymentPart.penalty)).label("penalty"),
+               func.sum(cents(RepaymentPart.interest)).label("interest"),
+               func.sum(cents(RepaymentPart.principal)).label("principal"))
         .group_by(RepaymentPart.instalment_id).subquery())
     summed = (func.coalesce(paid_parts.c.penalty, 0), func.coalesce(paid_parts.c.interest, 0),
               func.coalesce(paid_parts.c.principal, 0))
-    cached = (_cents(LoanInstalment.penalty_paid), _cents(LoanInstalment.interest_paid),
-              _cents(LoanInstalment.principal_paid))
+    cached = (cents(LoanInstalment.penalty_paid), cents(LoanInstalment.interest_paid),
+              cents(LoanInstalment.principal_paid))
     for row in db.session.execute(
             select(Loan.number, LoanInstalment.number, *cached, *summed)
             .join(Loan, Loan.id == LoanInstalment.loan_id)
@@ -1041,35 +1032,35 @@ def check_loans() -> list[str]:
             .where(or_(*(a != b for a, b in zip(cached, summed, strict=True))))
             .order_by(LoanInstalment.id)).all():
         problems.append(f"{row[0]} instalment {row[1]}: paid (penalty, interest, principal) "
-                        f"{tuple(str(_money_from_cents(x)) for x in row[2:5])} but its repayment parts sum to "
-                        f"{tuple(str(_money_from_cents(x)) for x in row[5:8])}")
+                        f"{tuple(str(from_cents(x)) for x in row[2:5])} but its repayment parts sum to "
+                        f"{tuple(str(from_cents(x)) for x in row[5:8])}")
 
     by_repayment = (
-        select(RepaymentPart.repayment_id, func.sum(_cents(RepaymentPart.penalty)).label("penalty"),
-               func.sum(_cents(RepaymentPart.interest)).label("interest"),
-               func.sum(_cents(RepaymentPart.principal)).label("principal"))
+        select(RepaymentPart.repayment_id, func.sum(cents(RepaymentPart.penalty)).label("penalty"),
+               func.sum(cents(RepaymentPart.interest)).label("interest"),
+               func.sum(cents(RepaymentPart.principal)).label("principal"))
         .group_by(RepaymentPart.repayment_id).subquery())
     summed = (func.coalesce(by_repayment.c.penalty, 0), func.coalesce(by_repayment.c.interest, 0),
               func.coalesce(by_repayment.c.principal, 0))
-    totals = (_cents(Repayment.penalty), _cents(Repayment.interest), _cents(Repayment.principal))
+    totals = (cents(Repayment.penalty), cents(Repayment.interest), cents(Repayment.principal))
     for row in db.session.execute(
             select(Repayment.bank_reference, *totals, *summed)
             .outerjoin(by_repayment, by_repayment.c.repayment_id == Repayment.id)
             .where(or_(*(a != b for a, b in zip(totals, summed, strict=True))))
             .order_by(Repayment.id)).all():
         problems.append(f"repayment {row[0]}: (penalty, interest, principal) "
-                        f"{tuple(str(_money_from_cents(x)) for x in row[1:4])} but its parts sum to "
-                        f"{tuple(str(_money_from_cents(x)) for x in row[4:7])}")
+                        f"{tuple(str(from_cents(x)) for x in row[1:4])} but its parts sum to "
+                        f"{tuple(str(from_cents(x)) for x in row[4:7])}")
     income: dict[tuple[int, str], int] = {}
     for fund_id, penalty, interest in db.session.execute(
-            select(Loan.fund_id, func.sum(_cents(Repayment.penalty)), func.sum(_cents(Repayment.interest)))
+            select(Loan.fund_id, func.sum(cents(Repayment.penalty)), func.sum(cents(Repayment.interest)))
             .join(Loan, Loan.id == Repayment.loan_id).group_by(Loan.fund_id)):
         income[(fund_id, "penalty")] = int(penalty or 0)
         income[(fund_id, "interest")] = int(interest or 0)
 
     for fund_id, in db.session.execute(select(RevolvingFund.id).order_by(RevolvingFund.id)).all():
         for name, kind in (("interest", AccountKind.INTEREST_INCOME), ("penalty", AccountKind.PENALTY_INCOME)):
-            from_repayments = _money_from_cents(income.get((fund_id, name), 0))
+            from_repayments = from_cents(income.get((fund_id, name), 0))
             ledger = on(funds_ledger, fund_id, kind)
             if from_repayments != ledger:
                 problems.append(f"fund {fund_id}: {name} income {ledger} in the ledger but the repayments "

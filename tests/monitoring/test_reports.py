@@ -556,7 +556,7 @@ def test_the_scheduled_job(app, f):
     fields = {field.name: str(field) for field in trigger.fields}
     assert (fields["hour"], fields["minute"]) == ("2", "30")
     start(f)
-    from programme.loans.arrears import programme_today
+    from programme.core.timezone import programme_today
 
     today = programme_today(app.config["PROGRAMME_TIMEZONE"])
     expected = len(reports.periods_due(f.initiative, today=today, timezone=app.config["PROGRAMME_TIMEZONE"]))
