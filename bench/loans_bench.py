@@ -69,9 +69,9 @@ from programme.accounts.passwords import hash_password  # noqa: E402
 from programme.calls import services as calls  # noqa: E402
 from programme.calls.models import Call  # noqa: E402
 from programme.core.access import Role, SystemActor  # noqa: E402
-from programme.core.ledger import NORMAL_SIDE, Account, AccountKind, JournalEntry, JournalLine  # noqa: E402
 from programme.extensions import db  # noqa: E402
 from programme.funding.models import Initiative  # noqa: E402
+from programme.ledger.models import NORMAL_SIDE, Account, AccountKind, JournalEntry, JournalLine  # noqa: E402
 from programme.loans.models import Capitalisation, Loan, LoanInstalment, RevolvingFund  # noqa: E402
 from programme.loans.schedule import LoanTerms, build_schedule  # noqa: E402
 from programme.proposals.models import Proposal  # noqa: E402

@@ -77,9 +77,9 @@ from programme.accounts.passwords import hash_password  # noqa: E402
 from programme.calls import services as calls  # noqa: E402
 from programme.calls.models import Call  # noqa: E402
 from programme.core.access import Role, SystemActor  # noqa: E402
-from programme.core.ledger import AccountKind  # noqa: E402
 from programme.extensions import db  # noqa: E402
 from programme.funding.models import CoFinancingContribution, Disbursement, Grant, Initiative  # noqa: E402
+from programme.ledger.models import AccountKind  # noqa: E402
 from programme.loans.models import Capitalisation, RevolvingFund  # noqa: E402
 from programme.monitoring.models import (  # noqa: E402
     MilestoneReview,

@@ -52,9 +52,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.accounts.views import bp as accounts_bp
     from programme.calls.views import bp as calls_bp
     from programme.dashboard.figures_views import bp as figures_bp
-    from programme.dashboard.ledger_views import bp as ledger_bp
     from programme.dashboard.views import bp as home_bp
     from programme.funding.views import bp as funding_bp
+    from programme.ledger.views import bp as ledger_bp
     from programme.loans.views import bp as loans_bp
     from programme.monitoring.benchmark_views import bp as benchmarking_bp
     from programme.monitoring.milestone_views import bp as milestones_bp

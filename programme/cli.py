@@ -288,7 +288,7 @@ def ledger_group() -> None:
 
 
 def _echo_totals(balance: object) -> bool:
-    from programme.dashboard.export import currency_totals
+    from programme.ledger.balances import currency_totals
 
     balanced = True
     totals = currency_totals(balance)  # type: ignore[arg-type]
@@ -306,8 +306,8 @@ def _echo_totals(balance: object) -> bool:
 def ledger_check() -> None:
     """Prove the ledger: the trial balance's totals, every problem in the entries and every derived balance
     (loans, credits, instalments, write-offs, funds' cash) that differs from the ledger. Exits 1 if any."""
-    from programme.core.ledger import trial_balance
-    from programme.dashboard.ledger_views import ledger_problems
+    from programme.ledger.balances import trial_balance
+    from programme.ledger.checks import ledger_problems
 
     balance = trial_balance()
     balanced = _echo_totals(balance)
@@ -333,8 +333,7 @@ def ledger_check() -> None:
 @with_appcontext
 def ledger_trial_balance(as_of: object, per_account: bool) -> None:
     """Print the trial balance: per account kind (and per account with --accounts), and the totals."""
-    from programme.core.ledger import trial_balance
-    from programme.dashboard.export import kind_totals
+    from programme.ledger.balances import kind_totals, trial_balance
 
     day = as_of.date() if as_of is not None else None  # type: ignore[attr-defined]
     balance = trial_balance(day)

@@ -2,14 +2,15 @@
 
 from programme.accounts import models as accounts_models
 from programme.calls import models as calls_models
-from programme.core import audit, ledger, notifications
+from programme.core import audit, notifications
 from programme.funding import models as funding_models
+from programme.ledger import models as ledger_models
 from programme.loans import models as loans_models
 from programme.monitoring import models as monitoring_models
 from programme.proposals import models as proposals_models
 from programme.reviews import models as reviews_models
 
 __all__ = [
-    "accounts_models", "audit", "calls_models", "funding_models", "ledger", "loans_models", "monitoring_models",
+    "accounts_models", "audit", "calls_models", "funding_models", "ledger_models", "loans_models", "monitoring_models",
     "notifications", "proposals_models", "reviews_models",
 ]

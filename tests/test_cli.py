@@ -171,10 +171,10 @@ def test_demo_seeds_an_empty_database_once(runner):
     assert open_call.opens_at < now < open_call.closes_at
     # the pilot call's initiative: grants paid, a revolving fund lending to three members, one loan in arrears,
     # and a ledger that agrees with every balance derived from it
-    from programme.core.ledger import check_ledger, trial_balance
     from programme.funding.models import Initiative
+    from programme.ledger.balances import trial_balance
+    from programme.ledger.checks import check_ledger, check_loans
     from programme.loans.models import Loan, PortfolioFigures
-    from programme.loans.services import check_loans
 
     initiatives = db.session.scalars(select(Initiative).order_by(Initiative.id)).all()
     assert len(initiatives) == 1 + len(PILOT_OTHERS)

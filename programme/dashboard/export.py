@@ -1,31 +1,16 @@
-"""The ledger's Excel exports: the trial balance as of a date, and every journal entry and line of a period with
-its reversals named. Written in streaming mode (rows go to disk as they are read, in batches), amounts as Decimal
-cells with the money format: never a float."""
+"""The programme dashboard's Excel export (``dashboard.figures``), one sheet per group of figures, written in
+streaming mode, amounts as Decimal cells with the money format: never a float. The ledger's exports are in
+``programme.ledger.export``."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import BigInteger, cast, func, select
-from sqlalchemy.orm import aliased
 
-from programme.core.ledger import Account, JournalEntry, JournalLine, TrialBalance, trial_balance
 from programme.core.spreadsheets import Money, StreamingWorkbook
-from programme.extensions import db
-
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-TRIAL_BALANCE = "Trial balance"
-BY_KIND = "By kind"
-ENTRIES = "Entries"
-LINES = "Lines"
-_BATCH = 2000
 
 
 def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
@@ -39,139 +24,6 @@ def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
         return cell
     return value
 
-
-@dataclass(frozen=True)
-class KindTotal:
-    """The accounts of one kind in one currency: how many, their debits, credits and balance."""
-
-    kind: Any
-    currency: str
-    accounts: int
-    debits: Decimal
-    credits: Decimal
-    balance: Decimal
-
-
-@dataclass(frozen=True)
-class CurrencyTotal:
-    currency: str
-    debits: Decimal
-    credits: Decimal
-
-    @property
-    def balanced(self) -> bool:
-        return self.debits == self.credits
-
-
-def kind_totals(balance: TrialBalance) -> list[KindTotal]:
-    """The trial balance summed per account kind and currency, in the chart's order."""
-    sums: dict[tuple[Any, str], list[Any]] = defaultdict(lambda: [0, ZERO, ZERO, ZERO])
-    for row in balance.rows:
-        total = sums[(row.account.kind, row.account.currency)]
-        total[0] += 1
-        total[1] += row.debits
-        total[2] += row.credits
-        total[3] += row.balance
-    order = {kind: index for index, kind in enumerate(type(next(iter(sums))[0]))} if sums else {}
-    return [KindTotal(kind, currency, *values)
-            for (kind, currency), values in sorted(sums.items(), key=lambda item: (item[0][1], order[item[0][0]]))]
-
-
-def currency_totals(balance: TrialBalance) -> list[CurrencyTotal]:
-    """Debits and credits per currency (amounts in two currencies are never added together)."""
-    sums: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for row in balance.rows:
-        sums[row.account.currency][0] += row.debits
-        sums[row.account.currency][1] += row.credits
-    return [CurrencyTotal(currency, *values) for currency, values in sorted(sums.items())]
-
-
-def write_trial_balance(target: str | BinaryIO, *, as_of: date | None = None) -> int:
-    """Write the trial balance (every account, its debits, credits and balance signed by its normal side; the
-    totals per currency) and its sums per account kind to an .xlsx; returns the number of accounts."""
-    balance = trial_balance(as_of)
-    label = as_of.isoformat() if as_of else "today, every entry"
-    book = StreamingWorkbook()
-    book.add_sheet(TRIAL_BALANCE, ["Account", "Kind", "Owner", "Owner id", "Currency", "Normal side", "Debits",
-                                   "Credits", "Balance"], widths=[36, 24, 12, 10, 9, 10, 16, 16, 16])
-    book.add_sheet(BY_KIND, ["Kind", "Currency", "Normal side", "Accounts", "Debits", "Credits", "Balance"],
-                   widths=[24, 9, 10, 10, 16, 16, 16])
-    for row in balance.rows:
-        account = row.account
-        book.append(TRIAL_BALANCE, [account.code, account.kind.label, account.owner_type, account.owner_id,
-                                    account.currency, account.normal_side.value, Money(row.debits),
-                                    Money(row.credits), Money(row.balance)])
-    for total in currency_totals(balance):
-        verdict = "balanced" if total.balanced else "NOT BALANCED"
-        book.append(TRIAL_BALANCE, [f"Total {total.currency} (as of {label})", verdict, None, None, total.currency,
-                                    None, Money(total.debits), Money(total.credits),
-                                    Money(total.debits - total.credits)])
-    for total in kind_totals(balance):
-        book.append(BY_KIND, [total.kind.label, total.currency, total.kind.normal_side.value, total.accounts,
-                              Money(total.debits), Money(total.credits), Money(total.balance)])
-    book.save(target)
-    return len(balance.rows)
-
-
-def write_ledger(target: str | BinaryIO, *, date_from: date, date_to: date) -> int:
-    """Write every journal entry whose value date is in the period (both ends included) and every line of them
-    to an .xlsx: sheet "Entries" (with the entry each reverses and the entry reversing it) and sheet "Lines"
-    (with the totals of the period at the end); returns the number of entries."""
-    book = StreamingWorkbook()
-    book.add_sheet(ENTRIES, ["Entry", "Value date", "Posted (UTC)", "Description", "Reverses entry",
-                             "Reversed by entry", "Idempotency key", "By", "Source", "Source id", "Amount"],
-                   widths=[9, 11, 17, 60, 10, 10, 36, 28, 18, 9, 16])
-    book.add_sheet(LINES, ["Entry", "Value date", "Line", "Account", "Kind", "Currency", "Debit", "Credit"],
-                   widths=[9, 11, 9, 36, 24, 9, 16, 16])
-    reversal = aliased(JournalEntry)
-    period = (JournalEntry.value_date >= date_from) & (JournalEntry.value_date <= date_to)
-    # Each entry's amount: the sum of its debits, in whole cents (exact on SQLite too).
-    amounts = (select(JournalLine.entry_id.label("entry_id"),
-                      func.sum(cast(func.round(JournalLine.debit * 100), BigInteger)).label("cents"))
-               .join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(period)
-               .group_by(JournalLine.entry_id).subquery())
-    entries = (
-        select(JournalEntry.id, JournalEntry.value_date, JournalEntry.posted_at, JournalEntry.description,
-               JournalEntry.reverses_id, reversal.id, JournalEntry.idempotency_key, JournalEntry.actor_label,
-               JournalEntry.source_type, JournalEntry.source_id, amounts.c.cents)
-        .outerjoin(reversal, reversal.reverses_id == JournalEntry.id)
-        .outerjoin(amounts, amounts.c.entry_id == JournalEntry.id)
-        .where(period)
-        .order_by(JournalEntry.value_date, JournalEntry.id)
-        .execution_options(yield_per=_BATCH)
-    )
-    count = 0
-    for entry_id, value_date, posted_at, description, reverses_id, reversed_by, key, by, source, source_id, \
-            cents in db.session.execute(entries):
-        count += 1
-        book.append(ENTRIES, [entry_id, value_date, posted_at, _text(book, ENTRIES, description), reverses_id,
-                              reversed_by, _text(book, ENTRIES, key), _text(book, ENTRIES, by),
-                              source, source_id, Money((Decimal(int(cents or 0)) / 100).quantize(CENT))])
-    lines = (
-        select(JournalLine.entry_id, JournalEntry.value_date, JournalLine.id, Account.code, Account.kind,
-               Account.currency, JournalLine.debit, JournalLine.credit)
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .join(Account, Account.id == JournalLine.account_id)
-        .where(period)
-        .order_by(JournalEntry.value_date, JournalLine.entry_id, JournalLine.id)
-        .execution_options(yield_per=_BATCH)
-    )
-    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for entry_id, value_date, line_id, code, kind, currency, debit, credit in db.session.execute(lines):
-        totals[currency][0] += debit
-        totals[currency][1] += credit
-        book.append(LINES, [entry_id, value_date, line_id, code, kind.label, currency,
-                            Money(debit) if debit else None, Money(credit) if credit else None])
-    for currency, (debits, credits) in sorted(totals.items()):
-        book.append(LINES, [None, None, None, f"Total {currency}, {date_from.isoformat()} to {date_to.isoformat()}",
-                            "balanced" if debits == credits else "NOT BALANCED", currency, Money(debits),
-                            Money(credits)])
-    book.save(target)
-    return count
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The programme dashboard's figures (``dashboard.figures``), one sheet per group of figures.
 
 MONEY_SHEET = "Money"
 LEVERAGE_SHEET = "Co-financing leveraged"

@@ -45,7 +45,6 @@ from sqlalchemy import case, func, literal, or_, select
 
 from programme.calls.models import Call
 from programme.core.db import from_cents, sum_cents
-from programme.core.ledger import Account, AccountKind, balances
 from programme.extensions import db
 from programme.funding.domain import programme_year, year_begins
 from programme.funding.models import (
@@ -58,6 +57,8 @@ from programme.funding.models import (
     Initiative,
     InitiativeStatus,
 )
+from programme.ledger.balances import balances
+from programme.ledger.models import Account, AccountKind
 from programme.loans.allocation import PAR_DAYS
 from programme.loans.arrears import latest_portfolio
 from programme.loans.models import Capitalisation, Loan, LoanStatus, RevolvingFund

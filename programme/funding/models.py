@@ -13,7 +13,7 @@ from programme.accounts.models import ApplicantGroup
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
-from programme.core.ledger import JournalEntry
+from programme.ledger.models import JournalEntry
 from programme.proposals.models import Proposal
 
 

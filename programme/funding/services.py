@@ -35,17 +35,6 @@ from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.files import store_upload
-from programme.core.ledger import (
-    AccountKind,
-    JournalEntry,
-    LedgerError,
-    balance,
-    credit,
-    debit,
-    get_account,
-    get_or_create_account,
-    post_entry,
-)
 from programme.core.money import MoneyError, format_money, is_exact_amount, quantum, to_decimal
 from programme.core.notifications import notify
 from programme.core.timezone import local_date
@@ -81,6 +70,9 @@ from programme.funding.models import (
     InitiativeStatus,
     Instrument,
 )
+from programme.ledger.balances import balance
+from programme.ledger.models import AccountKind, JournalEntry, LedgerError
+from programme.ledger.posting import credit, debit, get_account, get_or_create_account, post_entry
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
 
 #: Who handles disbursements (request, approve, reject).

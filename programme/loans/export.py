@@ -23,10 +23,10 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from programme.accounts.models import Organisation
 from programme.core.db import cents, from_cents
-from programme.core.ledger import Account, AccountKind, JournalEntry, JournalLine
 from programme.core.spreadsheets import Money, StreamingWorkbook
 from programme.extensions import db
 from programme.funding.models import Initiative
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
 from programme.loans.allocation import arrears_bucket
 from programme.loans.models import (
     Loan,

@@ -1,7 +1,7 @@
 """Revolving funds, their loans, the loans' schedules (instalments), repayments, the events that change a loan
 (reschedule, write-off, recovery), bank-statement imports and the daily portfolio figures.
 
-Money moves only through the ledger (``programme.core.ledger``); the amounts kept on these rows (what an
+Money moves only through the ledger (``programme.ledger``); the amounts kept on these rows (what an
 instalment has been paid, a loan's outstanding principal) are a cache of it, written in the same
 transaction as the journal entry and proved equal to the ledger by ``programme ledger check``.
 
@@ -33,8 +33,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.accounts.models import Organisation
 from programme.core.db import Base, Money, state_enum, utcnow
-from programme.core.ledger import JournalEntry
 from programme.funding.models import FundingRequest, Initiative
+from programme.ledger.models import JournalEntry
 
 ZERO = Decimal("0.00")
 

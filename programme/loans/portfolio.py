@@ -24,9 +24,10 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from programme.accounts.models import GroupUser, Organisation
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import cents, from_cents, sum_cents
-from programme.core.ledger import Account, AccountKind, JournalEntry, JournalLine, balances
 from programme.extensions import db
 from programme.funding.models import Initiative
+from programme.ledger.balances import balances
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
 from programme.loans.allocation import ARREARS_BUCKETS, PAR_DAYS
 from programme.loans.models import (
     Capitalisation,

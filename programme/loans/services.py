@@ -1,8 +1,8 @@
 """Operations on revolving funds and their loans: capitalising a fund, lending, repayments (and recoveries after
-a write-off), rescheduling, writing off and refunding a borrower's credit; the checks that the cached figures
-agree with the ledger.
+a write-off), rescheduling, writing off and refunding a borrower's credit. The checks that the cached figures
+agree with the ledger are in ``programme.ledger.checks``.
 
-Every movement of money is one balanced journal entry (``programme.core.ledger``), posted under an idempotency
+Every movement of money is one balanced journal entry (``programme.ledger``), posted under an idempotency
 key, in the same flush as the cached figures it changes (an instalment's ``*_paid``, a loan's
 ``principal_outstanding`` and ``credit``, its status)::
 
@@ -44,34 +44,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, or_, select, text
+from sqlalchemy import BigInteger, cast, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from programme.accounts.models import GroupOrganisation, GroupUser, Organisation
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
-from programme.core.db import cents, from_cents
-from programme.core.ledger import (
-    Account,
-    AccountKind,
-    JournalEntry,
-    JournalLine,
-    LedgerError,
-    Line,
-    balance,
-    credit,
-    debit,
-    get_account,
-    get_or_create_account,
-    post_entry,
-)
 from programme.core.money import MoneyError, format_money, to_decimal
 from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.domain import tranche_amount
 from programme.funding.models import FundingRequest, FundingRequestStatus, Initiative, InitiativeStatus
+from programme.ledger.balances import balance
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerError
+from programme.ledger.posting import Line, credit, debit, get_account, get_or_create_account, post_entry
 from programme.loans.allocation import Allocation, InstalmentState, allocate, penalty_amount
 from programme.loans.models import (
     BankStatementImport,
@@ -949,130 +937,8 @@ def schedule_with_payments(loan: Loan, as_of: date | None = None) -> list[Schedu
     return result
 
 
-# ---------------------------------------------------------------------------------------------
-# Checking the cached figures against the ledger
-
-
-
-
-def _ledger_by_owner(owner_type: str) -> dict[tuple[int, AccountKind], Decimal]:
-    """Every balance of the owner type's accounts, by (owner id, kind), in one query."""
-    net = func.coalesce(func.sum(cents(JournalLine.debit) - cents(JournalLine.credit)), 0)
-    rows = db.session.execute(
-        select(Account.owner_id, Account.kind, net).join(JournalLine, JournalLine.account_id == Account.id)
-        .where(Account.owner_type == owner_type).group_by(Account.owner_id, Account.kind))
-    result: dict[tuple[int, AccountKind], Decimal] = {}
-    for owner_id, kind, net_cents in rows:
-        kind = AccountKind(kind)
-        signed = int(net_cents or 0) if kind.normal_side.value == "debit" else -int(net_cents or 0)
-        result[(owner_id, kind)] = from_cents(signed)
-    return result
-
-
-def check_loans() -> list[str]:
-    """Every cached figure of the funds and loans that differs from the ledger or from the rows it sums (an
-    empty list when all agree): a loan's outstanding principal, credit, written-off and recovered amounts
-    against their accounts; what the instalments say is paid against the repayments' parts; a repayment's
-    parts against its totals; the outstanding principal against the instalments; each fund's interest and
-    penalty income against its repayments; no fund's cash below zero."""
-    problems: list[str] = []
-    loans_ledger = _ledger_by_owner("loan")
-    funds_ledger = _ledger_by_owner("fund")
-
-    def on(owner: dict[tuple[int, AccountKind], Decimal], owner_id: int, kind: AccountKind) -> Decimal:
-        return owner.get((owner_id, kind), ZERO)
-
-    instalment_sums = {
-        loan_id: (Decimal(p or 0), Decimal(u or 0))
-        for loan_id, p, u in db.session.execute(
-            select(LoanInstalment.loan_id, func.sum(cents(LoanInstalment.principal_paid)),
-                   func.sum(cents(LoanInstalment.principal - LoanInstalment.principal_paid))
-                   .filter(LoanInstalment.superseded.is_(False)))
-            .group_by(LoanInstalment.loan_id))
-    }
-    for loan in db.session.execute(select(
-            Loan.id, Loan.number, Loan.status, Loan.principal, Loan.principal_outstanding, Loan.credit,
-            Loan.written_off, Loan.recovered, Loan.rescheduled).order_by(Loan.id)).all():
-        ledger_outstanding = on(loans_ledger, loan.id, AccountKind.LOANS_RECEIVABLE) + on(
-            loans_ledger, loan.id, AccountKind.LOANS_RESCHEDULED)
-        if loan.principal_outstanding != ledger_outstanding:
-            problems.append(f"{loan.number}: outstanding principal {loan.principal_outstanding} but the ledger "
-                            f"has {ledger_outstanding}")
-        if loan.rescheduled and on(loans_ledger, loan.id, AccountKind.LOANS_RECEIVABLE) != 0:
-            problems.append(f"{loan.number}: rescheduled but loans_receivable is not 0")
-        for name, cached, kind in (("credit", loan.credit, AccountKind.BORROWER_CREDIT),
-                                   ("written off", loan.written_off, AccountKind.WRITE_OFFS),
-                                   ("recovered", loan.recovered, AccountKind.RECOVERIES)):
-            ledger = on(loans_ledger, loan.id, kind)
-            if cached != ledger:
-                problems.append(f"{loan.number}: {name} {cached} but the ledger has {ledger}")
-        paid_cents, unpaid_cents = instalment_sums.get(loan.id, (Decimal(0), Decimal(0)))
-        principal_paid = from_cents(paid_cents)
-        if principal_paid + loan.written_off + loan.principal_outstanding != loan.principal:
-            problems.append(f"{loan.number}: principal {loan.principal} is not repaid {principal_paid} + written "
-                            f"off {loan.written_off} + outstanding {loan.principal_outstanding}")
-        status = LoanStatus(loan.status)
-        if status != LoanStatus.WRITTEN_OFF and from_cents(unpaid_cents) != loan.principal_outstanding:
-            problems.append(f"{loan.number}: the current instalments leave {from_cents(unpaid_cents)} of "
-                            f"principal unpaid, the loan {loan.principal_outstanding}")
-
-    paid_parts = (
-        select(RepaymentPart.instalment_id, func.sum(cents(RepaymentPart.penalty)).label("penalty"),
-               func.sum(cents(RepaymentPart.interest)).label("interest"),
-               func.sum(cents(RepaymentPart.principal)).label("principal"))
-        .group_by(RepaymentPart.instalment_id).subquery())
-    summed = (func.coalesce(paid_parts.c.penalty, 0), func.coalesce(paid_parts.c.interest, 0),
-              func.coalesce(paid_parts.c.principal, 0))
-    cached = (cents(LoanInstalment.penalty_paid), cents(LoanInstalment.interest_paid),
-              cents(LoanInstalment.principal_paid))
-    for row in db.session.execute(
-            select(Loan.number, LoanInstalment.number, *cached, *summed)
-            .join(Loan, Loan.id == LoanInstalment.loan_id)
-            .outerjoin(paid_parts, paid_parts.c.instalment_id == LoanInstalment.id)
-            .where(or_(*(a != b for a, b in zip(cached, summed, strict=True))))
-            .order_by(LoanInstalment.id)).all():
-        problems.append(f"{row[0]} instalment {row[1]}: paid (penalty, interest, principal) "
-                        f"{tuple(str(from_cents(x)) for x in row[2:5])} but its repayment parts sum to "
-                        f"{tuple(str(from_cents(x)) for x in row[5:8])}")
-
-    by_repayment = (
-        select(RepaymentPart.repayment_id, func.sum(cents(RepaymentPart.penalty)).label("penalty"),
-               func.sum(cents(RepaymentPart.interest)).label("interest"),
-               func.sum(cents(RepaymentPart.principal)).label("principal"))
-        .group_by(RepaymentPart.repayment_id).subquery())
-    summed = (func.coalesce(by_repayment.c.penalty, 0), func.coalesce(by_repayment.c.interest, 0),
-              func.coalesce(by_repayment.c.principal, 0))
-    totals = (cents(Repayment.penalty), cents(Repayment.interest), cents(Repayment.principal))
-    for row in db.session.execute(
-            select(Repayment.bank_reference, *totals, *summed)
-            .outerjoin(by_repayment, by_repayment.c.repayment_id == Repayment.id)
-            .where(or_(*(a != b for a, b in zip(totals, summed, strict=True))))
-            .order_by(Repayment.id)).all():
-        problems.append(f"repayment {row[0]}: (penalty, interest, principal) "
-                        f"{tuple(str(from_cents(x)) for x in row[1:4])} but its parts sum to "
-                        f"{tuple(str(from_cents(x)) for x in row[4:7])}")
-    income: dict[tuple[int, str], int] = {}
-    for fund_id, penalty, interest in db.session.execute(
-            select(Loan.fund_id, func.sum(cents(Repayment.penalty)), func.sum(cents(Repayment.interest)))
-            .join(Loan, Loan.id == Repayment.loan_id).group_by(Loan.fund_id)):
-        income[(fund_id, "penalty")] = int(penalty or 0)
-        income[(fund_id, "interest")] = int(interest or 0)
-
-    for fund_id, in db.session.execute(select(RevolvingFund.id).order_by(RevolvingFund.id)).all():
-        for name, kind in (("interest", AccountKind.INTEREST_INCOME), ("penalty", AccountKind.PENALTY_INCOME)):
-            from_repayments = from_cents(income.get((fund_id, name), 0))
-            ledger = on(funds_ledger, fund_id, kind)
-            if from_repayments != ledger:
-                problems.append(f"fund {fund_id}: {name} income {ledger} in the ledger but the repayments "
-                                f"have {from_repayments}")
-        cash = on(funds_ledger, fund_id, AccountKind.REVOLVING_FUND_CASH)
-        if cash < 0:
-            problems.append(f"fund {fund_id}: cash is below zero ({cash})")
-    return problems
-
-
 __all__ = [
-    "HANDLERS", "PaymentOnInstalment", "ScheduleRow", "capitalisations_of", "capitalise_fund", "check_loans",
+    "HANDLERS", "PaymentOnInstalment", "ScheduleRow", "capitalisations_of", "capitalise_fund",
     "events_of", "find_repayment", "fund_cash", "fund_of", "funds_for", "get_fund", "get_loan", "loan_by_number",
     "make_loan", "record_repayment", "refund_credit", "repayments_of", "reschedule_loan", "schedule_with_payments",
     "write_off_loan",

@@ -37,9 +37,9 @@ from sqlalchemy import func, select
 from programme.core import audit
 from programme.core.access import Actor, Role, RuleViolation, require_role
 from programme.core.db import utcnow
-from programme.core.ledger import LedgerError
 from programme.core.money import minor_unit
 from programme.extensions import db
+from programme.ledger.models import LedgerError
 from programme.loans.models import (
     BankStatementImport,
     Loan,

@@ -11,10 +11,11 @@ from sqlalchemy import func, select, update
 
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
-from programme.core.ledger import JournalEntry, check_ledger
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus, Grant
+from programme.ledger.checks import check_ledger
+from programme.ledger.models import JournalEntry
 from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
 from tests.races import POSTGRES_RACES, at_once, committed
 

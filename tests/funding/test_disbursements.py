@@ -12,10 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from programme.core.access import AccessDenied, RuleViolation
 from programme.core.audit import AuditEntry
-from programme.core.ledger import AccountKind, JournalEntry, balance, check_ledger, get_account, trial_balance
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus, InitiativeStatus
+from programme.ledger.balances import balance, trial_balance
+from programme.ledger.checks import check_ledger
+from programme.ledger.models import AccountKind, JournalEntry
+from programme.ledger.posting import get_account
 from tests.conftest import SETUP
 from tests.funding.conftest import COMMITTED, LATER, PAID_ON, Funded
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
-from programme.core.ledger import check_ledger
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus
+from programme.ledger.checks import check_ledger
 from tests.funding.conftest import Funded, funded_initiative
 from tests.funding.matching import DAY1, DAY2, YEAR1, YEAR2, contribute, matching_grant
 from tests.races import POSTGRES_RACES, at_once, committed

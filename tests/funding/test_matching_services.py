@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
-from programme.core.ledger import AccountKind, JournalEntry, balance, check_ledger, get_account
 from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.funding import services
@@ -24,6 +23,10 @@ from programme.funding.models import (
     GrantKind,
     InitiativeStatus,
 )
+from programme.ledger.balances import balance
+from programme.ledger.checks import check_ledger
+from programme.ledger.models import AccountKind, JournalEntry
+from programme.ledger.posting import get_account
 from tests.funding.conftest import Funded
 from tests.funding.matching import (
     DAY1,

@@ -12,10 +12,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from programme.core.ledger import JournalEntry
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.models import Disbursement, DisbursementStatus
+from programme.ledger.models import JournalEntry
 from tests.funding.conftest import LATER, PAID_ON, Funded, loginable, page_text
 from tests.reviews.world import user
 

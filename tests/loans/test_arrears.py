@@ -20,10 +20,10 @@ from sqlalchemy import func, insert, select
 from programme.accounts.models import User
 from programme.core.access import AccessDenied, SystemActor
 from programme.core.audit import AuditEntry
-from programme.core.ledger import JournalEntry
 from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.funding.models import Initiative
+from programme.ledger.models import JournalEntry
 from programme.loans import allocation
 from programme.loans.allocation import InstalmentState
 from programme.loans.arrears import DailyResult, latest_portfolio, portfolio_on, run_daily

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
-from programme.core.ledger import JournalEntry, check_ledger, trial_balance
 from programme.extensions import db
+from programme.ledger.balances import trial_balance
+from programme.ledger.checks import check_ledger, check_loans
+from programme.ledger.models import JournalEntry
 from programme.loans import services
 from programme.loans.models import Loan, Repayment, RepaymentPart, RevolvingFund
 from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, loan_world
@@ -24,7 +26,7 @@ pytestmark = POSTGRES_RACES
 
 
 def sound() -> None:
-    assert services.check_loans() == []
+    assert check_loans() == []
     assert check_ledger() == []
     assert trial_balance().balanced
 

@@ -17,8 +17,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from programme.core.ledger import JournalEntry
 from programme.extensions import db
+from programme.ledger.models import JournalEntry
 from programme.loans import services
 from programme.loans.models import (
     BankStatementImport,

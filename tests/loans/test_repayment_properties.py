@@ -18,8 +18,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from programme.core.access import RuleViolation
-from programme.core.ledger import AccountKind, balance, check_ledger, get_account, trial_balance
 from programme.extensions import db
+from programme.ledger.balances import balance, trial_balance
+from programme.ledger.checks import check_ledger, check_loans
+from programme.ledger.models import AccountKind
+from programme.ledger.posting import get_account
 from programme.loans import services
 from programme.loans.models import Loan, LoanInstalment, LoanStatus, Repayment
 from tests.loans.world import DISBURSED_ON, NOW, LoanWorld, loan_world, replace_loan_rule
@@ -100,7 +103,7 @@ def _amount(step: Step, loan: Loan, on: date) -> Decimal:
 
 
 def _sound() -> None:
-    assert services.check_loans() == []
+    assert check_loans() == []
     assert check_ledger() == []
     assert trial_balance().balanced
 

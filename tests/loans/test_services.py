@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
 from programme.core.audit import AuditEntry
-from programme.core.ledger import AccountKind, JournalEntry, balance, check_ledger, get_account, trial_balance
 from programme.extensions import db
+from programme.ledger.balances import balance, trial_balance
+from programme.ledger.checks import check_ledger, check_loans
+from programme.ledger.models import AccountKind, JournalEntry
+from programme.ledger.posting import get_account
 from programme.loans import services
 from programme.loans.allocation import penalty_amount
 from programme.loans.models import (
@@ -51,7 +54,7 @@ EUR = "EUR"
 def consistent() -> None:
     """Every cached figure agrees with the ledger, and the ledger is sound and balanced."""
     db.session.flush()
-    assert services.check_loans() == []
+    assert check_loans() == []
     assert check_ledger() == []
     assert trial_balance().balanced
 
@@ -768,6 +771,6 @@ def test_check_loans_names_a_cached_figure_that_differs_from_the_ledger(app) -> 
     first = current(w.loan)[0]
     first.interest_paid -= D("0.01")
     db.session.flush()
-    problems = services.check_loans()
+    problems = check_loans()
     assert any("outstanding principal" in p and w.loan.number in p for p in problems)
     assert any("instalment 1" in p and "repayment parts" in p for p in problems)

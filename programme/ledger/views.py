@@ -14,11 +14,11 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from programme.core.access import Actor, Role, require_role
-from programme.core.ledger import check_ledger, trial_balance
 from programme.core.web import actor, now, send_workbook
-from programme.dashboard.export import currency_totals, kind_totals, write_ledger, write_trial_balance
-from programme.dashboard.ledger_forms import AsOfForm, PeriodForm
-from programme.loans.services import check_loans
+from programme.ledger.balances import currency_totals, kind_totals, trial_balance
+from programme.ledger.checks import ledger_problems
+from programme.ledger.export import write_ledger, write_trial_balance
+from programme.ledger.forms import AsOfForm, PeriodForm
 
 bp = Blueprint("ledger", __name__)
 
@@ -30,12 +30,6 @@ READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
 def require_ledger_reader(user: Actor) -> None:
     """Managers and fund administrators read the ledger; AccessDenied for anyone else."""
     require_role(user, *READERS)
-
-
-def ledger_problems() -> tuple[list[str], list[str]]:
-    """What check_ledger finds wrong in the ledger, and what check_loans finds wrong in the balances derived from
-    it (loans' outstanding principal, credits, instalments paid, write-offs, fund cash)."""
-    return check_ledger(), check_loans()
 
 
 def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):

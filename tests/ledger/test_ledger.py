@@ -15,27 +15,20 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from programme.core.access import Role
-from programme.core.ledger import (
-    Account,
-    AccountKind,
-    JournalEntry,
-    JournalLine,
-    LedgerError,
+from programme.extensions import db
+from programme.ledger.balances import balance, balances, trial_balance
+from programme.ledger.checks import check_ledger
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerError, Side
+from programme.ledger.posting import (
     Line,
-    Side,
-    balance,
-    balances,
     check_balanced,
-    check_ledger,
     credit,
     debit,
     get_or_create_account,
     post_entry,
     reversal_of,
     reverse_entry,
-    trial_balance,
 )
-from programme.extensions import db
 from tests.conftest import SETUP
 from tests.races import at_once
 
@@ -522,7 +515,7 @@ def test_two_sessions_creating_one_account_make_one(app) -> None:
 
 
 def _blind_once(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    import programme.core.ledger as ledger
+    import programme.ledger.posting as ledger
 
     real = getattr(ledger, name)
     calls = iter([True])

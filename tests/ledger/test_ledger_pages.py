@@ -12,9 +12,10 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from programme.core.access import Role
-from programme.core.ledger import AccountKind, credit, debit, get_or_create_account, post_entry, reverse_entry
-from programme.dashboard.export import write_ledger, write_trial_balance
 from programme.extensions import db
+from programme.ledger.export import write_ledger, write_trial_balance
+from programme.ledger.models import AccountKind
+from programme.ledger.posting import credit, debit, get_or_create_account, post_entry, reverse_entry
 from tests.conftest import SETUP
 
 D = Decimal
