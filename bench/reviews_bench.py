@@ -10,7 +10,7 @@ inserted in bulk; the review is started through the services. Then it measures:
   a. ``services.auto_assign``: wall time, spread of the loads, expert matches; checks no conflict is assigned;
   b. (generation) the scores: each proposal a latent quality, each reviewer a leniency, on the 0.5 grid;
      some consensus scores;
-  c. the ranking: ``services._load_results`` (uncached, median of 3), and its pure part (aggregate + rank);
+  c. the ranking: ``services.compute_results`` (uncached, median of 3), and its pure part (aggregate + rank);
   d. the ranking page ``/calls/<id>/review/ranking`` through the test client as a logged-in manager:
      the first (cold) request, then the median of ``--repeat`` requests;
   e. the score-matrix export: time, and peak traced memory (tracemalloc) with half of the proposals
@@ -455,7 +455,7 @@ def measure_ranking(call: Call) -> dict:
     results = None
     for _ in range(3):
         started, started_cpu = time.perf_counter(), time.process_time()
-        results = services._load_results(call)
+        results = services.compute_results(call)
         times.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
     assert results is not None
@@ -489,7 +489,7 @@ def _csrf(client) -> str:
 
 def measure_page(app, call_id: int, repeat: int) -> dict:
     """The ranking page through the test client as a manager: cold first request, then the median."""
-    services._CACHE.clear()
+    services.clear_results_cache()
     client = app.test_client()
     response = client.post("/login", data={"email": MANAGER, "password": PASSWORD, "csrf_token": _csrf(client)})
     assert response.status_code == 302, f"the benchmark manager cannot log in ({response.status_code})"
@@ -625,7 +625,7 @@ def main() -> None:
     print(f"assignment: {assignment['seconds']:.2f} s ({assignment['with_commit']:.2f} s with the commit), "
           f"loads {assignment['min_load']}-{assignment['max_load']} (spread {assignment['spread']}), "
           f"{assignment['matches']} expert matches of {reviews} assignments, no conflict assigned")
-    print(f"ranking: _load_results {ranking['load_ms']:.0f} ms median of {ranking['load_all_ms']} ms "
+    print(f"ranking: compute_results {ranking['load_ms']:.0f} ms median of {ranking['load_all_ms']} ms "
           f"({ranking['load_cpu_ms']:.0f} ms of CPU); pure part "
           f"aggregate {ranking['aggregate_ms']:.0f} ms + rank {ranking['rank_ms']:.0f} ms; "
           f"{ranking['ranked']} fundable ({ranking['funded']} funded), {ranking['not_fundable']} not fundable, "

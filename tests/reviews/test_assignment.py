@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from programme.reviews.assignment import (
+from programme.reviews.assignment_plan import (
     AssignmentError,
     ProposalToReview,
     ReviewerProfile,

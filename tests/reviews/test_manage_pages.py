@@ -33,7 +33,8 @@ D = Decimal
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):
     """The pages' 'now' is a moment during the review, whatever the day the tests run."""
-    monkeypatch.setattr("programme.reviews.views.now", lambda: DURING)
+    for module in ("_common", "manage", "scores", "ranking", "reviewer"):
+        monkeypatch.setattr(f"programme.reviews.views.{module}.now", lambda: DURING)
 
 
 def _world(**kwargs):
@@ -544,8 +545,8 @@ def test_ids_changed_by_hand_are_not_found(client, login):
 
 
 def test_long_lists_are_paged_and_the_chart_shares_bars(client, login, monkeypatch):
-    monkeypatch.setattr("programme.reviews.views.REVIEW_PAGE_SIZE", 2)
-    monkeypatch.setattr("programme.reviews.views.CHART_BARS", 2)
+    monkeypatch.setattr("programme.reviews.views._common.REVIEW_PAGE_SIZE", 2)
+    monkeypatch.setattr("programme.reviews.services.chart.CHART_BARS", 2)
     world = _world(proposals=5, reviewers=3, budget=D("90000.00"))
     _scored(world, ("4.5", "4", "3.5", "3", "2"))
     login(world.manager.email)

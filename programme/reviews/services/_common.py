@@ -1,0 +1,78 @@
+"""What the review's flow modules share: the statuses of a proposal in review, the call's scoring and
+grant limit, the checks every operation makes (a manager, a review under way, the call's row locked), and
+removing a review with the proposal's status kept in step. Private to ``programme.reviews.services``: the
+public names here are re-exported by the package."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from programme.calls.models import Call, CallStatus
+from programme.core.access import Actor, Role, RuleViolation, require_role
+from programme.extensions import db
+from programme.proposals.models import Proposal, ProposalStatus
+from programme.reviews.domain import Scoring
+from programme.reviews.models import Review
+
+#: Proposals that take part in the review of a closed call.
+IN_REVIEW = (ProposalStatus.ELIGIBLE, ProposalStatus.UNDER_REVIEW, ProposalStatus.SCORED)
+DECIDED = (ProposalStatus.FUNDED, ProposalStatus.RESERVE, ProposalStatus.REJECTED)
+
+
+def scoring_of(call: Call) -> Scoring:
+    """The call's scoring rules (criteria, weights, thresholds, scale) as the domain's ``Scoring``."""
+    return Scoring.from_rules(call.rules.scoring)
+
+
+def grant_amount(call: Call, requested: Decimal) -> Decimal:
+    """The start-up grant a proposal would be committed: its request, within the rules' maximum and the cap."""
+    limit = min(call.rules.funding.startup_grant.maximum, call.per_initiative_cap)
+    return min(requested, limit)
+
+
+def require_manager(actor: Actor) -> None:
+    """403 for anyone but a programme manager."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+
+
+def require_reviewing(call: Call, what: str) -> None:
+    """Refuse unless the call's review is under way; ``what`` says what is refused ("reviewers are assigned")."""
+    if call.status != CallStatus.REVIEWING:
+        raise RuleViolation(f"The call is {call.status.value}; {what} only while its review is under way.")
+
+
+def lock_call(call: Call) -> Call:
+    """Lock the call's row for the rest of the transaction (PostgreSQL); SQLite serialises writers anyway."""
+    db.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
+    return call
+
+
+def drop_review(review: Review) -> None:
+    """Delete a review (an assignment) and bring its proposal's status up to date."""
+    proposal = review.proposal
+    db.session.delete(review)
+    db.session.flush()
+    refresh_proposal_status(proposal)
+
+
+def refresh_proposal_status(proposal: Proposal) -> None:
+    """Eligible without reviews, under review while any is outstanding, scored when all are submitted."""
+    if proposal.status not in IN_REVIEW:
+        return
+    counts = db.session.execute(
+        select(func.count(), func.count(Review.submitted_at)).where(Review.proposal_id == proposal.id)
+    ).one()
+    assigned, submitted = counts
+    if assigned == 0:
+        proposal.status = ProposalStatus.ELIGIBLE
+    elif submitted == assigned and assigned >= scoring_of(proposal.call).reviewers_per_proposal:
+        proposal.status = ProposalStatus.SCORED
+    else:
+        proposal.status = ProposalStatus.UNDER_REVIEW
+
+
+def require_open_for_results(call: Call) -> None:
+    """Scores, consensus and decisions change only while the call's review is under way."""
+    require_reviewing(call, "scores and decisions change")

@@ -1,0 +1,103 @@
+"""The ranking chart's geometry: bars of the totals with the overall threshold and the funding line, as the
+coordinates of an inline SVG that the ranking page's template draws (plain arithmetic on the call's results).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from programme.reviews.domain import display
+from programme.reviews.services.results import CallResults
+
+#: The ranking chart draws at most this many bars; with more proposals, neighbours share a bar.
+CHART_BARS = 250
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the chart: its box, its colour class and what it says to a screen reader."""
+
+    x: str
+    y: str
+    width: str
+    height: str
+    css: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The ranking chart, as coordinates of an inline SVG (drawn by the template)."""
+
+    width: int
+    height: int
+    top: int
+    left: int
+    bottom: int
+    bars: list[Bar]
+    ticks: list[tuple[str, str]]
+    threshold_y: str
+    threshold: str
+    line_x: str | None
+    per_bar: int
+    count: int
+    description: str
+
+
+def _coordinate(value: Fraction) -> str:
+    shown = display(value, 1)
+    return "0" if shown is None else f"{shown.normalize():f}"
+
+
+def ranking_chart(results: CallResults) -> Chart:
+    """Bars of the totals, fundable proposals in rank order then the scored ones that are not fundable, with the
+    overall threshold and the funding line. With more proposals than ``CHART_BARS`` neighbours share a bar, drawn
+    at the highest total among them (the order is by total, so a bar spans a narrow band)."""
+    ranking, scoring = results.ranking, results.scoring
+    items: list[tuple[Fraction, str, str]] = []
+    for place in ranking.ranked:
+        items.append((place.entry.total, place.status, f"{place.rank}. {results.rows[place.proposal_id].reference}"))
+    for entry in ranking.not_fundable:
+        if entry.total is not None:
+            items.append((entry.total, "not_fundable", results.rows[entry.proposal_id].reference))
+    width, height, left, top, bottom = 720, 260, 44, 12, 28
+    plot_w, plot_h = width - left - 8, height - top - bottom
+    top_score = Fraction(scoring.scale.maximum) * Fraction(scoring.total_weight)
+    per_bar = max(1, math.ceil(len(items) / CHART_BARS))
+    groups = [items[i:i + per_bar] for i in range(0, len(items), per_bar)]
+    slot = Fraction(plot_w, max(1, len(groups)))
+
+    def y_of(value: Fraction) -> Fraction:
+        return top + plot_h - Fraction(plot_h) * min(max(value, Fraction(0)), top_score) / top_score
+
+    bars = []
+    for index, group in enumerate(groups):
+        high = max(total for total, _, _ in group)
+        statuses = {status for _, status, _ in group}
+        css = next((s for s in ("funded", "reserve", "not_fundable") if s in statuses), "reserve")
+        if len(statuses) > 1:
+            css = "mixed"
+        label = (f"{group[0][2]}: total {display(high)}" if len(group) == 1
+                 else f"{group[0][2]} to {group[-1][2]}: totals {display(group[-1][0])} to {display(high)}")
+        y = y_of(high)
+        bars.append(Bar(_coordinate(left + slot * index + slot / 10), _coordinate(y), _coordinate(slot * 8 / 10),
+                        _coordinate(top + plot_h - y), css, label))
+    funded = ranking.line_after
+    line_x = _coordinate(left + slot * Fraction(funded, per_bar)) if ranking.ranked else None
+    ticks = []
+    step = max(Fraction(1), top_score / 5)
+    value = Fraction(0)
+    while value <= top_score:
+        ticks.append((_coordinate(y_of(value)), f"{display(value, 0).normalize():f}"))
+        value += step
+    threshold = Fraction(scoring.overall_threshold)
+    funded_count = len(ranking.funded)
+    description = (f"{len(items)} scored proposals by total, highest first: {funded_count} funded, "
+                   f"{len(ranking.reserve)} on the reserve list, {len(items) - len(ranking.ranked)} not fundable. "
+                   f"The horizontal line is the overall threshold of {display(threshold)}; the vertical line is the "
+                   f"funding line after rank {funded}.")
+    return Chart(width, height, top, left, bottom, bars, ticks, _coordinate(y_of(threshold)),
+                 f"{display(threshold).normalize():f}", line_x, per_bar, len(items), description)
+

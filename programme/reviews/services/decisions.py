@@ -1,0 +1,288 @@
+"""Decisions: recording funded / reserve / rejected for a proposal, deciding every proposal as ranked,
+publishing the decisions (the funded proposals become initiatives with their start-up grants, the groups
+are told) and the feedback a group reads once its call is decided."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from programme.calls.models import Call, CallStatus
+from programme.core import audit
+from programme.core.access import Actor, NotFound, RuleViolation
+from programme.core.money import format_money
+from programme.core.notifications import notify
+from programme.extensions import db
+from programme.funding.models import Grant, GrantKind, Initiative
+from programme.proposals.models import Proposal, ProposalStatus
+from programme.reviews.domain import Consensus, aggregate, display, plain_number
+from programme.reviews.models import Decision, Outcome, Review, ReviewStatus
+from programme.reviews.services._common import (
+    IN_REVIEW,
+    lock_call,
+    require_manager,
+    require_open_for_results,
+    scoring_of,
+)
+from programme.reviews.services.results import CallResults, results_of
+from programme.reviews.services.scoring import consensus_of
+
+
+def _against(outcome: Outcome, ranked_as: str) -> bool:
+    return outcome.value != ranked_as and not (outcome == Outcome.REJECTED and ranked_as in ("not_fundable",
+                                                                                              "not_scored"))
+
+
+def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor: Actor, now: datetime) -> Decision:
+    """Record (or change, until the call is decided) funded / reserve / rejected for a proposal, with a reason.
+
+    Only a fundable proposal (at or above every threshold) can be funded or put on the reserve list; a
+    decision that differs from the ranking is marked as such. The funded start-up grants never exceed the
+    call's budget.
+    """
+    require_manager(actor)
+    call = lock_call(proposal.call)
+    require_open_for_results(call)
+    if proposal.status not in IN_REVIEW:
+        raise RuleViolation(f"Proposal {proposal.reference} is not in review.")
+    reason = reason.strip()
+    if not reason:
+        raise RuleViolation("Give the reason for the decision.", field="reason")
+    results = results_of(call)
+    ranked_as, place = results.ranked_as(proposal.id)
+    if outcome != Outcome.REJECTED and ranked_as in ("not_fundable", "not_scored"):
+        why = "; ".join(results.scores[proposal.id].reasons) if proposal.id in results.scores else "no score"
+        raise RuleViolation(f"{proposal.reference} is not fundable ({why}); it can only be rejected.", field="outcome")
+    row = results.rows.get(proposal.id)
+    if row is None:  # pragma: no cover - every change of a proposal's status touches the results
+        raise RuleViolation(f"{proposal.reference} is not in the ranking yet; reload the page.")
+    amount = row.amount if outcome == Outcome.FUNDED else None
+    if amount is not None:
+        funded = db.session.scalar(
+            select(func.coalesce(func.sum(Decision.amount), 0))
+            .join(Proposal, Proposal.id == Decision.proposal_id)
+            .where(Decision.call_id == call.id, Decision.outcome == Outcome.FUNDED, Decision.proposal_id != proposal.id,
+                   Proposal.status.in_(IN_REVIEW))
+        )
+        total = Decimal(funded) + amount
+        if total > call.budget:
+            raise RuleViolation(
+                f"Funding {proposal.reference} ({format_money(amount, call.currency)}) would commit "
+                f"{format_money(total, call.currency)}, {format_money(total - call.budget, call.currency)} over the "
+                f"call's budget of {format_money(call.budget, call.currency)}.", field="outcome")
+    decision = db.session.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
+    previous = None if decision is None else (decision.outcome.value, decision.reason)
+    if decision is None:
+        decision = Decision(call_id=call.id, proposal_id=proposal.id)
+        db.session.add(decision)
+    decision.outcome = outcome
+    decision.reason = reason
+    decision.ranked_as = ranked_as
+    decision.rank = place
+    decision.against_ranking = _against(outcome, ranked_as)
+    decision.amount = amount
+    decision.decided_at = now
+    decision.decided_by_id = actor.id
+    db.session.flush()
+    call.touch_results()
+    audit.record(db.session, actor, "review.decision_recorded", proposal, outcome=outcome.value, reason=reason,
+                 ranked_as=ranked_as, rank=place, against_ranking=decision.against_ranking, previous=previous)
+    return decision
+
+
+def _funded_total(call: Call) -> Decimal:
+    """The start-up grants of the funded decisions of proposals still in review."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Decision.amount), 0)).join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.call_id == call.id, Decision.outcome == Outcome.FUNDED, Proposal.status.in_(IN_REVIEW))
+    )
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
+    """Record the ranking's outcome for every proposal without a decision: funded above the line, reserve
+    below it, rejected when not fundable (with the reasons). Returns how many decisions were recorded."""
+    require_manager(actor)
+    lock_call(call)
+    require_open_for_results(call)
+    results = results_of(call)
+    unscored = [row.reference for pid, row in results.rows.items()
+                if not results.scores[pid].scored and pid not in results.decisions
+                and row.status in IN_REVIEW]
+    if unscored:
+        shown = ", ".join(sorted(unscored)[:5]) + (" ..." if len(unscored) > 5 else "")
+        raise RuleViolation(f"{len(unscored)} proposal(s) have no submitted review yet ({shown}); decide them one "
+                            "by one, or wait for their reviews.")
+    decided = set(results.decisions)
+    funded_total = _funded_total(call)
+    new: list[dict[str, Any]] = []
+    for place in results.ranking.ranked:
+        pid = place.proposal_id
+        if pid in decided:
+            continue
+        outcome = Outcome.FUNDED if place.funded else Outcome.RESERVE
+        amount = results.rows[pid].amount if place.funded else None
+        reason = (f"Ranked {place.rank}, above the funding line." if place.funded
+                  else f"Ranked {place.rank}, below the funding line: on the reserve list.")
+        if amount is not None and funded_total + amount > call.budget:
+            left = format_money(call.budget - funded_total, call.currency)
+            reason = (f"Ranked {place.rank}, above the funding line, but the budget left after the decisions "
+                      f"already recorded ({left}) does not cover its {format_money(amount, call.currency)}: on the "
+                      "reserve list.")
+            outcome, amount = Outcome.RESERVE, None
+        if amount is not None:
+            funded_total += amount
+        new.append({"proposal_id": pid, "outcome": outcome, "reason": reason, "ranked_as": place.status,
+                    "rank": place.rank, "against_ranking": _against(outcome, place.status), "amount": amount})
+    for entry in results.ranking.not_fundable:
+        pid = entry.proposal_id
+        if pid in decided:
+            continue
+        reasons = "; ".join(results.scores[pid].reasons)
+        new.append({"proposal_id": pid, "outcome": Outcome.REJECTED, "reason": f"Not fundable: {reasons}.",
+                    "ranked_as": "not_fundable", "rank": None, "against_ranking": False, "amount": None})
+    for values in new:
+        db.session.add(Decision(call_id=call.id, decided_at=now, decided_by_id=actor.id, **values))
+    db.session.flush()
+    call.touch_results()
+    audit.record(db.session, actor, "review.decided_as_ranked", call, decisions=len(new))
+    return len(new)
+
+
+def publish_decisions(call: Call, *, actor: Actor, now: datetime,
+                      link_for: Callable[[Proposal], str] | None = None) -> list[Initiative]:
+    """Close the review: every proposal in review takes its decision, each group is told its scores and the
+    reviewers' justifications (without names), and each funded proposal becomes an initiative with its
+    start-up grant commitment. ``link_for(proposal)`` gives the link put in the notifications."""
+    require_manager(actor)
+    lock_call(call)
+    require_open_for_results(call)
+    results = results_of(call)
+    waiting = list(db.session.scalars(
+        select(Proposal.reference).where(
+            Proposal.call_id == call.id, Proposal.status.in_(IN_REVIEW),
+            ~select(Decision.id).where(Decision.proposal_id == Proposal.id).exists())
+    ))
+    if waiting:
+        shown = ", ".join(sorted(waiting)[:5]) + (" ..." if len(waiting) > 5 else "")
+        raise RuleViolation(f"{len(waiting)} proposal(s) have no decision yet ({shown}).")
+    # Only the decisions of proposals still in review: one withdrawn since keeps its status, and no award.
+    decisions = {d.proposal_id: d for d in db.session.scalars(
+        select(Decision).join(Proposal, Proposal.id == Decision.proposal_id)
+        .where(Decision.call_id == call.id, Proposal.status.in_(IN_REVIEW)))}
+    funded_total = _funded_total(call)
+    if funded_total > call.budget:  # pragma: no cover - record_decision keeps this from happening
+        raise RuleViolation("The funded start-up grants exceed the call's budget.")
+    proposals = {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(list(decisions))))}
+    prefix = f"INI-{now:%Y}-"
+    count = db.session.scalar(select(func.count()).select_from(Initiative).where(
+        Initiative.reference.like(f"{prefix}%")))
+    initiatives: list[Initiative] = []
+    for pid in sorted(decisions, key=lambda p: (decisions[p].rank or 10**9, proposals[p].reference or "")):
+        decision = decisions[pid]
+        proposal = proposals[pid]
+        proposal.status = ProposalStatus(decision.outcome.value)
+        if decision.outcome == Outcome.FUNDED:
+            count += 1
+            initiative = Initiative(reference=f"{prefix}{count:04d}", name=proposal.title, call_id=call.id,
+                                    proposal_id=proposal.id, group_id=proposal.group_id, currency=call.currency,
+                                    started_at=now)
+            initiative.grants.append(Grant(
+                kind=GrantKind.STARTUP, committed=decision.amount, currency=call.currency,
+                external_share=call.rules.funding.startup_grant.share, committed_at=now, committed_by_id=actor.id,
+                basis=f"Start-up grant awarded by {call.reference} to proposal {proposal.reference}.",
+            ))
+            db.session.add(initiative)
+            initiatives.append(initiative)
+    call.status = CallStatus.DECIDED
+    call.decided_at = now
+    call.touch_results()
+    db.session.flush()
+    for pid, decision in decisions.items():
+        _notify_group(call, proposals[pid], decision, results, link_for)
+    audit.record(db.session, actor, "review.decisions_published", call,
+                 funded=sum(1 for d in decisions.values() if d.outcome == Outcome.FUNDED),
+                 reserve=sum(1 for d in decisions.values() if d.outcome == Outcome.RESERVE),
+                 rejected=sum(1 for d in decisions.values() if d.outcome == Outcome.REJECTED),
+                 committed=str(funded_total), initiatives=[i.reference for i in initiatives])
+    return initiatives
+
+
+def _notify_group(call: Call, proposal: Proposal, decision: Decision, results: CallResults,
+                  link_for: Callable[[Proposal], str] | None) -> None:
+    score = results.scores.get(proposal.id)
+    lines = [f"The review of {call.name} ({call.reference}) is decided. Your proposal {proposal.reference} is "
+             f"{decision.outcome.label.lower()}: {decision.reason}"]
+    if decision.outcome == Outcome.FUNDED and decision.amount is not None:
+        grant = format_money(decision.amount, call.currency)
+        lines.append(f"It becomes an initiative with a start-up grant of {grant}.")
+    if score is not None and score.scored:
+        lines.append("")
+        lines.append("Scores per criterion (mean of the reviews, or the panel's consensus):")
+        for criterion in call.criteria:
+            result = score.criterion(criterion.key)
+            lines.append(f"- {criterion.title}: {display(result.counted)}")
+        threshold = plain_number(results.scoring.overall_threshold)
+        lines.append(f"Total: {display(score.total)} (fundable from {threshold}).")
+        lines.append("The reviewers' justifications are on the proposal's page.")
+    link = link_for(proposal) if link_for else f"/proposals/{proposal.id}"
+    for member in proposal.group.users:
+        notify(db.session, email=member.user.email, user_id=member.user_id,
+               subject=f"Decision on {proposal.reference}: {decision.outcome.label.lower()}",
+               body="\n".join(lines), link=link)
+
+
+@dataclass(frozen=True)
+class CriterionFeedback:
+    key: str
+    title: str
+    weight: Decimal
+    threshold: Decimal
+    counted: Decimal | None
+    consensus_reason: str | None
+    justifications: list[tuple[str, Decimal | None, str]]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    decision: Decision
+    total: Decimal | None
+    fundable: bool
+    reasons: tuple[str, ...]
+    criteria: list[CriterionFeedback]
+
+
+def feedback_for(proposal: Proposal, *, actor: Actor) -> Feedback | None:
+    """What the group learns once the call is decided: the decision, its scores per criterion and the
+    reviewers' justifications, labelled 'Reviewer 1, 2, ...' (never a name). ``None`` before that."""
+    if not proposal.can_view(actor):
+        raise NotFound("no such proposal")
+    call = proposal.call
+    if call.status != CallStatus.DECIDED:
+        return None
+    decision = db.session.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
+    if decision is None:
+        return None
+    reviews = db.session.scalars(
+        select(Review).where(Review.proposal_id == proposal.id, Review.status == ReviewStatus.SUBMITTED)
+        .order_by(Review.id)
+    ).all()
+    scoring = scoring_of(call)
+    consensus = consensus_of(proposal)
+    score = aggregate({r.id: {s.criterion_key: s.score for s in r.scores} for r in reviews}, scoring,
+                      {k: Consensus(c.score, c.reason) for k, c in consensus.items()})
+    label = {r.id: f"Reviewer {i}" for i, r in enumerate(reviews, start=1)}
+    criteria = []
+    for criterion in call.criteria:
+        counted = display(score.criterion(criterion.key).counted) if score.scored else None
+        texts = [(label[r.id], s.score, s.justification) for r in reviews for s in r.scores
+                 if s.criterion_key == criterion.key]
+        criteria.append(CriterionFeedback(criterion.key, criterion.title, criterion.weight, criterion.threshold,
+                                          counted, consensus[criterion.key].reason if criterion.key in consensus
+                                          else None, texts))
+    return Feedback(decision, display(score.total), score.fundable, score.reasons, criteria)

@@ -1,0 +1,70 @@
+"""What the review pages share: loading a manager's call or review with its access check, paging of the
+long lists, the programme's time zone, a refusal shown beside its field, and the frame of a manager's page.
+Private to ``programme.reviews.views``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from flask import current_app, render_template, request
+
+from programme.calls import services as calls
+from programme.calls.models import Call
+from programme.core.access import Role, RuleViolation, require_role
+from programme.core.forms import ActionForm
+from programme.core.web import actor, form_error, now
+from programme.extensions import db
+from programme.reviews import services
+from programme.reviews.domain import display
+from programme.reviews.models import Review
+
+#: Rows per page of the review's long lists (assignments, scores, calibration, ranking).
+REVIEW_PAGE_SIZE = 100
+#: How a proposal is ranked, in words.
+RANKED_AS = {"funded": "ranked above the funding line", "reserve": "ranked on the reserve list",
+             "not_fundable": "not fundable", "not_scored": "not scored"}
+
+
+def managed_call(call_id: int) -> Call:
+    """The call of a manager's review page: 403 for anyone but a programme manager, 404 for an unknown id."""
+    return calls.get_call_for_management(call_id, actor=actor())
+
+
+def managed_review(review_id: int) -> Review:
+    """A review, for the manager's actions on it: 403 for anyone but a programme manager, 404 for an unknown id."""
+    require_role(actor(), Role.PROGRAMME_MANAGER)
+    return services.get_review(review_id, actor=actor())
+
+
+def page_size() -> int:
+    return REVIEW_PAGE_SIZE
+
+
+def page_arg(name: str = "page") -> int:
+    return min(max(1, request.args.get(name, 1, type=int) or 1), 1_000_000)
+
+
+def page_count(count: int) -> int:
+    return max(1, math.ceil(count / REVIEW_PAGE_SIZE))
+
+
+def on_page(items: Sequence[Any], page: int) -> Sequence[Any]:
+    return items[(page - 1) * REVIEW_PAGE_SIZE:page * REVIEW_PAGE_SIZE]
+
+
+def programme_zone() -> str:
+    return current_app.config["PROGRAMME_TIMEZONE"]
+
+
+def refused(form: Any, exc: RuleViolation) -> None:
+    """A service refused: forget what it changed, show its message beside the field (typed values stay)."""
+    db.session.rollback()
+    form_error(form, exc)
+
+
+def manage_page(template: str, call: Call, **context: Any) -> str:
+    """A page of the call's review: what every one of them needs besides its own content."""
+    return render_template(f"reviews/manage/{template}", call=call, scoring=services.scoring_of(call),
+                           action_form=ActionForm(), now=now(), display=display, **context)

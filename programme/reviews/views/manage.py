@@ -1,0 +1,312 @@
+"""The programme manager's pages of a call's review, under ``/calls/<call_id>/review/...``: the overview
+(the start of the review with its deadline, the figures, the publication of the decisions), the reviewer pool,
+and the assignments (by hand, automatic, moved, removed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_login import login_required
+
+from programme.accounts.models import User
+from programme.calls.models import Call, CallStatus
+from programme.core.access import RuleViolation
+from programme.core.forms import ActionForm, choices
+from programme.core.money import format_money
+from programme.core.timezone import format_local, local_to_utc, to_local
+from programme.core.web import actor, commit, now
+from programme.extensions import db
+from programme.reviews import services
+from programme.reviews.forms import AddReviewerForm, AssignForm, DeadlineForm, MoveForm
+from programme.reviews.models import CallReviewer
+from programme.reviews.views import bp
+from programme.reviews.views._common import (
+    manage_page,
+    managed_call,
+    managed_review,
+    page_arg,
+    page_count,
+    page_size,
+    programme_zone,
+    refused,
+)
+
+#: Up to this many reviewers in the pool, each not-started review on the assignments page carries its own move
+#: form; above, a link to the review's move page (a select of the whole pool on every row would be too heavy).
+INLINE_MOVE_POOL = 40
+
+
+def _overview(call: Call, *, deadline_form: DeadlineForm | None = None):
+    moment = now()
+    form = deadline_form
+    if form is None and call.status in (CallStatus.CLOSED, CallStatus.REVIEWING):
+        suggested = call.review_deadline or (moment + timedelta(days=21))
+        local = to_local(suggested, programme_zone()).replace(tzinfo=None)
+        if call.review_deadline is None:
+            local = local.replace(hour=17, minute=0)
+        form = DeadlineForm(formdata=None, data={"deadline": local.replace(second=0, microsecond=0)})
+    figures = services.review_figures(call, actor=actor(), now=moment)
+    return manage_page("overview.html", call, figures=figures, deadline_form=form)
+
+
+@bp.route("/calls/<int:call_id>/review")
+@login_required
+def overview(call_id: int):
+    return _overview(managed_call(call_id))
+
+
+@bp.route("/calls/<int:call_id>/review/start", methods=["POST"])
+@login_required
+def start(call_id: int):
+    call = managed_call(call_id)
+    form = DeadlineForm()
+    if form.validate_on_submit():
+        deadline = local_to_utc(form.deadline.data, programme_zone())
+        try:
+            eligible = services.start_review(call, deadline=deadline, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            commit()
+            flash(f"The review of {call.reference} has started with {eligible} eligible proposal(s); reviewers "
+                  f"have until {format_local(deadline, programme_zone())}. Next: build the pool and assign the "
+                  "proposals.", "success")
+            return redirect(url_for("reviews.overview", call_id=call.id))
+    return _overview(call, deadline_form=form)
+
+
+@bp.route("/calls/<int:call_id>/review/deadline", methods=["POST"])
+@login_required
+def change_deadline(call_id: int):
+    call = managed_call(call_id)
+    form = DeadlineForm()
+    if form.validate_on_submit():
+        previous = call.review_deadline
+        deadline = local_to_utc(form.deadline.data, programme_zone())
+        try:
+            services.change_deadline(call, deadline=deadline, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            commit()
+            zone = programme_zone()
+            flash(f"The review deadline is now {format_local(deadline, zone)} (it was {format_local(previous, zone)}). "
+                  "Reviews not yet submitted will be reminded and flagged against the new deadline.", "success")
+            return redirect(url_for("reviews.overview", call_id=call.id))
+    return _overview(call, deadline_form=form)
+
+
+@bp.route("/calls/<int:call_id>/review/publish", methods=["POST"])
+@login_required
+def publish(call_id: int):
+    call = managed_call(call_id)
+    if ActionForm().validate_on_submit():
+        try:
+            initiatives = services.publish_decisions(
+                call, actor=actor(), now=now(), link_for=lambda p: url_for("proposals.overview", proposal_id=p.id))
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            committed = sum((i.startup_grant.committed for i in initiatives if i.startup_grant), Decimal(0))
+            commit()
+            flash(f"The decisions of {call.reference} are published: {len(initiatives)} initiative(s) created with "
+                  f"start-up grants of {format_money(committed, call.currency)} in all; every group has been told "
+                  "its decision, its scores and the reviewers' justifications.", "success")
+    return redirect(url_for("reviews.overview", call_id=call_id))
+
+
+# The reviewer pool -----------------------------------------------------------------------------------------
+
+
+def _reviewer_label(user: Any) -> str:
+    return f"{user.name} ({user.organisation.name})" if user.organisation is not None else user.name
+
+
+@bp.route("/calls/<int:call_id>/review/reviewers", methods=["GET", "POST"])
+@login_required
+def pool(call_id: int):
+    call = managed_call(call_id)
+    candidates = services.reviewer_candidates(call, actor=actor())
+    services.load_organisations(candidates)
+    form = AddReviewerForm()
+    form.user_id.choices = choices([(0, "— choose a reviewer —"), *((u.id, _reviewer_label(u)) for u in candidates)])
+    if form.validate_on_submit():
+        user = next(u for u in candidates if u.id == form.user_id.data)
+        try:
+            services.add_reviewer(call, user, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            commit()
+            size = len(services.pool(call))
+            flash(f"{user.name} joined the reviewer pool of {call.reference}, which now has {size} reviewer(s). "
+                  "They were notified and asked to declare their conflicts and expertise.", "success")
+            return redirect(url_for("reviews.pool", call_id=call.id))
+    entries = services.pool(call)
+    services.load_organisations(e.user for e in entries)
+    declared = services.declared_conflicts(call, actor=actor())
+    return manage_page("pool.html", call, entries=entries, loads=services.reviewer_loads(call), declared=declared,
+                       form=form, candidates=len(candidates))
+
+
+@bp.route("/calls/<int:call_id>/review/reviewers/<int:user_id>/remove", methods=["POST"])
+@login_required
+def remove_reviewer(call_id: int, user_id: int):
+    call = managed_call(call_id)
+    if ActionForm().validate_on_submit():
+        user = db.session.get(User, user_id)
+        assigned = services.reviewer_loads(call).get(user_id, (0, 0))[0]
+        try:
+            services.remove_reviewer(call, user_id, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            dropped = f" and its {assigned} assignment(s) were removed" if assigned else ""
+            flash(f"{user.name if user else 'The reviewer'} left the pool of {call.reference}{dropped}.", "success")
+    return redirect(url_for("reviews.pool", call_id=call_id))
+
+
+# Assignments -------------------------------------------------------------------------------------------------
+
+
+def _assignment_page(call: Call, page: int) -> tuple[list[services.AssignmentRow], int]:
+    """One page of the proposals in review with their reviews, and how many there are."""
+    return services.assignment_page(call, page=page, per_page=page_size(), actor=actor())
+
+
+def _assign_form(rows: list[services.AssignmentRow], entries: list[CallReviewer],
+                 loads: dict[int, tuple[int, int]]) -> AssignForm:
+    """The hand-assignment form: a proposal of the page shown (the page keeps the select short at any size)
+    and a reviewer of the pool, with its load."""
+    form = AssignForm()
+    form.proposal_id.choices = choices([(0, "— choose a proposal on this page —"), *(
+        (row.proposal_id, f"{row.reference} · {_shortened(row.title)} ({len(row.reviews)} assigned)")
+        for row in rows if row.status in services.IN_REVIEW)])
+    form.reviewer_id.choices = choices([(0, "— choose a reviewer —"), *(
+        (e.user_id, f"{e.user.name} ({loads.get(e.user_id, (0, 0))[0]} assigned)") for e in entries)])
+    return form
+
+
+def _shortened(text: str, size: int = 50) -> str:
+    return text if len(text) <= size else text[:size - 1].rstrip() + "…"
+
+
+def _assignments(call: Call, *, page: int, rows: list[services.AssignmentRow], count: int,
+                 entries: list[CallReviewer], loads: dict[int, tuple[int, int]], form: AssignForm):
+    conflict_map = services.conflicts(call, proposal_ids=[row.proposal_id for row in rows])
+    wanted = services.scoring_of(call).reviewers_per_proposal
+    counts = [loads.get(e.user_id, (0, 0))[0] for e in entries]
+    return manage_page(
+        "assignments.html", call, rows=rows, count=count, page=page, pages=page_count(count), entries=entries,
+        loads=loads, form=form, conflict_map=conflict_map, short=services.short_of_reviewers(call), k=wanted,
+        load_range=(min(counts), max(counts)) if counts else None, inline_move=len(entries) <= INLINE_MOVE_POOL,
+        move_form=MoveForm(formdata=None),
+    )
+
+
+@bp.route("/calls/<int:call_id>/review/assignments")
+@login_required
+def assignments(call_id: int):
+    call = managed_call(call_id)
+    page = page_arg()
+    rows, count = _assignment_page(call, page)
+    entries, loads = services.pool(call), services.reviewer_loads(call)
+    return _assignments(call, page=page, rows=rows, count=count, entries=entries, loads=loads,
+                        form=_assign_form(rows, entries, loads))
+
+
+@bp.route("/calls/<int:call_id>/review/assignments/auto", methods=["POST"])
+@login_required
+def auto_assign(call_id: int):
+    call = managed_call(call_id)
+    if ActionForm().validate_on_submit():
+        try:
+            summary = services.auto_assign(call, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            loads = summary.loads.values()
+            flash(f"Automatic assignment done: {summary.created} review(s) created and {summary.kept} kept for "
+                  f"{summary.proposals} proposal(s); loads from {min(loads, default=0)} to {max(loads, default=0)} "
+                  f"per reviewer; {summary.matches} assignment(s) match a reviewer's stated expertise.", "success")
+    return redirect(url_for("reviews.assignments", call_id=call_id))
+
+
+@bp.route("/calls/<int:call_id>/review/assignments/add", methods=["POST"])
+@login_required
+def add_assignment(call_id: int):
+    """Assign by hand; the form offers the proposals of the page it was on (``?page=``), where it comes back."""
+    call = managed_call(call_id)
+    page = page_arg()
+    rows, count = _assignment_page(call, page)
+    entries, loads = services.pool(call), services.reviewer_loads(call)
+    form = _assign_form(rows, entries, loads)
+    if form.validate_on_submit():
+        proposal = services.proposal_in_review(call, form.proposal_id.data)
+        try:
+            review = services.assign_reviewer(call, proposal, form.reviewer_id.data, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            name, reference = review.reviewer.name, proposal.reference
+            commit()
+            flash(f"{name} now reviews {reference}.", "success")
+            return redirect(url_for("reviews.assignments", call_id=call.id, page=page if page > 1 else None))
+    rows, count = _assignment_page(call, page)  # afresh: a refusal rolled the session back
+    entries, loads = services.pool(call), services.reviewer_loads(call)
+    return _assignments(call, page=page, rows=rows, count=count, entries=entries, loads=loads, form=form)
+
+
+@bp.route("/reviews/<int:review_id>/move", methods=["GET", "POST"])
+@login_required
+def move(review_id: int):
+    review = managed_review(review_id)
+    call, proposal = review.call, review.proposal
+    entries = services.pool(call)
+    loads = services.reviewer_loads(call)
+    form = MoveForm()
+    form.reviewer_id.choices = choices([(0, "— choose a reviewer —"), *(
+        (e.user_id, f"{e.user.name} ({loads.get(e.user_id, (0, 0))[0]} assigned)")
+        for e in entries if e.user_id != review.reviewer_id)])
+    back = url_for("reviews.assignments", call_id=call.id, page=request.args.get("page", type=int))
+    if form.validate_on_submit():
+        previous = review.reviewer.name
+        try:
+            services.move_assignment(review, form.reviewer_id.data, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            name, reference = review.reviewer.name, proposal.reference
+            commit()
+            flash(f"The review of {reference} moved from {previous} to {name}.", "success")
+            return redirect(back)
+    others = {r.reviewer_id for r in services.proposal_reviews(proposal, actor=actor())}
+    conflicted = services.conflicts(call, proposal_ids=[proposal.id]).of_proposal(proposal.id)
+    return manage_page("move.html", call, review=review, proposal=proposal, form=form, entries=entries, loads=loads,
+                       others=others, conflicted=conflicted, back=back)
+
+
+@bp.route("/reviews/<int:review_id>/unassign", methods=["POST"])
+@login_required
+def unassign(review_id: int):
+    review = managed_review(review_id)
+    call_id = review.call_id
+    if ActionForm().validate_on_submit():
+        name, reference = review.reviewer.name, review.proposal.reference
+        try:
+            services.remove_assignment(review, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash(f"{name} no longer reviews {reference}.", "success")
+    return redirect(url_for("reviews.assignments", call_id=call_id, page=request.args.get("page", type=int)))

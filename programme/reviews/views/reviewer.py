@@ -1,0 +1,246 @@
+"""The reviewer's pages, under ``/reviewing/...`` and ``/reviews/<review_id>``: its calls, its expertise and
+conflicts of interest, its assigned proposals (the frozen version), the scoring form and the attachments of
+the version under review."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import login_required
+
+from programme.calls.models import Call, CallStatus
+from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
+from programme.core.files import stored_path
+from programme.core.forms import ActionForm
+from programme.core.web import actor, commit, now
+from programme.extensions import db
+from programme.proposals import services as proposal_services
+from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
+from programme.proposals.models import Proposal
+from programme.reviews import services
+from programme.reviews.forms import (
+    DeclareConflictForm,
+    ExpertiseForm,
+    ReviewForm,
+    conflict_choices,
+    review_data,
+    review_form,
+)
+from programme.reviews.models import CallReviewer, Review
+from programme.reviews.views import bp
+from programme.reviews.views._common import refused
+from programme.rulebook import ORGANISATION_TYPES
+
+
+def _reviewer_call(call_id: int) -> tuple[Call, CallReviewer]:
+    """A call of the reviewer's pages and the reviewer's place in its pool: 403 for anyone without the reviewer
+    role, 404 for a call whose pool the reviewer is not in (or an unknown id)."""
+    require_role(actor(), Role.REVIEWER)
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound("no such call")
+    return call, services.pool_entry(call, actor=actor())
+
+
+@bp.route("/reviewing")
+@login_required
+def my_calls():
+    me = actor()
+    moment = now()
+    by_call: dict[int, list[Review]] = defaultdict(list)
+    assigned = services.reviews_of(me)
+    services.load_proposals(assigned)
+    for item in assigned:
+        by_call[item.call_id].append(item)
+    return render_template("reviews/reviewer/calls.html", calls=services.calls_of_reviewer(me), reviews=by_call,
+                           now=moment)
+
+
+def _conflict_form(call: Call, proposals: list[Proposal], **kwargs: Any) -> DeclareConflictForm:
+    form = DeclareConflictForm(**kwargs)
+    form.organisation_id.choices, form.proposal_id.choices = conflict_choices(services.organisations_of_call(call),
+                                                                              proposals)
+    return form
+
+
+def _reviewer_call_page(call: Call, entry: CallReviewer, *, expertise_form: ExpertiseForm | None = None,
+                        conflict_form: DeclareConflictForm | None = None, proposals: list[Proposal] | None = None):
+    """The reviewer's page of one call; the form that was posted comes back with its values and errors."""
+    me = actor()
+    proposals = services.submitted_proposals(call) if proposals is None else proposals
+    by_id = {p.id: p for p in proposals}
+    in_conflict = services.conflicts(call, reviewer_ids=[me.id]).of_reviewer(me.id)
+    conflicted = sorted(((by_id[pid], reasons) for pid, reasons in in_conflict.items() if pid in by_id),
+                        key=lambda pair: pair[0].reference or "")
+    return render_template(
+        "reviews/reviewer/call.html", call=call, entry=entry, reviews=services.reviews_of(me, call=call),
+        conflicted=conflicted, declarations=services.declarations_of(call, me.id),
+        expertise_form=expertise_form or ExpertiseForm(formdata=None, data={"expertise": entry.expertise}),
+        conflict_form=conflict_form or _conflict_form(call, proposals, formdata=None),
+        known_sectors=services.known_sectors(call), action_form=ActionForm(), now=now(),
+    )
+
+
+@bp.route("/reviewing/calls/<int:call_id>")
+@login_required
+def reviewer_call(call_id: int):
+    return _reviewer_call_page(*_reviewer_call(call_id))
+
+
+@bp.route("/reviewing/calls/<int:call_id>/expertise", methods=["POST"])
+@login_required
+def expertise(call_id: int):
+    call, entry = _reviewer_call(call_id)
+    form = ExpertiseForm()
+    if form.validate_on_submit():
+        try:
+            saved = services.set_expertise(call, expertise=form.expertise.data or "", actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            sectors = saved.expertise
+            commit()
+            flash(f"Your sectors of expertise are saved: {sectors}." if sectors
+                  else "Your sectors of expertise are cleared.", "success")
+            return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="expertise"))
+    return _reviewer_call_page(call, entry, expertise_form=form)
+
+
+@bp.route("/reviewing/calls/<int:call_id>/conflicts", methods=["POST"])
+@login_required
+def declare_conflict(call_id: int):
+    call, entry = _reviewer_call(call_id)
+    proposals = services.submitted_proposals(call)
+    form = _conflict_form(call, proposals)
+    if form.validate_on_submit():
+        before = {r.id for r in services.reviews_of(actor(), call=call)}
+        try:
+            conflict = services.declare_conflict(call, organisation_id=form.organisation_id.data or None,
+                                                 proposal_id=form.proposal_id.data or None,
+                                                 note=form.note.data or "", actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            subject = (conflict.organisation.name if conflict.organisation is not None
+                       else f"proposal {conflict.proposal.reference}")
+            removed = len(before - {r.id for r in services.reviews_of(actor(), call=call)})
+            commit()
+            note = (f" {removed} assignment(s) it conflicts with were removed; the programme manager gives them to "
+                    "other reviewers." if removed else "")
+            flash(f"Conflict of interest declared with {subject}.{note}", "success")
+            return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))
+    return _reviewer_call_page(call, entry, conflict_form=form, proposals=proposals)
+
+
+@bp.route("/reviewing/calls/<int:call_id>/conflicts/<int:conflict_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw_conflict(call_id: int, conflict_id: int):
+    call, _entry = _reviewer_call(call_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.withdraw_conflict(call, conflict_id, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            flash("Declaration withdrawn. Assignments it removed are not given back by themselves; the programme "
+                  "manager may assign you again.", "success")
+    return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))
+
+
+# The scoring page ------------------------------------------------------------------------------------------
+
+
+def _scoring_form(review: Review, **kwargs: Any) -> ReviewForm:
+    call = review.call
+    return review_form(call.criteria, services.scoring_of(call).scale, call.rules.scoring.justification_min_length,
+                       **kwargs)
+
+
+def _locked(review: Review) -> str:
+    """Why the review's reviewer cannot change it now."""
+    if review.call.status != CallStatus.REVIEWING:
+        return (f"The call is {review.call.status.label.lower()}: reviews are scored only while its review is under "
+                "way. Nothing was changed.")
+    return ("This review is submitted and locked: nothing was changed. A programme manager can reopen it if a "
+            "change is needed.")
+
+
+def _review_page(review: Review, *, form: ReviewForm | None = None):
+    """The scoring page: the review (a form while its reviewer may change it, else read only), the other
+    reviewers' submitted scores once the reviewer's own is submitted, and the frozen version it scores."""
+    me = actor()
+    moment = now()
+    call = review.call
+    editable = review.can_edit(me)
+    if form is None and editable:
+        form = _scoring_form(review, formdata=None, data=review_data(review.scores))
+    version = services.reviewed_version(review)
+    snapshot = version.snapshot
+    return render_template(
+        "reviews/reviewer/review.html", review=review, call=call, proposal=review.proposal,
+        form=form if editable else None, scoring=services.scoring_of(call),
+        min_length=call.rules.scoring.justification_min_length,
+        saved={s.criterion_key: s for s in review.scores}, is_reviewer=review.is_reviewer(me),
+        others=services.co_reviews(review, actor=me) if review.is_reviewer(me) and review.submitted else [],
+        late=review.is_late(moment), now=moment,
+        version=version, snapshot=snapshot, verdict=version.verdict, figures=snapshot_figures(snapshot),
+        organisation_types=ORGANISATION_TYPES, sections=SECTIONS, cost_types=COST_TYPES,
+        kinds={kind.value: kind.label for kind in ActivityKind},
+        download_url=lambda a: url_for("reviews.review_attachment", review_id=review.id, attachment_id=a["id"]),
+    )
+
+
+@bp.route("/reviews/<int:review_id>", methods=["GET", "POST"])
+@login_required
+def review(review_id: int):
+    me = actor()
+    item = services.get_review(review_id, actor=me)
+    if request.method == "GET":
+        return _review_page(item)
+    if not item.is_reviewer(me):
+        raise AccessDenied("only its reviewer scores a review")
+    if not item.can_edit(me):
+        flash(_locked(item), "error")
+        return redirect(url_for("reviews.review", review_id=item.id))
+    form = _scoring_form(item)
+    if form.validate_on_submit():
+        submit = form.submitting
+        try:
+            services.save_review(item, scores=form.scores(), justifications=form.justifications(), submit=submit,
+                                 actor=me, now=now())
+        except services.ReviewIncomplete as exc:
+            db.session.rollback()
+            form.add_problems(exc.problems)
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            reference, late = item.proposal.reference, item.is_late(now())
+            commit()
+            if submit:
+                flash(f"Your review of {reference} is submitted{' after the deadline' if late else ''}. It is locked "
+                      "now; the other reviewers' submitted scores are shown below yours.", "success")
+            else:
+                flash("Draft saved. Nothing is submitted yet: submit the review once every criterion has its score "
+                      "and justification.", "success")
+            return redirect(url_for("reviews.review", review_id=item.id))
+    return _review_page(item, form=form)
+
+
+@bp.route("/reviews/<int:review_id>/attachments/<int:attachment_id>")
+@login_required
+def review_attachment(review_id: int, attachment_id: int):
+    """An attachment of the version under review, for its reviewer (or a manager)."""
+    item = services.get_review(review_id, actor=actor())
+    if attachment_id not in {a["id"] for a in services.reviewed_version(item).snapshot["attachments"]}:
+        raise NotFound("no such attachment in the reviewed version")
+    proposal = item.proposal
+    attachment = proposal_services.get_attachment(proposal, attachment_id)
+    folder = proposal_services.attachments_folder(current_app.config["UPLOAD_FOLDER"], proposal)
+    response = send_file(stored_path(folder, attachment.stored_name), as_attachment=True,
+                         download_name=attachment.original_name, mimetype=attachment.content_type)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

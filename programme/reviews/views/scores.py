@@ -1,0 +1,209 @@
+"""The programme manager's pages on the scores of a call's review: the scores with their disagreement, one
+proposal's reviews with the consensus, reopening and decision forms, and the calibration of the reviewers."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_login import login_required
+
+from programme.calls.models import Call, CallStatus
+from programme.core.access import RuleViolation
+from programme.core.forms import ActionForm
+from programme.core.money import format_money
+from programme.core.web import actor, commit, now
+from programme.extensions import db
+from programme.proposals.models import Proposal
+from programme.reviews import services
+from programme.reviews.domain import display
+from programme.reviews.forms import ConsensusForm, DecisionForm, ReopenForm, criterion_choices, score_choices
+from programme.reviews.models import Outcome
+from programme.reviews.views import bp
+from programme.reviews.views._common import (
+    RANKED_AS,
+    manage_page,
+    managed_call,
+    managed_review,
+    on_page,
+    page_arg,
+    page_count,
+    refused,
+)
+
+#: Sort orders of the scores page; the first is the default.
+SCORE_SORTS = ("disagreement", "total", "reference")
+#: A reviewer whose mean offset is at least this share of a scale step per criterion reads as lenient or harsh.
+CALIBRATION_NOTICE = Fraction(1, 2)
+
+
+@bp.route("/calls/<int:call_id>/review/scores")
+@login_required
+def scores(call_id: int):
+    call = managed_call(call_id)
+    results = services.call_results(call, actor=actor())
+    sort = request.args.get("sort", SCORE_SORTS[0])
+    sort = sort if sort in SCORE_SORTS else SCORE_SORTS[0]
+    if sort == "disagreement":
+        ordered = results.by_disagreement()
+    elif sort == "total":
+        ordered = sorted(results.rows, key=lambda pid: (results.scores[pid].total is None,
+                                                        -(results.scores[pid].total or 0), results.rows[pid].reference))
+    else:
+        ordered = sorted(results.rows, key=lambda pid: results.rows[pid].reference)
+    page = page_arg()
+    shown = on_page(ordered, page)
+    flagged = sum(1 for pid in results.rows if results.scores[pid].needs_consensus)
+    return manage_page("scores.html", call, results=results, ids=shown, sort=sort, page=page,
+                       pages=page_count(len(ordered)), count=len(ordered), flagged=flagged)
+
+
+def _consensus_form(call: Call, *, formdata: Any = True) -> ConsensusForm:
+    form = ConsensusForm() if formdata is True else ConsensusForm(formdata=None)
+    form.criterion_key.choices = criterion_choices(call.criteria)
+    form.score.choices = score_choices(services.scoring_of(call).scale.points)
+    return form
+
+
+def _proposal_page(call: Call, proposal: Proposal, *, consensus_form: ConsensusForm | None = None,
+                   decision_form: DecisionForm | None = None, reopen_form: ReopenForm | None = None,
+                   reopen_id: int | None = None):
+    results = services.call_results(call, actor=actor())
+    reviews = services.proposal_reviews(proposal, actor=actor())
+    ranked_as, rank = results.ranked_as(proposal.id)
+    decision = results.decisions.get(proposal.id)
+    if decision_form is None:
+        suggested = decision.outcome.value if decision else {"funded": "funded", "reserve": "reserve"}.get(
+            ranked_as, "rejected")
+        decision_form = DecisionForm(formdata=None, data={"outcome": suggested,
+                                                          "reason": decision.reason if decision else ""})
+    return manage_page(
+        "proposal.html", call, proposal=proposal, results=results, score=results.scores.get(proposal.id),
+        row=results.rows.get(proposal.id), reviews=reviews, consensus=services.consensus_of(proposal),
+        ranked_as=ranked_as, rank=rank, place=results.ranking.place(proposal.id), decision=decision,
+        consensus_form=consensus_form or _consensus_form(call, formdata=None), decision_form=decision_form,
+        reopen_form=reopen_form or ReopenForm(formdata=None), reopen_id=reopen_id,
+        reviewing=call.status == CallStatus.REVIEWING,
+    )
+
+
+@bp.route("/calls/<int:call_id>/review/proposals/<int:proposal_id>")
+@login_required
+def proposal(call_id: int, proposal_id: int):
+    call = managed_call(call_id)
+    return _proposal_page(call, services.proposal_in_review(call, proposal_id))
+
+
+@bp.route("/calls/<int:call_id>/review/proposals/<int:proposal_id>/consensus", methods=["POST"])
+@login_required
+def consensus(call_id: int, proposal_id: int):
+    call = managed_call(call_id)
+    proposal = services.proposal_in_review(call, proposal_id)
+    form = _consensus_form(call)
+    if form.validate_on_submit():
+        try:
+            row = services.record_consensus(proposal, criterion_key=form.criterion_key.data, score=form.score.data,
+                                            reason=form.reason.data, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            key, value = row.criterion_key, row.score
+            commit()
+            score = services.call_results(call, actor=actor()).scores[proposal.id]
+            title = next(c.title for c in call.criteria if c.key == key)
+            flash(f"Consensus recorded on '{title}': {display(value)} replaces the mean of "
+                  f"{display(score.criterion(key).mean)}; the total of {proposal.reference} is now "
+                  f"{display(score.total)}.", "success")
+            return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="criteria"))
+    return _proposal_page(call, proposal, consensus_form=form)
+
+
+@bp.route("/calls/<int:call_id>/review/proposals/<int:proposal_id>/consensus/<key>/clear", methods=["POST"])
+@login_required
+def clear_consensus(call_id: int, proposal_id: int, key: str):
+    call = managed_call(call_id)
+    proposal = services.proposal_in_review(call, proposal_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.clear_consensus(proposal, criterion_key=key, actor=actor(), now=now())
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            commit()
+            title = next((c.title for c in call.criteria if c.key == key), key)
+            flash(f"Consensus on '{title}' cleared: the mean of the reviews counts again.", "success")
+    return redirect(url_for("reviews.proposal", call_id=call_id, proposal_id=proposal_id, _anchor="criteria"))
+
+
+@bp.route("/reviews/<int:review_id>/reopen", methods=["POST"])
+@login_required
+def reopen(review_id: int):
+    review = managed_review(review_id)
+    call, proposal = review.call, review.proposal
+    form = ReopenForm()
+    if form.validate_on_submit():
+        name = review.reviewer.name
+        try:
+            services.reopen_review(review, reason=form.reason.data, actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            commit()
+            flash(f"{name}'s review of {proposal.reference} is reopened: its scores stay as a draft, it no longer "
+                  "counts until submitted again, and the reviewer has been told why.", "success")
+            return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="reviews"))
+    return _proposal_page(call, proposal, reopen_form=form, reopen_id=review.id)
+
+
+@bp.route("/calls/<int:call_id>/review/proposals/<int:proposal_id>/decision", methods=["POST"])
+@login_required
+def decide(call_id: int, proposal_id: int):
+    call = managed_call(call_id)
+    proposal = services.proposal_in_review(call, proposal_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            decision = services.record_decision(proposal, outcome=Outcome(form.outcome.data), reason=form.reason.data,
+                                                actor=actor(), now=now())
+        except RuleViolation as exc:
+            refused(form, exc)
+        else:
+            outcome, against, ranked_as = decision.outcome, decision.against_ranking, decision.ranked_as
+            amount = decision.amount
+            commit()
+            grant = f" with a start-up grant of {format_money(amount, call.currency)}" if amount is not None else ""
+            note = (f" It departs from the ranking ({RANKED_AS.get(ranked_as, ranked_as)}) and is marked so on the "
+                    "ranking page." if against else "")
+            flash(f"Decision recorded: {proposal.reference} {outcome.label.lower()}{grant}.{note}", "success")
+            return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="decision"))
+    return _proposal_page(call, proposal, decision_form=form)
+
+
+# Calibration ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/calls/<int:call_id>/review/calibration")
+@login_required
+def calibration(call_id: int):
+    call = managed_call(call_id)
+    found = services.calibration(call, actor=actor())
+    scoring = services.scoring_of(call)
+    notice = CALIBRATION_NOTICE * Fraction(scoring.scale.step) * Fraction(scoring.total_weight)
+    reviewers = sorted(found.report.reviewers.values(),
+                       key=lambda r: (r.offset is None, -(r.offset or 0), found.names.get(r.reviewer_id, "")))
+    plain = {r.proposal_id: r for r in found.report.plain.ranked}
+    calibrated = {r.proposal_id: r for r in found.report.calibrated.ranked}
+    changes = found.report.rank_changes()
+    order = sorted(changes, key=lambda pid: (changes[pid][0] is None, changes[pid][0] or 0,
+                                             changes[pid][1] is None, changes[pid][1] or 0, pid))
+    crossing = sum(1 for pid in changes if (pid in plain and plain[pid].funded)
+                   != (pid in calibrated and calibrated[pid].funded))
+    moved = sum(1 for a, b in changes.values() if a != b)
+    page = page_arg()
+    results = services.results_of(call)
+    return manage_page("calibration.html", call, found=found, reviewers=reviewers, notice=notice, plain=plain,
+                       calibrated=calibrated, changes=changes, ids=on_page(order, page),
+                       page=page, pages=page_count(len(order)), count=len(order), crossing=crossing, moved=moved,
+                       rows=results.rows)
