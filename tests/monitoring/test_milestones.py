@@ -18,8 +18,8 @@ from programme.funding import services as funding
 from programme.funding.models import InitiativeStatus, Instrument
 from programme.loans import services as loans
 from programme.loans.arrears import run_daily
-from programme.monitoring import milestones
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
+from programme.monitoring.services import milestones
 from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
 from tests.loans.world import NOW as LOANS_NOW
 from tests.loans.world import loan_world
@@ -47,7 +47,7 @@ def f(app, funded_once: Kept) -> Funded:
 
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.milestone_views.now", lambda: LATER)
+    monkeypatch.setattr("programme.monitoring.views.milestones.now", lambda: LATER)
 
 
 def review(f: Funded, decision: str = "continue", *, reason: str = "On track with the plan.",

@@ -15,9 +15,9 @@ from programme.core.access import AccessDenied, RuleViolation
 from programme.core.web import actor, commit, form_error, now
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.monitoring import milestones
-from programme.monitoring.manager_forms import MilestoneReviewForm, stage_choices
-from programme.monitoring.services import get_initiative
+from programme.monitoring.forms.milestones import MilestoneReviewForm, stage_choices
+from programme.monitoring.services import milestones
+from programme.monitoring.services.scorecards import get_initiative
 
 bp = Blueprint("milestones", __name__)
 
