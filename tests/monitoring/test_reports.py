@@ -582,7 +582,7 @@ def test_the_command_runs_for_a_day_and_commits(app, f):
     assert bad.exit_code != 0 and "--as-of" in bad.output
 
 
-# Seen while writing the report form (programme/monitoring/forms/scorecards.py is not this file's to fix) -------------------
+# Seen while writing the report form (programme/monitoring/forms/scorecards.py is not this file's to fix) --------------
 
 
 def test_the_scorecard_edit_form_shows_a_baseline_with_its_four_places(client, login, pf):
