@@ -115,6 +115,25 @@ def test_terminate_ends_the_initiative_and_no_review_follows(f):
     assert count_reviews() == 1
 
 
+def test_the_initiative_keeps_the_day_it_was_terminated(f):
+    assert f.initiative.terminated_on is None
+    review(f, "continue", next_status=STATUS.IMPLEMENTATION)
+    assert f.initiative.terminated_on is None
+    review(f, "terminate", reason="The group stopped meeting.", decided_on=TODAY - timedelta(days=3))
+    db.session.expire_all()
+    assert f.initiative.terminated_on == TODAY - timedelta(days=3)
+
+
+def test_only_a_programme_manager_changes_an_initiatives_stage_in_funding(f):
+    with pytest.raises(AccessDenied):
+        funding.terminate_initiative(f.initiative, on=TODAY, actor=f.admin)
+    with pytest.raises(AccessDenied):
+        funding.change_initiative_stage(f.initiative, terminate=False, to=STATUS.IMPLEMENTATION, on=TODAY,
+                                        actor=f.applicant)
+    db.session.rollback()
+    assert f.initiative.status == STATUS.START_UP and f.initiative.terminated_on is None
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"reason": "  "}, "reason"),
     ({"decision": "continue_with_conditions", "conditions": ""}, "conditions"),
