@@ -88,7 +88,7 @@ from programme.monitoring.models import (  # noqa: E402
     ScorecardKpi,
     SelfEvaluationReport,
 )
-from programme.monitoring.services import load_template  # noqa: E402
+from programme.monitoring.services.scorecards import load_template  # noqa: E402
 from programme.proposals.models import Proposal  # noqa: E402
 
 ACTOR = SystemActor("benchmark")

@@ -56,10 +56,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.funding.views import bp as funding_bp
     from programme.ledger.views import bp as ledger_bp
     from programme.loans.views import bp as loans_bp
-    from programme.monitoring.benchmark_views import bp as benchmarking_bp
-    from programme.monitoring.milestone_views import bp as milestones_bp
-    from programme.monitoring.report_views import bp as reports_bp
-    from programme.monitoring.views import bp as monitoring_bp
+    from programme.monitoring.views.benchmarking import bp as benchmarking_bp
+    from programme.monitoring.views.milestones import bp as milestones_bp
+    from programme.monitoring.views.reports import bp as reports_bp
+    from programme.monitoring.views.scorecards import bp as monitoring_bp
     from programme.proposals.views import bp as proposals_bp
     from programme.reviews.views import bp as reviews_bp
 

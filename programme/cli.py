@@ -250,7 +250,7 @@ def monitoring_daily_command(as_of) -> None:
     from programme.core.db import utcnow
     from programme.core.timezone import programme_today
     from programme.extensions import db
-    from programme.monitoring.reports import run_report_schedule
+    from programme.monitoring.services.reports import run_report_schedule
 
     zone = current_app.config["PROGRAMME_TIMEZONE"]
     day = as_of.date() if as_of is not None else programme_today(zone)

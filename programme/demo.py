@@ -25,10 +25,10 @@ from programme.funding.models import Initiative, InitiativeStatus
 from programme.loans import services as loans
 from programme.loans.arrears import run_daily
 from programme.loans.models import Loan, RevolvingFund
-from programme.monitoring import benchmarking, milestones
-from programme.monitoring import reports as monitoring_reports
-from programme.monitoring import services as monitoring
-from programme.monitoring.reports import run_report_schedule
+from programme.monitoring.services import benchmarking, milestones
+from programme.monitoring.services import reports as monitoring_reports
+from programme.monitoring.services import scorecards as monitoring
+from programme.monitoring.services.reports import run_report_schedule
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import Proposal

@@ -17,7 +17,7 @@ from programme.core.notifications import send_pending
 from programme.core.timezone import programme_today
 from programme.extensions import db
 from programme.loans.arrears import run_daily
-from programme.monitoring.reports import run_report_schedule
+from programme.monitoring.services.reports import run_report_schedule
 from programme.reviews.services import flag_late_reviews, remind_reviewers
 
 SCHEDULER = SystemActor("scheduler")

@@ -26,8 +26,8 @@ from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
 from programme.loans import services as loans
-from programme.monitoring import reports
-from programme.monitoring import services as monitoring
+from programme.monitoring.services import reports
+from programme.monitoring.services import scorecards as monitoring
 from programme.proposals import services as proposals
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import AttachmentKind

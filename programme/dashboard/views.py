@@ -12,7 +12,7 @@ from programme.core.access import Role
 from programme.core.timezone import programme_today
 from programme.core.web import actor, now
 from programme.funding import services as funding
-from programme.monitoring import reports
+from programme.monitoring.services import reports
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
 

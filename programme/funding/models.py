@@ -45,6 +45,8 @@ class Initiative(Base):
     )
     currency: Mapped[str] = mapped_column(String(3))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The day the programme decided to end the initiative (set by funding's terminate, with the status).
+    terminated_on: Mapped[date | None] = mapped_column(Date, default=None)
 
     call: Mapped[Call] = relationship(lazy="joined")
     proposal: Mapped[Proposal] = relationship()

@@ -73,7 +73,7 @@ from programme.funding.models import (
 from programme.ledger.balances import balance
 from programme.ledger.models import AccountKind, JournalEntry, LedgerError
 from programme.ledger.posting import credit, debit, get_account, get_or_create_account, post_entry
-from programme.monitoring.models import MilestoneDecision, MilestoneReview
+from programme.proposals.models import Proposal
 
 #: Who handles disbursements (request, approve, reject).
 HANDLERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER)
@@ -364,9 +364,7 @@ def _refuse_payment_after_termination(initiative: Initiative, value_date: date) 
     recorded only if the bank paid it on or before the day the manager decided to terminate."""
     if initiative.status != InitiativeStatus.TERMINATED:
         return
-    ended = db.session.scalar(
-        select(func.max(MilestoneReview.decided_on)).where(
-            MilestoneReview.initiative_id == initiative.id, MilestoneReview.decision == MilestoneDecision.TERMINATE))
+    ended = initiative.terminated_on
     if ended is None or value_date > ended:
         when = f" on {ended:%d %b %Y}" if ended else ""
         raise RuleViolation(f"{initiative.reference} was terminated{when}; nothing paid after that can be "
@@ -1002,3 +1000,78 @@ __all__ = [
     "judge_funding_request", "matchable_of", "matching_positions", "record_contribution", "reject_contribution",
     "share_chart", "submit_funding_request", "tranche_limits", "verify_contribution",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# An initiative's life: opened when its call's decisions are published, moved on or ended by a milestone review
+
+#: The stages an initiative moves through, in order; it moves on, never back.
+STAGES = (InitiativeStatus.START_UP, InitiativeStatus.IMPLEMENTATION, InitiativeStatus.SELF_SUSTAINING,
+          InitiativeStatus.COMPLETED)
+#: An initiative in one of these has ended: nothing changes its stage any more.
+CLOSED = (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
+
+
+def later_stages(status: InitiativeStatus) -> list[InitiativeStatus]:
+    """The stages an initiative in ``status`` may move on to."""
+    if status not in STAGES:
+        return []
+    return list(STAGES[STAGES.index(status) + 1:])
+
+
+def open_initiative(call: Call, proposal: Proposal, *, amount: Decimal, actor: Actor, now: datetime) -> Initiative:
+    """The initiative a funded proposal becomes when its call's decisions are published, with its start-up grant
+    commitment of ``amount`` at the rules' share. References number the initiatives started in a year:
+    INI-<year>-0001, ...; the caller holds the call's lock, so two publications never draw the same number."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    prefix = f"INI-{now:%Y}-"
+    count = db.session.scalar(select(func.count()).select_from(Initiative).where(
+        Initiative.reference.like(f"{prefix}%"))) or 0
+    initiative = Initiative(reference=f"{prefix}{count + 1:04d}", name=proposal.title, call_id=call.id,
+                            proposal_id=proposal.id, group_id=proposal.group_id, currency=call.currency,
+                            started_at=now)
+    initiative.grants.append(Grant(
+        kind=GrantKind.STARTUP, committed=amount, currency=call.currency,
+        external_share=call.rules.funding.startup_grant.share, committed_at=now, committed_by_id=actor.id,
+        basis=f"Start-up grant awarded by {call.reference} to proposal {proposal.reference}.",
+    ))
+    db.session.add(initiative)
+    return initiative
+
+
+def change_initiative_stage(
+    initiative: Initiative, *, terminate: bool, to: InitiativeStatus | None, on: date, actor: Actor,
+) -> tuple[InitiativeStatus, InitiativeStatus]:
+    """End the initiative (``terminate``: on the day ``on``, after which nothing more is paid to it), or move it on
+    to the later stage ``to`` (None or its own stage: it stays). Answers its stage before and after. Only programme
+    managers decide it, at a milestone review; an ended initiative changes no more."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    _lock_initiative(initiative)
+    db.session.refresh(initiative, ["status"])
+    before = initiative.status
+    if before in CLOSED:
+        raise RuleViolation(f"{initiative.reference} is {before.label.lower()}: it gets no more milestone reviews.")
+    if terminate:
+        if to not in (None, InitiativeStatus.TERMINATED):
+            raise RuleViolation("A terminated initiative moves to no other stage: leave the next stage empty.",
+                                field="next_status")
+        after = InitiativeStatus.TERMINATED
+        initiative.terminated_on = on
+    elif to is None or to == before:
+        after = before
+    elif to == InitiativeStatus.TERMINATED:
+        raise RuleViolation("To end the initiative, choose the decision terminate.", field="next_status")
+    elif to not in later_stages(before):
+        raise RuleViolation(f"{initiative.reference} is in the {before.label.lower()} stage: a review moves it on "
+                            f"to a later stage, never back to {to.label.lower()}.", field="next_status")
+    else:
+        after = to
+    initiative.status = after
+    return before, after
+
+
+def terminate_initiative(initiative: Initiative, *, on: date, actor: Actor) -> InitiativeStatus:
+    """End the initiative on the day ``on``; answers its stage before."""
+    before, _ = change_initiative_stage(initiative, terminate=True, to=None, on=on, actor=actor)
+    return before
+

@@ -19,7 +19,6 @@ from programme.core.access import AccessDenied, NotFound, Role
 from programme.core.audit import AuditEntry
 from programme.extensions import db
 from programme.funding.models import Initiative
-from programme.monitoring import benchmarking
 from programme.monitoring.models import (
     BenchmarkPublication,
     Direction,
@@ -30,6 +29,7 @@ from programme.monitoring.models import (
     ScorecardKpi,
     SelfEvaluationReport,
 )
+from programme.monitoring.services import benchmarking
 from programme.proposals.models import Proposal
 from tests.proposals.builders import make_call
 from tests.reviews.world import user

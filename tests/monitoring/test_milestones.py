@@ -18,8 +18,8 @@ from programme.funding import services as funding
 from programme.funding.models import InitiativeStatus, Instrument
 from programme.loans import services as loans
 from programme.loans.arrears import run_daily
-from programme.monitoring import milestones
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
+from programme.monitoring.services import milestones
 from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative
 from tests.loans.world import NOW as LOANS_NOW
 from tests.loans.world import loan_world
@@ -47,7 +47,7 @@ def f(app, funded_once: Kept) -> Funded:
 
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.milestone_views.now", lambda: LATER)
+    monkeypatch.setattr("programme.monitoring.views.milestones.now", lambda: LATER)
 
 
 def review(f: Funded, decision: str = "continue", *, reason: str = "On track with the plan.",
@@ -113,6 +113,25 @@ def test_terminate_ends_the_initiative_and_no_review_follows(f):
         review(f, "terminate")
     db.session.rollback()
     assert count_reviews() == 1
+
+
+def test_the_initiative_keeps_the_day_it_was_terminated(f):
+    assert f.initiative.terminated_on is None
+    review(f, "continue", next_status=STATUS.IMPLEMENTATION)
+    assert f.initiative.terminated_on is None
+    review(f, "terminate", reason="The group stopped meeting.", decided_on=TODAY - timedelta(days=3))
+    db.session.expire_all()
+    assert f.initiative.terminated_on == TODAY - timedelta(days=3)
+
+
+def test_only_a_programme_manager_changes_an_initiatives_stage_in_funding(f):
+    with pytest.raises(AccessDenied):
+        funding.terminate_initiative(f.initiative, on=TODAY, actor=f.admin)
+    with pytest.raises(AccessDenied):
+        funding.change_initiative_stage(f.initiative, terminate=False, to=STATUS.IMPLEMENTATION, on=TODAY,
+                                        actor=f.applicant)
+    db.session.rollback()
+    assert f.initiative.status == STATUS.START_UP and f.initiative.terminated_on is None
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -14,8 +14,8 @@ from programme.accounts.models import User
 from programme.core.access import RuleViolation
 from programme.core.notifications import Notification
 from programme.extensions import db
-from programme.monitoring import reports
 from programme.monitoring.models import ReportStatus, SelfEvaluationReport
+from programme.monitoring.services import reports
 from tests.funding.conftest import Funded, funded_initiative
 from tests.monitoring.test_reports import JOB, NOW, REMIND_1, START, TZ, fill, live, moment, notes, opened, start
 from tests.races import POSTGRES_RACES, at_once, committed

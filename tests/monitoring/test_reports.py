@@ -20,8 +20,9 @@ from programme.core.audit import AuditEntry
 from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.monitoring import reports, services
 from programme.monitoring.models import ReportStatus, ReportValue, Scorecard, ScorecardKpi, SelfEvaluationReport
+from programme.monitoring.services import reports
+from programme.monitoring.services import scorecards as services
 from programme.reviews import services as review_services
 from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
@@ -394,7 +395,7 @@ def test_access_for_each_role(f):
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.report_views.now", lambda: NOW)
+    monkeypatch.setattr("programme.monitoring.views.reports.now", lambda: NOW)
 
 
 @pytest.fixture
@@ -581,7 +582,7 @@ def test_the_command_runs_for_a_day_and_commits(app, f):
     assert bad.exit_code != 0 and "--as-of" in bad.output
 
 
-# Seen while writing the report form (programme/monitoring/forms.py is not this file's to fix) -------------------
+# Seen while writing the report form (programme/monitoring/forms/scorecards.py is not this file's to fix) --------------
 
 
 def test_the_scorecard_edit_form_shows_a_baseline_with_its_four_places(client, login, pf):

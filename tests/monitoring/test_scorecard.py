@@ -18,9 +18,9 @@ from programme.core.access import AccessDenied, NotFound, RuleViolation
 from programme.core.audit import AuditEntry
 from programme.extensions import db
 from programme.funding.models import InitiativeStatus
-from programme.monitoring import services
 from programme.monitoring.models import Direction, KpiOrigin, Scorecard, ScorecardKpi
-from programme.monitoring.services import Change
+from programme.monitoring.services import scorecards as services
+from programme.monitoring.services.scorecards import Change
 from programme.rulebook import load_scorecard_template
 from tests.funding.conftest import LATER, Funded, funded_initiative, loginable, page_text
 from tests.proposals.builders import make_group
@@ -308,7 +308,7 @@ def test_a_terminated_initiative_shows_its_scorecard_and_refuses_changes(f):
 
 @pytest.fixture(autouse=True)
 def frozen(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.views.now", lambda: LATER)
+    monkeypatch.setattr("programme.monitoring.views.scorecards.now", lambda: LATER)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from programme.core.access import Actor, NotFound, RuleViolation
 from programme.core.money import format_money
 from programme.core.notifications import notify
 from programme.extensions import db
-from programme.funding.models import Grant, GrantKind, Initiative
+from programme.funding.models import Initiative
+from programme.funding.services import open_initiative
 from programme.proposals.models import Proposal, ProposalStatus
 from programme.reviews.domain import Consensus, aggregate, display, plain_number
 from programme.reviews.models import Decision, Outcome, Review, ReviewStatus
@@ -179,26 +180,14 @@ def publish_decisions(call: Call, *, actor: Actor, now: datetime,
     if funded_total > call.budget:  # pragma: no cover - record_decision keeps this from happening
         raise RuleViolation("The funded start-up grants exceed the call's budget.")
     proposals = {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(list(decisions))))}
-    prefix = f"INI-{now:%Y}-"
-    count = db.session.scalar(select(func.count()).select_from(Initiative).where(
-        Initiative.reference.like(f"{prefix}%")))
     initiatives: list[Initiative] = []
     for pid in sorted(decisions, key=lambda p: (decisions[p].rank or 10**9, proposals[p].reference or "")):
         decision = decisions[pid]
         proposal = proposals[pid]
         proposal.status = ProposalStatus(decision.outcome.value)
         if decision.outcome == Outcome.FUNDED:
-            count += 1
-            initiative = Initiative(reference=f"{prefix}{count:04d}", name=proposal.title, call_id=call.id,
-                                    proposal_id=proposal.id, group_id=proposal.group_id, currency=call.currency,
-                                    started_at=now)
-            initiative.grants.append(Grant(
-                kind=GrantKind.STARTUP, committed=decision.amount, currency=call.currency,
-                external_share=call.rules.funding.startup_grant.share, committed_at=now, committed_by_id=actor.id,
-                basis=f"Start-up grant awarded by {call.reference} to proposal {proposal.reference}.",
-            ))
-            db.session.add(initiative)
-            initiatives.append(initiative)
+            # The initiative's life is funding's: it opens the initiative and commits the start-up grant.
+            initiatives.append(open_initiative(call, proposal, amount=decision.amount, actor=actor, now=now))
     call.status = CallStatus.DECIDED
     call.decided_at = now
     call.touch_results()

@@ -1,4 +1,4 @@
-"""The forms of the milestone-review page and of the benchmark publication buttons."""
+"""The form of the milestone-review page."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from programme.core.forms import ActionForm, choices
+from programme.core.forms import choices
 from programme.funding.models import InitiativeStatus
 from programme.monitoring.models import MilestoneDecision
 
@@ -35,11 +35,3 @@ class MilestoneReviewForm(FlaskForm):
                               description="A review may move the initiative on to a later stage, never back.")
     decided_on = DateField("Decided on", validators=[InputRequired(message="Give the day of the decision.")],
                            description="The day of the decision; not after today.")
-
-
-class PublishForm(ActionForm):
-    """Publish the initiatives' names on a KPI's benchmark."""
-
-
-class WithdrawForm(ActionForm):
-    """Withdraw the publication of a KPI's names."""

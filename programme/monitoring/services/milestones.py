@@ -12,22 +12,18 @@ the initiative does not exist (NotFound). Only programme managers record one.
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
 from programme.core.notifications import notify
+from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.funding.services import _lock_initiative
+from programme.funding.services import change_initiative_stage
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
 
-#: The stages an initiative moves through, in order; a review may move it on, never back.
-STAGES = (InitiativeStatus.START_UP, InitiativeStatus.IMPLEMENTATION, InitiativeStatus.SELF_SUSTAINING,
-          InitiativeStatus.COMPLETED)
-CLOSED = (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
 REASON_MAX = 10000
 
 
@@ -46,13 +42,6 @@ def reviews_of(initiative: Initiative, *, actor: Actor) -> list[MilestoneReview]
     return list(db.session.scalars(
         select(MilestoneReview).where(MilestoneReview.initiative_id == initiative.id)
         .order_by(MilestoneReview.decided_on, MilestoneReview.id)))
-
-
-def later_stages(status: InitiativeStatus) -> list[InitiativeStatus]:
-    """The stages a review may move an initiative in ``status`` on to."""
-    if status not in STAGES:
-        return []
-    return list(STAGES[STAGES.index(status) + 1:])
 
 
 def _text(value: str | None, field: str, message: str) -> str:
@@ -87,7 +76,7 @@ def record_milestone_review(
         raise RuleViolation(f"Write at most {REASON_MAX:,} characters.", field="conditions")
     if not isinstance(decided_on, date) or isinstance(decided_on, datetime):
         raise RuleViolation("Give the day of the decision.", field="decided_on")
-    today = now.astimezone(ZoneInfo(timezone)).date()
+    today = local_date(now, timezone)
     if decided_on > today:
         raise RuleViolation(f"The decision date {decided_on:%d %b %Y} is in the future.", field="decided_on")
     wanted: InitiativeStatus | None = None
@@ -96,31 +85,14 @@ def record_milestone_review(
             wanted = InitiativeStatus(next_status)
         except ValueError:
             raise RuleViolation("Choose a stage of the initiative.", field="next_status") from None
-    _lock_initiative(initiative)
-    db.session.refresh(initiative, ["status"])
-    before = initiative.status
-    if before in CLOSED:
-        raise RuleViolation(f"{initiative.reference} is {before.label.lower()}: it gets no more milestone reviews.")
-    if chosen is MilestoneDecision.TERMINATE:
-        if wanted not in (None, InitiativeStatus.TERMINATED):
-            raise RuleViolation("A terminated initiative moves to no other stage: leave the next stage empty.",
-                                field="next_status")
-        after = InitiativeStatus.TERMINATED
-    elif wanted is None or wanted == before:
-        after = before
-    elif wanted == InitiativeStatus.TERMINATED:
-        raise RuleViolation("To end the initiative, choose the decision terminate.", field="next_status")
-    elif wanted not in later_stages(before):
-        raise RuleViolation(f"{initiative.reference} is in the {before.label.lower()} stage: a review moves it on "
-                            f"to a later stage, never back to {wanted.label.lower()}.", field="next_status")
-    else:
-        after = wanted
+    # The initiative's life is funding's: it checks the stage change and makes it.
+    before, after = change_initiative_stage(initiative, terminate=chosen is MilestoneDecision.TERMINATE, to=wanted,
+                                            on=decided_on, actor=actor)
     review = MilestoneReview(
         initiative_id=initiative.id, decision=chosen, reason=reason, conditions=conditions, status_before=before,
         status_after=after, decided_on=decided_on, decided_by_id=actor.id, recorded_at=now,
     )
     db.session.add(review)
-    initiative.status = after
     db.session.flush()
     audit.record(db.session, actor, "milestone.reviewed", review, initiative=initiative.reference,
                  decision=chosen.value, reason=reason, conditions=conditions, status_before=before.value,

@@ -21,11 +21,11 @@ from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
 from programme.core.web import actor, commit, form_error, now
 from programme.extensions import db
-from programme.monitoring import reports as services
 from programme.monitoring.domain import is_overdue
+from programme.monitoring.forms.reports import ReportForm, SubmitReportForm, report_form
 from programme.monitoring.models import SelfEvaluationReport
-from programme.monitoring.report_forms import ReportForm, SubmitReportForm, report_form
-from programme.monitoring.services import get_initiative, get_scorecard, may_edit
+from programme.monitoring.services import reports as services
+from programme.monitoring.services.scorecards import get_initiative, get_scorecard, may_edit
 
 bp = Blueprint("reports", __name__)
 

@@ -11,10 +11,10 @@ from flask_login import login_required
 
 from programme.core.access import Role, require_role
 from programme.core.web import actor, commit, now, send_workbook
-from programme.monitoring import benchmarking
-from programme.monitoring.benchmarking import Benchmark
 from programme.monitoring.export import write_kpi_matrix
-from programme.monitoring.manager_forms import PublishForm, WithdrawForm
+from programme.monitoring.forms.benchmarking import PublishForm, WithdrawForm
+from programme.monitoring.services import benchmarking
+from programme.monitoring.services.benchmarking import Benchmark
 
 bp = Blueprint("benchmarking", __name__)
 

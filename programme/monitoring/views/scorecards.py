@@ -18,9 +18,9 @@ from programme.core.forms import ActionForm, choices
 from programme.core.web import actor, commit, form_error, now
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.monitoring import services
-from programme.monitoring.forms import AddKpiForm, DropForm, EditKpiForm, StartForm, row_ids
+from programme.monitoring.forms.scorecards import AddKpiForm, DropForm, EditKpiForm, StartForm, row_ids
 from programme.monitoring.models import Scorecard, ScorecardKpi
+from programme.monitoring.services import scorecards as services
 
 bp = Blueprint("monitoring", __name__)
 

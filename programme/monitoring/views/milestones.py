@@ -15,9 +15,10 @@ from programme.core.access import AccessDenied, RuleViolation
 from programme.core.web import actor, commit, form_error, now
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.monitoring import milestones
-from programme.monitoring.manager_forms import MilestoneReviewForm, stage_choices
-from programme.monitoring.services import get_initiative
+from programme.funding.services import CLOSED, later_stages
+from programme.monitoring.forms.milestones import MilestoneReviewForm, stage_choices
+from programme.monitoring.services import milestones
+from programme.monitoring.services.scorecards import get_initiative
 
 bp = Blueprint("milestones", __name__)
 
@@ -25,7 +26,7 @@ bp = Blueprint("milestones", __name__)
 def _form(initiative: Initiative, form: MilestoneReviewForm | None = None) -> MilestoneReviewForm:
     today = now().astimezone(ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])).date()
     form = form or MilestoneReviewForm(formdata=None, data={"decided_on": today})
-    form.next_status.choices = stage_choices(milestones.later_stages(initiative.status))
+    form.next_status.choices = stage_choices(later_stages(initiative.status))
     return form
 
 
@@ -35,7 +36,7 @@ def _page(initiative: Initiative, form: MilestoneReviewForm | None = None, statu
     ids = {r.decided_by_id for r in reviews if r.decided_by_id is not None}
     names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
     recorder = milestones.may_record(user)
-    closed = initiative.status in milestones.CLOSED
+    closed = initiative.status in CLOSED
     context: dict[str, Any] = {
         "initiative": initiative, "reviews": reviews, "names": names, "recorder": recorder, "closed": closed,
         "terminated": initiative.status == InitiativeStatus.TERMINATED,

@@ -12,9 +12,9 @@ from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
 from programme.core.forms import ActionForm, at_most_places
-from programme.monitoring.forms import KpiNumberField
+from programme.monitoring.forms.scorecards import KpiNumberField
 from programme.monitoring.models import ScorecardKpi
-from programme.monitoring.reports import NOTE_MAX, TEXT_MAX, note_field, value_field
+from programme.monitoring.services.reports import NOTE_MAX, TEXT_MAX, note_field, value_field
 
 VALUE_HELP = "A number with at most 4 decimal places, a point before the decimals (1250 or 12.5)."
 

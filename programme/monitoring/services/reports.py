@@ -32,7 +32,7 @@ from programme.monitoring.models import (
     ScorecardKpi,
     SelfEvaluationReport,
 )
-from programme.monitoring.services import kpi_number, may_edit
+from programme.monitoring.services.scorecards import kpi_number, may_edit
 
 TEXT_MAX = 10_000
 NOTE_MAX = 2_000

@@ -1,0 +1,1 @@
+"""The monitoring forms, one module per flow: `scorecards`, `reports`, `benchmarking`, `milestones`."""

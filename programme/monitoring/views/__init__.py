@@ -1,0 +1,1 @@
+"""The monitoring pages, one blueprint per flow: `scorecards`, `reports`, `benchmarking`, `milestones`."""
