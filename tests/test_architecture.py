@@ -21,6 +21,7 @@ PURE = {
     "programme.loans.allocation",
     "programme.reviews.agreement",
     "programme.reviews.assignment_plan",
+    "programme.reviews.ranking",
     "programme.core.money",
 }
 #: What a pure module may not import (prefixes of module names).

@@ -42,18 +42,15 @@ from programme.reviews.domain import (
     Number,
     ProposalId,
     ProposalScore,
-    Ranking,
-    RankingEntry,
     ReviewerId,
     Scoring,
     aggregate,
     as_number,
     exact,
     id_key,
-    rank,
-    rank_scores,
     weighted_sum,
 )
+from programme.reviews.ranking import Ranking, RankingEntry, rank, rank_scores
 
 #: Reviews of a call: proposal -> reviewer -> criterion key -> score.
 Reviews = Mapping[ProposalId, Mapping[ReviewerId, Mapping[str, Number]]]

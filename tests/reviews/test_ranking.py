@@ -16,16 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from programme.reviews.domain import (
-    Consensus,
-    CriterionSpec,
-    RankingEntry,
-    ScoreError,
-    Scoring,
-    aggregate,
-    rank,
-    rank_scores,
-)
+from programme.reviews.domain import Consensus, CriterionSpec, ScoreError, Scoring, aggregate
+from programme.reviews.ranking import RankingEntry, rank, rank_scores
 
 D = Decimal
 F = Fraction
