@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
 from programme.core.access import Role, require_role
+from programme.core.charts import Scale, pixels
 from programme.core.money import format_money
 from programme.core.timezone import to_local
 from programme.core.web import actor, now, send_workbook
@@ -70,17 +71,17 @@ def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str]], Decimal | No
     largest = top if top is not None else max(
         [value for _, bars, _, _ in rows for value, _, _ in bars]
         + [marker for _, _, marker, _ in rows if marker is not None] + [Decimal(0)])
-    scale = Decimal(span) / largest if largest > 0 else Decimal(0)
+    scale = Scale(0, largest if largest > 0 else 0, 0, span)
     drawn, y = [], 8
     descriptions = []
     for label, bars, marker, text in rows:
         row_bars = []
         for index, (value, css, title) in enumerate(bars):
-            length = int((Decimal(value) * scale).to_integral_value()) if value > 0 else 0
+            length = pixels(scale.at(value)) if value > 0 else 0
             row_bars.append(Bar(left, y + index * (bar_height + 2), max(length, 1 if value > 0 else 0), bar_height,
                                 BAR_COLOURS.get(css, "#1d4f91"), css, title))
         height = len(bars) * (bar_height + 2)
-        marker_x = left + int((Decimal(marker) * scale).to_integral_value()) if marker is not None else None
+        marker_x = left + pixels(scale.at(marker)) if marker is not None else None
         longest = max((bar.width for bar in row_bars), default=0)
         drawn.append(BarRow(label, y + height // 2, row_bars, marker_x, text,
                             left + max(longest, (marker_x or left) - left) + 6))

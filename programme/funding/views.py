@@ -19,6 +19,7 @@ from flask import request as http_request
 from flask_login import login_required
 
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
+from programme.core.charts import Bands, Scale, coordinate, tick_values
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
@@ -192,7 +193,7 @@ class ShareChart:
 
 
 def _coordinate(value: Fraction) -> str:
-    return f"{Decimal(value.numerator) / Decimal(value.denominator):.1f}"
+    return coordinate(value, trim=False)
 
 
 def _share_chart(rows: list[Any]) -> ShareChart:
@@ -200,26 +201,25 @@ def _share_chart(rows: list[Any]) -> ShareChart:
     year), as coordinates for an inline SVG; all in exact fractions, shown to a tenth of a pixel."""
     width, height, left, top, bottom = 640, 230, 44, 12, 30
     plot_w, plot_h = width - left - 8, height - top - bottom
-    slot = Fraction(plot_w, max(1, len(rows)))
-
-    def y_of(share: Decimal) -> Fraction:
-        return top + plot_h - Fraction(plot_h) * Fraction(min(max(share, Decimal(0)), Decimal(1)))
+    bands = Bands(left, plot_w, len(rows))
+    y_of = Scale(0, 1, top + plot_h, top, clip=True).at
 
     years, steps = [], []
     for index, row in enumerate(rows):
-        x0 = left + slot * index
         cap_y = y_of(row.cap)
-        steps.append(f"{'M' if index == 0 else 'L'}{_coordinate(x0)} {_coordinate(cap_y)} "
-                     f"L{_coordinate(x0 + slot)} {_coordinate(cap_y)}")
+        steps.append(f"{'M' if index == 0 else 'L'}{_coordinate(bands.at(index))} {_coordinate(cap_y)} "
+                     f"L{_coordinate(bands.at(index + 1))} {_coordinate(cap_y)}")
         bar = None
         if row.share is not None:
             y = y_of(row.share)
-            bar = {"x": _coordinate(x0 + slot / 4), "y": _coordinate(y), "width": _coordinate(slot / 2),
+            x, bar_width = bands.bar(index, Fraction(1, 2))
+            bar = {"x": _coordinate(x), "y": _coordinate(y), "width": _coordinate(bar_width),
                    "height": _coordinate(top + plot_h - y), "over": row.share > row.cap}
-        years.append({"year": row.year, "bar": bar, "label_x": _coordinate(x0 + slot / 2),
+        years.append({"year": row.year, "bar": bar, "label_x": _coordinate(bands.at(Fraction(2 * index + 1, 2))),
                       "title": (f"Year {row.year}: cap {percent(row.cap)}, paid "
                                 + ("nothing" if row.share is None else percent(row.share)))})
-    ticks = [(_coordinate(y_of(Decimal(step) / 4)), f"{step * 25} %") for step in range(5)]
+    ticks = [(_coordinate(y_of(value)), f"{int(value * 100)} %")
+             for value in tick_values(Fraction(0), Fraction(1), Fraction(1, 4))]
     paid_years = [r for r in rows if r.share is not None]
     description = (f"The external-share cap for programme years 1 to {len(rows)} "
                    f"({', '.join(percent(r.cap) for r in rows)}) drawn as a line, and the share of programme money "

@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 
 from programme.accounts.models import GroupUser, Organisation
 from programme.core.access import Actor, Role, require_role
+from programme.core.charts import Scale, coordinate, nice_step, tick_values
 from programme.core.db import cents, from_cents, sum_cents
 from programme.extensions import db
 from programme.funding.models import Initiative
@@ -448,20 +449,6 @@ class BalanceChart:
     description: str = ""
 
 
-def _coordinate(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.1')).normalize():f}"
-
-
-def _nice_step(top: Decimal) -> Decimal:
-    """A round step for about four grid lines up to ``top``: 1, 2 or 5 times a power of ten."""
-    raw = top / 4
-    power = Decimal(10) ** (len(str(int(raw))) - 1) if raw >= 1 else Decimal(1)
-    for factor in (1, 2, 5, 10):
-        if power * factor >= raw:
-            return power * factor
-    return power * 10
-
-
 def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> BalanceChart | None:
     """Step lines of the cash and of the loans outstanding from the first movement to ``as_of``: each value
     holds until the next date it changes."""
@@ -473,16 +460,17 @@ def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> 
     span = Decimal(max(1, (end - start).days))
     highest = max(max(p.cash for p in points), max(p.outstanding for p in points), Decimal(1))
     lowest = min(min(p.cash for p in points), ZERO)
-    step = _nice_step(highest - lowest)
+    step = nice_step(highest - lowest)
     top_value = (highest / step).to_integral_value(rounding="ROUND_CEILING") * step
     bottom_value = (lowest / step).to_integral_value(rounding="ROUND_FLOOR") * step
-    range_ = max(top_value - bottom_value, Decimal(1))
+    across = Scale(0, span, left, left + plot_w)
+    up = Scale(bottom_value, bottom_value + max(top_value - bottom_value, Decimal(1)), top + plot_h, top)
 
     def x(day: date) -> str:
-        return _coordinate(left + plot_w * Decimal((day - start).days) / span)
+        return coordinate(across.at((day - start).days))
 
     def y(value: Decimal) -> str:
-        return _coordinate(top + plot_h - plot_h * (value - bottom_value) / range_)
+        return coordinate(up.at(value))
 
     def path(values: list[Decimal]) -> str:
         parts = [f"M{x(points[0].day)},{y(values[0])}"]
@@ -491,11 +479,7 @@ def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> 
         parts.append(f"H{x(end)}")
         return " ".join(parts)
 
-    y_ticks = []
-    value = bottom_value
-    while value <= top_value:
-        y_ticks.append(Tick(y(value), f"{value:,.0f}"))
-        value += step
+    y_ticks = [Tick(y(value), f"{value:,.0f}") for value in tick_values(bottom_value, top_value, step)]
     x_ticks = [Tick(x(start), start.isoformat()), Tick(x(end), end.isoformat())]
     last = points[-1]
     description = (f"The fund's cash in {currency} from {start.isoformat()} to {end.isoformat()}, now {last.cash:,}, "

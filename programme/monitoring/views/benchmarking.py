@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from programme.core.access import Role, require_role
+from programme.core.charts import Scale, rounded
 from programme.core.web import actor, commit, now, send_workbook
 from programme.monitoring.export import write_kpi_matrix
 from programme.monitoring.forms.benchmarking import PublishForm, WithdrawForm
@@ -46,12 +47,10 @@ def _chart(mark: Benchmark, width: int = 720, left: int = 220, row: int = 26) ->
     ranked = [r for r in mark.rows if r.progress is not None]
     if not ranked:
         return None
-    low, high = Decimal("-0.5"), Decimal("1.5")
-    span = Decimal(width - left - 20)
+    scale = Scale(Decimal("-0.5"), Decimal("1.5"), left, width - 20, clip=True)
 
     def at(value: Decimal) -> Decimal:  # an x coordinate in the SVG, to a tenth of a pixel
-        clipped = min(max(value, low), high)
-        return (left + (clipped - low) / (high - low) * span).quantize(Decimal("0.1"))
+        return rounded(scale.at(value))
 
     zero = at(Decimal(0))
     bars = []

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from programme.core.charts import Bands, Scale, coordinate, tick_values
 from programme.reviews.domain import display
 from programme.reviews.services.results import CallResults
 
@@ -47,8 +48,7 @@ class Chart:
 
 
 def _coordinate(value: Fraction) -> str:
-    shown = display(value, 1)
-    return "0" if shown is None else f"{shown.normalize():f}"
+    return coordinate(value, half_up=True)
 
 
 def ranking_chart(results: CallResults) -> Chart:
@@ -67,10 +67,8 @@ def ranking_chart(results: CallResults) -> Chart:
     top_score = Fraction(scoring.scale.maximum) * Fraction(scoring.total_weight)
     per_bar = max(1, math.ceil(len(items) / CHART_BARS))
     groups = [items[i:i + per_bar] for i in range(0, len(items), per_bar)]
-    slot = Fraction(plot_w, max(1, len(groups)))
-
-    def y_of(value: Fraction) -> Fraction:
-        return top + plot_h - Fraction(plot_h) * min(max(value, Fraction(0)), top_score) / top_score
+    bands = Bands(left, plot_w, len(groups))
+    y_of = Scale(0, top_score, top + plot_h, top, clip=True).at
 
     bars = []
     for index, group in enumerate(groups):
@@ -82,16 +80,13 @@ def ranking_chart(results: CallResults) -> Chart:
         label = (f"{group[0][2]}: total {display(high)}" if len(group) == 1
                  else f"{group[0][2]} to {group[-1][2]}: totals {display(group[-1][0])} to {display(high)}")
         y = y_of(high)
-        bars.append(Bar(_coordinate(left + slot * index + slot / 10), _coordinate(y), _coordinate(slot * 8 / 10),
-                        _coordinate(top + plot_h - y), css, label))
+        x, bar_width = bands.bar(index, Fraction(8, 10))
+        bars.append(Bar(_coordinate(x), _coordinate(y), _coordinate(bar_width), _coordinate(top + plot_h - y), css,
+                        label))
     funded = ranking.line_after
-    line_x = _coordinate(left + slot * Fraction(funded, per_bar)) if ranking.ranked else None
-    ticks = []
-    step = max(Fraction(1), top_score / 5)
-    value = Fraction(0)
-    while value <= top_score:
-        ticks.append((_coordinate(y_of(value)), f"{display(value, 0).normalize():f}"))
-        value += step
+    line_x = _coordinate(bands.at(Fraction(funded, per_bar))) if ranking.ranked else None
+    ticks = [(_coordinate(y_of(value)), coordinate(value, 0, half_up=True))
+             for value in tick_values(Fraction(0), top_score, max(Fraction(1), top_score / 5))]
     threshold = Fraction(scoring.overall_threshold)
     funded_count = len(ranking.funded)
     description = (f"{len(items)} scored proposals by total, highest first: {funded_count} funded, "
