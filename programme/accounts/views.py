@@ -21,7 +21,7 @@ from programme.accounts.models import Organisation, OrganisationType, SizeClass
 from programme.core.access import Role, RuleViolation, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.notifications import Notification
-from programme.core.web import actor, commit, form_error, safe_next
+from programme.core.web import actor, attempt, commit, form_error, safe_next
 from programme.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -144,15 +144,11 @@ def edit_user(user_id: int):
     user = services.get_user(user_id, actor=actor())
     form = UserRolesForm(data={"roles": [r.value for r in user.role_set], "active": user.active})
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.set_roles(user, [Role(r) for r in form.roles.data], actor=actor())
             if form.active.data != user.active:
                 services.set_active(user, form.active.data, actor=actor())
-        except RuleViolation as exc:
-            db.session.rollback()
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"Account {user.email} updated.", "success")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_edit.html", form=form, user=user)

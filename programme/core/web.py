@@ -61,6 +61,54 @@ def form_error(form: FlaskForm, exc: RuleViolation) -> None:
         flash(exc.message, "error")
 
 
+class Attempt:
+    """A view's call of a service, as ``with attempt(form) as done: ...``: on leaving the block it commits once; a
+    ``RuleViolation`` raised in it (or one of the ``also`` exceptions) is rolled back and kept in ``refused``, its
+    message put beside the form field it names, else flashed (or, with ``flash_unplaced=False``, kept in
+    ``message`` for the page to show where it chooses). Any other exception passes through, uncommitted."""
+
+    def __init__(self, form: Any = None, *, flash_unplaced: bool = True,
+                 also: tuple[type[Exception], ...] = ()) -> None:
+        self.form = form
+        self.flash_unplaced = flash_unplaced
+        self.also = also
+        self.refused: Exception | None = None
+        self.message = ""
+
+    @property
+    def ok(self) -> bool:
+        """The service did its work and it was committed."""
+        return self.refused is None
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> bool:
+        if exc is None:
+            db.session.commit()
+            return False
+        if isinstance(exc, RuleViolation):
+            db.session.rollback()
+            self.refused = exc
+            field = getattr(self.form, exc.field, None) if exc.field else None
+            if field is not None or self.flash_unplaced:
+                form_error(self.form, exc)
+            else:
+                self.message = exc.message
+            return True
+        if self.also and isinstance(exc, self.also):
+            db.session.rollback()
+            self.refused = exc
+            self.message = str(exc)
+            return True
+        return False
+
+
+def attempt(form: Any = None, *, flash_unplaced: bool = True, also: tuple[type[Exception], ...] = ()) -> Attempt:
+    """See ``Attempt``: one service call in a view, committed once, or refused beside its field."""
+    return Attempt(form, flash_unplaced=flash_unplaced, also=also)
+
+
 def safe_next(target: str | None) -> str | None:
     """A redirect target on this site only."""
     if not target:

@@ -24,7 +24,7 @@ from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import to_local
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, attempt, commit, now
 from programme.extensions import db
 from programme.funding import services
 from programme.funding.domain import percent
@@ -250,15 +250,11 @@ def request(initiative_id: int):
         raise RuleViolation(f"{initiative.reference} has no start-up grant to pay.")
     form = RequestForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             d = services.request_disbursement(grant, amount=form.amount.data, purpose=form.purpose.data,
                                               actor=actor(), now=now(), timezone=_zone())
-        except RuleViolation as exc:
-            db.session.rollback()
-            form_error(form, exc)
-        else:
             amount, left = d.amount, services.grant_position(grant).left
-            commit()
+        if done.ok:
             flash(f"{format_money(amount, d.currency)} requested for {initiative.reference}; "
                   f"{format_money(left, d.currency)} of the start-up grant is left to request. Another person "
                   "must approve it.", "success")

@@ -22,7 +22,7 @@ from programme.core.access import Role, RuleViolation, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import to_local
-from programme.core.web import actor, commit, form_error, now, send_workbook
+from programme.core.web import actor, attempt, commit, now, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.loans import export, portfolio, services, statements
@@ -69,12 +69,6 @@ def _administered_loan(loan_id: int) -> Loan:
     loan = services.get_loan(loan_id, actor=actor())
     require_role(actor(), Role.FUND_ADMINISTRATOR)
     return loan
-
-
-def _refused(form: Any, exc: RuleViolation) -> None:
-    """A service refused: forget what it changed; its message beside the field it names, else at the top."""
-    db.session.rollback()
-    form_error(form, exc)
 
 
 # Funds -----------------------------------------------------------------------------------------------------------
@@ -135,17 +129,14 @@ def capitalise(fund_id: int):
     fund = _administered_fund(fund_id)
     form = CapitaliseForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             made = services.capitalise_fund(
                 fund, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), note=(form.note.data or "").strip(), actor=actor(),
                 now=now(), timezone=_zone())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             message = (f"{format_money(made.amount, fund.currency)} put into the fund of {fund.initiative.reference} "
                        f"on {made.value_date.isoformat()}, reference {made.bank_reference}.")
-            commit()
+        if done.ok:
             flash(message, "success")
             return redirect(url_for("loans.fund", fund_id=fund_id, _anchor="capitalisations"))
     return _fund_page(fund, capitalise_form=form)
@@ -196,7 +187,7 @@ def new_loan(fund_id: int):
                 except ValueError as exc:
                     flash(f"The schedule cannot be built: {exc}.", "error")
         elif form.validate_on_submit():
-            try:
+            with attempt(form) as done:
                 loan = services.make_loan(
                     fund, borrower_id=form.borrower_id.data, principal=form.principal.data,
                     annual_rate=rate_of(form.annual_rate.data), term_periods=form.term_periods.data,
@@ -205,13 +196,10 @@ def new_loan(fund_id: int):
                     disbursed_on=form.disbursed_on.data, bank_reference=form.bank_reference.data.strip(),
                     purpose=form.purpose.data.strip(), funding_request_id=form.funding_request_id.data or None,
                     actor=actor(), now=now(), timezone=_zone())
-            except RuleViolation as exc:
-                _refused(form, exc)
-            else:
                 loan_id, number = loan.id, loan.number
                 message = (f"Loan {number} of {format_money(loan.principal, loan.currency)} made to "
                            f"{loan.borrower.name}.")
-                commit()
+            if done.ok:
                 flash(message, "success")
                 return redirect(url_for("loans.loan", loan_id=loan_id))
     return render_template("loans/new_loan.html", fund=fund, initiative=fund.initiative, form=form,
@@ -322,16 +310,13 @@ def repay(loan_id: int):
     loan = _administered_loan(loan_id)
     form = RepaymentForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             repayment = services.record_repayment(
                 loan, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=_zone())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             message = (f"{format_money(repayment.amount, loan.currency)} received on {loan.number} on "
                        f"{repayment.value_date.isoformat()}, reference {repayment.bank_reference}.")
-            commit()
+        if done.ok:
             flash(message, "success")
             return _back(loan_id)
     return _loan_page(loan, forms={"repayment": form}, opened="repayment")
@@ -343,16 +328,13 @@ def reschedule(loan_id: int):
     loan = _administered_loan(loan_id)
     form = RescheduleForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.reschedule_loan(
                 loan, term_periods=form.term_periods.data, first_due=form.first_due.data,
                 reason=form.reason.data.strip(), actor=actor(), now=now(), annual_rate=rate_of(form.annual_rate.data),
                 grace_periods=form.grace_periods.data or 0, grace=form.grace.data, method=form.method.data or None)
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             number = loan.number
-            commit()
+        if done.ok:
             flash(f"Loan {number} rescheduled: the unpaid instalments are replaced by the new schedule.", "success")
             return _back(loan_id)
     return _loan_page(loan, forms={"reschedule": form}, opened="reschedule")
@@ -364,14 +346,11 @@ def write_off(loan_id: int):
     loan = _administered_loan(loan_id)
     form = WriteOffForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             event = services.write_off_loan(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
                                             actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             message = f"Loan {loan.number} written off: {format_money(event.amount, loan.currency)}."
-            commit()
+        if done.ok:
             flash(message, "success")
             return _back(loan_id, "events")
     return _loan_page(loan, forms={"write_off": form}, opened="write_off")
@@ -383,14 +362,11 @@ def refund(loan_id: int):
     loan = _administered_loan(loan_id)
     form = RefundForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             event = services.refund_credit(loan, bank_reference=form.bank_reference.data.strip(),
                                            value_date=form.value_date.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             message = f"{format_money(event.amount, loan.currency)} of credit refunded to {loan.borrower.name}."
-            commit()
+        if done.ok:
             flash(message, "success")
             return _back(loan_id, "events")
     return _loan_page(loan, forms={"refund": form}, opened="refund")

@@ -17,7 +17,7 @@ from programme.calls.models import CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
-from programme.core.web import actor, commit, form_error, now, send_workbook
+from programme.core.web import actor, attempt, commit, form_error, now, send_workbook
 from programme.extensions import db
 from programme.proposals import services
 from programme.proposals.domain import (
@@ -128,13 +128,9 @@ def _remove_item(proposal_id: int, item_id: int, remove: Callable[..., None], me
     """Remove one item of the draft (an activity, a budget line...) and go back to its section."""
     proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             remove(proposal, item_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(message, "success")
     return redirect(url_for(endpoint, proposal_id=proposal.id, _anchor=anchor))
 
@@ -508,13 +504,9 @@ def download(proposal_id: int, attachment_id: int):
 def submit(proposal_id: int):
     proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             version = services.submit(proposal, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"Submitted as version {version.number}, reference {proposal.reference}. "
                   f"A confirmation is in your notifications.", "success")
     return redirect(url_for("proposals.overview", proposal_id=proposal.id))
@@ -526,13 +518,9 @@ def withdraw(proposal_id: int):
     proposal = _own(proposal_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as done:
             services.withdraw(proposal, reason=form.reason.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash("The proposal is withdrawn. Its submitted versions stay readable.", "success")
         return redirect(url_for("proposals.overview", proposal_id=proposal.id))
     return _overview(proposal, withdraw_form=form)

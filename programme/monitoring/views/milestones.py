@@ -11,8 +11,8 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from programme.accounts.models import User
-from programme.core.access import AccessDenied, RuleViolation
-from programme.core.web import actor, commit, form_error, now
+from programme.core.access import AccessDenied
+from programme.core.web import actor, attempt, now
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.funding.services import CLOSED, later_stages
@@ -59,17 +59,13 @@ def record(initiative_id: int):
         raise AccessDenied("only programme managers record milestone reviews")
     form = _form(initiative, MilestoneReviewForm())
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             review = milestones.record_milestone_review(
                 initiative, decision=form.decision.data, reason=form.reason.data, conditions=form.conditions.data,
                 next_status=form.next_status.data or None, decided_on=form.decided_on.data, actor=actor(),
                 now=now(), timezone=current_app.config["PROGRAMME_TIMEZONE"])
-        except RuleViolation as exc:
-            db.session.rollback()
-            form_error(form, exc)
-        else:
             label, after = review.decision.label, review.status_after.label
-            commit()
+        if done.ok:
             flash(f"The milestone review was recorded: {label.lower()}; {initiative.reference} is "
                   f"{after.lower()}.", "success")
             return redirect(url_for("milestones.reviews", initiative_id=initiative_id))

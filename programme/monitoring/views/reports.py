@@ -19,7 +19,7 @@ from sqlalchemy import select
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, attempt, commit, form_error, now
 from programme.extensions import db
 from programme.monitoring.domain import is_overdue
 from programme.monitoring.forms.reports import ReportForm, SubmitReportForm, report_form
@@ -131,15 +131,11 @@ def save(report_id: int):
     report = _writable(report_id)
     form = report_form(services.live_kpis(report))
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.save_report(report, values=form.values(), narrative=form.narrative.data or "",
                                  learned=form.learned.data or "", will_change=form.will_change.data or "",
                                  actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"Report {report.number} was saved (a draft: submit it when it is complete).", "success")
             return redirect(url_for("reports.report", report_id=report.id))
     return _page(report, form=form, status=422)

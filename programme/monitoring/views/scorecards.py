@@ -15,8 +15,7 @@ from flask_login import login_required
 
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm, choices
-from programme.core.web import actor, commit, form_error, now
-from programme.extensions import db
+from programme.core.web import actor, attempt, now
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.forms.scorecards import AddKpiForm, DropForm, EditKpiForm, StartForm, row_ids
 from programme.monitoring.models import Scorecard, ScorecardKpi
@@ -130,11 +129,6 @@ def _back(initiative: Initiative, kpi: ScorecardKpi | None = None):
     return redirect(url_for("monitoring.scorecard", initiative_id=initiative.id, _anchor=anchor))
 
 
-def _refused(form: Any, exc: RuleViolation) -> None:
-    db.session.rollback()
-    form_error(form, exc)
-
-
 @bp.route("/initiatives/<int:initiative_id>/scorecard")
 @login_required
 def scorecard(initiative_id: int):
@@ -149,14 +143,11 @@ def start(initiative_id: int):
     form = StartForm()
     form.template.choices, _ = _template_choices(initiative)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             started = services.start_scorecard(initiative, template_key=form.template.data,
                                                rules_folder=_rules_folder(), actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             count = len(services.kpis_of(started))
-            commit()
+        if done.ok:
             flash(f"The scorecard was started from “{started.template.scorecard.name}” with {count} KPIs.",
                   "success")
             return _back(initiative)
@@ -174,15 +165,12 @@ def add(initiative_id: int):
     form = AddKpiForm()
     form.factor.choices = _factor_choices(card)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             kpi = services.add_kpi(card, factor_key=form.factor.data, name=form.name.data, unit=form.unit.data,
                                    direction=form.direction.data, source=form.source.data,
                                    baseline=form.baseline.data, target=form.target.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
             name = kpi.name
-            commit()
+        if done.ok:
             flash(f"“{name}” was added to the scorecard.", "success")
             return _back(initiative, kpi)
     return _page(initiative, add_form=form, status=422)
@@ -201,14 +189,11 @@ def update(kpi_id: int):
     initiative = kpi.scorecard.initiative
     form = EditKpiForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.update_kpi(kpi, name=form.name.data, unit=form.unit.data, direction=form.direction.data,
                                 source=form.source.data, baseline=form.baseline.data, target=form.target.data,
                                 actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"“{kpi.name}” was saved.", "success")
             return _back(initiative, kpi)
     return _page(initiative, failed=kpi, failed_form=form, failed_action="update", status=422)
@@ -221,12 +206,9 @@ def drop(kpi_id: int):
     initiative = kpi.scorecard.initiative
     form = DropForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.drop_kpi(kpi, reason=form.reason.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            _refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"“{kpi.name}” was dropped; it is kept, with the reason, below the scorecard.", "success")
             return _back(initiative)
     return _page(initiative, failed=kpi, failed_form=form, failed_action="drop", status=422)
@@ -239,13 +221,9 @@ def restore(kpi_id: int):
     initiative = kpi.scorecard.initiative
     form = ActionForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as done:
             services.restore_kpi(kpi, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"“{kpi.name}” is back on the scorecard.", "success")
             return _back(initiative, kpi)
     return _page(initiative, status=422)

@@ -13,11 +13,10 @@ from flask_login import login_required
 
 from programme.accounts.models import User
 from programme.calls.models import Call, CallStatus
-from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import format_local, local_to_utc, to_local
-from programme.core.web import actor, commit, now
+from programme.core.web import actor, attempt, now
 from programme.extensions import db
 from programme.reviews import services
 from programme.reviews.forms import AddReviewerForm, AssignForm, DeadlineForm, MoveForm
@@ -31,7 +30,6 @@ from programme.reviews.views._common import (
     page_count,
     page_size,
     programme_zone,
-    refused,
 )
 
 #: Up to this many reviewers in the pool, each not-started review on the assignments page carries its own move
@@ -65,12 +63,9 @@ def start(call_id: int):
     form = DeadlineForm()
     if form.validate_on_submit():
         deadline = local_to_utc(form.deadline.data, programme_zone())
-        try:
+        with attempt(form) as done:
             eligible = services.start_review(call, deadline=deadline, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"The review of {call.reference} has started with {eligible} eligible proposal(s); reviewers "
                   f"have until {format_local(deadline, programme_zone())}. Next: build the pool and assign the "
                   "proposals.", "success")
@@ -86,12 +81,9 @@ def change_deadline(call_id: int):
     if form.validate_on_submit():
         previous = call.review_deadline
         deadline = local_to_utc(form.deadline.data, programme_zone())
-        try:
+        with attempt(form) as done:
             services.change_deadline(call, deadline=deadline, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             zone = programme_zone()
             flash(f"The review deadline is now {format_local(deadline, zone)} (it was {format_local(previous, zone)}). "
                   "Reviews not yet submitted will be reminded and flagged against the new deadline.", "success")
@@ -104,15 +96,11 @@ def change_deadline(call_id: int):
 def publish(call_id: int):
     call = managed_call(call_id)
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             initiatives = services.publish_decisions(
                 call, actor=actor(), now=now(), link_for=lambda p: url_for("proposals.overview", proposal_id=p.id))
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
             committed = sum((i.startup_grant.committed for i in initiatives if i.startup_grant), Decimal(0))
-            commit()
+        if done.ok:
             flash(f"The decisions of {call.reference} are published: {len(initiatives)} initiative(s) created with "
                   f"start-up grants of {format_money(committed, call.currency)} in all; every group has been told "
                   "its decision, its scores and the reviewers' justifications.", "success")
@@ -136,12 +124,9 @@ def pool(call_id: int):
     form.user_id.choices = choices([(0, "— choose a reviewer —"), *((u.id, _reviewer_label(u)) for u in candidates)])
     if form.validate_on_submit():
         user = next(u for u in candidates if u.id == form.user_id.data)
-        try:
+        with attempt(form) as done:
             services.add_reviewer(call, user, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             size = len(services.pool(call))
             flash(f"{user.name} joined the reviewer pool of {call.reference}, which now has {size} reviewer(s). "
                   "They were notified and asked to declare their conflicts and expertise.", "success")
@@ -160,13 +145,9 @@ def remove_reviewer(call_id: int, user_id: int):
     if ActionForm().validate_on_submit():
         user = db.session.get(User, user_id)
         assigned = services.reviewer_loads(call).get(user_id, (0, 0))[0]
-        try:
+        with attempt() as done:
             services.remove_reviewer(call, user_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             dropped = f" and its {assigned} assignment(s) were removed" if assigned else ""
             flash(f"{user.name if user else 'The reviewer'} left the pool of {call.reference}{dropped}.", "success")
     return redirect(url_for("reviews.pool", call_id=call_id))
@@ -226,13 +207,9 @@ def assignments(call_id: int):
 def auto_assign(call_id: int):
     call = managed_call(call_id)
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             summary = services.auto_assign(call, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             loads = summary.loads.values()
             flash(f"Automatic assignment done: {summary.created} review(s) created and {summary.kept} kept for "
                   f"{summary.proposals} proposal(s); loads from {min(loads, default=0)} to {max(loads, default=0)} "
@@ -251,13 +228,10 @@ def add_assignment(call_id: int):
     form = _assign_form(rows, entries, loads)
     if form.validate_on_submit():
         proposal = services.proposal_in_review(call, form.proposal_id.data)
-        try:
+        with attempt(form) as done:
             review = services.assign_reviewer(call, proposal, form.reviewer_id.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             name, reference = review.reviewer.name, proposal.reference
-            commit()
+        if done.ok:
             flash(f"{name} now reviews {reference}.", "success")
             return redirect(url_for("reviews.assignments", call_id=call.id, page=page if page > 1 else None))
     rows, count = _assignment_page(call, page)  # afresh: a refusal rolled the session back
@@ -279,13 +253,10 @@ def move(review_id: int):
     back = url_for("reviews.assignments", call_id=call.id, page=request.args.get("page", type=int))
     if form.validate_on_submit():
         previous = review.reviewer.name
-        try:
+        with attempt(form) as done:
             services.move_assignment(review, form.reviewer_id.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             name, reference = review.reviewer.name, proposal.reference
-            commit()
+        if done.ok:
             flash(f"The review of {reference} moved from {previous} to {name}.", "success")
             return redirect(back)
     others = {r.reviewer_id for r in services.proposal_reviews(proposal, actor=actor())}
@@ -301,12 +272,8 @@ def unassign(review_id: int):
     call_id = review.call_id
     if ActionForm().validate_on_submit():
         name, reference = review.reviewer.name, review.proposal.reference
-        try:
+        with attempt() as done:
             services.remove_assignment(review, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"{name} no longer reviews {reference}.", "success")
     return redirect(url_for("reviews.assignments", call_id=call_id, page=request.args.get("page", type=int)))

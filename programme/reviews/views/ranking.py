@@ -11,10 +11,8 @@ from flask import flash, redirect, url_for
 from flask_login import login_required
 
 from programme.calls.models import Call
-from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
-from programme.core.web import actor, commit, now, send_workbook
-from programme.extensions import db
+from programme.core.web import actor, attempt, now, send_workbook
 from programme.reviews import services
 from programme.reviews.export import write_ranking_workbook, write_score_matrix
 from programme.reviews.models import Outcome
@@ -75,13 +73,9 @@ def ranking(call_id: int):
 def decide_as_ranked(call_id: int):
     call = managed_call(call_id)
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             count = services.decide_as_ranked(call, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             outcomes = Counter(d.outcome for d in services.call_results(call, actor=actor()).decisions.values())
             flash(f"{count} decision(s) recorded as the ranking says; decisions recorded before were kept. "
                   f"In all: {outcomes[Outcome.FUNDED]} funded, {outcomes[Outcome.RESERVE]} reserve, "

@@ -14,7 +14,7 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
-from programme.core.web import actor, commit, now
+from programme.core.web import actor, attempt, commit, now
 from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
@@ -95,13 +95,10 @@ def expertise(call_id: int):
     call, entry = _reviewer_call(call_id)
     form = ExpertiseForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             saved = services.set_expertise(call, expertise=form.expertise.data or "", actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             sectors = saved.expertise
-            commit()
+        if done.ok:
             flash(f"Your sectors of expertise are saved: {sectors}." if sectors
                   else "Your sectors of expertise are cleared.", "success")
             return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="expertise"))
@@ -116,17 +113,14 @@ def declare_conflict(call_id: int):
     form = _conflict_form(call, proposals)
     if form.validate_on_submit():
         before = {r.id for r in services.reviews_of(actor(), call=call)}
-        try:
+        with attempt(form) as done:
             conflict = services.declare_conflict(call, organisation_id=form.organisation_id.data or None,
                                                  proposal_id=form.proposal_id.data or None,
                                                  note=form.note.data or "", actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             subject = (conflict.organisation.name if conflict.organisation is not None
                        else f"proposal {conflict.proposal.reference}")
             removed = len(before - {r.id for r in services.reviews_of(actor(), call=call)})
-            commit()
+        if done.ok:
             note = (f" {removed} assignment(s) it conflicts with were removed; the programme manager gives them to "
                     "other reviewers." if removed else "")
             flash(f"Conflict of interest declared with {subject}.{note}", "success")
@@ -139,13 +133,9 @@ def declare_conflict(call_id: int):
 def withdraw_conflict(call_id: int, conflict_id: int):
     call, _entry = _reviewer_call(call_id)
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.withdraw_conflict(call, conflict_id, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash("Declaration withdrawn. Assignments it removed are not given back by themselves; the programme "
                   "manager may assign you again.", "success")
     return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))

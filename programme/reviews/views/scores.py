@@ -10,11 +10,9 @@ from flask import flash, redirect, request, url_for
 from flask_login import login_required
 
 from programme.calls.models import Call, CallStatus
-from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
-from programme.core.web import actor, commit, now
-from programme.extensions import db
+from programme.core.web import actor, attempt, now
 from programme.proposals.models import Proposal
 from programme.reviews import services
 from programme.reviews.domain import display
@@ -29,7 +27,6 @@ from programme.reviews.views._common import (
     on_page,
     page_arg,
     page_count,
-    refused,
 )
 
 #: Sort orders of the scores page; the first is the default.
@@ -102,14 +99,11 @@ def consensus(call_id: int, proposal_id: int):
     proposal = services.proposal_in_review(call, proposal_id)
     form = _consensus_form(call)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             row = services.record_consensus(proposal, criterion_key=form.criterion_key.data, score=form.score.data,
                                             reason=form.reason.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             key, value = row.criterion_key, row.score
-            commit()
+        if done.ok:
             score = services.call_results(call, actor=actor()).scores[proposal.id]
             title = next(c.title for c in call.criteria if c.key == key)
             flash(f"Consensus recorded on '{title}': {display(value)} replaces the mean of "
@@ -125,13 +119,9 @@ def clear_consensus(call_id: int, proposal_id: int, key: str):
     call = managed_call(call_id)
     proposal = services.proposal_in_review(call, proposal_id)
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.clear_consensus(proposal, criterion_key=key, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             title = next((c.title for c in call.criteria if c.key == key), key)
             flash(f"Consensus on '{title}' cleared: the mean of the reviews counts again.", "success")
     return redirect(url_for("reviews.proposal", call_id=call_id, proposal_id=proposal_id, _anchor="criteria"))
@@ -145,12 +135,9 @@ def reopen(review_id: int):
     form = ReopenForm()
     if form.validate_on_submit():
         name = review.reviewer.name
-        try:
+        with attempt(form) as done:
             services.reopen_review(review, reason=form.reason.data, actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"{name}'s review of {proposal.reference} is reopened: its scores stay as a draft, it no longer "
                   "counts until submitted again, and the reviewer has been told why.", "success")
             return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="reviews"))
@@ -164,15 +151,12 @@ def decide(call_id: int, proposal_id: int):
     proposal = services.proposal_in_review(call, proposal_id)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             decision = services.record_decision(proposal, outcome=Outcome(form.outcome.data), reason=form.reason.data,
                                                 actor=actor(), now=now())
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             outcome, against, ranked_as = decision.outcome, decision.against_ranking, decision.ranked_as
             amount = decision.amount
-            commit()
+        if done.ok:
             grant = f" with a start-up grant of {format_money(amount, call.currency)}" if amount is not None else ""
             note = (f" It departs from the ranking ({RANKED_AS.get(ranked_as, ranked_as)}) and is marked so on the "
                     "ranking page." if against else "")
