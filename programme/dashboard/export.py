@@ -7,23 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from programme.core.spreadsheets import Money, StreamingWorkbook
-
-
-def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
-    """Text that may come from a person: characters Excel refuses are dropped; a leading '=' stays text."""
-    if not value:
-        return value or ""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith("="):
-        cell = WriteOnlyCell(book.sheets[sheet], value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
 
 MONEY_SHEET = "Money"
 LEVERAGE_SHEET = "Co-financing leveraged"
@@ -55,7 +39,7 @@ def write_dashboard(target: str | BinaryIO, figures: Any) -> int:
                    widths=[16, 40, 28, 9, 16, 16])
     for m in figures.money:
         call = calls.get(m.call_id)
-        put(MONEY_SHEET, [call.reference if call else m.call_id, _text(book, MONEY_SHEET, call.name if call else ""),
+        put(MONEY_SHEET, [call.reference if call else m.call_id, call.name if call else "",
                           INSTRUMENTS[m.instrument], m.currency, Money(m.committed), Money(m.paid)])
     for m in figures.money_totals:
         put(MONEY_SHEET, ["All calls", None, INSTRUMENTS[m.instrument], m.currency, Money(m.committed), Money(m.paid)])
@@ -75,7 +59,7 @@ def write_dashboard(target: str | BinaryIO, figures: Any) -> int:
                    widths=[16, 40, 16, 16, 9, 9, 9, 9, 16, 16, 10, 9])
     for s in figures.shares:
         call = calls.get(s.call_id)
-        put(SHARES_SHEET, [s.reference, _text(book, SHARES_SHEET, s.name), call.reference if call else s.call_id,
+        put(SHARES_SHEET, [s.reference, s.name, call.reference if call else s.call_id,
                            s.status.label, s.year, Decimal(s.cap), "yes" if s.at_floor else "no", s.currency,
                            Money(s.paid), Money(s.cofinancing), _share_cell(s.share), "yes" if s.over else "no"])
 

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 
-from programme.core.money import MoneyError, format_money, is_exact_amount, minor_unit, to_decimal
+from programme.core.money import format_money, minor_unit
 
 ZERO = Decimal("0.00")
 
@@ -38,19 +38,6 @@ class GrantPosition:
     @property
     def held(self) -> Decimal:
         return self.requested + self.approved + self.paid
-
-
-def tranche_amount(value: object, currency: str) -> Decimal:
-    """The amount of a tranche as a Decimal: positive and in whole minor units (cents); floats refused.
-
-    Raises MoneyError with a message for the user."""
-    amount = to_decimal(value)
-    if amount <= 0:
-        raise MoneyError("The amount must be more than zero.")
-    if not is_exact_amount(amount, currency):
-        places = minor_unit(currency)
-        raise MoneyError(f"The amount must be in whole {'units' if places == 0 else 'cents'} of {currency}.")
-    return amount.quantize(Decimal(1).scaleb(-minor_unit(currency)))
 
 
 def over_grant(amount: Decimal, left: Decimal, committed: Decimal, *, currency: str, grant_label: str) -> str | None:

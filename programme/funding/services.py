@@ -35,7 +35,7 @@ from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.files import store_upload
-from programme.core.money import MoneyError, format_money, is_exact_amount, quantum, to_decimal
+from programme.core.money import MAX_AMOUNT, MoneyError, format_money, parse_amount
 from programme.core.notifications import notify
 from programme.core.timezone import local_date
 from programme.extensions import db
@@ -50,7 +50,6 @@ from programme.funding.domain import (
     matchable_cofinancing,
     over_grant,
     programme_year,
-    tranche_amount,
     tranche_refusal,
     year_begins,
 )
@@ -71,6 +70,8 @@ from programme.funding.models import (
     Instrument,
 )
 from programme.ledger.balances import balance
+from programme.ledger.domain import BankReferenceError
+from programme.ledger.domain import bank_reference as checked_bank_reference
 from programme.ledger.models import AccountKind, JournalEntry, LedgerError
 from programme.ledger.posting import credit, debit, get_account, get_or_create_account, post_entry
 from programme.proposals.models import Proposal
@@ -238,10 +239,7 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
     initiative = grant.initiative
     if initiative.status == InitiativeStatus.TERMINATED:
         raise RuleViolation(f"{initiative.reference} is terminated; nothing more is paid to it.")
-    try:
-        value = tranche_amount(amount, grant.currency)
-    except MoneyError as error:
-        raise RuleViolation(str(error), field="amount") from None
+    value = _amount(amount, grant.currency, "amount", maximum=None)
     purpose = (purpose or "").strip()
     if not purpose:
         raise RuleViolation("Say what the tranche is for.", field="purpose")
@@ -347,10 +345,6 @@ def budget_call(call: Call, *, actor: Actor, now: datetime) -> JournalEntry:
     return entry
 
 
-def _normal_reference(reference: str) -> str:
-    return " ".join((reference or "").split())
-
-
 def _refuse_used_reference(d: Disbursement, reference: str) -> None:
     other = db.session.scalar(
         select(Disbursement).where(Disbursement.bank_reference == reference, Disbursement.id != d.id))
@@ -382,11 +376,10 @@ def record_payment(
     cap of ``tranche_limits`` in the value date's programme year, under a lock on the initiative's row, so
     that two administrators paying at once never pass a cap together."""
     require_role(actor, Role.FUND_ADMINISTRATOR)
-    reference = _normal_reference(bank_reference)
-    if not reference:
-        raise RuleViolation("Give the bank's reference of the transfer.", field="bank_reference")
-    if len(reference) > 100:
-        raise RuleViolation("The bank reference is longer than 100 characters.", field="bank_reference")
+    try:
+        reference = checked_bank_reference(bank_reference)
+    except BankReferenceError as error:
+        raise RuleViolation(str(error), field="bank_reference") from None
     if not isinstance(value_date, date) or isinstance(value_date, datetime):
         raise RuleViolation("Give the value date of the transfer.", field="value_date")
     _lock_initiative(disbursement.initiative)
@@ -629,23 +622,16 @@ def _refuse_if_closed(initiative: Initiative, what: str) -> None:
         raise RuleViolation(f"{initiative.reference} is {initiative.status.value}; it can no longer {what}.")
 
 
-def _amount(value: object, currency: str, field: str, *, zero: bool = False, what: str = "The amount") -> Decimal:
-    """An amount typed for ``field``: a Decimal in whole cents, above zero (or zero when ``zero``)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if zero:
-            return ZERO
-        raise RuleViolation(f"Give {what[0].lower() + what[1:]}.", field=field)
+def _amount(value: object, currency: str, field: str, *, zero: bool = False, what: str = "The amount",
+            maximum: Decimal | None = MAX_AMOUNT) -> Decimal:
+    """An amount typed for ``field`` (core.money.parse_amount): above zero, or zero when ``zero`` (then nothing
+    typed means zero), at most ``maximum``; a refusal is a RuleViolation on ``field``."""
+    if zero and (value is None or (isinstance(value, str) and not value.strip())):
+        return ZERO
     try:
-        amount = to_decimal(value)
-    except MoneyError:
-        raise RuleViolation(f"{what} is not an amount.", field=field) from None
-    if amount < 0 or (amount == 0 and not zero):
-        raise RuleViolation(f"{what} must be {'zero or ' if zero else ''}more than zero.", field=field)
-    if not is_exact_amount(amount, currency):
-        raise RuleViolation(f"{what} must be in whole cents of {currency}.", field=field)
-    if amount >= Decimal(10) ** 12:
-        raise RuleViolation(f"{what} is too large.", field=field)
-    return amount.quantize(quantum(currency))
+        return parse_amount(value, currency, what=what, zero=zero, maximum=maximum)
+    except MoneyError as error:
+        raise RuleViolation(str(error), field=field) from None
 
 
 def _text(value: str | None, field: str, message: str, limit: int) -> str:

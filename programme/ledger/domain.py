@@ -1,5 +1,5 @@
-"""The ledger's rules on plain values (pure: no Flask, no database): a line to post, and the check that the lines
-of an entry balance.
+"""The ledger's rules on plain values (pure: no Flask, no database): a line to post, the check that the lines
+of an entry balance, and the bank reference that identifies the transfer behind a cash posting.
 
 Every line is a positive amount on exactly one side, in one currency, and the sum of an entry's debits equals the
 sum of its credits. Amounts are Decimals (never floats), with no more decimal places than the currency's minor
@@ -13,18 +13,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from programme.core.money import minor_unit
+from programme.core.money import MAX_AMOUNT, MoneyError, minor_unit, parse_amount
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-#: Numeric(14, 2): twelve digits before the point.
-MAX_AMOUNT = Decimal("999999999999.99")
 #: The column holds two decimal places; a currency with fewer minor units allows fewer.
 COLUMN_PLACES = 2
 
 
+#: The bank_reference columns (disbursements, capitalisations, loans, repayments) are String(100).
+BANK_REFERENCE_MAX = 100
+
+
 class LedgerError(Exception):
     """A posting that would break the ledger's rules; the message says which."""
+
+
+class BankReferenceError(ValueError):
+    """A bank reference that cannot be recorded; the message is for the person who typed it."""
 
 
 @dataclass(frozen=True)
@@ -54,18 +60,11 @@ def _as_line(item: Line | Sequence[Any]) -> Line:
     return Line(account, debit_amount, credit_amount)
 
 
-def _amount(value: Any, places: int, where: str) -> Decimal:
-    if isinstance(value, bool | float) or not isinstance(value, Decimal | int):
-        raise LedgerError(f"{where}: an amount must be a Decimal, not {type(value).__name__} ({value!r})")
-    amount = Decimal(value)
-    if not amount.is_finite():
-        raise LedgerError(f"{where}: {value!r} is not a finite amount")
-    if amount < 0:
-        raise LedgerError(f"{where}: amounts are never negative (got {amount}); use the other side")
-    if amount != amount.quantize(Decimal(1).scaleb(-places)):
-        raise LedgerError(f"{where}: {amount} has more than {places} decimal places")
-    if amount > MAX_AMOUNT:
-        raise LedgerError(f"{where}: {amount} is too large")
+def _amount(value: Any, currency: str, places: int, where: str) -> Decimal:
+    try:
+        amount = parse_amount(value, currency, places=places, what=where, zero=True, maximum=MAX_AMOUNT, text=False)
+    except MoneyError as error:
+        raise LedgerError(str(error)) from None
     return amount.quantize(CENT)
 
 
@@ -90,8 +89,8 @@ def check_balanced(lines: Iterable[Line | Sequence[Any]]) -> list[Line]:
     for number, item in enumerate(items, start=1):
         line = _as_line(item)
         where = f"line {number}"
-        debit_amount = _amount(line.debit, places, f"{where} debit")
-        credit_amount = _amount(line.credit, places, f"{where} credit")
+        debit_amount = _amount(line.debit, currency, places, f"{where} debit")
+        credit_amount = _amount(line.credit, currency, places, f"{where} credit")
         if (debit_amount > 0) == (credit_amount > 0):
             raise LedgerError(f"{where}: exactly one of debit and credit must be positive")
         checked.append(Line(line.account, debit_amount, credit_amount))
@@ -101,3 +100,19 @@ def check_balanced(lines: Iterable[Line | Sequence[Any]]) -> list[Line]:
         raise LedgerError(f"debits ({debits}) do not equal credits ({credits})")
     return checked
 
+
+
+def normal_bank_reference(value: str | None) -> str:
+    """A bank reference as stored and looked up: runs of white space made one space, trimmed (may be empty)."""
+    return " ".join((value or "").split())
+
+
+def bank_reference(value: str | None) -> str:
+    """The bank's reference of a transfer, normalised; BankReferenceError if it is empty or longer than
+    ``BANK_REFERENCE_MAX`` characters."""
+    reference = normal_bank_reference(value)
+    if not reference:
+        raise BankReferenceError("Give the bank's reference of the transfer.")
+    if len(reference) > BANK_REFERENCE_MAX:
+        raise BankReferenceError(f"The bank reference is longer than {BANK_REFERENCE_MAX} characters.")
+    return reference

@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -26,18 +24,6 @@ BY_KIND = "By kind"
 ENTRIES = "Entries"
 LINES = "Lines"
 _BATCH = 2000
-
-
-def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
-    """Text that may come from a person: characters Excel refuses are dropped; a leading '=' stays text."""
-    if not value:
-        return value or ""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith("="):
-        cell = WriteOnlyCell(book.sheets[sheet], value=value)
-        cell.data_type = "s"
-        return cell
-    return value
 
 
 def write_trial_balance(target: str | BinaryIO, *, as_of: date | None = None) -> int:
@@ -98,8 +84,8 @@ def write_ledger(target: str | BinaryIO, *, date_from: date, date_to: date) -> i
     for entry_id, value_date, posted_at, description, reverses_id, reversed_by, key, by, source, source_id, \
             entry_cents in db.session.execute(entries):
         count += 1
-        book.append(ENTRIES, [entry_id, value_date, posted_at, _text(book, ENTRIES, description), reverses_id,
-                              reversed_by, _text(book, ENTRIES, key), _text(book, ENTRIES, by),
+        book.append(ENTRIES, [entry_id, value_date, posted_at, description, reverses_id,
+                              reversed_by, key, by,
                               source, source_id, Money(from_cents(entry_cents))])
     lines = (
         select(JournalLine.entry_id, JournalEntry.value_date, JournalLine.id, Account.code, Account.kind,

@@ -17,8 +17,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, BinaryIO
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from programme.accounts.models import Organisation
@@ -53,18 +51,6 @@ LOAN_BOOK_HEADERS = [
     "Grace periods", "Grace", "Method", "Frequency", "First due", "Disbursed on", "Outstanding", "Credit",
     "Days late", "Arrears bucket", "Status", "Rescheduled", "Written off", "Recovered",
 ]
-
-
-def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
-    """Text that may come from a person: characters Excel refuses are dropped; a leading '=' stays text."""
-    if not value:
-        return value or ""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith("="):
-        cell = WriteOnlyCell(book.sheets[sheet], value=value)
-        cell.data_type = "s"
-        return cell
-    return value
 
 
 
@@ -137,7 +123,7 @@ def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None 
         count += 1
         days = (as_of - oldest_due).days if oldest_due is not None and status == LoanStatus.ACTIVE else 0
         book.append(LOAN_BOOK, [
-            number, fund, _text(book, LOAN_BOOK, initiative), _text(book, LOAN_BOOK, borrower), currency,
+            number, fund, initiative, borrower, currency,
             Money(principal), Decimal(rate), term, grace_periods, grace, method, frequency, first_due,
             disbursed_on, Money(from_cents(outstanding)), Money(from_cents(credit)), days, arrears_bucket(days) or "",
             LoanStatus(status).label, "yes" if rescheduled else "no", Money(from_cents(written_off)),
@@ -182,8 +168,8 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
     fund = db.session.get(RevolvingFund, loan.fund_id)
     facts: list[tuple[str, Any]] = [
         ("Loan", loan.number), ("Fund", fund.initiative.reference if fund else ""),
-        ("Initiative", _text(book, LOAN, fund.initiative.name if fund else "")),
-        ("Borrower", _text(book, LOAN, loan.borrower.name)), ("Purpose", _text(book, LOAN, loan.purpose)),
+        ("Initiative", fund.initiative.name if fund else ""),
+        ("Borrower", loan.borrower.name), ("Purpose", loan.purpose),
         ("Currency", cur), ("Principal", Money(loan.principal)), ("Annual rate", Decimal(loan.annual_rate)),
         ("Term (periods)", loan.term_periods), ("Grace periods", loan.grace_periods), ("Grace", loan.grace),
         ("Method", loan.method), ("Frequency", loan.frequency), ("Rounding", loan.rounding),
@@ -211,7 +197,7 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
                                     .order_by(Repayment.value_date, Repayment.id))
     for r in repayments:
         book.append(REPAYMENTS, [
-            r.value_date, _text(book, REPAYMENTS, r.bank_reference), Money(r.amount), r.source.label,
+            r.value_date, r.bank_reference, Money(r.amount), r.source.label,
             Money(r.penalty), Money(r.interest), Money(r.principal), Money(r.credit), Money(r.recovery),
             r.recorded_at, r.journal_entry_id,
         ])
@@ -223,14 +209,14 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
         .where(Repayment.loan_id == loan.id)
         .order_by(Repayment.value_date, Repayment.id, LoanInstalment.number))
     for value_date, reference, number, due, penalty, interest, principal in parts:
-        book.append(PARTS, [value_date, _text(book, PARTS, reference), number, due, Money(penalty), Money(interest),
+        book.append(PARTS, [value_date, reference, number, due, Money(penalty), Money(interest),
                             Money(principal)])
     events = db.session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan.id)
                                 .order_by(LoanEvent.on_date, LoanEvent.id))
     for e in events:
         book.append(EVENTS, [
-            e.on_date, e.kind.label, Money(e.amount) if e.amount is not None else None, _text(book, EVENTS, e.reason),
-            _text(book, EVENTS, e.actor_label), e.at, e.journal_entry_id,
+            e.on_date, e.kind.label, Money(e.amount) if e.amount is not None else None, e.reason,
+            e.actor_label, e.at, e.journal_entry_id,
         ])
     book.save(target)
     return count

@@ -51,13 +51,14 @@ from programme.accounts.models import GroupOrganisation, GroupUser, Organisation
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
-from programme.core.money import MoneyError, format_money, to_decimal
+from programme.core.money import MoneyError, format_money, parse_amount, to_decimal
 from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.funding import services as funding
-from programme.funding.domain import tranche_amount
 from programme.funding.models import FundingRequest, FundingRequestStatus, Initiative, InitiativeStatus
 from programme.ledger.balances import balance
+from programme.ledger.domain import BankReferenceError, normal_bank_reference
+from programme.ledger.domain import bank_reference as checked_bank_reference
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerError
 from programme.ledger.posting import Line, credit, debit, get_account, get_or_create_account, post_entry
 from programme.loans.allocation import Allocation, InstalmentState, allocate, penalty_amount
@@ -90,12 +91,10 @@ RATE_PLACES = 6
 
 
 def _reference(value: str | None) -> str:
-    reference = " ".join((value or "").split())
-    if not reference:
-        raise RuleViolation("Give the bank's reference of the transfer.", field="bank_reference")
-    if len(reference) > 100:
-        raise RuleViolation("The bank reference is longer than 100 characters.", field="bank_reference")
-    return reference
+    try:
+        return checked_bank_reference(value)
+    except BankReferenceError as error:
+        raise RuleViolation(str(error), field="bank_reference") from None
 
 
 def _a_date(value: object, field_name: str, what: str) -> date:
@@ -106,7 +105,7 @@ def _a_date(value: object, field_name: str, what: str) -> date:
 
 def _money(value: object, currency: str, field_name: str = "amount") -> Decimal:
     try:
-        return tranche_amount(value, currency)
+        return parse_amount(value, currency)
     except MoneyError as error:
         raise RuleViolation(str(error), field=field_name) from None
 
@@ -229,8 +228,8 @@ def loan_by_number(number: str) -> Loan | None:
 
 
 def find_repayment(bank_reference: str) -> Repayment | None:
-    return db.session.scalar(select(Repayment).where(Repayment.bank_reference == " ".join(
-        (bank_reference or "").split())))
+    return db.session.scalar(select(Repayment).where(Repayment.bank_reference == normal_bank_reference(
+        bank_reference)))
 
 
 def funds_for(actor: Actor) -> list[RevolvingFund]:

@@ -37,8 +37,9 @@ from sqlalchemy import func, select
 from programme.core import audit
 from programme.core.access import Actor, Role, RuleViolation, require_role
 from programme.core.db import utcnow
-from programme.core.money import minor_unit
+from programme.core.money import MAX_AMOUNT, minor_unit
 from programme.extensions import db
+from programme.ledger.domain import BANK_REFERENCE_MAX, normal_bank_reference
 from programme.ledger.models import LedgerError
 from programme.loans.models import (
     BankStatementImport,
@@ -52,8 +53,6 @@ from programme.loans.models import (
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-#: Numeric(14, 2): twelve digits before the point.
-MAX_AMOUNT = Decimal("999999999999.99")
 #: A statement holds at most this many rows (besides its header).
 MAX_ROWS = 10_000
 #: The columns a statement must have, as named in its header row (case and spacing do not matter).
@@ -149,11 +148,6 @@ class _Problems:
         return [message for *_, message in sorted(self.found)]
 
 
-def normal_reference(reference: str) -> str:
-    """A bank reference as stored: spaces collapsed, trimmed."""
-    return " ".join((reference or "").split())
-
-
 def _shown(value: Any) -> str:
     text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
     text = " ".join(text.split())
@@ -233,7 +227,7 @@ def read_text(value: Any) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else None
     if isinstance(value, str):
-        return normal_reference(value)
+        return normal_bank_reference(value)
     return None
 
 
@@ -409,8 +403,8 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
             reference = ""
         elif not reference:
             problems.add(number, "reference", "is empty: give the bank's reference of the transfer")
-        elif len(reference) > 100:
-            problems.add(number, "reference", "is longer than 100 characters")
+        elif len(reference) > BANK_REFERENCE_MAX:
+            problems.add(number, "reference", f"is longer than {BANK_REFERENCE_MAX} characters")
             reference = ""
         elif reference in first_row_of:
             problems.add(number, "reference", f"{reference} is also on row {first_row_of[reference]}: each "

@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Any, BinaryIO
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import or_, select
 
 from programme.accounts.models import ApplicantGroup, User
@@ -70,19 +69,6 @@ def _number(book: StreamingWorkbook, sheet: str, value: Decimal | None, number_f
     cell = WriteOnlyCell(book.sheets[sheet], value=value)
     cell.number_format = number_format
     return cell
-
-
-def _text(book: StreamingWorkbook, sheet: str, value: str | None) -> Any:
-    """Text typed by a person: characters Excel refuses are dropped, and a leading '=' stays text
-    (never a formula)."""
-    if not value:
-        return value or ""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith("="):
-        cell = WriteOnlyCell(book.sheets[sheet], value=value)
-        cell.data_type = "s"
-        return cell
-    return value
 
 
 def _local(moment: datetime | None, timezone: str) -> datetime | None:
@@ -195,11 +181,11 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
                 by_criterion[(r.proposal_id, r.criterion_key)].append(r.score)
             late = deadline is not None and r.submitted_at is not None and r.submitted_at > deadline
             book.append(SCORES, [
-                r.reference, _text(book, SCORES, r.title), _text(book, SCORES, r.group_name),
-                _text(book, SCORES, r.reviewer_name), r.reviewer_email, r.criterion_key,
+                r.reference, r.title, r.group_name,
+                r.reviewer_name, r.reviewer_email, r.criterion_key,
                 titles.get(r.criterion_key, ""),
                 _number(book, SCORES, weights.get(r.criterion_key), WEIGHT_FORMAT),
-                _number(book, SCORES, r.score), _text(book, SCORES, r.justification),
+                _number(book, SCORES, r.score), r.justification,
                 _local(r.submitted_at, timezone), _yes(late),
             ])
 
@@ -213,8 +199,8 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
             if status == ReviewStatus.SUBMITTED and all(given.get(k) is not None for k in scoring.keys):
                 total = display(weighted_sum(given, scoring))
             book.append(REVIEWS, [
-                r.reference, _text(book, REVIEWS, r.title), _text(book, REVIEWS, r.group_name),
-                _text(book, REVIEWS, r.reviewer_name), r.reviewer_email, status.label, r.version_number,
+                r.reference, r.title, r.group_name,
+                r.reviewer_name, r.reviewer_email, status.label, r.version_number,
                 _local(r.assigned_at, timezone), r.assigned_by, _local(r.saved_at, timezone),
                 _local(r.submitted_at, timezone), r.reopened_count, _yes(late), _number(book, REVIEWS, total),
             ])
@@ -226,11 +212,11 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
             mean = display(Fraction(sum(values, Decimal(0))) / len(values)) if values else None
             low, high = (min(values), max(values)) if values else (None, None)
             book.append(CONSENSUS, [
-                r.reference, _text(book, CONSENSUS, r.title), r.criterion_key, titles.get(r.criterion_key, ""),
+                r.reference, r.title, r.criterion_key, titles.get(r.criterion_key, ""),
                 _number(book, CONSENSUS, r.score), _number(book, CONSENSUS, mean), _number(book, CONSENSUS, low),
                 _number(book, CONSENSUS, high),
                 _number(book, CONSENSUS, None if high is None or low is None else high - low),
-                _text(book, CONSENSUS, r.reason), _text(book, CONSENSUS, r.recorded_by or ""),
+                r.reason, r.recorded_by or "",
                 _local(r.recorded_at, timezone),
             ])
     book.save(target)
@@ -274,7 +260,7 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
         if decision is None:
             return [None, None, None, None, None, None]
         outcome = Outcome(decision.outcome)
-        return [outcome.label, _text(book, RANKING, decision.reason), _yes(decision.against_ranking),
+        return [outcome.label, decision.reason, _yes(decision.against_ranking),
                 None if decision.amount is None else Money(decision.amount),
                 names.get(decision.decided_by_id, "") if decision.decided_by_id else "",
                 _local(decision.decided_at, timezone)]
@@ -288,7 +274,7 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
         else:
             placed = PLACED_BY.get(placed_by, placed_by or "")
         book.append(RANKING, [
-            rank, info.reference, _text(book, RANKING, info.title), _text(book, RANKING, info.group_name),
+            rank, info.reference, info.title, info.group_name,
             info.submitted, info.assigned, _number(book, RANKING, display(score.total)),
             *(_number(book, RANKING, value) for value in counted),
             _yes(score.flagged) if score.scored else "", _yes(score.fundable),

@@ -91,3 +91,19 @@ def test_the_download(world, client, login, who, status):
     if status == 200:
         assert response.mimetype.endswith("spreadsheetml.sheet")
         assert len(read(response.data)) == 6
+
+
+def test_a_kpi_name_or_initiative_name_is_never_a_formula(app):
+    call = make_call()
+    made = make_initiative(call, 3)
+    made.initiative.name = "=1+1"
+    add_kpi(made, "firms", "1", "2", name='=HYPERLINK("http://x","y")')
+    add_report(made, 1, {"firms": "1.5"})
+    admin = user("admin@programme.example.org", Role.FUND_ADMINISTRATOR)
+    db.session.commit()
+    handle = io.BytesIO()
+    assert write_kpi_matrix(handle, actor=admin) == 1
+    sheet = load_workbook(io.BytesIO(handle.getvalue()))[SHEET]
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    row = [cell.value for cell in sheet[2]]
+    assert (row[1], row[6]) == ("=1+1", '=HYPERLINK("http://x","y")')

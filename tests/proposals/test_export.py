@@ -24,7 +24,8 @@ from tests.conftest import SETUP
 ZONE = "Africa/Johannesburg"
 
 
-def _submitted_proposal(app, make_user, call, index: int, requested: Decimal) -> Proposal:
+def _submitted_proposal(app, make_user, call, index: int, requested: Decimal, *, title: str | None = None,
+                        organisation: str | None = None) -> Proposal:
     user = make_user(f"lead{index}@example.org", Role.APPLICANT)
     group = accounts.create_group(name=f"Group {index}", description="", actor=user)
     members = [("Firm", OrganisationType.FIRM)] * 4 + [("Chamber", OrganisationType.CHAMBER)]
@@ -32,12 +33,14 @@ def _submitted_proposal(app, make_user, call, index: int, requested: Decimal) ->
         size = SizeClass.SMALL if kind == OrganisationType.FIRM else None
         sector = "Food" if kind == OrganisationType.FIRM else None
         accounts.add_organisation(
-            group, accounts.OrganisationData(f"{name} {index}.{n}", kind, "Town", size, sector), actor=user
+            group, accounts.OrganisationData(organisation if organisation and n == 0 else f"{name} {index}.{n}",
+                                             kind, "Town", size, sector), actor=user
         )
     now = utcnow()
-    proposal = proposals.start_proposal(call, group, title=f"Proposal {index}", actor=user, now=now)
+    title = title or f"Proposal {index}"
+    proposal = proposals.start_proposal(call, group, title=title, actor=user, now=now)
     proposals.update_cluster(proposal, proposals.ClusterSection(
-        f"Proposal {index}", "Food processing", "Valley", ClusterStage.LATENT, "Small batches", "Missing trust"),
+        title, "Food processing", "Valley", ClusterStage.LATENT, "Small batches", "Missing trust"),
         actor=user, now=now)
     proposals.update_objectives(proposal, objectives="Buy together", sustainability_plan="Fees", actor=user, now=now)
     activity = proposals.add_activity(proposal, proposals.ActivityData(
@@ -132,3 +135,17 @@ def test_only_a_manager_exports(app, make_user, call):
     applicant = make_user("someone@example.org", Role.APPLICANT)
     with pytest.raises(AccessDenied):
         write_submissions_workbook(call, BytesIO(), actor=applicant, timezone=ZONE)
+
+
+def test_text_typed_by_applicants_is_never_a_formula(app, make_user, call):
+    title, organisation = '=HYPERLINK("http://x","y")', "@SUM(A1) Ltd"
+    _submitted_proposal(app, make_user, call, 8, Decimal("40000.00"), title=title, organisation=organisation)
+    manager = make_user("manager@example.org", Role.PROGRAMME_MANAGER)
+    buffer = BytesIO()
+    write_submissions_workbook(call, buffer, actor=manager, timezone=ZONE)
+    book = load_workbook(BytesIO(buffer.getvalue()))
+    assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
+    header, rows = _rows(book["Proposals"])
+    assert dict(zip(header, rows[0], strict=True))["Title"] == title
+    header, members = _rows(book["Members"])
+    assert organisation in [dict(zip(header, m, strict=True))["Organisation"] for m in members]
