@@ -236,7 +236,8 @@ def test_activities_are_added_updated_and_removed_with_audit(bare, lead):
     assert audit_actions(bare)[1:] == ["proposal.activity_added", "proposal.activity_added",
                                        "proposal.budget_line_added", "proposal.activity_updated",
                                        "proposal.activity_removed"]
-    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "proposal.activity_added"))
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "proposal.activity_added")
+                              .order_by(AuditEntry.id))
     assert entry.details_dict == {"activity_id": first.id, "title": "Fair"}
 
 
