@@ -287,6 +287,17 @@ def built_once(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], None]:
+    """Set the programme's clock for this test, once for every page and service that asks it: clock(moment)."""
+    from programme.core import timezone
+
+    def set_to(moment: Any) -> None:
+        monkeypatch.setattr(timezone, "_clock", lambda: moment)
+
+    return set_to
+
+
+@pytest.fixture
 def client(app: Flask) -> FormClient:
     return app.test_client()  # type: ignore[return-value]
 

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
+
+#: The programme's clock: None is the system's; a test sets another once (tests/conftest.py's `clock`).
+_clock: Callable[[], datetime] | None = None
+
+
+def now() -> datetime:
+    """The current moment (aware, UTC) by the programme's clock: what the pages pass to services as `now`."""
+    return _clock() if _clock is not None else datetime.now(UTC)
 
 
 def to_local(moment: datetime, zone: str) -> datetime:
@@ -16,8 +25,8 @@ def local_date(moment: datetime, zone: str) -> date:
 
 
 def programme_today(zone: str) -> date:
-    """Today's date in the programme's time zone."""
-    return datetime.now(ZoneInfo(zone)).date()
+    """Today's date in the programme's time zone, by the programme's clock."""
+    return local_date(now(), zone)
 
 
 def local_to_utc(moment: datetime, zone: str) -> datetime:

@@ -16,9 +16,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
-from programme.core.db import utcnow
 from programme.core.money import format_money
 from programme.core.timezone import format_local
+from programme.core.timezone import now as now  # the views' clock, re-exported: one clock, set once in tests
 from programme.extensions import db
 from programme.rulebook import ORGANISATION_TYPES
 
@@ -46,10 +46,6 @@ def commit() -> None:
 def actor() -> Any:
     """The logged-in user, to pass to services explicitly."""
     return current_user._get_current_object()
-
-
-def now() -> datetime:
-    return utcnow()
 
 
 def form_error(form: FlaskForm, exc: RuleViolation) -> None:

@@ -24,9 +24,8 @@ D = Decimal
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.dashboard.figures_views.now", lambda: NOW)
-    monkeypatch.setattr("programme.funding.views.now", lambda: NOW)
+def frozen(clock):
+    clock(NOW)
 
 
 @pytest.fixture(scope="module")

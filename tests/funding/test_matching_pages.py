@@ -30,8 +30,8 @@ ON = "2027-06-15"  # a day of programme year 1, before the pages' frozen clock (
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.funding.views.now", lambda: LATER)
+def frozen(clock):
+    clock(LATER)
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ D = Decimal
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.funding.views.now", lambda: LATER)
+def frozen(clock):
+    clock(LATER)
 
 
 @pytest.fixture

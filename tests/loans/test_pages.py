@@ -39,8 +39,8 @@ D = Decimal
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.loans.views.now", lambda: NOW)
+def frozen(clock):
+    clock(NOW)
 
 
 @pytest.fixture(scope="module")

@@ -46,8 +46,8 @@ def f(app, funded_once: Kept) -> Funded:
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.views.milestones.now", lambda: LATER)
+def frozen(clock):
+    clock(LATER)
 
 
 def review(f: Funded, decision: str = "continue", *, reason: str = "On track with the plan.",

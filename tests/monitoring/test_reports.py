@@ -394,8 +394,8 @@ def test_access_for_each_role(f):
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.views.reports.now", lambda: NOW)
+def frozen_clock(clock):
+    clock(NOW)
 
 
 @pytest.fixture

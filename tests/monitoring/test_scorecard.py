@@ -307,8 +307,8 @@ def test_a_terminated_initiative_shows_its_scorecard_and_refuses_changes(f):
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
-    monkeypatch.setattr("programme.monitoring.views.scorecards.now", lambda: LATER)
+def frozen(clock):
+    clock(LATER)
 
 
 @pytest.fixture

@@ -31,10 +31,9 @@ D = Decimal
 
 
 @pytest.fixture(autouse=True)
-def frozen(monkeypatch):
+def frozen(clock):
     """The pages' 'now' is a moment during the review, whatever the day the tests run."""
-    for module in ("_common", "manage", "scores", "ranking", "reviewer"):
-        monkeypatch.setattr(f"programme.reviews.views.{module}.now", lambda: DURING)
+    clock(DURING)
 
 
 def _world(**kwargs):

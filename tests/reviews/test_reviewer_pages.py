@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from markupsafe import escape
 
-import programme.core.web as web
 from programme.calls import services as call_services
 from programme.core.access import Role
 from programme.extensions import db
@@ -33,9 +32,9 @@ SECRET = "Distinctive remark of the second reviewer about the shared kiln and it
 
 
 @pytest.fixture(autouse=True)
-def during_the_review(monkeypatch):
-    """The pages' clock (`programme.core.web.now`) reads DURING: two days into the review."""
-    monkeypatch.setattr(web, "utcnow", lambda: DURING)
+def during_the_review(clock):
+    """The programme's clock reads DURING: two days into the review."""
+    clock(DURING)
 
 
 @pytest.fixture
@@ -111,11 +110,11 @@ def test_my_calls_and_the_call_page_list_the_assignments(world, client, login):
     assert "removes any assignment it conflicts with" in html
 
 
-def test_reviews_not_submitted_by_the_deadline_are_marked_late(world, client, login, monkeypatch):
+def test_reviews_not_submitted_by_the_deadline_are_marked_late(world, client, login, clock):
     done, waiting = (assign(world, proposal, world.reviewers[0])[0] for proposal in world.proposals)
     submit_review(done, "4")
     db.session.commit()
-    monkeypatch.setattr(web, "utcnow", lambda: DEADLINE + timedelta(days=1))
+    clock(DEADLINE + timedelta(days=1))
     login(world.reviewers[0].email)
     html = _html(client.get("/reviewing"))
     submitted, outstanding = (re.search(rf"<tr><td><a[^>]*>{p.reference}</a>.*?</tr>", html, re.S).group(0)
