@@ -273,20 +273,20 @@ def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: Appli
     day0 = decided.date()
     for number, other in enumerate(others, start=2):  # each other initiative has its first tranche paid
         tranche = funding.request_disbursement(other.startup_grant, amount="10000.00", purpose="Facilitator",
-                                               actor=manager, now=decided + timedelta(days=3))
-        funding.approve_disbursement(tranche, actor=admin, now=decided + timedelta(days=4))
+                                               actor=manager, now=decided + timedelta(days=3), timezone=zone)
+        funding.approve_disbursement(tranche, actor=admin, now=decided + timedelta(days=4), timezone=zone)
         funding.record_payment(tranche, value_date=day0 + timedelta(days=6), bank_reference=f"DEMO-SG-{number:04d}",
                                actor=admin, now=decided + timedelta(days=6), timezone=zone)
 
     # The start-up grant: one tranche paid, the next awaiting the fund administrator's approval.
     grant = initiative.startup_grant
     first = funding.request_disbursement(grant, amount="15000.00", purpose="Facilitator, first half-year",
-                                         actor=manager, now=decided + timedelta(days=3))
-    funding.approve_disbursement(first, actor=admin, now=decided + timedelta(days=4))
+                                         actor=manager, now=decided + timedelta(days=3), timezone=zone)
+    funding.approve_disbursement(first, actor=admin, now=decided + timedelta(days=4), timezone=zone)
     funding.record_payment(first, value_date=day0 + timedelta(days=5), bank_reference="DEMO-SG-0001", actor=admin,
                            now=decided + timedelta(days=5), timezone=zone)
     funding.request_disbursement(grant, amount="10000.00", purpose="Facilitator, second half-year",
-                                 actor=manager, now=now - timedelta(days=2))
+                                 actor=manager, now=now - timedelta(days=2), timezone=zone)
 
     # A funding request in year 2, approved with a smaller grant; co-financing verified; a matching tranche.
     asked_on = now - timedelta(days=40)

@@ -147,3 +147,34 @@ def test_the_check_sees_the_whole_package() -> None:
     modules = _modules()
     assert "programme" in modules and "programme.core.db" in modules
     assert len(modules) > 50
+
+
+def test_the_programme_always_passes_its_time_zone() -> None:
+    """A service that takes the programme's time zone defaults it to UTC for old callers (tests); inside the
+    programme every call passes it, so a forgotten argument can never give a wrong day or programme year."""
+    takes_zone: dict[str, int] = {}  # function name -> position of `timezone` among its positional parameters
+    trees = {module: ast.parse(path.read_text(encoding="utf-8")) for module, path in _modules().items()}
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_"):
+                continue
+            positional = [a.arg for a in node.args.posonlyargs + node.args.args]
+            defaulted = positional[len(positional) - len(node.args.defaults):]
+            if "timezone" in defaulted:
+                takes_zone[node.name] = positional.index("timezone")
+            elif any(a.arg == "timezone" and d is not None for a, d in zip(node.args.kwonlyargs,
+                                                                             node.args.kw_defaults, strict=True)):
+                takes_zone[node.name] = 10**6
+    faults = []
+    for module, tree in trees.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name not in takes_zone or any(k.arg in ("timezone", None) for k in node.keywords):
+                continue
+            if len(node.args) > takes_zone[name]:
+                continue
+            faults.append(f"{module}:{node.lineno} calls {name} without the time zone")
+    assert takes_zone, "the check found no function that takes the time zone"
+    assert not faults, "\n".join(faults)

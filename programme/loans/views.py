@@ -332,7 +332,8 @@ def reschedule(loan_id: int):
             services.reschedule_loan(
                 loan, term_periods=form.term_periods.data, first_due=form.first_due.data,
                 reason=form.reason.data.strip(), actor=actor(), now=now(), annual_rate=rate_of(form.annual_rate.data),
-                grace_periods=form.grace_periods.data or 0, grace=form.grace.data, method=form.method.data or None)
+                grace_periods=form.grace_periods.data or 0, grace=form.grace.data, method=form.method.data or None,
+                timezone=_zone())
             number = loan.number
         if done.ok:
             flash(f"Loan {number} rescheduled: the unpaid instalments are replaced by the new schedule.", "success")
@@ -348,7 +349,7 @@ def write_off(loan_id: int):
     if form.validate_on_submit():
         with attempt(form) as done:
             event = services.write_off_loan(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
-                                            actor=actor(), now=now())
+                                            actor=actor(), now=now(), timezone=_zone())
             message = f"Loan {loan.number} written off: {format_money(event.amount, loan.currency)}."
         if done.ok:
             flash(message, "success")
@@ -364,7 +365,8 @@ def refund(loan_id: int):
     if form.validate_on_submit():
         with attempt(form) as done:
             event = services.refund_credit(loan, bank_reference=form.bank_reference.data.strip(),
-                                           value_date=form.value_date.data, actor=actor(), now=now())
+                                           value_date=form.value_date.data, actor=actor(), now=now(),
+                                           timezone=_zone())
             message = f"{format_money(event.amount, loan.currency)} of credit refunded to {loan.borrower.name}."
         if done.ok:
             flash(message, "success")
