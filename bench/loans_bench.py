@@ -17,7 +17,7 @@ first half and again after the second (their peak memories should be about equal
 
 Then it measures:
 
-  a. the daily job (``loans.arrears.run_daily``) on the day: first run (everything aged from scratch), second
+  a. the daily job (``loans.services.arrears.run_daily``) on the day: first run (everything aged from scratch), second
      run the same day (must change nothing), and the next day's run (a typical day); each with its commit;
   b. the loan book page ``/loans`` through the test client as a fund administrator: first request, then the
      median of ``--repeat`` requests;
@@ -438,7 +438,7 @@ def ledger_balanced() -> bool:
 
 
 def measure_daily(as_of: date) -> dict:
-    from programme.loans.arrears import run_daily
+    from programme.loans.services.arrears import run_daily
 
     started = time.perf_counter()
     result = run_daily(as_of=as_of, actor=ACTOR, now=NOW + (as_of - AS_OF))
@@ -507,7 +507,7 @@ def explain_daily(as_of: date) -> str:
     """The plan of the job's biggest statement (PostgreSQL), to see where time goes."""
     if db.engine.dialect.name != "postgresql":
         return ""
-    from programme.loans import arrears
+    from programme.loans.services import arrears
 
     i = arrears.INSTALMENTS.c
     days = arrears.days_between(as_of, i.due_date)

@@ -612,7 +612,7 @@ def main() -> None:
         with app.app_context():
             from flask_migrate import upgrade
 
-            from programme.loans.arrears import run_daily
+            from programme.loans.services.arrears import run_daily
 
             progress(f"database: {backend}; migrating")
             upgrade()

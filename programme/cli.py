@@ -224,7 +224,7 @@ def loans_daily_command(as_of) -> None:
     from programme.core.db import utcnow
     from programme.core.timezone import programme_today
     from programme.extensions import db
-    from programme.loans.arrears import run_daily
+    from programme.loans.services.arrears import run_daily
 
     day = as_of.date() if as_of is not None else programme_today(current_app.config["PROGRAMME_TIMEZONE"])
     try:

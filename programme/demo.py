@@ -23,8 +23,8 @@ from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.loans import services as loans
-from programme.loans.arrears import run_daily
 from programme.loans.models import Loan, RevolvingFund
+from programme.loans.services.arrears import run_daily
 from programme.monitoring.services import benchmarking, milestones
 from programme.monitoring.services import reports as monitoring_reports
 from programme.monitoring.services import scorecards as monitoring

@@ -16,7 +16,7 @@ from programme.core.db import utcnow
 from programme.core.notifications import send_pending
 from programme.core.timezone import programme_today
 from programme.extensions import db
-from programme.loans.arrears import run_daily
+from programme.loans.services.arrears import run_daily
 from programme.monitoring.services.reports import run_report_schedule
 from programme.reviews.services import flag_late_reviews, remind_reviewers
 

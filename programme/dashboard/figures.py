@@ -26,7 +26,7 @@ Definitions (the pages state them too):
   interest unpaid on overdue instalments, daily job), written off and recovered, and the write-off recovery
   rate = recovered ÷ written off.
 - **PAR30**, **arrears** and the recovery rate: from the daily job's latest programme figures on or before today
-  (``loans.arrears.latest_portfolio``); when the job has not run, PAR30 is computed from the loans' days late
+  (``loans.services.arrears.latest_portfolio``); when the job has not run, PAR30 is computed from the loans' days late
   as the job last wrote them, and the arrears and the recovery rate are not known (None).
 - **self-funding**: of the initiatives past the last year of their call's external-share schedule (programme year >
   length of the schedule: they are at the floor), how many are not terminated.
@@ -60,8 +60,8 @@ from programme.funding.models import (
 from programme.ledger.balances import balances
 from programme.ledger.models import Account, AccountKind
 from programme.loans.allocation import PAR_DAYS
-from programme.loans.arrears import latest_portfolio
 from programme.loans.models import Capitalisation, Loan, LoanStatus, RevolvingFund
+from programme.loans.services.arrears import latest_portfolio
 from programme.monitoring.models import (
     MilestoneDecision,
     MilestoneReview,

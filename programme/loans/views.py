@@ -25,7 +25,7 @@ from programme.core.timezone import to_local
 from programme.core.web import actor, attempt, commit, now, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
-from programme.loans import export, portfolio, services, statements
+from programme.loans import export, services
 from programme.loans.forms import (
     CapitaliseForm,
     LoanForm,
@@ -38,6 +38,7 @@ from programme.loans.forms import (
 )
 from programme.loans.models import BankStatementImport, Loan, LoanStatus, RevolvingFund
 from programme.loans.schedule import LoanTerms, build_schedule
+from programme.loans.services import portfolio, statements
 
 bp = Blueprint("loans", __name__)
 

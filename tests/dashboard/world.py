@@ -17,8 +17,8 @@ from programme.core.access import Role
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Initiative, InitiativeStatus
-from programme.loans import arrears
 from programme.loans import services as loans
+from programme.loans.services import arrears
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
 from programme.reviews import services as reviews
 from tests.funding.conftest import Funded

@@ -1,4 +1,4 @@
-"""The daily arrears job (programme.loans.arrears): overdue instalments and their aging, each loan's
+"""The daily arrears job (programme.loans.services.arrears): overdue instalments and their aging, each loan's
 days late, the day's portfolio figures (PAR30) per fund and for the programme, reminders, and idempotence.
 
 Most tests write loans and instalments directly (exact control of due dates and what is paid, to test the SQL
@@ -26,8 +26,8 @@ from programme.funding.models import Initiative
 from programme.ledger.models import JournalEntry
 from programme.loans import allocation
 from programme.loans.allocation import InstalmentState
-from programme.loans.arrears import DailyResult, latest_portfolio, portfolio_on, run_daily
 from programme.loans.models import Loan, LoanInstalment, LoanStatus, PortfolioFigures, RevolvingFund
+from programme.loans.services.arrears import DailyResult, latest_portfolio, portfolio_on, run_daily
 from tests.funding.conftest import Funded, funded_initiative
 
 JOB = SystemActor("daily job test")

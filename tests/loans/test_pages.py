@@ -510,7 +510,7 @@ def test_the_loan_book_filters_sorts_and_pages(client, login, w):
 
 def test_after_the_daily_job_the_lists_show_its_arrears_and_par30(client, login, w):
     from programme.core.access import SystemActor
-    from programme.loans.arrears import run_daily
+    from programme.loans.services.arrears import run_daily
 
     login(w.manager.email)
     assert "0 %" in text(client.get("/funds"))  # days late not yet computed by the job

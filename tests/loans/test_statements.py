@@ -20,7 +20,7 @@ from programme.ledger.checks import check_ledger, check_loans
 from programme.ledger.models import JournalEntry
 from programme.loans import services
 from programme.loans.models import BankStatementImport, Loan, LoanStatus, Repayment, RepaymentSource
-from programme.loans.statements import MAX_ROWS, apply_statement, check_statement, read_amount
+from programme.loans.services.statements import MAX_ROWS, apply_statement, check_statement, read_amount
 from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, loan_world
 from tests.worlds import Kept, keep, reload
 

@@ -17,7 +17,7 @@ from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import InitiativeStatus, Instrument
 from programme.loans import services as loans
-from programme.loans.arrears import run_daily
+from programme.loans.services.arrears import run_daily
 from programme.monitoring.models import MilestoneDecision, MilestoneReview
 from programme.monitoring.services import milestones
 from tests.funding.conftest import LATER, PAID_ON, Funded, funded_initiative

@@ -16,8 +16,9 @@ Definitions are those of ``loans.allocation``:
   late (rescheduled loans included) over all outstanding principal, to 6 decimals (0 when nothing is
   outstanding); arrears by bucket are the unpaid principal and interest of the overdue instalments.
 
-Penalties are not the job's: ``loans.services`` assesses them when a repayment is recorded (for the days since
-the later of the due date and the loan's previous repayment), as a running total in ``penalty_assessed``.
+Penalties are not the job's: ``loans.services.repayments`` assesses them when a repayment is recorded (for the
+days since the later of the due date and the loan's previous repayment), as a running total in
+``penalty_assessed``.
 Writing them here as well would charge the same days twice.
 
 Reminders: an instalment due within ``REMINDER_DAYS`` (not yet reminded in that window), or overdue for

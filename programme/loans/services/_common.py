@@ -1,0 +1,242 @@
+"""What the loans' flow modules share: who handles and who sees the money, reading and checking the inputs
+(bank reference, dates, amounts, rates), locking a fund's or a loan's row, a loan's instalments and their
+states, posting an entry and writing a loan event, the fund's lowest cash from a date, the terms checked
+against the call's rules, and the ordering and penalty rules of a loan's repayments. Private to
+``programme.loans.services``: the public names here are re-exported by the package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, cast, func, select
+
+from programme.core.access import Actor, Role, RuleViolation
+from programme.core.money import MoneyError, format_money, parse_amount, to_decimal
+from programme.extensions import db
+from programme.ledger.domain import BankReferenceError
+from programme.ledger.domain import bank_reference as checked_bank_reference
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerError
+from programme.ledger.posting import Line, get_account, get_or_create_account, post_entry
+from programme.loans.allocation import InstalmentState, penalty_amount
+from programme.loans.models import Loan, LoanEvent, LoanEventKind, LoanInstalment, Repayment, RevolvingFund
+from programme.loans.schedule import MONTHS_PER_PERIOD
+from programme.rulebook.schema import Loans as LoanRules
+
+ZERO = Decimal("0.00")
+#: Who handles a fund's money (capitalise, lend, record repayments, reschedule, write off, refund).
+HANDLERS = (Role.FUND_ADMINISTRATOR,)
+#: Who may see funds and loans at all (applicants only their own group's).
+VIEWERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER, Role.APPLICANT)
+RATE_PLACES = 6
+
+
+def _reference(value: str | None) -> str:
+    try:
+        return checked_bank_reference(value)
+    except BankReferenceError as error:
+        raise RuleViolation(str(error), field="bank_reference") from None
+
+
+def _a_date(value: object, field_name: str, what: str) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise RuleViolation(f"Give the {what}.", field=field_name)
+    return value
+
+
+def _money(value: object, currency: str, field_name: str = "amount") -> Decimal:
+    try:
+        return parse_amount(value, currency)
+    except MoneyError as error:
+        raise RuleViolation(str(error), field=field_name) from None
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f} %"
+
+
+def _money_of(value: Decimal, currency: str) -> str:
+    return format_money(value, currency)
+
+
+def _rules(fund: RevolvingFund) -> LoanRules:
+    return fund.initiative.call.rules.funding.loans
+
+
+def _lock_fund(fund: RevolvingFund) -> RevolvingFund:
+    db.session.execute(select(RevolvingFund.id).where(RevolvingFund.id == fund.id).with_for_update())
+    return fund
+
+
+def _lock_loan(loan: Loan) -> Loan:
+    """Lock the loan's row and reload it: another session may have changed it before we got the lock."""
+    db.session.execute(select(Loan.id).where(Loan.id == loan.id).with_for_update())
+    db.session.refresh(loan)
+    return loan
+
+
+def _instalments(loan: Loan, *, current_only: bool = False) -> list[LoanInstalment]:
+    query = select(LoanInstalment).where(LoanInstalment.loan_id == loan.id)
+    if current_only:
+        query = query.where(LoanInstalment.superseded.is_(False))
+    return list(db.session.scalars(query.order_by(LoanInstalment.number)
+                                    .execution_options(populate_existing=True)))
+
+
+def _state(instalment: LoanInstalment) -> InstalmentState:
+    return InstalmentState(
+        number=instalment.number, due_date=instalment.due_date, principal=instalment.principal,
+        interest=instalment.interest - instalment.interest_cancelled, principal_paid=instalment.principal_paid,
+        interest_paid=instalment.interest_paid, penalty_paid=instalment.penalty_paid,
+    )
+
+
+def _receivable_kind(loan: Loan) -> AccountKind:
+    return AccountKind.LOANS_RESCHEDULED if loan.rescheduled else AccountKind.LOANS_RECEIVABLE
+
+
+def _account(kind: AccountKind, owner_type: str, owner_id: int, currency: str) -> Account:
+    return get_or_create_account(kind, owner_type, owner_id, currency)
+
+
+def _post(lines: list[Line], **kwargs: Any) -> JournalEntry:
+    try:
+        return post_entry(lines=[line for line in lines if line.debit > 0 or line.credit > 0], **kwargs)
+    except LedgerError as error:
+        raise RuleViolation(f"The entry cannot be posted: {error}") from None
+
+
+def _event(loan: Loan, kind: LoanEventKind, *, on_date: date, actor: Actor, now: datetime, reason: str = "",
+           amount: Decimal | None = None, entry: JournalEntry | None = None) -> LoanEvent:
+    event = LoanEvent(loan_id=loan.id, kind=kind, reason=reason, amount=amount, on_date=on_date,
+                      actor_id=actor.id, actor_label=actor.actor_label, at=now,
+                      journal_entry_id=entry.id if entry is not None else None)
+    db.session.add(event)
+    return event
+
+
+def _cash_low_from(fund: RevolvingFund, day: date) -> tuple[Decimal, date]:
+    """The lowest the fund's cash is on ``day`` or any later value date, and the date of that low."""
+    account = get_account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id)
+    if account is None:
+        return ZERO, day
+    net = func.sum(cast(func.round(JournalLine.debit * 100), BigInteger)
+                   - cast(func.round(JournalLine.credit * 100), BigInteger))
+    rows = db.session.execute(
+        select(JournalEntry.value_date, net).join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(JournalLine.account_id == account.id).group_by(JournalEntry.value_date)
+        .order_by(JournalEntry.value_date)).all()
+    running = 0
+    low: tuple[int, date] | None = None
+    for value_date, amount_cents in rows:
+        running += int(amount_cents or 0)
+        if value_date < day:
+            continue
+        if low is None or running < low[0]:
+            low = (running, value_date)
+    before = sum(int(amount_cents or 0) for value_date, amount_cents in rows if value_date <= day)
+    if low is None or before <= low[0]:
+        low = (before, day)
+    return (Decimal(low[0]) / 100).quantize(Decimal("0.01")), low[1]
+
+
+@dataclass(frozen=True)
+class _Terms:
+    annual_rate: Decimal
+    term_periods: int
+    grace_periods: int
+    grace: str
+    frequency: str
+    method: str
+
+
+def _check_terms(rules: LoanRules, *, annual_rate: object, term_periods: object, grace_periods: object, grace: str,
+                 frequency: str, method: str) -> _Terms:
+    """The terms, checked against the call's loan rules; RuleViolation naming the field and the limit."""
+    try:
+        rate = to_decimal(annual_rate)
+    except MoneyError:
+        raise RuleViolation("Give the annual rate as a number (0.04 for 4 %).", field="annual_rate") from None
+    if not rate.is_finite() or rate < 0:
+        raise RuleViolation("The annual rate must be 0 or more.", field="annual_rate")
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise RuleViolation(f"The annual rate has more than {RATE_PLACES} decimal places.", field="annual_rate")
+    if rate > rules.max_rate:
+        raise RuleViolation(f"An annual rate of {_percent(rate)} is above the rules' maximum of "
+                            f"{_percent(rules.max_rate)}.", field="annual_rate")
+    if frequency not in MONTHS_PER_PERIOD:
+        raise RuleViolation("Repayments are monthly or quarterly.", field="frequency")
+    if frequency not in rules.frequencies:
+        raise RuleViolation(f"The rules do not allow {frequency} repayments (only {', '.join(rules.frequencies)}).",
+                            field="frequency")
+    if method not in ("annuity", "equal_principal"):
+        raise RuleViolation("The method is annuity or equal principal.", field="method")
+    if method not in rules.methods:
+        raise RuleViolation(f"The rules do not allow the {method.replace('_', ' ')} method (only "
+                            f"{', '.join(m.replace('_', ' ') for m in rules.methods)}).", field="method")
+    if isinstance(term_periods, bool) or not isinstance(term_periods, int) or term_periods < 1:
+        raise RuleViolation("The term is a whole number of periods, 1 or more.", field="term_periods")
+    step = MONTHS_PER_PERIOD[frequency]
+    if term_periods * step > rules.max_term_months:
+        raise RuleViolation(f"A term of {term_periods * step} months is longer than the rules' maximum of "
+                            f"{rules.max_term_months} months.", field="term_periods")
+    if grace not in ("none", "interest_only"):
+        raise RuleViolation("The grace is none or interest only.", field="grace")
+    if isinstance(grace_periods, bool) or not isinstance(grace_periods, int) or grace_periods < 0:
+        raise RuleViolation("The grace is a whole number of periods, 0 or more.", field="grace_periods")
+    if grace == "none" and grace_periods:
+        raise RuleViolation("Choose an interest-only grace for grace periods.", field="grace")
+    if grace_periods * step > rules.max_grace_months:
+        raise RuleViolation(f"A grace of {grace_periods * step} months is longer than the rules' maximum of "
+                            f"{rules.max_grace_months} months.", field="grace_periods")
+    return _Terms(rate, term_periods, grace_periods, grace, frequency, method)
+
+
+def _last_repayment(loan: Loan) -> Repayment | None:
+    return db.session.scalar(select(Repayment).where(Repayment.loan_id == loan.id)
+                             .order_by(Repayment.value_date.desc(), Repayment.id.desc()).limit(1))
+
+
+def _last_change(loan: Loan) -> LoanEvent | None:
+    return db.session.scalar(select(LoanEvent).where(
+        LoanEvent.loan_id == loan.id,
+        LoanEvent.kind.in_((LoanEventKind.RESCHEDULED, LoanEventKind.WRITTEN_OFF)))
+        .order_by(LoanEvent.on_date.desc(), LoanEvent.id.desc()).limit(1))
+
+
+def _refuse_back_dated(loan: Loan, value_date: date, what: str = "A repayment") -> None:
+    """Refuse a date before the loan's latest repayment, reschedule or write-off (naming it)."""
+    last = _last_repayment(loan)
+    if last is not None and value_date < last.value_date:
+        raise RuleViolation(
+            f"{what} dated {value_date:%d %b %Y} is before the repayment of {_money_of(last.amount, loan.currency)} "
+            f"already posted on {loan.number} on {last.value_date:%d %b %Y} (bank reference {last.bank_reference}). "
+            "Repayments are applied in date order: record it with a date on or after that one, or reverse the "
+            "later repayment first.", field="value_date")
+    change = _last_change(loan)
+    if change is not None and value_date < change.on_date:
+        raise RuleViolation(f"{what} dated {value_date:%d %b %Y} is before {loan.number} was "
+                            f"{change.kind.label.lower()} on {change.on_date:%d %b %Y}.", field="value_date")
+
+
+def _assess(loan: Loan, instalments: list[LoanInstalment], value_date: date) -> None:
+    """Add the penalties accrued up to ``value_date`` to each late instalment's ``penalty_assessed``."""
+    rules = _rules(loan.fund)
+    if rules.penalty_rate == 0:
+        return
+    last = _last_repayment(loan)
+    change = _last_change(loan)
+    since = max((d for d in (last.value_date if last else None, change.on_date if change else None) if d),
+                default=None)
+    for instalment in instalments:
+        start = instalment.due_date if since is None else max(instalment.due_date, since)
+        days = (value_date - start).days
+        if days <= 0:
+            continue
+        state = _state(instalment)
+        if state.unpaid <= 0:
+            continue
+        instalment.penalty_assessed += penalty_amount(state.unpaid, rules.penalty_rate, days, loan.currency,
+                                                      loan.rounding)  # type: ignore[arg-type]

@@ -1,0 +1,158 @@
+"""Lending from a revolving fund: the approved funding requests a loan may name, and making a loan (terms
+within the call's rules, the fund's cash under a lock, Dr loans_receivable:loan, Cr revolving_fund_cash:fund,
+its schedule written)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from programme.accounts.models import GroupOrganisation, Organisation
+from programme.core import audit
+from programme.core.access import Actor, RuleViolation, require_role
+from programme.core.timezone import local_date
+from programme.extensions import db
+from programme.funding.models import FundingRequest, FundingRequestStatus, InitiativeStatus
+from programme.ledger.models import AccountKind
+from programme.ledger.posting import credit, debit
+from programme.loans.models import Loan, LoanEventKind, LoanInstalment, LoanStatus, RevolvingFund
+from programme.loans.schedule import LoanTerms, build_schedule
+from programme.loans.services._common import (
+    HANDLERS,
+    ZERO,
+    _a_date,
+    _account,
+    _cash_low_from,
+    _check_terms,
+    _event,
+    _lock_fund,
+    _money,
+    _money_of,
+    _post,
+    _reference,
+    _rules,
+)
+from programme.loans.services.funds import fund_cash
+
+
+def loan_requests_of(fund: RevolvingFund) -> list[FundingRequest]:
+    """The fund's initiative's approved funding requests with a loan part, which a new loan may name."""
+    return list(db.session.scalars(select(FundingRequest).where(
+        FundingRequest.initiative_id == fund.initiative_id, FundingRequest.status == FundingRequestStatus.APPROVED,
+        FundingRequest.loan_approved > 0).order_by(FundingRequest.id)))
+
+
+def _new_loan_id() -> int:
+    """The next loan id, taken before the row is written: the ledger accounts and the idempotency key of the
+    loan's entry name it, and the row needs that entry."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return int(db.session.scalar(text("SELECT nextval(pg_get_serial_sequence('loans', 'id'))")))
+    return int(db.session.scalar(select(func.coalesce(func.max(Loan.id), 0) + 1)))
+
+
+def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annual_rate: object, term_periods: int,
+              grace_periods: int = 0, grace: str = "none", frequency: str = "monthly", method: str = "annuity",
+              first_due: date, disbursed_on: date, bank_reference: str, purpose: str,
+              funding_request_id: int | None = None, actor: Actor, now: datetime, timezone: str = "UTC") -> Loan:
+    """Lend from the fund to a member organisation of the initiative's group, on terms within the call's rules
+    (``annual_rate`` is a fraction: 0.04 for 4 %). Under a lock on the fund, the principal may not exceed its
+    cash (on the disbursement date and every later date). Posts Dr loans_receivable:loan, Cr
+    revolving_fund_cash:fund and writes the schedule. The same bank reference again, for the same fund,
+    borrower and principal, returns the loan already made; used otherwise, it is refused."""
+    require_role(actor, *HANDLERS)
+    currency = fund.currency
+    initiative = fund.initiative
+    rules = _rules(fund)
+    reference = _reference(bank_reference)
+    value = _money(principal, currency, "principal")
+    terms = _check_terms(rules, annual_rate=annual_rate, term_periods=term_periods, grace_periods=grace_periods,
+                         grace=grace, frequency=frequency, method=method)
+    disbursed_on = _a_date(disbursed_on, "disbursed_on", "date the loan is paid out")
+    first_due = _a_date(first_due, "first_due", "first due date")
+    if disbursed_on > local_date(now, timezone):
+        raise RuleViolation(f"The disbursement date {disbursed_on:%d %b %Y} is in the future.", field="disbursed_on")
+    if first_due <= disbursed_on:
+        raise RuleViolation("The first instalment falls due after the loan is paid out.", field="first_due")
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise RuleViolation("Say what the loan is for.", field="purpose")
+    member = db.session.scalar(select(GroupOrganisation).where(
+        GroupOrganisation.group_id == initiative.group_id, GroupOrganisation.organisation_id == borrower_id))
+    if member is None:
+        raise RuleViolation(f"The borrower must be a member organisation of {initiative.group.name}.",
+                            field="borrower_id")
+    if funding_request_id is not None:
+        request = db.session.get(FundingRequest, funding_request_id)
+        if request is None or request.initiative_id != initiative.id:
+            raise RuleViolation(f"No such funding request of {initiative.reference}.", field="funding_request_id")
+    if initiative.status == InitiativeStatus.TERMINATED:
+        raise RuleViolation(f"{initiative.reference} is terminated; nothing more is lent to it.")
+
+    _lock_fund(fund)
+    existing = db.session.scalar(select(Loan).where(Loan.bank_reference == reference))
+    if existing is not None:
+        if existing.fund_id == fund.id and existing.borrower_id == borrower_id and existing.principal == value:
+            return existing
+        raise RuleViolation(f"The bank reference {reference} is already used for loan {existing.number}.",
+                            field="bank_reference")
+    cash = fund_cash(fund)
+    if value > cash:
+        raise RuleViolation(f"{_money_of(value, currency)} is more than the fund's cash: it has "
+                            f"{_money_of(cash, currency)}.", field="principal")
+    low, low_on = _cash_low_from(fund, disbursed_on)
+    if value > low:
+        raise RuleViolation(f"{_money_of(value, currency)} is more than the fund had in cash from "
+                            f"{disbursed_on:%d %b %Y}: it had {_money_of(low, currency)} on {low_on:%d %b %Y}.",
+                            field="disbursed_on")
+    schedule = build_schedule(LoanTerms(
+        principal=value, annual_rate=terms.annual_rate, term_periods=terms.term_periods, first_due=first_due,
+        currency=currency, grace_periods=terms.grace_periods, grace=terms.grace,  # type: ignore[arg-type]
+        frequency=terms.frequency, method=terms.method, rounding=rules.rounding,  # type: ignore[arg-type]
+    ))
+    borrower = db.session.get(Organisation, borrower_id)
+    assert borrower is not None
+    try:
+        with db.session.begin_nested():
+            loan_id = _new_loan_id()
+            number = f"L-{loan_id:06d}"
+            receivable = _account(AccountKind.LOANS_RECEIVABLE, "loan", loan_id, currency)
+            cash_account = _account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id, currency)
+            entry = _post([debit(receivable, value), credit(cash_account, value)],
+                          description=f"Loan {number} to {borrower.name} from the revolving fund of "
+                                      f"{initiative.reference}: {purpose} (bank {reference})",
+                          value_date=disbursed_on, idempotency_key=f"loan:{loan_id}:disbursed", actor=actor,
+                          source=("Loan", loan_id), now=now)
+            loan = Loan(
+                id=loan_id, number=number, fund_id=fund.id, borrower_id=borrower_id,
+                funding_request_id=funding_request_id, purpose=purpose, currency=currency, principal=value,
+                annual_rate=terms.annual_rate, term_periods=terms.term_periods, grace_periods=terms.grace_periods,
+                grace=terms.grace, frequency=terms.frequency, method=terms.method, rounding=rules.rounding,
+                first_due=first_due, disbursed_on=disbursed_on, bank_reference=reference,
+                status=LoanStatus.ACTIVE, principal_outstanding=value, credit=ZERO, created_by_id=actor.id,
+                created_at=now, journal_entry_id=entry.id,
+            )
+            db.session.add(loan)
+            db.session.flush()
+            db.session.add_all(LoanInstalment(loan_id=loan.id, number=line.number, due_date=line.due_date,
+                                              principal=line.principal, interest=line.interest)
+                               for line in schedule)
+            _event(loan, LoanEventKind.DISBURSED, on_date=disbursed_on, actor=actor, now=now, amount=value,
+                   entry=entry)
+            db.session.flush()
+    except IntegrityError:
+        # Another session used the same reference for another loan and committed first.
+        other = db.session.scalar(select(Loan).where(Loan.bank_reference == reference))
+        if other is not None:
+            raise RuleViolation(f"The bank reference {reference} is already used for loan {other.number}.",
+                                field="bank_reference") from None
+        raise
+    db.session.expire(fund, ["loans"])  # a view-only collection: reload it with the new loan
+    audit.record(db.session, actor, "loans.loan_made", loan, number=loan.number, initiative=initiative.reference,
+                 borrower=borrower.name, principal=str(value), annual_rate=str(terms.annual_rate),
+                 term_periods=terms.term_periods, grace_periods=terms.grace_periods, grace=terms.grace,
+                 frequency=terms.frequency, method=terms.method, first_due=first_due.isoformat(),
+                 disbursed_on=disbursed_on.isoformat(), bank_reference=reference, journal_entry=entry.id,
+                 cash_left=str(cash - value))
+    return loan
