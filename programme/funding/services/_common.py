@@ -1,0 +1,88 @@
+"""What the funding flow modules share: who handles disbursements (``HANDLERS``), the row locks taken
+in the same order by every operation that checks a cap (the initiative's, then the grant's), the checks every
+operation makes (the initiative visible, an applicant acting for its group, a closed initiative refused), the
+parsing of typed amounts and texts, money sums in SQL, and the users named on a list. Private to
+``programme.funding.services``: the public names here are re-exported by the package."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from programme.accounts.models import User
+from programme.core.access import Actor, NotFound, Role, RuleViolation
+from programme.core.money import MAX_AMOUNT, MoneyError, parse_amount
+from programme.extensions import db
+from programme.funding.domain import (
+    ZERO,
+)
+from programme.funding.models import (
+    Grant,
+    Initiative,
+    InitiativeStatus,
+)
+
+#: Who handles disbursements (request, approve, reject).
+HANDLERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER)
+
+
+def _lock_initiative(initiative: Initiative) -> Initiative:
+    """Lock the initiative's row: every operation that checks a cap over the initiative's grants (a tranche
+    requested, approved or paid; a matching grant committed) takes this lock first, then the grant's, then the
+    disbursement's, so two of them never judge a cap on the same figures at once."""
+    db.session.execute(select(Initiative.id).where(Initiative.id == initiative.id).with_for_update())
+    return initiative
+
+
+def _lock_grant(grant: Grant) -> Grant:
+    db.session.execute(select(Grant.id).where(Grant.id == grant.id).with_for_update())
+    return grant
+
+
+def _acts_for_group(initiative: Initiative, actor: Actor) -> bool:
+    """An applicant who acts for the initiative's group."""
+    return actor.has_role(Role.APPLICANT) and initiative.group.role_of(actor) is not None
+
+
+def _visible(initiative: Initiative, actor: Actor) -> None:
+    if not initiative.can_view(actor):
+        raise NotFound("no such initiative")
+
+
+def _refuse_if_closed(initiative: Initiative, what: str) -> None:
+    if initiative.status in (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED):
+        raise RuleViolation(f"{initiative.reference} is {initiative.status.value}; it can no longer {what}.")
+
+
+def _amount(value: object, currency: str, field: str, *, zero: bool = False, what: str = "The amount",
+            maximum: Decimal | None = MAX_AMOUNT) -> Decimal:
+    """An amount typed for ``field`` (core.money.parse_amount): above zero, or zero when ``zero`` (then nothing
+    typed means zero), at most ``maximum``; a refusal is a RuleViolation on ``field``."""
+    if zero and (value is None or (isinstance(value, str) and not value.strip())):
+        return ZERO
+    try:
+        return parse_amount(value, currency, what=what, zero=zero, maximum=maximum)
+    except MoneyError as error:
+        raise RuleViolation(str(error), field=field) from None
+
+
+def _text(value: str | None, field: str, message: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise RuleViolation(message, field=field)
+    if len(text) > limit:
+        raise RuleViolation(f"Write at most {limit:,} characters.", field=field)
+    return text
+
+
+def _money_sum(query: Any) -> Decimal:
+    return Decimal(db.session.scalar(query) or 0).quantize(Decimal("0.01"))
+
+
+def people_named(ids: set[int | None]) -> dict[int, User]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}

@@ -1,0 +1,127 @@
+"""The caps on a matching-grant tranche: the grant's matchable co-financing (the ratio cap), the
+programme year's external share, the overall cap per initiative and the commitment (``tranche_limits``), and
+the refusal of a tranche over one of them, enforced when it is requested, approved and paid under a lock on
+the initiative's row."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from programme.core.access import RuleViolation
+from programme.extensions import db
+from programme.funding.domain import (
+    Contribution,
+    Matchable,
+    TrancheLimits,
+    matchable_cofinancing,
+    tranche_refusal,
+    year_begins,
+)
+from programme.funding.models import (
+    HOLDING,
+    CoFinancingContribution,
+    ContributionStatus,
+    Disbursement,
+    DisbursementStatus,
+    Grant,
+    GrantKind,
+    Initiative,
+)
+from programme.funding.services._common import _money_sum
+from programme.funding.services.initiatives import started_on, year_of
+
+
+def _year_bounds(initiative: Initiative, year: int, timezone: str) -> tuple[date, date]:
+    start = started_on(initiative, timezone)
+    return year_begins(start, year), year_begins(start, year + 1)
+
+
+def _held(initiative: Initiative, *, grant: Grant | None = None, excluding: Disbursement | None = None,
+          statuses: tuple[DisbursementStatus, ...] = HOLDING, matching_only: bool = False) -> Decimal:
+    query = (select(func.coalesce(func.sum(Disbursement.amount), 0))
+             .where(Disbursement.initiative_id == initiative.id, Disbursement.status.in_(statuses)))
+    if grant is not None:
+        query = query.where(Disbursement.grant_id == grant.id)
+    if matching_only:
+        query = query.join(Grant, Grant.id == Disbursement.grant_id).where(Grant.kind == GrantKind.MATCHING)
+    if excluding is not None:
+        query = query.where(Disbursement.id != excluding.id)
+    return _money_sum(query)
+
+
+def _paid_matching_in(initiative: Initiative, first: date, after: date, excluding: Disbursement | None) -> Decimal:
+    query = (select(func.coalesce(func.sum(Disbursement.amount), 0))
+             .join(Grant, Grant.id == Disbursement.grant_id)
+             .where(Disbursement.initiative_id == initiative.id, Grant.kind == GrantKind.MATCHING,
+                    Disbursement.status == DisbursementStatus.PAID,
+                    Disbursement.value_date >= first, Disbursement.value_date < after))
+    if excluding is not None:
+        query = query.where(Disbursement.id != excluding.id)
+    return _money_sum(query)
+
+
+def _cofinancing_in(initiative: Initiative, first: date, after: date) -> Decimal:
+    return _money_sum(
+        select(func.coalesce(func.sum(CoFinancingContribution.amount), 0))
+        .where(CoFinancingContribution.initiative_id == initiative.id,
+               CoFinancingContribution.status == ContributionStatus.VERIFIED,
+               CoFinancingContribution.contributed_on >= first, CoFinancingContribution.contributed_on < after))
+
+
+def matchable_of(grant: Grant, *, timezone: str = "UTC") -> Matchable:
+    """The grant's matchable co-financing (``domain.matchable_cofinancing``) from its verified contributions,
+    with the ratios and the in-kind cap of the call's rules."""
+    matching = grant.initiative.call.rules.funding.matching
+    rows = db.session.scalars(select(CoFinancingContribution).where(
+        CoFinancingContribution.grant_id == grant.id, CoFinancingContribution.status == ContributionStatus.VERIFIED))
+    return matchable_cofinancing(
+        [Contribution(c.kind.value, Decimal(c.amount), c.contributed_on) for c in rows],
+        start=started_on(grant.initiative, timezone), ratio_for_year=matching.ratio_for_year,
+        in_kind_max_share=matching.in_kind_max_share, currency=grant.currency)
+
+
+def tranche_limits(grant: Grant, *, day: date, at_payment: bool, excluding: Disbursement | None = None,
+                   timezone: str = "UTC") -> TrancheLimits:
+    """The figures that limit a tranche of a matching grant dated ``day`` (today when it is requested or
+    approved; the value date when it is paid), leaving out the tranche ``excluding`` itself.
+
+    - the ratio cap: held + paid on the grant (requested, approved or paid) against its matchable co-financing;
+    - the year cap: P = the initiative's matching-grant tranches paid with a value date in ``day``'s programme
+      year, plus, when the tranche is requested or approved, every matching-grant tranche requested or approved
+      but not yet paid (counted in the current year, where it will be paid); at payment only what is really
+      paid counts, since a tranche approved in one year may be paid in the next, under that year's lower cap.
+      C = the initiative's co-financing verified with a date in that year. The start-up grant is not in P: the
+      rules allow it at 100 %;
+    - the overall cap: held + paid on all the initiative's grants (the start-up grant too) against the call's
+      cap per initiative;
+    - the grant's commitment."""
+    initiative = grant.initiative
+    rules = initiative.call.rules.funding
+    year = year_of(initiative, day, timezone)
+    first, after = _year_bounds(initiative, year, timezone)
+    programme_money = _paid_matching_in(initiative, first, after, excluding)
+    if not at_payment:
+        programme_money += _held(initiative, excluding=excluding, matching_only=True,
+                                 statuses=(DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED))
+    return TrancheLimits(
+        currency=grant.currency, grant_held=_held(initiative, grant=grant, excluding=excluding),
+        matchable=matchable_of(grant, timezone=timezone).matchable, year=year,
+        year_cap=rules.external_share.cap_for_year(year), year_programme=programme_money,
+        year_cofinancing=_cofinancing_in(initiative, first, after),
+        initiative_held=_held(initiative, excluding=excluding), overall_cap=Decimal(initiative.call.per_initiative_cap),
+        committed=Decimal(grant.committed),
+    )
+
+
+def _refuse_over_caps(grant: Grant, amount: Decimal, *, day: date, at_payment: bool,
+                      excluding: Disbursement | None, timezone: str, field: str | None) -> None:
+    try:
+        limits = tranche_limits(grant, day=day, at_payment=at_payment, excluding=excluding, timezone=timezone)
+    except RuleViolation as error:
+        raise RuleViolation(error.message, field="value_date" if at_payment else field) from None
+    blocked = tranche_refusal(amount, limits)
+    if blocked:
+        raise RuleViolation(blocked, field=field)
