@@ -15,8 +15,8 @@ from flask_login import login_required
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
 from programme.core.money import format_money
-from programme.core.timezone import to_local
-from programme.core.web import actor, now, send_workbook
+from programme.core.timezone import programme_today
+from programme.core.web import actor, send_workbook
 from programme.dashboard.export import write_dashboard
 from programme.dashboard.figures import INSTRUMENTS, ProgrammeFigures, programme_figures
 from programme.funding.models import InitiativeStatus
@@ -129,7 +129,7 @@ def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | l
 
 def _today() -> tuple[date, str]:
     zone = current_app.config["PROGRAMME_TIMEZONE"]
-    return to_local(now(), zone).date(), zone
+    return programme_today(zone), zone
 
 
 def _may_see_dashboard() -> None:

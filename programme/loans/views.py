@@ -21,7 +21,7 @@ from flask_login import login_required
 from programme.core.access import Role, RuleViolation, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
-from programme.core.timezone import to_local
+from programme.core.timezone import programme_today
 from programme.core.web import actor, attempt, commit, now, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
@@ -52,7 +52,7 @@ def _zone() -> str:
 
 
 def _today() -> date:
-    return to_local(now(), _zone()).date()
+    return programme_today(_zone())
 
 
 def _administers() -> bool:

@@ -15,13 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import BigInteger, Select, and_, cast, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from programme.accounts.models import ApplicantGroup
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.db import cents, from_cents
 from programme.core.files import store_upload
 from programme.core.money import is_exact_amount
 from programme.core.notifications import notify
@@ -556,10 +557,9 @@ def requested_total(call: Call, filters: SubmissionFilter, *, actor: Actor) -> D
     """The sum of the amounts requested by the submissions that match the filters (newest versions)."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     # Summed in whole cents as integers: exact on SQLite too, which would otherwise add binary floats.
-    cents = cast(func.round(ProposalVersion.requested_amount * 100), BigInteger).label("cents")
-    matching = _submissions_query(call, filters).with_only_columns(cents).subquery()
-    total_cents = db.session.scalar(select(func.coalesce(func.sum(matching.c.cents), 0)))
-    return (Decimal(int(total_cents)) / 100).quantize(Decimal("0.01"))
+    matching = _submissions_query(call, filters).with_only_columns(
+        cents(ProposalVersion.requested_amount).label("cents")).subquery()
+    return from_cents(db.session.scalar(select(func.coalesce(func.sum(matching.c.cents), 0))))
 
 
 EXPORT_COLUMNS = (

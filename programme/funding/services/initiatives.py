@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from programme.accounts.models import GroupUser
 from programme.calls.models import Call
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.timezone import programme_today
 from programme.extensions import db
 from programme.funding.domain import (
     programme_year,
@@ -60,7 +61,7 @@ def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, cal
         query = query.where(Initiative.call_id == call_id)
     shown = list(db.session.scalars(query).unique())
     if year is not None:
-        day = today or datetime.now(ZoneInfo(timezone)).date()
+        day = today or programme_today(timezone)
         shown = [i for i in shown
                  if (programme_year(started_on(i, timezone), day) if day >= started_on(i, timezone) else 1) == year]
     return shown

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import func, select
 
 from programme.core.access import Actor, Role, RuleViolation
+from programme.core.db import cents
 from programme.core.money import MoneyError, format_money, parse_amount, to_decimal
 from programme.extensions import db
 from programme.ledger.domain import BankReferenceError
@@ -122,8 +123,7 @@ def _cash_low_from(fund: RevolvingFund, day: date) -> tuple[Decimal, date]:
     account = get_account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id)
     if account is None:
         return ZERO, day
-    net = func.sum(cast(func.round(JournalLine.debit * 100), BigInteger)
-                   - cast(func.round(JournalLine.credit * 100), BigInteger))
+    net = func.sum(cents(JournalLine.debit) - cents(JournalLine.credit))
     rows = db.session.execute(
         select(JournalEntry.value_date, net).join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .where(JournalLine.account_id == account.id).group_by(JournalEntry.value_date)

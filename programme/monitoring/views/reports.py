@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
+from programme.core.timezone import programme_today
 from programme.core.web import actor, attempt, commit, form_error, now
 from programme.extensions import db
 from programme.monitoring.domain import is_overdue
@@ -35,7 +35,7 @@ def _timezone() -> str:
 
 
 def _today() -> date:
-    return now().astimezone(ZoneInfo(_timezone())).date()
+    return programme_today(_timezone())
 
 
 def _names(ids: set[int | None]) -> dict[int, str]:
