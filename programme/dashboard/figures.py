@@ -46,7 +46,7 @@ from sqlalchemy import case, func, literal, or_, select
 from programme.calls.models import Call
 from programme.core.db import from_cents, sum_cents
 from programme.extensions import db
-from programme.funding.domain import programme_year, year_begins
+from programme.funding.domain import current_year, year_begins
 from programme.funding.models import (
     CoFinancingContribution,
     ContributionStatus,
@@ -271,7 +271,7 @@ def _start(started_at: datetime, zone: ZoneInfo) -> date:
 
 
 def _year(start: date, today: date) -> int:
-    return programme_year(start, today) if today >= start else 1
+    return current_year(start, today)
 
 
 # ------------------------------------------------------------------------------------------------ the read

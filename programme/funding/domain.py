@@ -77,6 +77,11 @@ def programme_year(start: date, day: date) -> int:
     return years + 1
 
 
+def current_year(start: date, today: date) -> int:
+    """The programme year an initiative is in on ``today``: year 1 until it has started, then ``programme_year``."""
+    return programme_year(start, today) if today >= start else 1
+
+
 def year_begins(start: date, year: int) -> date:
     """The first day of programme ``year`` (1, 2, ...) of an initiative that started on ``start``."""
     if year < 1:

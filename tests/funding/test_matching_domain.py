@@ -16,6 +16,7 @@ from programme.funding.domain import (
     IN_KIND,
     Contribution,
     TrancheLimits,
+    current_year,
     external_share_by_year,
     floor_money,
     matchable_cofinancing,
@@ -49,6 +50,15 @@ def ratios(*values: str):
 ])
 def test_programme_year_runs_twelve_months_from_the_start(day, year):
     assert programme_year(START, day) == year
+
+
+def test_the_current_year_is_one_until_the_start_and_then_the_programme_year():
+    assert current_year(START, START - timedelta(days=1)) == 1
+    assert current_year(START, date(2000, 1, 1)) == 1
+    assert current_year(START, START) == 1
+    assert current_year(START, date(2028, 6, 1)) == programme_year(START, date(2028, 6, 1)) == 2
+    with pytest.raises(ValueError):
+        programme_year(START, START - timedelta(days=1))
 
 
 def test_a_start_on_the_29th_of_february():

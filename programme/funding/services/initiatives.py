@@ -16,6 +16,7 @@ from programme.core.access import Actor, NotFound, Role, RuleViolation, require_
 from programme.core.timezone import programme_today
 from programme.extensions import db
 from programme.funding.domain import (
+    current_year,
     programme_year,
 )
 from programme.funding.models import (
@@ -63,7 +64,7 @@ def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, cal
     if year is not None:
         day = today or programme_today(timezone)
         shown = [i for i in shown
-                 if (programme_year(started_on(i, timezone), day) if day >= started_on(i, timezone) else 1) == year]
+                 if current_year(started_on(i, timezone), day) == year]
     return shown
 
 

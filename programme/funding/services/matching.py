@@ -18,6 +18,7 @@ from programme.funding.domain import (
     Matchable,
     TrancheLimits,
     YearShare,
+    current_year,
     external_share_by_year,
     programme_year,
 )
@@ -88,7 +89,7 @@ def share_chart(initiative: Initiative, *, now: datetime, timezone: str = "UTC")
             year = programme_year(start, day)
             cofinancing[year] = cofinancing.get(year, ZERO) + Decimal(amount)
     today = local_date(now, timezone)
-    current = programme_year(start, today) if today >= start else 1
+    current = current_year(start, today)
     return external_share_by_year(current_year=current, schedule_length=len(schedule.schedule),
                                   cap_for_year=schedule.cap_for_year, paid_by_year=paid,
                                   cofinancing_by_year=cofinancing)
