@@ -66,7 +66,7 @@ from programme.extensions import db  # noqa: E402
 from programme.proposals.domain import COST_TYPES, check_eligibility, dump_snapshot  # noqa: E402
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion  # noqa: E402
 from programme.reviews import services  # noqa: E402
-from programme.reviews.domain import aggregate  # noqa: E402
+from programme.reviews.aggregation import aggregate  # noqa: E402
 from programme.reviews.models import (  # noqa: E402
     CallReviewer,
     ConflictOfInterest,

@@ -221,14 +221,14 @@ def loans_group() -> None:
 @with_appcontext
 def loans_daily_command(as_of) -> None:
     """Mark overdue instalments, age arrears, write the day's portfolio figures (PAR30), queue reminders."""
-    from programme.core.db import utcnow
-    from programme.core.timezone import programme_today
+    from programme.core.timezone import now, programme_today
+    from programme.core.web import programme_zone
     from programme.extensions import db
     from programme.loans.services.arrears import run_daily
 
-    day = as_of.date() if as_of is not None else programme_today(current_app.config["PROGRAMME_TIMEZONE"])
+    day = as_of.date() if as_of is not None else programme_today(programme_zone())
     try:
-        result = run_daily(as_of=day, actor=CLI_ACTOR, now=utcnow())
+        result = run_daily(as_of=day, actor=CLI_ACTOR, now=now())
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -247,15 +247,15 @@ def monitoring_group() -> None:
 @with_appcontext
 def monitoring_daily_command(as_of) -> None:
     """Open the reports of the periods that have begun, remind groups before the due date, flag reports overdue."""
-    from programme.core.db import utcnow
-    from programme.core.timezone import programme_today
+    from programme.core.timezone import now, programme_today
+    from programme.core.web import programme_zone
     from programme.extensions import db
     from programme.monitoring.services.reports import run_report_schedule
 
-    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    zone = programme_zone()
     day = as_of.date() if as_of is not None else programme_today(zone)
     try:
-        result = run_report_schedule(today=day, actor=CLI_ACTOR, now=utcnow(), timezone=zone)
+        result = run_report_schedule(today=day, actor=CLI_ACTOR, now=now(), timezone=zone)
         db.session.commit()
     except Exception:
         db.session.rollback()

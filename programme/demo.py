@@ -18,7 +18,8 @@ from programme.accounts.models import ApplicantGroup, OrganisationType, SizeClas
 from programme.calls import services as calls
 from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
-from programme.core.db import utcnow
+from programme.core.timezone import now as clock_now
+from programme.core.web import programme_zone
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Initiative, InitiativeStatus
@@ -132,10 +133,10 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     invitation = accounts.invite(group, "member@demo.example", actor=lead)
     accounts.accept_invitation(invitation, actor=users["member@demo.example"])
     echo(f"[3/{steps}] an open call from rules/{DEMO_RULES_FILE}")
-    now = utcnow()
+    now = clock_now()
     manager = users["manager@demo.example"]
     call = calls.create_call(
-        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=app.config["PROGRAMME_TIMEZONE"],
+        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=programme_zone(),
         actor=manager, now=now,
     )
     calls.update_draft_call(
@@ -151,7 +152,7 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     calls.open_call(call, actor=manager, now=now)
     echo(f"[4/{steps}] a second call, left as a draft for the manager to edit")
     calls.create_call(
-        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=app.config["PROGRAMME_TIMEZONE"],
+        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=programme_zone(),
         actor=manager, now=now,
     )
     echo(f"[5/{steps}] an earlier call in review: {len(REVIEW_GROUPS)} proposals, 3 reviewers, reviews in progress")
@@ -176,7 +177,7 @@ def _call_in_review(app: Flask, users: dict[str, User], demo_group: ApplicantGro
     manager = users["manager@demo.example"]
     opened, closes = now - timedelta(days=70), now - timedelta(days=10)
     call = calls.create_call(
-        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=app.config["PROGRAMME_TIMEZONE"],
+        DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=programme_zone(),
         actor=manager, now=opened - timedelta(days=1),
     )
     calls.update_draft_call(call, calls.CallDraft(
@@ -233,7 +234,7 @@ def _initiative_with_loans(app: Flask, users: dict[str, User], demo_group: Appli
     over 30 days, one only started. The daily job has aged the arrears."""
     manager, admin = users["manager@demo.example"], users["funds@demo.example"]
     lead = users["applicant@demo.example"]
-    zone = app.config["PROGRAMME_TIMEZONE"]
+    zone = programme_zone()
     opened, closes = now - timedelta(days=520), now - timedelta(days=460)
     call = calls.create_call(DEMO_RULES_FILE, rules_folder=app.config["RULES_FOLDER"], timezone=zone,
                              actor=manager, now=opened - timedelta(days=1))
@@ -348,7 +349,7 @@ def _monitoring(app: Flask, users: dict[str, User], initiatives: list[Initiative
     second group has submitted one and let its second go overdue; the third submitted one. At the one-year milestone
     the manager let the demo group continue with conditions (into implementation), let the second continue and
     terminated the third. The daily job has flagged the overdue report; one benchmark's names are published."""
-    manager, zone = users["manager@demo.example"], app.config["PROGRAMME_TIMEZONE"]
+    manager, zone = users["manager@demo.example"], programme_zone()
     today = now.date()
     pace = (Decimal("0.30"), Decimal("0.20"), Decimal("0.05"))  # share of the way to target per half-year
     for rank, initiative in enumerate(initiatives):

@@ -12,9 +12,9 @@ from flask import Flask
 
 from programme.calls.services import close_due_calls
 from programme.core.access import SystemActor
-from programme.core.db import utcnow
 from programme.core.notifications import send_pending
-from programme.core.timezone import programme_today
+from programme.core.timezone import now, programme_today
+from programme.core.web import programme_zone
 from programme.extensions import db
 from programme.loans.services.arrears import run_daily
 from programme.monitoring.services.reports import run_report_schedule
@@ -24,26 +24,25 @@ SCHEDULER = SystemActor("scheduler")
 
 
 def close_calls_at_deadline(app: Flask) -> str:
-    closed = close_due_calls(actor=SCHEDULER, now=utcnow())
+    closed = close_due_calls(actor=SCHEDULER, now=now())
     return f"closed {len(closed)} call(s)" + (f": {', '.join(c.reference for c in closed)}" if closed else "")
 
 
 def remind_reviewers_of_deadline(app: Flask) -> str:
-    return f"reminded {remind_reviewers(actor=SCHEDULER, now=utcnow())} review(s)"
+    return f"reminded {remind_reviewers(actor=SCHEDULER, now=now())} review(s)"
 
 
 def flag_reviews_late(app: Flask) -> str:
-    return f"flagged {flag_late_reviews(actor=SCHEDULER, now=utcnow())} late review(s)"
+    return f"flagged {flag_late_reviews(actor=SCHEDULER, now=now())} late review(s)"
 
 
 def loans_daily(app: Flask) -> str:
-    return run_daily(as_of=programme_today(app.config["PROGRAMME_TIMEZONE"]), actor=SCHEDULER,
-                     now=utcnow()).summary()
+    return run_daily(as_of=programme_today(programme_zone()), actor=SCHEDULER, now=now()).summary()
 
 
 def monitoring_daily(app: Flask) -> str:
-    zone = app.config["PROGRAMME_TIMEZONE"]
-    return run_report_schedule(today=programme_today(zone), actor=SCHEDULER, now=utcnow(), timezone=zone).summary()
+    zone = programme_zone()
+    return run_report_schedule(today=programme_today(zone), actor=SCHEDULER, now=now(), timezone=zone).summary()
 
 
 def send_outbox(app: Flask) -> str:

@@ -523,12 +523,12 @@ def _initiatives(call, proposal_a, proposal_b, users, now) -> dict[str, object]:
         db.session.add(initiative)
         db.session.flush()
         requested = funding.request_disbursement(initiative.startup_grant, amount="5000.00", purpose="First tranche",
-                                                 actor=users["manager"], now=now)
+                                                 actor=users["manager"], now=now, timezone="UTC")
         made[f"initiative_{key}"], made[f"disbursement_{key}"] = initiative.id, requested.id
     approved = funding.request_disbursement(db.session.get(Initiative, made["initiative_a"]).startup_grant,
                                             amount="2500.00", purpose="Second tranche", actor=users["manager"],
-                                            now=now)
-    funding.approve_disbursement(approved, actor=users["fund_admin"], now=now)
+                                            now=now, timezone="UTC")
+    funding.approve_disbursement(approved, actor=users["fund_admin"], now=now, timezone="UTC")
     made["approved_a"] = approved.id
     made.update(_funding_and_loans(made, users, now))
     return made
@@ -553,14 +553,14 @@ def _funding_and_loans(made, users, now) -> dict[str, object]:
         contribution = funding.record_contribution(
             matching, kind="cash", amount="4000.00", contributed_on=today, description="Members' cash",
             contributor_id=None, stream=io.BytesIO(b"%PDF-1.4 receipt"), filename="receipt.pdf",
-            upload_root=current_app.config["UPLOAD_FOLDER"], max_bytes=10_000_000, actor=lead, now=now)
+            upload_root=current_app.config["UPLOAD_FOLDER"], max_bytes=10_000_000, actor=lead, now=now, timezone="UTC")
         fund = loans.fund_of(initiative)
         loans.capitalise_fund(fund, amount="20000.00", value_date=today, bank_reference=f"CAP-ACCESS-{key}",
-                              actor=admin, now=now)
+                              actor=admin, now=now, timezone="UTC")
         loan = loans.make_loan(
             fund, borrower_id=initiative.group.organisations[0].id, principal="5000.00", annual_rate="0.02",
             term_periods=12, first_due=today + relativedelta(months=1), disbursed_on=today,
-            bank_reference=f"LOAN-ACCESS-{key}", purpose="A kiln", actor=admin, now=now)
+            bank_reference=f"LOAN-ACCESS-{key}", purpose="A kiln", actor=admin, now=now, timezone="UTC")
         scorecard = monitoring.start_scorecard(initiative, template_key=None,
                                                rules_folder=current_app.config["RULES_FOLDER"], actor=lead, now=now)
         kpis = monitoring.kpis_of(scorecard)
@@ -574,7 +574,7 @@ def _funding_and_loans(made, users, now) -> dict[str, object]:
             monitoring.drop_kpi(spare, reason="Not measured", actor=lead, now=now)
             ids["dropped_kpi_a"] = spare.id
         ids["kpi_key"] = kpis[0].key
-        (report,) = reports.open_reports(initiative, today=today, actor=lead, now=now)
+        (report,) = reports.open_reports(initiative, today=today, actor=lead, now=now, timezone="UTC")
         ids[f"report_{key}"] = report.id
         ids.update({f"funding_request_{key}": request.id, f"matching_{key}": matching.id,
                     f"contribution_{key}": contribution.id, f"fund_{key}": fund.id, f"loan_{key}": loan.id})

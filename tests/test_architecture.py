@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "programme"
 PURE = {
     "programme.loans.schedule",
     "programme.loans.allocation",
+    "programme.reviews.aggregation",
     "programme.reviews.agreement",
     "programme.reviews.assignment_plan",
     "programme.reviews.ranking",
@@ -149,9 +150,38 @@ def test_the_check_sees_the_whole_package() -> None:
     assert len(modules) > 50
 
 
+#: The names of a parameter that carries the programme's time zone.
+ZONE_PARAMETERS = ("timezone", "zone")
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)]
+
+
+def _defaulted(arguments: ast.arguments) -> list[str]:
+    """The names of the parameters that have a default value."""
+    positional = arguments.posonlyargs + arguments.args
+    names = [a.arg for a in positional[len(positional) - len(arguments.defaults):]]
+    return names + [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None]
+
+
+def test_no_function_defaults_the_time_zone() -> None:
+    """The programme's time zone comes from the configuration only (``core.web.programme_zone``), passed to every
+    function that needs it: no parameter named ``timezone`` or ``zone`` has a default (DESIGN.md section 6), so a
+    forgotten argument fails at once instead of silently giving the wrong day or programme year."""
+    faults = []
+    for module, path in _modules().items():
+        for node in _functions(ast.parse(path.read_text(encoding="utf-8"))):
+            for name in _defaulted(node.args):
+                if name in ZONE_PARAMETERS:
+                    function = getattr(node, "name", "<lambda>")
+                    faults.append(f"{module}:{node.lineno} {function}() defaults its `{name}`")
+    assert not faults, "\n".join(faults)
+
+
 def test_the_programme_always_passes_its_time_zone() -> None:
-    """A service that takes the programme's time zone defaults it to UTC for old callers (tests); inside the
-    programme every call passes it, so a forgotten argument can never give a wrong day or programme year."""
+    """Every call inside the programme of a function that takes the programme's time zone passes it (by keyword,
+    in its position or through ``**kwargs``), so the check sees a forgotten argument even on a path no test runs."""
     takes_zone: dict[str, int] = {}  # function name -> position of `timezone` among its positional parameters
     trees = {module: ast.parse(path.read_text(encoding="utf-8")) for module, path in _modules().items()}
     for tree in trees.values():
@@ -159,12 +189,10 @@ def test_the_programme_always_passes_its_time_zone() -> None:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name.startswith("_"):
                 continue
             positional = [a.arg for a in node.args.posonlyargs + node.args.args]
-            defaulted = positional[len(positional) - len(node.args.defaults):]
-            if "timezone" in defaulted:
-                takes_zone[node.name] = positional.index("timezone")
-            elif any(a.arg == "timezone" and d is not None for a, d in zip(node.args.kwonlyargs,
-                                                                             node.args.kw_defaults, strict=True)):
-                takes_zone[node.name] = 10**6
+            if "timezone" in positional:
+                takes_zone[node.name] = min(takes_zone.get(node.name, 10**6), positional.index("timezone"))
+            elif any(a.arg == "timezone" for a in node.args.kwonlyargs):
+                takes_zone.setdefault(node.name, 10**6)
     faults = []
     for module, tree in trees.items():
         for node in ast.walk(tree):

@@ -18,10 +18,10 @@ from programme.accounts.forms import (
     UserRolesForm,
 )
 from programme.accounts.models import Organisation, OrganisationType, SizeClass
-from programme.core.access import Role, RuleViolation, require_role
+from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.notifications import Notification
-from programme.core.web import actor, attempt, commit, form_error, safe_next
+from programme.core.web import actor, attempt, commit, safe_next
 from programme.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -37,12 +37,9 @@ def register():
         return redirect(url_for("home.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             user = services.register_applicant(email=form.email.data, name=form.name.data, password=form.password.data)
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             login_user(user)
             flash("Welcome. Your applicant account is ready: form or join an applicant group next.", "success")
             return redirect(url_for("accounts.groups"))
@@ -81,13 +78,10 @@ def logout():
 def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.change_password(current_user, current=form.current_password.data, new=form.new_password.data,
                                      actor=actor())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             login_user(current_user._get_current_object())  # this session stays; the others end
             flash("Your password is changed. Other sessions were logged out.", "success")
             return redirect(url_for("accounts.account"))
@@ -124,15 +118,12 @@ def new_user():
     form = StaffUserForm()
     form.organisation_id.choices = _organisation_choices()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             user = services.create_user(
                 email=form.email.data, name=form.name.data, roles=[Role(r) for r in form.roles.data],
                 password=form.password.data, actor=actor(), organisation_id=form.organisation_id.data or None,
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"Account {user.email} created.", "success")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_new.html", form=form)
@@ -216,12 +207,9 @@ def new_organisation(group_id: int):
     group = services.get_group_for_edit(group_id, actor=actor())
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             organisation = services.add_organisation(group, _organisation_data(form), actor=actor())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"{organisation.name} added to the group.", "success")
             return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/organisation_form.html", form=form, group=group, organisation=None)
@@ -236,12 +224,9 @@ def edit_organisation(group_id: int, organisation_id: int):
         "kind": organisation.kind.value, "size_class": organisation.size_class.value if organisation.size_class else ""
     } if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.update_organisation(group, organisation, _organisation_data(form), actor=actor())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"{organisation.name} updated.", "success")
             return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/organisation_form.html", form=form, group=group, organisation=organisation)
@@ -265,13 +250,10 @@ def invite(group_id: int):
     group = services.get_group(group_id, actor=actor())
     form = InviteForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as done:  # a refusal is flashed: the form is not shown again
             services.invite(group, form.email.data, actor=actor(),
                             accept_url=url_for("accounts.invitation", token="__token__", _external=True))
-        except RuleViolation as exc:
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"Invitation sent to {form.email.data}.", "success")
     else:
         for error in form.email.errors:

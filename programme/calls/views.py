@@ -7,10 +7,9 @@ from flask_login import login_required
 
 from programme.calls import services
 from programme.calls.forms import CallDraftForm, NewCallForm
-from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm, choices
 from programme.core.timezone import local_to_utc, to_local
-from programme.core.web import actor, commit, form_error, now
+from programme.core.web import actor, attempt, now, programme_zone
 
 bp = Blueprint("calls", __name__)
 
@@ -43,15 +42,12 @@ def new():
     form = NewCallForm()
     form.rules_file.choices = choices((e.name, f"{e.name}: {e.rules.call.name}") for e in entries if e.rules)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             call = services.create_call(
                 form.rules_file.data, rules_folder=current_app.config["RULES_FOLDER"],
-                timezone=current_app.config["PROGRAMME_TIMEZONE"], actor=actor(), now=now(),
+                timezone=programme_zone(), actor=actor(), now=now(),
             )
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash(f"Call {call.reference} created as a draft. Check its dates and budget, then open it.", "success")
             return redirect(url_for("calls.manage_detail", call_id=call.id))
     return render_template("calls/manage_new.html", form=form, entries=entries)
@@ -68,7 +64,7 @@ def manage_detail(call_id: int):
 @login_required
 def edit(call_id: int):
     call = services.get_call_for_management(call_id, actor=actor())
-    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    zone = programme_zone()
     form = CallDraftForm(obj=call)
     if not form.is_submitted():
         form.opens_at.data = to_local(call.opens_at, zone).replace(tzinfo=None) if call.opens_at else None
@@ -80,12 +76,9 @@ def edit(call_id: int):
             opens_at=local_to_utc(form.opens_at.data, zone) if form.opens_at.data else None,
             closes_at=local_to_utc(form.closes_at.data, zone) if form.closes_at.data else None,
         )
-        try:
+        with attempt(form) as done:
             services.update_draft_call(call, draft, actor=actor())
-        except RuleViolation as exc:
-            form_error(form, exc)
-        else:
-            commit()
+        if done.ok:
             flash("Call updated.", "success")
             return redirect(url_for("calls.manage_detail", call_id=call.id))
     return render_template("calls/manage_edit.html", form=form, call=call)
@@ -96,12 +89,9 @@ def edit(call_id: int):
 def open_(call_id: int):
     call = services.get_call_for_management(call_id, actor=actor())
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.open_call(call, actor=actor(), now=now())
-        except RuleViolation as exc:
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"Call {call.reference} is open and on the public calls page.", "success")
     return redirect(url_for("calls.manage_detail", call_id=call.id))
 
@@ -111,11 +101,8 @@ def open_(call_id: int):
 def close(call_id: int):
     call = services.get_call_for_management(call_id, actor=actor())
     if ActionForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.close_call(call, actor=actor(), now=now())
-        except RuleViolation as exc:
-            flash(exc.message, "error")
-        else:
-            commit()
+        if done.ok:
             flash(f"Call {call.reference} is closed.", "success")
     return redirect(url_for("calls.manage_detail", call_id=call.id))

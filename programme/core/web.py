@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
 from programme.core.money import format_money
+from programme.core.security import bounded_int
 from programme.core.timezone import format_local
 from programme.core.timezone import now as now  # the views' clock, re-exported: one clock, set once in tests
 from programme.extensions import db
@@ -41,6 +42,17 @@ def send_workbook(write: Callable[[IO[bytes]], object], download_name: str) -> R
 def commit() -> None:
     """The request's single commit. Anything not committed is rolled back when the request ends."""
     db.session.commit()
+
+
+def programme_zone() -> str:
+    """The programme's time zone, from the configuration (PROGRAMME_TIMEZONE): the one place views, the CLI and
+    the jobs read it, to pass to services explicitly (services have no default zone)."""
+    return current_app.config["PROGRAMME_TIMEZONE"]
+
+
+def page_arg(name: str = "page") -> int:
+    """The page number a list was asked for: 1 when absent, not a number or out of range."""
+    return min(max(1, request.args.get(name, 1, type=bounded_int) or 1), 1_000_000)
 
 
 def actor() -> Any:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from programme.core.spreadsheets import Money, StreamingWorkbook
+from programme.dashboard.money_figures import INSTRUMENTS
 
 MONEY_SHEET = "Money"
 LEVERAGE_SHEET = "Co-financing leveraged"
@@ -23,9 +24,8 @@ def _share_cell(value: Decimal | None) -> Decimal | None:
 
 def write_dashboard(target: str | BinaryIO, figures: Any) -> int:
     """Write the dashboard's figures (a ``dashboard.figures.ProgrammeFigures``) to an .xlsx, one sheet per group
-    of figures, money as exact Decimal cells, shares as decimals (0.25 is 25 %); returns the rows written."""
-    from programme.dashboard.figures import INSTRUMENTS  # noqa: PLC0415 (figures imports nothing of this file)
-
+    of figures, money as exact Decimal cells, shares as decimals (0.25 is 25 %); returns the rows written. The
+    external shares and "over the cap" are written as funding works them out (``share_figures``)."""
     book = StreamingWorkbook()
     rows = 0
 

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask_login import login_required
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
 from programme.core.money import format_money
 from programme.core.timezone import programme_today
-from programme.core.web import actor, send_workbook
+from programme.core.web import actor, programme_zone, send_workbook
 from programme.dashboard.export import write_dashboard
-from programme.dashboard.figures import INSTRUMENTS, ProgrammeFigures, programme_figures
+from programme.dashboard.figures import ProgrammeFigures, programme_figures
+from programme.dashboard.money_figures import INSTRUMENTS
 from programme.funding.models import InitiativeStatus
 
 bp = Blueprint("figures", __name__)
@@ -128,7 +129,7 @@ def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | l
 
 
 def _today() -> tuple[date, str]:
-    zone = current_app.config["PROGRAMME_TIMEZONE"]
+    zone = programme_zone()
     return programme_today(zone), zone
 
 

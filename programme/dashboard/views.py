@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from programme.accounts import services as accounts
@@ -10,7 +10,7 @@ from programme.calls import services as calls
 from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.timezone import programme_today
-from programme.core.web import actor, now
+from programme.core.web import actor, now, programme_zone
 from programme.funding import services as funding
 from programme.monitoring.services import reports
 from programme.proposals import services as proposals
@@ -44,7 +44,7 @@ def index():
                            review_calls=review_calls, outstanding=outstanding, awaiting=awaiting,
                            to_verify=to_verify, to_judge=to_judge, overdue_reports=overdue_reports,
                            to_file=to_file,
-                           today=programme_today(current_app.config["PROGRAMME_TIMEZONE"]), now=moment)
+                           today=programme_today(programme_zone()), now=moment)
 
 
 @bp.route("/healthz")

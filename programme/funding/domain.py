@@ -1,5 +1,6 @@
 """Pure rules of funding: what is left of a grant, what blocks a tranche, the programme years of an initiative,
-the matchable co-financing of a matching grant and the caps on its tranches. No Flask, no database."""
+the matchable co-financing of a matching grant and the caps on its tranches, and the external share paid in a
+programme year against its cap (the initiative's chart and the programme dashboard). No Flask, no database."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
@@ -257,17 +258,61 @@ def tranche_refusal(amount: Decimal, limits: TrancheLimits) -> str | None:
     return over_grant(amount, left, limits.committed, currency=cur, grant_label="matching grant")
 
 
+# ---------------------------------------------------------------------------------------------
+# The external share actually paid in a programme year, against the year's cap (the initiative's chart and
+# the programme dashboard both read it from here).
+
+#: The external share paid is shown to four places (0.3333 is 33.33 %).
+SHARE_PLACES = Decimal("0.0001")
+
+
+def share_paid(paid: Decimal, cofinancing: Decimal) -> Decimal | None:
+    """The external share actually paid in a programme year: the matching-grant tranches paid in it ÷ (those +
+    the co-financing verified dated in it), to four places (rounded half-up, for display); None for a year
+    with no money."""
+    total = Decimal(paid) + Decimal(cofinancing)
+    if total == 0:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 40
+        return (Decimal(paid) / total).quantize(SHARE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def over_cap(share: Decimal | None, cap: Decimal) -> bool:
+    """Whether the external share paid (``share_paid``) is over the year's cap; a year with no money is not."""
+    return share is not None and share > cap
+
+
+def at_floor(year: int, schedule_length: int) -> bool:
+    """Whether a programme year is past the call's external-share schedule, where the cap is the floor."""
+    return year > schedule_length
+
+
 @dataclass(frozen=True)
 class YearShare:
-    """One programme year of the chart: the schedule's cap, the matching-grant money paid in the year, the
-    verified co-financing dated in it, and the external share actually paid (paid / (paid + co-financing)),
-    None for a year with no money."""
+    """One programme year: the schedule's cap, the matching-grant money paid in the year, the verified
+    co-financing dated in it, and the external share actually paid (``share_paid``), None for a year with no
+    money; ``at_floor`` when the year is past the schedule (its cap is the floor)."""
 
     year: int
     cap: Decimal
     paid: Decimal
     cofinancing: Decimal
     share: Decimal | None
+    at_floor: bool = False
+
+    @property
+    def over(self) -> bool:
+        """The share paid is over the year's cap (``over_cap``)."""
+        return over_cap(self.share, self.cap)
+
+
+def year_share(year: int, *, cap: Decimal, schedule_length: int, paid: Decimal, cofinancing: Decimal) -> YearShare:
+    """Programme ``year``'s external share: ``paid`` (matching-grant tranches paid with a value date in the year)
+    and ``cofinancing`` (verified, dated in the year) against ``cap``, the schedule's cap of the year."""
+    paid, cofinancing = Decimal(paid), Decimal(cofinancing)
+    return YearShare(year, Decimal(cap), paid, cofinancing, share_paid(paid, cofinancing),
+                     at_floor(year, schedule_length))
 
 
 def external_share_by_year(
@@ -275,15 +320,8 @@ def external_share_by_year(
     paid_by_year: Mapping[int, Decimal], cofinancing_by_year: Mapping[int, Decimal],
 ) -> list[YearShare]:
     """The chart's data: per programme year 1..N, N = the larger of the current year, the schedule's length
-    and the last year with money, the schedule's cap and the external share actually paid: matching
-    tranches paid in that year / (those + co-financing verified dated in that year), to four places (rounded
-    half-up, for display); None for a year with no money."""
+    and the last year with money, the schedule's cap and the external share actually paid (``year_share``)."""
     last = max([current_year, schedule_length, *paid_by_year, *cofinancing_by_year])
-    rows = []
-    for year in range(1, last + 1):
-        paid = Decimal(paid_by_year.get(year, ZERO))
-        cofinancing = Decimal(cofinancing_by_year.get(year, ZERO))
-        total = paid + cofinancing
-        share = None if total == 0 else (paid / total).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        rows.append(YearShare(year, Decimal(cap_for_year(year)), paid, cofinancing, share))
-    return rows
+    return [year_share(year, cap=cap_for_year(year), schedule_length=schedule_length,
+                       paid=paid_by_year.get(year, ZERO), cofinancing=cofinancing_by_year.get(year, ZERO))
+            for year in range(1, last + 1)]

@@ -15,14 +15,15 @@ from datetime import date
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from programme.core.access import Role, RuleViolation, require_role
+from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
+from programme.core.security import bounded_int
 from programme.core.timezone import programme_today
-from programme.core.web import actor, attempt, commit, now, send_workbook
+from programme.core.web import actor, attempt, commit, now, page_arg, programme_zone, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.loans import export, services
@@ -47,12 +48,8 @@ SCHEDULE_FIELDS = ("principal", "annual_rate", "term_periods", "grace_periods", 
                    "first_due")
 
 
-def _zone() -> str:
-    return current_app.config["PROGRAMME_TIMEZONE"]
-
-
 def _today() -> date:
-    return programme_today(_zone())
+    return programme_today(programme_zone())
 
 
 def _administers() -> bool:
@@ -134,7 +131,7 @@ def capitalise(fund_id: int):
             made = services.capitalise_fund(
                 fund, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), note=(form.note.data or "").strip(), actor=actor(),
-                now=now(), timezone=_zone())
+                now=now(), timezone=programme_zone())
             message = (f"{format_money(made.amount, fund.currency)} put into the fund of {fund.initiative.reference} "
                        f"on {made.value_date.isoformat()}, reference {made.bank_reference}.")
         if done.ok:
@@ -196,7 +193,7 @@ def new_loan(fund_id: int):
                     frequency=form.frequency.data, method=form.method.data, first_due=form.first_due.data,
                     disbursed_on=form.disbursed_on.data, bank_reference=form.bank_reference.data.strip(),
                     purpose=form.purpose.data.strip(), funding_request_id=form.funding_request_id.data or None,
-                    actor=actor(), now=now(), timezone=_zone())
+                    actor=actor(), now=now(), timezone=programme_zone())
                 loan_id, number = loan.id, loan.number
                 message = (f"Loan {number} of {format_money(loan.principal, loan.currency)} made to "
                            f"{loan.borrower.name}.")
@@ -215,7 +212,7 @@ def _book_filter() -> portfolio.LoanBookFilter:
     args = request.args
     status, bucket, sort = args.get("status", ""), args.get("bucket", ""), args.get("sort", "number")
     return portfolio.LoanBookFilter(
-        fund_id=args.get("fund", type=int) or None,
+        fund_id=args.get("fund", type=bounded_int) or None,
         status=status if status in {s.value for s in LoanStatus} else None,
         bucket=bucket if bucket in portfolio.BUCKET_FILTERS else None,
         search=(args.get("q") or "").strip()[:100] or None,
@@ -228,7 +225,7 @@ def _book_filter() -> portfolio.LoanBookFilter:
 @login_required
 def loan_book():
     filters = _book_filter()
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)
+    page = page_arg()
     book = portfolio.loan_book(filters, actor=actor(), page=page)
     query = {"fund": filters.fund_id, "status": filters.status, "bucket": filters.bucket, "q": filters.search,
              "sort": filters.sort if filters.sort != "number" else None, "desc": "1" if filters.descending else None}
@@ -251,7 +248,7 @@ def loan_book():
 @login_required
 def loan_book_export():
     require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
-    fund_id = request.args.get("fund", type=int) or None
+    fund_id = request.args.get("fund", type=bounded_int) or None
     if fund_id is not None:
         services.get_fund(fund_id, actor=actor())
     today = _today()
@@ -314,7 +311,7 @@ def repay(loan_id: int):
         with attempt(form) as done:
             repayment = services.record_repayment(
                 loan, amount=form.amount.data, value_date=form.value_date.data,
-                bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=_zone())
+                bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
             message = (f"{format_money(repayment.amount, loan.currency)} received on {loan.number} on "
                        f"{repayment.value_date.isoformat()}, reference {repayment.bank_reference}.")
         if done.ok:
@@ -334,7 +331,7 @@ def reschedule(loan_id: int):
                 loan, term_periods=form.term_periods.data, first_due=form.first_due.data,
                 reason=form.reason.data.strip(), actor=actor(), now=now(), annual_rate=rate_of(form.annual_rate.data),
                 grace_periods=form.grace_periods.data or 0, grace=form.grace.data, method=form.method.data or None,
-                timezone=_zone())
+                timezone=programme_zone())
             number = loan.number
         if done.ok:
             flash(f"Loan {number} rescheduled: the unpaid instalments are replaced by the new schedule.", "success")
@@ -350,7 +347,7 @@ def write_off(loan_id: int):
     if form.validate_on_submit():
         with attempt(form) as done:
             event = services.write_off_loan(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
-                                            actor=actor(), now=now(), timezone=_zone())
+                                            actor=actor(), now=now(), timezone=programme_zone())
             message = f"Loan {loan.number} written off: {format_money(event.amount, loan.currency)}."
         if done.ok:
             flash(message, "success")
@@ -367,7 +364,7 @@ def refund(loan_id: int):
         with attempt(form) as done:
             event = services.refund_credit(loan, bank_reference=form.bank_reference.data.strip(),
                                            value_date=form.value_date.data, actor=actor(), now=now(),
-                                           timezone=_zone())
+                                           timezone=programme_zone())
             message = f"{format_money(event.amount, loan.currency)} of credit refunded to {loan.borrower.name}."
         if done.ok:
             flash(message, "success")
@@ -401,18 +398,15 @@ def bank_statements():
         return _statements_page(form)
     upload = form.statement.data
     check = statements.check_statement(upload.stream, upload.filename or "statement.xlsx", actor=actor(), now=now(),
-                                       timezone=_zone())
+                                       timezone=programme_zone())
     if not check.ok:
         db.session.rollback()
         return _statements_page(form, check=check)
     summary = check.summary
-    try:
-        applied = statements.apply_statement(check, actor=actor(), now=now(), timezone=_zone())
-    except RuleViolation as exc:
-        db.session.rollback()
-        check.errors.append(exc.message)
+    with attempt(flash_unplaced=False) as done:  # a refusal is listed with the statement's other errors
+        applied_id = statements.apply_statement(check, actor=actor(), now=now(), timezone=programme_zone()).id
+    if not done.ok:
+        check.errors.append(done.message)
         return _statements_page(form, check=check)
-    applied_id = applied.id
-    commit()
     applied = db.session.get(BankStatementImport, applied_id)
     return _statements_page(StatementForm(formdata=None), check=check, applied=applied, summary=summary)

@@ -35,21 +35,8 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Literal
 
-from programme.reviews.domain import (
-    EXACT_CONTEXT,
-    ZERO,
-    Consensus,
-    Number,
-    ProposalId,
-    ProposalScore,
-    ReviewerId,
-    Scoring,
-    aggregate,
-    as_number,
-    exact,
-    id_key,
-    weighted_sum,
-)
+from programme.reviews.aggregation import Consensus, ProposalScore, aggregate, as_number, weighted_sum
+from programme.reviews.domain import EXACT_CONTEXT, ZERO, Number, ProposalId, ReviewerId, Scoring, exact, id_key
 from programme.reviews.ranking import Ranking, RankingEntry, rank, rank_scores
 
 #: Reviews of a call: proposal -> reviewer -> criterion key -> score.

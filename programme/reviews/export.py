@@ -31,7 +31,8 @@ from programme.core.timezone import to_local
 from programme.extensions import db
 from programme.proposals.models import Proposal
 from programme.reviews import services
-from programme.reviews.domain import display, weighted_sum
+from programme.reviews.aggregation import weighted_sum
+from programme.reviews.domain import display
 from programme.reviews.models import ConsensusScore, Outcome, Review, ReviewScore, ReviewStatus
 
 SCORES = "Scores"

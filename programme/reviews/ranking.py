@@ -8,7 +8,8 @@
   list; with ``"skip"`` it goes to the reserve list and the next one that fits is funded. The reserve
   list is in rank order; not-fundable proposals are listed apart.
 
-Totals and scores come exact from :mod:`programme.reviews.domain` (see its notes on exact arithmetic).
+Totals and scores come exact from :mod:`programme.reviews.aggregation` (see :mod:`programme.reviews.domain`
+on exact arithmetic).
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from programme.core.money import MoneyError, to_decimal
+from programme.reviews.aggregation import ProposalScore
 from programme.reviews.domain import (
     EXACT_CONTEXT,
     FUNDING_LINES,
     ZERO,
     FundingLine,
     ProposalId,
-    ProposalScore,
     ScoreError,
     Scoring,
     exact,

@@ -47,9 +47,10 @@ class DashboardWorld:
 
 
 def _pay(grant, amount: str, *, on: date, reference: str, admin: User, admin2: User, now: datetime) -> None:
-    made = funding.request_disbursement(grant, amount=amount, purpose="Activities", actor=admin, now=now)
-    funding.approve_disbursement(made, actor=admin2, now=now)
-    funding.record_payment(made, value_date=on, bank_reference=reference, actor=admin, now=now)
+    made = funding.request_disbursement(grant, amount=amount, purpose="Activities", actor=admin, now=now,
+                                        timezone="UTC")
+    funding.approve_disbursement(made, actor=admin2, now=now, timezone="UTC")
+    funding.record_payment(made, value_date=on, bank_reference=reference, actor=admin, now=now, timezone="UTC")
 
 
 def dashboard_world(upload_root: Path | str) -> DashboardWorld:
@@ -70,9 +71,11 @@ def dashboard_world(upload_root: Path | str) -> DashboardWorld:
     year1 = datetime(2027, 9, 1, 10, 0, tzinfo=UTC)
     _pay(i0.startup_grant, "10000.00", on=date(2027, 7, 1), reference="SU-0-1", admin=admin, admin2=admin2,
          now=year1)
-    rejected = funding.request_disbursement(i0.startup_grant, amount="4000.00", purpose="Fair", actor=admin, now=year1)
+    rejected = funding.request_disbursement(i0.startup_grant, amount="4000.00", purpose="Fair", actor=admin, now=year1,
+                                            timezone="UTC")
     funding.reject_disbursement(rejected, reason="Not in the plan.", actor=admin2, now=year1)
-    funding.request_disbursement(i0.startup_grant, amount="3000.00", purpose="Travel", actor=admin, now=year1)
+    funding.request_disbursement(i0.startup_grant, amount="3000.00", purpose="Travel", actor=admin, now=year1,
+                                 timezone="UTC")
     grant = matching_grant(f0, "50000.00", now=year1)
     contribute(f0, grant, "40000.00", on=date(2027, 8, 1), upload_root=upload_root, now=year1)
     contribute(f0, grant, "5000.00", on=date(2027, 8, 2), upload_root=upload_root, now=year1, verify=False,
@@ -82,13 +85,13 @@ def dashboard_world(upload_root: Path | str) -> DashboardWorld:
     # I0's fund: capitalised, one loan repaid in part and now late.
     fund = loans.fund_of(i0)
     loans.capitalise_fund(fund, amount=D("50000.00"), value_date=date(2027, 7, 1), bank_reference="CAP-0",
-                          actor=admin, now=NOW)
+                          actor=admin, now=NOW, timezone="UTC")
     loan = loans.make_loan(fund, borrower_id=i0.group.organisations[0].id, principal=D("12000.00"),
                            annual_rate=D("0.04"), term_periods=12, first_due=date(2027, 8, 15),
                            disbursed_on=date(2027, 7, 15), bank_reference="LOAN-0", purpose="A shared kiln",
-                           actor=admin, now=NOW)
+                           actor=admin, now=NOW, timezone="UTC")
     loans.record_repayment(loan, amount=D("3000.00"), value_date=date(2027, 10, 20), bank_reference="REP-0-1",
-                           actor=admin, now=NOW)
+                           actor=admin, now=NOW, timezone="UTC")
 
     # I1, year 1: paid a tranche, then terminated by a milestone review.
     _pay(i1.startup_grant, "5000.00", on=date(2027, 7, 2), reference="SU-1-1", admin=admin, admin2=admin2,
@@ -102,10 +105,11 @@ def dashboard_world(upload_root: Path | str) -> DashboardWorld:
     # I4: a second fund with a loan not yet due; then moved to a second call and back to programme year 3.
     fund4 = loans.fund_of(i4)
     loans.capitalise_fund(fund4, amount=D("20000.00"), value_date=date(2028, 2, 1), bank_reference="CAP-4",
-                          actor=admin, now=NOW)
+                          actor=admin, now=NOW, timezone="UTC")
     loans.make_loan(fund4, borrower_id=i4.group.organisations[0].id, principal=D("5000.00"),
                     annual_rate=D("0.03"), term_periods=6, first_due=date(2028, 4, 10),
-                    disbursed_on=date(2028, 2, 10), bank_reference="LOAN-4", purpose="Moulds", actor=admin, now=NOW)
+                    disbursed_on=date(2028, 2, 10), bank_reference="LOAN-4", purpose="Moulds", actor=admin, now=NOW,
+                    timezone="UTC")
 
     call2 = make_call()
     # I2: past the schedule (year 6), self-sustaining; I3: past it (year 7), terminated; I4 year 3.

@@ -49,7 +49,7 @@ def contribute(f: Funded, grant: Grant, amount: str, *, on: date = DAY1, kind: s
     made = services.record_contribution(
         grant, kind=kind, amount=amount, contributed_on=on, description=f"{kind} from the members",
         contributor_id=None, stream=io.BytesIO(content), filename=filename, upload_root=upload_root,
-        max_bytes=1024 * 1024, actor=by or f.applicant, now=now)
+        max_bytes=1024 * 1024, actor=by or f.applicant, now=now, timezone="UTC")
     if verify:
         services.verify_contribution(made, actor=f.admin, now=now)
     return made

@@ -31,15 +31,17 @@ def funded(app) -> Funded:
 
 def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded: Funded) -> None:
     f = funded
-    d = services.request_disbursement(f.grant, amount="10000.00", purpose="Workshop", actor=f.manager, now=LATER)
-    services.approve_disbursement(d, actor=f.admin, now=LATER)
+    d = services.request_disbursement(f.grant, amount="10000.00", purpose="Workshop", actor=f.manager, now=LATER,
+                                      timezone="UTC")
+    services.approve_disbursement(d, actor=f.admin, now=LATER, timezone="UTC")
     db.session.commit()
     d_id, admin_ids = d.id, [f.admin.id, f.admin2.id]
 
     def paying(admin_id: int) -> Callable[[], int | None]:
         def work() -> int | None:
             paid = services.record_payment(db.session.get(Disbursement, d_id), value_date=PAID_ON,
-                                           bank_reference="BANK-42", actor=db.session.get(User, admin_id), now=LATER)
+                                           bank_reference="BANK-42", actor=db.session.get(User, admin_id), now=LATER,
+                                           timezone="UTC")
             return paid.journal_entry_id
         return work
 
@@ -57,8 +59,10 @@ def test_two_administrators_paying_one_disbursement_make_one_payment(app, funded
 
 def test_two_approvals_that_together_exceed_the_grant_one_succeeds(app, funded: Funded) -> None:
     f = funded
-    first = services.request_disbursement(f.grant, amount="20000.00", purpose="A", actor=f.manager, now=LATER)
-    second = services.request_disbursement(f.grant, amount="10000.00", purpose="B", actor=f.manager, now=LATER)
+    first = services.request_disbursement(f.grant, amount="20000.00", purpose="A", actor=f.manager, now=LATER,
+                                          timezone="UTC")
+    second = services.request_disbursement(f.grant, amount="10000.00", purpose="B", actor=f.manager, now=LATER,
+                                           timezone="UTC")
     # The commitment is cut after the requests: each fits alone, both do not.
     db.session.execute(update(Grant).where(Grant.id == f.grant.id).values(committed=D("25000.00")))
     db.session.commit()
@@ -67,7 +71,7 @@ def test_two_approvals_that_together_exceed_the_grant_one_succeeds(app, funded: 
     def approving(d_id: int, admin_id: int) -> Callable[[], str]:
         def work() -> str:
             approved = services.approve_disbursement(db.session.get(Disbursement, d_id),
-                                                     actor=db.session.get(User, admin_id), now=LATER)
+                                                     actor=db.session.get(User, admin_id), now=LATER, timezone="UTC")
             return approved.status.value
         return work
 
@@ -84,10 +88,11 @@ def test_two_approvals_that_together_exceed_the_grant_one_succeeds(app, funded: 
 
 def test_two_administrators_using_one_reference_for_two_disbursements(app, funded: Funded) -> None:
     f = funded
-    made = [services.request_disbursement(f.grant, amount="1000.00", purpose=p, actor=f.manager, now=LATER)
+    made = [services.request_disbursement(f.grant, amount="1000.00", purpose=p, actor=f.manager, now=LATER,
+                                          timezone="UTC")
             for p in ("A", "B")]
     for d in made:
-        services.approve_disbursement(d, actor=f.admin, now=LATER)
+        services.approve_disbursement(d, actor=f.admin, now=LATER, timezone="UTC")
     db.session.commit()
     ids, admin_ids = [d.id for d in made], [f.admin.id, f.admin2.id]
 
@@ -95,7 +100,7 @@ def test_two_administrators_using_one_reference_for_two_disbursements(app, funde
         def work() -> int:
             return services.record_payment(db.session.get(Disbursement, d_id), value_date=PAID_ON,
                                            bank_reference="BANK-1", actor=db.session.get(User, admin_id),
-                                           now=LATER).id
+                                           now=LATER, timezone="UTC").id
         return work
 
     results = at_once(app, [paying(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)],

@@ -26,16 +26,17 @@ D = Decimal
 
 
 def request(f: Funded, amount: object = "10000.00", purpose: str = "First activities", by=None):
-    return services.request_disbursement(f.grant, amount=amount, purpose=purpose, actor=by or f.admin, now=LATER)
+    return services.request_disbursement(f.grant, amount=amount, purpose=purpose, actor=by or f.admin, now=LATER,
+                                         timezone="UTC")
 
 
 def approve(f: Funded, d: Disbursement, by=None) -> Disbursement:
-    return services.approve_disbursement(d, actor=by or f.manager, now=LATER)
+    return services.approve_disbursement(d, actor=by or f.manager, now=LATER, timezone="UTC")
 
 
 def pay(f: Funded, d: Disbursement, reference: str = "BANK-001", by=None, value_date=PAID_ON) -> Disbursement:
     return services.record_payment(d, value_date=value_date, bank_reference=reference, actor=by or f.admin,
-                                   now=LATER)
+                                   now=LATER, timezone="UTC")
 
 
 def entries() -> int:

@@ -195,7 +195,7 @@ def test_a_tranche_over_the_ratio_cap_is_refused_on_the_field_with_the_figure(cl
         grant, kind="cash", amount="10000.00", contributed_on=LATER.date().replace(day=15, month=6),
         description="Cash", contributor_id=None, stream=io.BytesIO(PDF), filename="a.pdf",
         upload_root=tmp_path, max_bytes=10000,
-        actor=f.applicant, now=LATER)
+        actor=f.applicant, now=LATER, timezone="UTC")
     services.verify_contribution(made, actor=f.admin, now=LATER)
     db.session.commit()
     login(f.manager.email)
@@ -221,7 +221,7 @@ def test_access_to_the_new_routes_for_each_role(client, login, f, tmp_path):
     made = services.record_contribution(
         grant, kind="cash", amount="100.00", contributed_on=LATER.date().replace(day=15, month=6),
         description="Cash", contributor_id=None, stream=io.BytesIO(PDF), filename="a.pdf",
-        upload_root=tmp_path, max_bytes=10000, actor=f.applicant, now=LATER)
+        upload_root=tmp_path, max_bytes=10000, actor=f.applicant, now=LATER, timezone="UTC")
     request = submit_request(f, now=LATER)
     stranger = user("stranger@example.org")
     db.session.commit()

@@ -35,10 +35,11 @@ def test_two_payments_that_together_pass_the_year_cap_only_one_is_paid(app, fund
     contribute(f, grant, "20000.00", upload_root=tmp_path, on=DAY1)
     contribute(f, grant, "3000.00", upload_root=tmp_path, on=DAY2, now=YEAR2)
     # approved in year 1 (100 %), paid in year 2 (75 % of 3,000.00 co-financing: at most 9,000.00 in all)
-    made = [services.request_disbursement(grant, amount="6000.00", purpose=p, actor=f.manager, now=YEAR1)
+    made = [services.request_disbursement(grant, amount="6000.00", purpose=p, actor=f.manager, now=YEAR1,
+                                          timezone="UTC")
             for p in ("A", "B")]
     for d in made:
-        services.approve_disbursement(d, actor=f.admin, now=YEAR1)
+        services.approve_disbursement(d, actor=f.admin, now=YEAR1, timezone="UTC")
     db.session.commit()
     ids, admin_ids = [d.id for d in made], [f.admin.id, f.admin2.id]
 
@@ -46,7 +47,7 @@ def test_two_payments_that_together_pass_the_year_cap_only_one_is_paid(app, fund
         def work() -> int:
             return services.record_payment(db.session.get(Disbursement, d_id), value_date=DAY2,
                                            bank_reference=f"BANK-{d_id}", actor=db.session.get(User, admin_id),
-                                           now=YEAR2).id
+                                           now=YEAR2, timezone="UTC").id
         return work
 
     results = at_once(app, [paying(d_id, admin_id) for d_id, admin_id in zip(ids, admin_ids, strict=True)],

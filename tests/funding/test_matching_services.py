@@ -54,14 +54,15 @@ def entries() -> int:
 
 
 def tranche(f: Funded, grant, amount: str, now=YEAR1, by=None):
-    return services.request_disbursement(grant, amount=amount, purpose="Fair stand", actor=by or f.manager, now=now)
+    return services.request_disbursement(grant, amount=amount, purpose="Fair stand", actor=by or f.manager, now=now,
+                                         timezone="UTC")
 
 
 def paid(f: Funded, grant, amount: str, *, value_date=DAY1, now=YEAR1, reference=None):
     d = tranche(f, grant, amount, now=now)
-    services.approve_disbursement(d, actor=f.admin, now=now)
+    services.approve_disbursement(d, actor=f.admin, now=now, timezone="UTC")
     services.record_payment(d, value_date=value_date, bank_reference=reference or f"B-{d.id}", actor=f.admin2,
-                            now=now)
+                            now=now, timezone="UTC")
     return d
 
 
@@ -209,7 +210,7 @@ def test_a_contribution_counts_once_verified_by_another_person(funded: Funded, r
     made = contribute(f, grant, "10000.00", upload_root=root, by=f.admin, verify=False)
     assert made.status == ContributionStatus.RECORDED and made.evidence_name == "receipt.pdf"
     assert (root / "cofinancing" / str(f.initiative.id) / made.evidence_stored_name).read_bytes() == PDF
-    assert services.matchable_of(grant).matchable == D("0.00")
+    assert services.matchable_of(grant, timezone="UTC").matchable == D("0.00")
     with pytest.raises(AccessDenied, match="You recorded this contribution"):
         services.verify_contribution(made, actor=f.admin, now=YEAR1)
     with pytest.raises(AccessDenied):
@@ -225,7 +226,7 @@ def test_a_contribution_counts_once_verified_by_another_person(funded: Funded, r
     assert balance(received) == D("10000.00") == balance(members)
     key = db.session.get(JournalEntry, entry).idempotency_key
     assert key == f"cofinancing:{made.id}:verified"
-    assert services.matchable_of(grant).matchable == D("10000.00")
+    assert services.matchable_of(grant, timezone="UTC").matchable == D("10000.00")
     assert check_ledger() == []
 
 
@@ -233,8 +234,8 @@ def test_a_contribution_counts_for_its_own_grant_only(funded: Funded, root):
     f = funded
     first, second = matching_grant(f), matching_grant(f)
     contribute(f, first, "8000.00", upload_root=root)
-    assert services.matchable_of(first).matchable == D("8000.00")
-    assert services.matchable_of(second).matchable == D("0.00")
+    assert services.matchable_of(first, timezone="UTC").matchable == D("8000.00")
+    assert services.matchable_of(second, timezone="UTC").matchable == D("0.00")
 
 
 def test_a_rejected_contribution_never_counts(funded: Funded, root):
@@ -248,7 +249,7 @@ def test_a_rejected_contribution_never_counts(funded: Funded, root):
     assert made.status == ContributionStatus.REJECTED
     with pytest.raises(RuleViolation, match="only a recorded contribution can be verified"):
         services.verify_contribution(made, actor=f.admin2, now=YEAR1)
-    assert services.matchable_of(grant).matchable == D("0.00") and entries() == 0
+    assert services.matchable_of(grant, timezone="UTC").matchable == D("0.00") and entries() == 0
 
 
 def test_a_verified_contribution_cannot_be_rejected(funded: Funded, root):
@@ -263,7 +264,7 @@ def test_the_in_kind_cap_through_the_services(funded: Funded, root):
     grant = matching_grant(f)
     contribute(f, grant, "3000.00", upload_root=root)
     contribute(f, grant, "5000.00", kind="in_kind", upload_root=root)
-    got = services.matchable_of(grant)
+    got = services.matchable_of(grant, timezone="UTC")
     assert (got.cash, got.in_kind, got.in_kind_counted, got.matchable) == (
         D("3000.00"), D("5000.00"), D("3000.00"), D("6000.00"))
 
@@ -291,13 +292,14 @@ def test_the_contributor_is_a_member_of_the_group(funded: Funded, root):
     member = f.initiative.group.organisations[0]
     made = services.record_contribution(
         grant, kind="cash", amount="100.00", contributed_on=DAY1, description="Cash", contributor_id=member.id,
-        stream=io.BytesIO(PDF), filename="a.pdf", upload_root=root, max_bytes=10000, actor=f.applicant, now=YEAR1)
+        stream=io.BytesIO(PDF), filename="a.pdf", upload_root=root, max_bytes=10000, actor=f.applicant, now=YEAR1,
+                                        timezone="UTC")
     assert made.contributor_id == member.id
     with pytest.raises(RuleViolation) as refused:
         services.record_contribution(
             grant, kind="cash", amount="100.00", contributed_on=DAY1, description="Cash", contributor_id=10 ** 6,
             stream=io.BytesIO(PDF), filename="a.pdf", upload_root=root, max_bytes=10000, actor=f.applicant,
-            now=YEAR1)
+            now=YEAR1, timezone="UTC")
     assert refused.value.field == "contributor_id"
 
 
@@ -351,7 +353,7 @@ def test_the_year_ratio_applies_to_each_contributions_year(funded: Funded, root)
     f = funded  # ratios 1, 1, 0.75, 0.5: a contribution in year 3 is matched at 0.75
     grant = matching_grant(f)
     contribute(f, grant, "1000.00", upload_root=root, on=date(2029, 7, 1), now=YEAR2.replace(year=2029))
-    assert services.matchable_of(grant).matchable == D("750.00")
+    assert services.matchable_of(grant, timezone="UTC").matchable == D("750.00")
 
 
 def test_the_year_cap_at_its_boundary(funded: Funded, root):
@@ -362,7 +364,7 @@ def test_the_year_cap_at_its_boundary(funded: Funded, root):
     # year 1 is at 100 %: no year limit; the ratio allows 33,000.00
     paid(f, grant, "15000.00", value_date=DAY1, now=YEAR1)
     # year 2 at 75 %: P = 0, C = 3,000: at most 0.75 x 3,000 / 0.25 = 9,000
-    limits = services.tranche_limits(grant, day=YEAR2.date(), at_payment=False)
+    limits = services.tranche_limits(grant, day=YEAR2.date(), at_payment=False, timezone="UTC")
     assert (limits.year, limits.year_cap, limits.year_programme, limits.year_cofinancing) == (
         2, D("0.75"), D("0.00"), D("3000.00"))
     with pytest.raises(RuleViolation) as refused:
@@ -385,16 +387,17 @@ def test_the_year_cap_is_checked_again_at_payment_with_the_value_dates_year(fund
     # two tranches approved in year 1 (100 %), paid in year 2 (75 %: at most 9,000.00)
     first, second = tranche(f, grant, "6000.00"), tranche(f, grant, "3000.01")
     for d in (first, second):
-        services.approve_disbursement(d, actor=f.admin, now=YEAR1)
-    services.record_payment(first, value_date=DAY2, bank_reference="B-1", actor=f.admin2, now=YEAR2)
+        services.approve_disbursement(d, actor=f.admin, now=YEAR1, timezone="UTC")
+    services.record_payment(first, value_date=DAY2, bank_reference="B-1", actor=f.admin2, now=YEAR2, timezone="UTC")
     before = entries()
     with pytest.raises(RuleViolation) as refused:
-        services.record_payment(second, value_date=DAY2, bank_reference="B-2", actor=f.admin2, now=YEAR2)
+        services.record_payment(second, value_date=DAY2, bank_reference="B-2", actor=f.admin2, now=YEAR2,
+                                timezone="UTC")
     assert "The year-2 external-share cap of 75 % allows at most EUR 3,000.00 more this year (paid or held " \
            "EUR 6,000.00, co-financing EUR 3,000.00)" in refused.value.message
     assert entries() == before and second.status == DisbursementStatus.APPROVED
     # paid with a value date in year 1 (at 100 %) it fits
-    services.record_payment(second, value_date=DAY1, bank_reference="B-2", actor=f.admin2, now=YEAR2)
+    services.record_payment(second, value_date=DAY1, bank_reference="B-2", actor=f.admin2, now=YEAR2, timezone="UTC")
     assert second.status == DisbursementStatus.PAID
     assert check_ledger() == []
 
@@ -409,8 +412,8 @@ def test_the_year_cap_is_checked_again_at_approval(funded: Funded, root):
     d = tranche(f, grant, "9000.00", now=YEAR2)
     # the year turns: in year 3 (50 %) with no co-financing dated in it, nothing is allowed
     with pytest.raises(RuleViolation, match="The year-3 external-share cap of 50 % allows at most EUR 0.00"):
-        services.approve_disbursement(d, actor=f.admin, now=YEAR2.replace(year=2029))
-    services.approve_disbursement(d, actor=f.admin, now=YEAR2)
+        services.approve_disbursement(d, actor=f.admin, now=YEAR2.replace(year=2029), timezone="UTC")
+    services.approve_disbursement(d, actor=f.admin, now=YEAR2, timezone="UTC")
     assert d.status == DisbursementStatus.APPROVED
 
 
@@ -419,9 +422,10 @@ def test_a_value_date_before_the_start_is_refused(funded: Funded, root):
     grant = matching_grant(f)
     contribute(f, grant, "1000.00", upload_root=root)
     d = tranche(f, grant, "1000.00")
-    services.approve_disbursement(d, actor=f.admin, now=YEAR1)
+    services.approve_disbursement(d, actor=f.admin, now=YEAR1, timezone="UTC")
     with pytest.raises(RuleViolation) as refused:
-        services.record_payment(d, value_date=date(2027, 5, 31), bank_reference="B-9", actor=f.admin2, now=YEAR1)
+        services.record_payment(d, value_date=date(2027, 5, 31), bank_reference="B-9", actor=f.admin2, now=YEAR1,
+                                timezone="UTC")
     assert refused.value.field == "value_date" and "before" in refused.value.message
 
 
@@ -430,7 +434,7 @@ def test_the_overall_cap_at_its_boundary(funded: Funded, root):
     grant = matching_grant(f, "220000.00")
     contribute(f, grant, "230000.00", upload_root=root)
     startup = services.request_disbursement(f.grant, amount="30000.00", purpose="All of it", actor=f.manager,
-                                            now=YEAR1)
+                                            now=YEAR1, timezone="UTC")
     assert startup.amount == D("30000.00")
     tranche(f, grant, "200000.00")
     # the commitment leaves 20,000.00, the overall cap 20,000.00: one cent over is refused by the overall cap
@@ -460,10 +464,10 @@ def test_the_position_and_the_chart(funded: Funded, root):
     contribute(f, grant, "3000.00", upload_root=root, on=DAY2, now=YEAR2)
     paid(f, grant, "15000.00", value_date=DAY1, now=YEAR1)
     paid(f, grant, "1000.00", value_date=DAY2, now=YEAR2)
-    (position,) = services.matching_positions(f.initiative, now=YEAR2)
+    (position,) = services.matching_positions(f.initiative, now=YEAR2, timezone="UTC")
     assert position.matchable.matchable == D("23000.00") and position.position.paid == D("16000.00")
     assert position.limits.ratio_room == D("7000.00") and position.limits.year_room == D("8000.00")
     assert position.limits.most == D("7000.00") and position.request.grant_id == grant.id
-    chart = services.share_chart(f.initiative, now=YEAR2)
+    chart = services.share_chart(f.initiative, now=YEAR2, timezone="UTC")
     assert [(r.year, r.cap, r.share) for r in chart] == [
         (1, D("1.00"), D("0.4286")), (2, D("0.75"), D("0.2500")), (3, D("0.50"), None), (4, D("0.25"), None)]

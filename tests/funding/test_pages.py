@@ -54,7 +54,8 @@ def entries() -> int:
 
 
 def requested(f: Funded, amount: str = "10000.00", by=None) -> Disbursement:
-    d = services.request_disbursement(f.grant, amount=amount, purpose="Tranche", actor=by or f.manager, now=LATER)
+    d = services.request_disbursement(f.grant, amount=amount, purpose="Tranche", actor=by or f.manager, now=LATER,
+                                      timezone="UTC")
     db.session.commit()
     return d
 
@@ -196,7 +197,7 @@ def test_a_bad_amount_gets_a_field_message(client, login, f, typed, message):
 def test_a_bank_reference_used_twice_is_refused(client, login, f):
     first, second = requested(f, "1000.00"), requested(f, "2000.00")
     for d in (first, second):
-        services.approve_disbursement(d, actor=f.admin2, now=LATER)
+        services.approve_disbursement(d, actor=f.admin2, now=LATER, timezone="UTC")
     db.session.commit()
     login(f.admin.email)
     data = {"value_date": PAID_ON.isoformat(), "bank_reference": "BANK-777"}
@@ -215,7 +216,7 @@ def test_a_bank_reference_used_twice_is_refused(client, login, f):
 
 def test_a_future_value_date_is_refused_on_the_field(client, login, f):
     d = requested(f)
-    services.approve_disbursement(d, actor=f.admin2, now=LATER)
+    services.approve_disbursement(d, actor=f.admin2, now=LATER, timezone="UTC")
     db.session.commit()
     login(f.admin.email)
     response = client.post(f"/disbursements/{d.id}/pay", data={"value_date": "2027-07-02", "bank_reference": "B-1"})
@@ -235,7 +236,7 @@ def test_a_manager_rejects_with_a_reason_and_cannot_pay(client, login, f):
     assert "rejected; the amount may be requested again" in page and "No invoice yet." in page
     assert "Left to request EUR 30,000.00" in page
     second = requested(f, by=f.admin)
-    services.approve_disbursement(second, actor=f.manager, now=LATER)
+    services.approve_disbursement(second, actor=f.manager, now=LATER, timezone="UTC")
     db.session.commit()
     assert "A fund administrator records the payment." in text(client.get(page_of(f)))
     response = client.post(f"/disbursements/{second.id}/pay", data={"value_date": PAID_ON.isoformat(),

@@ -543,7 +543,7 @@ def _pay(world, instalment: LoanInstalment, value_date: date, reference: str, am
 
     due = amount if amount is not None else instalment.principal + instalment.interest
     return services.record_repayment(world.loan, amount=due, value_date=value_date, bank_reference=reference,
-                                     actor=world.admin, now=WORLD_NOW)
+                                     actor=world.admin, now=WORLD_NOW, timezone="UTC")
 
 
 def _check_against_pure_definitions(loan: Loan, fund: RevolvingFund, as_of: date) -> None:
@@ -592,7 +592,7 @@ def test_a_loan_made_and_repaid_through_the_services_is_aged_as_allocation_defin
 
     # Rescheduled: the old instalments are superseded and cleared; the new schedule is current...
     services.reschedule_loan(loan, term_periods=12, first_due=date(2028, 1, 31), reason="A fire in the workshop",
-                             actor=world.admin, now=datetime(2027, 12, 23, 9, 0, tzinfo=UTC))
+                             actor=world.admin, now=datetime(2027, 12, 23, 9, 0, tzinfo=UTC), timezone="UTC")
     db.session.commit()
     result = run(date(2027, 12, 24))  # (the reschedule cleared the superseded instalments itself)
     assert result.late_instalments == 0 and result.late_loans == 0
@@ -674,7 +674,7 @@ def test_a_repayment_recorded_while_the_job_runs_waits_and_neither_fails(app):
         first = instalments_of(loan)[0]
         return services.record_repayment(loan, amount=first.principal + first.interest, value_date=as_of,
                                          bank_reference="AT-ONCE", actor=db.session.get(User, admin_id),
-                                         now=WORLD_NOW).id
+                                         now=WORLD_NOW, timezone="UTC").id
 
     result, repayment_id = at_once(app, [job, repay])
     assert isinstance(result, DailyResult) and repayment_id

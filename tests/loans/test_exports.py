@@ -35,13 +35,13 @@ def world(app):
     loan2 = services.make_loan(
         w.fund, borrower_id=w.borrower.id, principal=D("6000.00"), annual_rate=D("0"), term_periods=6,
         first_due=FIRST_DUE, disbursed_on=DISBURSED_ON, bank_reference="LOAN-2", purpose="=HYPERLINK(\"x\")",
-        actor=w.admin, now=NOW)
+        actor=w.admin, now=NOW, timezone="UTC")
     services.record_repayment(w.loan, amount=D("1021.99"), value_date=date(2027, 8, 15), bank_reference="R-1",
-                              actor=w.admin, now=NOW)
+                              actor=w.admin, now=NOW, timezone="UTC")
     services.record_repayment(w.loan, amount=D("500.00"), value_date=date(2027, 9, 20), bank_reference="R-2",
-                              actor=w.admin, now=NOW)
+                              actor=w.admin, now=NOW, timezone="UTC")
     services.record_repayment(loan2, amount=D("6000.01"), value_date=date(2027, 9, 1), bank_reference="R-3",
-                              actor=w.admin, now=NOW)
+                              actor=w.admin, now=NOW, timezone="UTC")
     db.session.commit()
     w.loan2 = loan2
     return w

@@ -36,7 +36,8 @@ def lending(fund_id: int, borrower_id: int, admin_id: int, principal: str, refer
         loan = services.make_loan(
             db.session.get(RevolvingFund, fund_id), borrower_id=borrower_id, principal=D(principal),
             annual_rate=D("0.03"), term_periods=12, first_due=FIRST_DUE, disbursed_on=DISBURSED_ON,
-            bank_reference=reference, purpose="Drying racks", actor=db.session.get(User, admin_id), now=NOW)
+            bank_reference=reference, purpose="Drying racks", actor=db.session.get(User, admin_id), now=NOW,
+                                  timezone="UTC")
         return loan.id
     return work
 
@@ -45,7 +46,7 @@ def repaying(loan_id: int, admin_id: int, amount: str, reference: str) -> Callab
     def work() -> int:
         return services.record_repayment(
             db.session.get(Loan, loan_id), amount=D(amount), value_date=FIRST_DUE, bank_reference=reference,
-            actor=db.session.get(User, admin_id), now=NOW).id
+            actor=db.session.get(User, admin_id), now=NOW, timezone="UTC").id
     return work
 
 
@@ -114,7 +115,7 @@ def test_one_reference_used_at_once_on_two_loans_is_used_once(app) -> None:
     w = loan_world()
     other = services.make_loan(w.fund, borrower_id=w.members()[1].id, principal=D("3000.00"),
                                annual_rate=D("0.02"), term_periods=6, first_due=FIRST_DUE, disbursed_on=DISBURSED_ON,
-                               bank_reference="LOAN-2", purpose="Dies", actor=w.admin, now=NOW)
+                               bank_reference="LOAN-2", purpose="Dies", actor=w.admin, now=NOW, timezone="UTC")
     db.session.commit()
     results = at_once(app, [repaying(w.loan.id, w.admin.id, "500.00", "BANK-9"),
                             repaying(other.id, w.admin2.id, "500.00", "BANK-9")], expected=(RuleViolation,))

@@ -476,7 +476,7 @@ def test_the_loan_book_filters_sorts_and_pages(client, login, w):
     for n in range(2, 53):  # 52 loans in all: two pages of 50
         services.make_loan(w.fund, borrower_id=w.members()[n % 2].id, principal=D(100 + n), annual_rate=D("0"),
                            term_periods=1, first_due=date(2032, 12, 31), disbursed_on=date(2032, 12, 1),
-                           bank_reference=f"LOAN-{n}", purpose="Tools", actor=w.admin, now=NOW)
+                           bank_reference=f"LOAN-{n}", purpose="Tools", actor=w.admin, now=NOW, timezone="UTC")
     db.session.commit()
     login(w.manager.email)
     first = client.get("/loans")

@@ -124,7 +124,7 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
             term_periods=term, grace_periods=grace, grace="interest_only" if grace else "none",
             frequency=terms["frequency"], method=terms["method"],
             first_due=DISBURSED_ON + timedelta(days=terms["first_gap"]), disbursed_on=DISBURSED_ON,
-            bank_reference="PROP-LOAN", purpose="Property", actor=w.admin, now=NOW)
+            bank_reference="PROP-LOAN", purpose="Property", actor=w.admin, now=NOW, timezone="UTC")
         capital = services.fund_cash(w.fund) + loan.principal  # capitalised, as nothing else was lent
         _sound()
         on = DISBURSED_ON
@@ -133,7 +133,8 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
             on = min(on + timedelta(days=step.gap_days), NOW.date())
             if step.kind == "write_off" and loan.status == LoanStatus.ACTIVE:
                 before = loan.principal_outstanding
-                services.write_off_loan(loan, reason="Property test", on_date=on, actor=w.admin, now=NOW)
+                services.write_off_loan(loan, reason="Property test", on_date=on, actor=w.admin, now=NOW,
+                                        timezone="UTC")
                 assert loan.written_off == before and loan.principal_outstanding == 0
                 _sound()
                 continue
@@ -145,7 +146,7 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
             count_before = db.session.scalar(select(func.count()).select_from(Repayment))
             try:
                 r = services.record_repayment(loan, amount=amount, value_date=on, bank_reference=f"PROP-{number}",
-                                              actor=w.admin, now=NOW)
+                                              actor=w.admin, now=NOW, timezone="UTC")
             except RuleViolation as refusal:
                 # Only a closed loan or a recovery above what is left to recover is refused here.
                 assert status == LoanStatus.CLOSED or (status == LoanStatus.WRITTEN_OFF and amount > recoverable), \
@@ -170,7 +171,7 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
             _sound()
             if loan.status == LoanStatus.CLOSED and loan.credit > 0 and step.fraction % 2:
                 refund = services.refund_credit(loan, bank_reference=f"PROP-REFUND-{number}", value_date=on,
-                                               actor=w.admin, now=NOW)
+                                               actor=w.admin, now=NOW, timezone="UTC")
                 refunded += refund.amount
                 _sound()
 

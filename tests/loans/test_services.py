@@ -83,7 +83,7 @@ def lines_of(entry: JournalEntry) -> set[tuple[str, Decimal, Decimal]]:
 def pay(w: LoanWorld, amount: str | Decimal, on: date, reference: str, *, by=None, now: datetime = NOW,
         loan: Loan | None = None) -> Repayment:
     return services.record_repayment(loan or w.loan, amount=D(amount), value_date=on, bank_reference=reference,
-                                     actor=by or w.admin, now=now)
+                                     actor=by or w.admin, now=now, timezone="UTC")
 
 
 def current(loan: Loan) -> list[LoanInstalment]:
@@ -96,7 +96,7 @@ def lend(w: LoanWorld, principal: str | Decimal = "1000.00", reference: str = "L
     principal = D(principal) if isinstance(principal, str) else principal
     arguments = dict(borrower_id=w.borrower.id, principal=principal, annual_rate=D("0.04"), term_periods=12,
                      first_due=FIRST_DUE, disbursed_on=DISBURSED_ON, bank_reference=reference,
-                     purpose="Packaging machine", actor=w.admin, now=NOW)
+                     purpose="Packaging machine", actor=w.admin, now=NOW, timezone="UTC")
     arguments.update(changes)
     return services.make_loan(w.fund, **arguments)
 
@@ -111,7 +111,8 @@ def check_field(info: pytest.ExceptionInfo, field: str | None) -> None:
 def test_a_capitalisation_posts_one_entry_and_its_reference_makes_it_idempotent(app) -> None:
     w = loan_world(principal=None, cash=0)
     made = services.capitalise_fund(w.fund, amount=D("25000.00"), value_date=CAPITALISED_ON,
-                                    bank_reference="  CAP  77 ", note="First tranche", actor=w.admin, now=NOW)
+                                    bank_reference="  CAP  77 ", note="First tranche", actor=w.admin, now=NOW,
+                                    timezone="UTC")
     assert made.bank_reference == "CAP 77" and made.amount == D("25000.00")
     assert entry_of(made).idempotency_key == "capitalisation:CAP 77"
     assert lines_of(entry_of(made)) == {
@@ -123,11 +124,11 @@ def test_a_capitalisation_posts_one_entry_and_its_reference_makes_it_idempotent(
     assert services.fund_cash(w.fund, date(2027, 6, 30)) == D("0.00")
     before = entries()
     again = services.capitalise_fund(w.fund, amount=D("25000.00"), value_date=CAPITALISED_ON,
-                                     bank_reference="CAP 77", actor=w.admin2, now=NOW)
+                                     bank_reference="CAP 77", actor=w.admin2, now=NOW, timezone="UTC")
     assert again.id == made.id and entries() == before and count(Capitalisation) == 1
     with pytest.raises(RuleViolation, match="already used for a capitalisation") as info:
         services.capitalise_fund(w.fund, amount=D("25000.01"), value_date=CAPITALISED_ON,
-                                 bank_reference="CAP 77", actor=w.admin, now=NOW)
+                                 bank_reference="CAP 77", actor=w.admin, now=NOW, timezone="UTC")
     check_field(info, "bank_reference")
     assert services.capitalisations_of(w.fund) == [made]
     consistent()
@@ -137,18 +138,18 @@ def test_a_capitalisation_never_exceeds_the_budget_left(app) -> None:
     w = loan_world(principal=None, cash=0)
     budget = w.call.budget
     services.capitalise_fund(w.fund, amount=budget - D("500000.00"), value_date=CAPITALISED_ON,
-                             bank_reference="CAP-A", actor=w.admin, now=NOW)
+                             bank_reference="CAP-A", actor=w.admin, now=NOW, timezone="UTC")
     with pytest.raises(RuleViolation, match="EUR 500,000.01 is more than is left of the budget") as info:
         services.capitalise_fund(w.fund, amount=D("500000.01"), value_date=CAPITALISED_ON,
-                                 bank_reference="CAP-B", actor=w.admin, now=NOW)
+                                 bank_reference="CAP-B", actor=w.admin, now=NOW, timezone="UTC")
     check_field(info, "amount")
     assert "EUR 500,000.00" in info.value.message
     services.capitalise_fund(w.fund, amount=D("500000.00"), value_date=CAPITALISED_ON, bank_reference="CAP-B",
-                             actor=w.admin, now=NOW)
+                             actor=w.admin, now=NOW, timezone="UTC")
     assert ledger(AccountKind.PROGRAMME_BUDGET, "call", w.call.id) == D("0.00")
     with pytest.raises(RuleViolation, match="EUR 0.01 is more than is left"):
         services.capitalise_fund(w.fund, amount=D("0.01"), value_date=CAPITALISED_ON, bank_reference="CAP-C",
-                                 actor=w.admin, now=NOW)
+                                 actor=w.admin, now=NOW, timezone="UTC")
     assert services.fund_cash(w.fund) == budget
     consistent()
 
@@ -163,7 +164,8 @@ def test_a_capitalisation_never_exceeds_the_budget_left(app) -> None:
 ])
 def test_a_bad_capitalisation_is_refused_on_its_field(app, changes, field, match) -> None:
     w = loan_world(principal=None, cash=0)
-    arguments = dict(amount=D("100.00"), value_date=CAPITALISED_ON, bank_reference="CAP-9", actor=w.admin, now=NOW)
+    arguments = dict(amount=D("100.00"), value_date=CAPITALISED_ON, bank_reference="CAP-9", actor=w.admin, now=NOW,
+                     timezone="UTC")
     arguments.update(changes)
     with pytest.raises(RuleViolation, match=match) as info:
         services.capitalise_fund(w.fund, **arguments)
@@ -176,7 +178,7 @@ def test_only_fund_administrators_capitalise(app) -> None:
     for someone in (w.manager, w.reviewer, w.applicant):
         with pytest.raises(AccessDenied):
             services.capitalise_fund(w.fund, amount=D("1.00"), value_date=CAPITALISED_ON, bank_reference="C",
-                                     actor=someone, now=NOW)
+                                     actor=someone, now=NOW, timezone="UTC")
 
 
 def test_the_fund_is_made_once_per_initiative(app) -> None:
@@ -443,7 +445,7 @@ def test_an_overpayment_becomes_a_credit_that_can_be_refunded(app) -> None:
     consistent()
     cash = services.fund_cash(w.fund)
     event = services.refund_credit(w.loan, bank_reference="REFUND-1", value_date=date(2027, 8, 20), actor=w.admin,
-                                   now=NOW)
+                                   now=NOW, timezone="UTC")
     assert event.kind == LoanEventKind.CREDIT_REFUNDED and event.amount == D("50.00")
     assert lines_of(entry_of(event)) == {
         (f"borrower_credit:loan:{w.loan.id}", D("50.00"), D("0.00")),
@@ -452,14 +454,14 @@ def test_an_overpayment_becomes_a_credit_that_can_be_refunded(app) -> None:
     assert w.loan.credit == 0 and services.fund_cash(w.fund) == cash - D("50.00")
     before = entries()
     again = services.refund_credit(w.loan, bank_reference="REFUND-1", value_date=date(2027, 8, 20),
-                                   actor=w.admin2, now=NOW)
+                                   actor=w.admin2, now=NOW, timezone="UTC")
     assert again.id == event.id and entries() == before
     with pytest.raises(RuleViolation, match="holds no credit"):
         services.refund_credit(w.loan, bank_reference="REFUND-2", value_date=date(2027, 8, 20), actor=w.admin,
-                               now=NOW)
+                               now=NOW, timezone="UTC")
     with pytest.raises(AccessDenied):
         services.refund_credit(w.loan, bank_reference="REFUND-3", value_date=date(2027, 8, 20), actor=w.manager,
-                               now=NOW)
+                               now=NOW, timezone="UTC")
     consistent()
 
 
@@ -504,7 +506,7 @@ def test_a_bad_amount_is_refused(app, amount, match) -> None:
     w = loan_world()
     with pytest.raises(RuleViolation, match=match) as info:
         services.record_repayment(w.loan, amount=amount, value_date=FIRST_DUE, bank_reference="R", actor=w.admin,
-                                  now=NOW)
+                                  now=NOW, timezone="UTC")
     check_field(info, "amount")
     assert count(Repayment) == 0
 
@@ -590,14 +592,14 @@ def test_a_reschedule_supersedes_the_unpaid_instalments_and_moves_the_principal(
     outstanding = loan.principal_outstanding
     with pytest.raises(RuleViolation, match="reason") as info:
         services.reschedule_loan(loan, term_periods=24, first_due=date(2027, 12, 1), reason=" ", actor=w.admin,
-                                 now=RESCHEDULED_AT)
+                                 now=RESCHEDULED_AT, timezone="UTC")
     check_field(info, "reason")
     with pytest.raises(RuleViolation, match="longer than the rules' maximum") as info:
         services.reschedule_loan(loan, term_periods=61, first_due=date(2027, 12, 1), reason="Harvest failed",
-                                 actor=w.admin, now=RESCHEDULED_AT)
+                                 actor=w.admin, now=RESCHEDULED_AT, timezone="UTC")
     check_field(info, "term_periods")
     event = services.reschedule_loan(loan, term_periods=24, first_due=date(2027, 12, 1), reason="Harvest failed",
-                                     actor=w.admin, now=RESCHEDULED_AT, annual_rate=D("0.02"))
+                                     actor=w.admin, now=RESCHEDULED_AT, annual_rate=D("0.02"), timezone="UTC")
     assert event.kind == LoanEventKind.RESCHEDULED and event.reason == "Harvest failed"
     assert event.amount == outstanding and event.on_date == RESCHEDULED_AT.date()
     assert lines_of(entry_of(event)) == {
@@ -625,7 +627,7 @@ def test_a_reschedule_supersedes_the_unpaid_instalments_and_moves_the_principal(
     # A second reschedule moves nothing more in the ledger.
     before = entries()
     again = services.reschedule_loan(loan, term_periods=12, first_due=date(2028, 2, 1), reason="Second look",
-                                     actor=w.admin, now=datetime(2028, 1, 1, tzinfo=UTC))
+                                     actor=w.admin, now=datetime(2028, 1, 1, tzinfo=UTC), timezone="UTC")
     assert again.journal_entry_id is None and entries() == before
     assert sum(i.principal - i.principal_paid for i in current(loan)) == loan.principal_outstanding
     kinds = [a for a in db.session.scalars(select(AuditEntry.action).where(
@@ -644,7 +646,7 @@ def test_a_reschedule_carries_the_penalties_and_interest_in_arrears_onto_the_new
                      for i in late), D("0.00"))
     interest = sum((i.interest for i in late), D("0.00"))
     services.reschedule_loan(loan, term_periods=6, first_due=date(2027, 12, 1), reason="Fire in the workshop",
-                             actor=w.admin, now=RESCHEDULED_AT)
+                             actor=w.admin, now=RESCHEDULED_AT, timezone="UTC")
     first = current(loan)[0]
     assert first.number == 13 and first.penalty_assessed == penalties
     expected = build_schedule(LoanTerms(PRINCIPAL, D("0.04"), 6, date(2027, 12, 1), EUR))
@@ -659,12 +661,12 @@ def test_only_an_active_loan_is_rescheduled_by_an_administrator(app) -> None:
     w = loan_world()
     with pytest.raises(AccessDenied):
         services.reschedule_loan(w.loan, term_periods=12, first_due=date(2027, 12, 1), reason="x", actor=w.manager,
-                                 now=RESCHEDULED_AT)
+                                 now=RESCHEDULED_AT, timezone="UTC")
     pay(w, PRINCIPAL + D("40.00"), FIRST_DUE, "R-ALL", now=RESCHEDULED_AT)
     assert w.loan.status == LoanStatus.CLOSED
     with pytest.raises(RuleViolation, match="only an active loan"):
         services.reschedule_loan(w.loan, term_periods=12, first_due=date(2027, 12, 1), reason="x", actor=w.admin,
-                                 now=RESCHEDULED_AT)
+                                 now=RESCHEDULED_AT, timezone="UTC")
 
 
 # ------------------------------------------------------------------------------------- write-off, recovery
@@ -677,13 +679,16 @@ def test_a_write_off_moves_the_outstanding_principal_and_recoveries_never_exceed
     pay(w, first.principal + first.interest, FIRST_DUE, "R-1")
     outstanding = loan.principal_outstanding
     with pytest.raises(RuleViolation, match="reason") as info:
-        services.write_off_loan(loan, reason="", on_date=date(2028, 3, 1), actor=w.admin, now=NOW)
+        services.write_off_loan(loan, reason="", on_date=date(2028, 3, 1), actor=w.admin, now=NOW, timezone="UTC")
     check_field(info, "reason")
     with pytest.raises(RuleViolation, match="before the repayment"):
-        services.write_off_loan(loan, reason="Bankrupt", on_date=date(2027, 8, 1), actor=w.admin, now=NOW)
+        services.write_off_loan(loan, reason="Bankrupt", on_date=date(2027, 8, 1), actor=w.admin, now=NOW,
+                                timezone="UTC")
     with pytest.raises(AccessDenied):
-        services.write_off_loan(loan, reason="Bankrupt", on_date=date(2028, 3, 1), actor=w.manager, now=NOW)
-    event = services.write_off_loan(loan, reason="Bankrupt", on_date=date(2028, 3, 1), actor=w.admin, now=NOW)
+        services.write_off_loan(loan, reason="Bankrupt", on_date=date(2028, 3, 1), actor=w.manager, now=NOW,
+                                timezone="UTC")
+    event = services.write_off_loan(loan, reason="Bankrupt", on_date=date(2028, 3, 1), actor=w.admin, now=NOW,
+                                    timezone="UTC")
     assert event.kind == LoanEventKind.WRITTEN_OFF and event.amount == outstanding
     assert lines_of(entry_of(event)) == {
         (f"write_offs:loan:{loan.id}", outstanding, D("0.00")),
@@ -712,7 +717,7 @@ def test_a_write_off_moves_the_outstanding_principal_and_recoveries_never_exceed
         pay(w, "0.01", date(2028, 5, 2), "REC-3")
     assert ledger(AccountKind.RECOVERIES, "loan", loan.id) == outstanding
     with pytest.raises(RuleViolation, match="only an active loan"):
-        services.write_off_loan(loan, reason="Again", on_date=date(2028, 6, 1), actor=w.admin, now=NOW)
+        services.write_off_loan(loan, reason="Again", on_date=date(2028, 6, 1), actor=w.admin, now=NOW, timezone="UTC")
     actions = list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("loans.%"))
                                       .order_by(AuditEntry.id)))
     assert actions == ["loans.fund_capitalised", "loans.loan_made", "loans.repayment_recorded",
@@ -724,8 +729,9 @@ def test_a_rescheduled_loan_is_written_off_from_loans_rescheduled(app) -> None:
     w = loan_world()
     loan = w.loan
     services.reschedule_loan(loan, term_periods=12, first_due=date(2027, 12, 1), reason="Drought", actor=w.admin,
-                             now=RESCHEDULED_AT)
-    event = services.write_off_loan(loan, reason="Closed down", on_date=date(2028, 1, 1), actor=w.admin, now=NOW)
+                             now=RESCHEDULED_AT, timezone="UTC")
+    event = services.write_off_loan(loan, reason="Closed down", on_date=date(2028, 1, 1), actor=w.admin, now=NOW,
+                                    timezone="UTC")
     assert lines_of(entry_of(event)) == {
         (f"write_offs:loan:{loan.id}", PRINCIPAL, D("0.00")),
         (f"loans_rescheduled:loan:{loan.id}", D("0.00"), PRINCIPAL),

@@ -65,11 +65,11 @@ class World:
         self.loan2 = services.make_loan(
             w.fund, borrower_id=w.borrower.id, principal=D("6000.00"), annual_rate=D("0"), term_periods=6,
             first_due=FIRST_DUE, disbursed_on=DISBURSED_ON, bank_reference="LOAN-2", purpose="Tools",
-            actor=w.admin, now=NOW)
+            actor=w.admin, now=NOW, timezone="UTC")
         db.session.commit()
 
     def check(self, rows: list[tuple[Any, ...]], **kwargs: Any):
-        return check_statement(io.BytesIO(xlsx(rows, **kwargs)), "statement.xlsx", now=NOW)
+        return check_statement(io.BytesIO(xlsx(rows, **kwargs)), "statement.xlsx", now=NOW, timezone="UTC")
 
     def rejected(self, rows: list[tuple[Any, ...]], *expected: str, **kwargs: Any) -> list[str]:
         """Check the file: it is refused with exactly the expected messages' beginnings, and applying it changes
@@ -81,7 +81,7 @@ class World:
         for text in expected:
             assert any(text in error for error in check.errors), (text, check.errors)
         with pytest.raises(RuleViolation, match="cannot be applied"):
-            apply_statement(check, actor=self.admin, now=NOW)
+            apply_statement(check, actor=self.admin, now=NOW, timezone="UTC")
         assert state() == before
         db.session.rollback()
         assert state() == before
@@ -122,7 +122,7 @@ def test_a_good_file_is_applied_in_date_order_with_its_summary(world: World) -> 
     assert summary.total == D("3000.50")
     assert [(t.loan_number, t.rows, t.amount) for t in summary.per_loan] == [(l1, 2, D("1000.50")),
                                                                              (l2, 2, D("2000.00"))]
-    statement = apply_statement(check, actor=world.admin, now=NOW)
+    statement = apply_statement(check, actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     assert (statement.rows, statement.applied, statement.already_applied, statement.total) == (4, 4, 0, D("3000.50"))
     assert statement.filename == "statement.xlsx" and len(statement.sha256) == 64
@@ -140,16 +140,17 @@ def test_a_good_file_is_applied_in_date_order_with_its_summary(world: World) -> 
 def test_the_same_file_twice_changes_nothing_the_second_time(world: World) -> None:
     l1, l2 = world.loan.number, world.loan2.number
     data = xlsx([row(l1, "500.00", "BANK-1", date(2027, 8, 15)), row(l2, "1000.00", "BANK-2", date(2027, 8, 16))])
-    first = apply_statement(check_statement(io.BytesIO(data), "statement.xlsx", now=NOW), actor=world.admin, now=NOW)
+    first = apply_statement(check_statement(io.BytesIO(data), "statement.xlsx", now=NOW, timezone="UTC"),
+                            actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     before = state()
-    again = check_statement(io.BytesIO(data), "statement.xlsx", now=NOW)
+    again = check_statement(io.BytesIO(data), "statement.xlsx", now=NOW, timezone="UTC")
     assert again.ok, again.errors
     assert all(r.already_applied for r in again.rows)
     summary = again.summary
     assert (summary.rows, summary.to_apply, summary.already_applied, summary.total) == (2, 0, 2, D("0.00"))
     assert summary.per_loan == []
-    assert apply_statement(again, actor=world.admin, now=NOW) is first
+    assert apply_statement(again, actor=world.admin, now=NOW, timezone="UTC") is first
     db.session.commit()
     assert state() == before
     consistent()
@@ -157,12 +158,13 @@ def test_the_same_file_twice_changes_nothing_the_second_time(world: World) -> No
 
 def test_another_file_of_rows_all_applied_writes_nothing(world: World) -> None:
     l1 = world.loan.number
-    apply_statement(world.check([row(l1, "500.00", "BANK-1", date(2027, 8, 15))]), actor=world.admin, now=NOW)
+    apply_statement(world.check([row(l1, "500.00", "BANK-1", date(2027, 8, 15))]), actor=world.admin, now=NOW,
+                    timezone="UTC")
     db.session.commit()
     before = state()
     other = world.check([row(l1, 500, "BANK-1", "2027-08-15")], headers=("date", "amount", "reference", "loan"))
     assert other.ok, other.errors
-    result = apply_statement(other, actor=world.admin, now=NOW)
+    result = apply_statement(other, actor=world.admin, now=NOW, timezone="UTC")
     assert result.id is None and (result.rows, result.applied, result.already_applied) == (1, 0, 1)
     db.session.commit()
     assert state() == before
@@ -171,12 +173,12 @@ def test_another_file_of_rows_all_applied_writes_nothing(world: World) -> None:
 def test_rows_applied_before_are_skipped_and_the_new_ones_applied(world: World) -> None:
     l1 = world.loan.number
     services.record_repayment(world.loan, amount=D("500.00"), value_date=date(2027, 8, 15), bank_reference="BANK-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     check = world.check([row(l1, "500.00", "BANK-1", date(2027, 8, 15)),
                          row(l1, "600.00", "BANK-2", date(2027, 9, 15))])
     assert check.ok, check.errors
-    statement = apply_statement(check, actor=world.admin, now=NOW)
+    statement = apply_statement(check, actor=world.admin, now=NOW, timezone="UTC")
     assert (statement.rows, statement.applied, statement.already_applied, statement.total) == (2, 1, 1, D("600.00"))
     manual = services.find_repayment("BANK-1")
     assert manual is not None and manual.source == RepaymentSource.MANUAL and manual.import_id is None
@@ -195,7 +197,7 @@ def test_a_refusal_while_applying_undoes_every_row_before_it(world: World) -> No
     ])
     assert check.ok, check.errors
     with pytest.raises(RuleViolation) as refused:
-        apply_statement(check, actor=world.admin, now=NOW)
+        apply_statement(check, actor=world.admin, now=NOW, timezone="UTC")
     message = refused.value.message
     assert message.startswith(f"Row 5 (reference BANK-4, loan {l2}): ")
     assert "repaid in full" in message and "Nothing of the statement was applied." in message
@@ -210,9 +212,9 @@ def test_only_fund_administrators_apply_a_statement(world: World) -> None:
     check = world.check([row(world.loan.number)])
     for person in (world.manager, world.reviewer, world.w.applicant):
         with pytest.raises(AccessDenied):
-            apply_statement(check, actor=person, now=NOW)
+            apply_statement(check, actor=person, now=NOW, timezone="UTC")
         with pytest.raises(AccessDenied):
-            check_statement(io.BytesIO(xlsx([row(world.loan.number)])), "s.xlsx", actor=person, now=NOW)
+            check_statement(io.BytesIO(xlsx([row(world.loan.number)])), "s.xlsx", actor=person, now=NOW, timezone="UTC")
     assert state()[0] == 0
 
 
@@ -291,7 +293,7 @@ def test_date_before_the_loan_was_paid_out(world: World) -> None:
 
 def test_date_before_a_repayment_already_recorded(world: World) -> None:
     services.record_repayment(world.loan, amount=D("500.00"), value_date=date(2027, 9, 15), bank_reference="HAND-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan.number, on=date(2027, 9, 1))],
                    "Row 2, column A (date): 2027-09-01 is before repayment HAND-1 of 2027-09-15")
@@ -309,7 +311,7 @@ def test_the_same_reference_twice_in_the_file(world: World) -> None:
 
 def test_a_reference_already_applied_with_another_amount(world: World) -> None:
     services.record_repayment(world.loan, amount=D("500.00"), value_date=date(2027, 8, 15), bank_reference="BANK-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan.number, "600.00")],
                    "Row 2, column C (reference): BANK-1 was already applied: 500.00 to loan", "not 600.00")
@@ -317,7 +319,7 @@ def test_a_reference_already_applied_with_another_amount(world: World) -> None:
 
 def test_a_reference_already_applied_to_another_loan(world: World) -> None:
     services.record_repayment(world.loan, amount=D("500.00"), value_date=date(2027, 8, 15), bank_reference="BANK-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan2.number, "500.00")],
                    "Row 2, column C (reference): BANK-1 was already applied", f"not to loan {world.loan2.number}")
@@ -325,7 +327,7 @@ def test_a_reference_already_applied_to_another_loan(world: World) -> None:
 
 def test_a_reference_already_applied_on_another_date(world: World) -> None:
     services.record_repayment(world.loan, amount=D("500.00"), value_date=date(2027, 8, 15), bank_reference="BANK-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan.number, "500.00", on=date(2027, 8, 16))],
                    "Row 2, column C (reference): BANK-1 was already applied", "not on 2027-08-16")
@@ -333,7 +335,7 @@ def test_a_reference_already_applied_on_another_date(world: World) -> None:
 
 def test_a_closed_loan(world: World) -> None:
     services.record_repayment(world.loan2, amount=D("6000.00"), value_date=date(2027, 8, 15), bank_reference="HAND-1",
-                              actor=world.admin, now=NOW)
+                              actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     assert world.loan2.status == LoanStatus.CLOSED
     world.rejected([row(world.loan2.number, "10.00", on=date(2027, 9, 1))],
@@ -342,7 +344,7 @@ def test_a_closed_loan(world: World) -> None:
 
 def test_more_than_a_written_off_loan_may_still_recover(world: World) -> None:
     services.write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
-                            now=NOW)
+                            now=NOW, timezone="UTC")
     db.session.commit()
     errors = world.rejected([row(world.loan2.number, "4000.00", "BANK-1", date(2027, 10, 1)),
                              row(world.loan2.number, "2000.01", "BANK-2", date(2027, 10, 2))],
@@ -351,14 +353,14 @@ def test_more_than_a_written_off_loan_may_still_recover(world: World) -> None:
     # Within what was written off, it is a recovery.
     check = world.check([row(world.loan2.number, "6000.00", "BANK-1", date(2027, 10, 1))])
     assert check.ok, check.errors
-    apply_statement(check, actor=world.admin, now=NOW)
+    apply_statement(check, actor=world.admin, now=NOW, timezone="UTC")
     assert world.loan2.recovered == D("6000.00")
     consistent()
 
 
 def test_a_date_before_a_write_off(world: World) -> None:
     services.write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
-                            now=NOW)
+                            now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan2.number, "10.00", on=date(2027, 8, 20))],
                    f"Row 2, column A (date): 2027-08-20 is before loan {world.loan2.number} was written off")
@@ -391,12 +393,13 @@ def test_a_missing_column_is_named(world: World) -> None:
 def test_a_file_that_is_not_xlsx(world: World) -> None:
     for data, name in ((b"date,amount\n", "statement.csv"), (b"not a zip at all", "statement.xlsx"),
                        (b"PK\x03\x04 broken", "statement.xlsx")):
-        check = check_statement(io.BytesIO(data), name, now=NOW)
+        check = check_statement(io.BytesIO(data), name, now=NOW, timezone="UTC")
         assert not check.ok and "is not an Excel workbook (.xlsx)" in check.errors[0]
 
 
 def test_an_empty_file(world: World) -> None:
-    assert check_statement(io.BytesIO(b""), "statement.xlsx", now=NOW).errors == ["statement.xlsx is empty."]
+    assert check_statement(io.BytesIO(b""), "statement.xlsx", now=NOW, timezone="UTC").errors == [
+        "statement.xlsx is empty."]
     assert "is empty: it has no header row" in world.check([], headers=()).errors[0]
     assert world.check([]).errors == ["statement.xlsx has a header but no rows."]
 

@@ -78,7 +78,7 @@ def loan_world(principal: Decimal | str | None = PRINCIPAL, cash: Decimal | str 
     borrower = initiative.group.organisations[0]
     if D(cash) > 0:
         services.capitalise_fund(fund, amount=D(cash), value_date=CAPITALISED_ON, bank_reference="CAP-1",
-                                 actor=f.admin, now=NOW)
+                                 actor=f.admin, now=NOW, timezone="UTC")
     loan = None
     if principal is not None:
         arguments: dict[str, Any] = {
@@ -86,6 +86,6 @@ def loan_world(principal: Decimal | str | None = PRINCIPAL, cash: Decimal | str 
             "disbursed_on": DISBURSED_ON, "bank_reference": "LOAN-1", "purpose": "A shared kiln",
         }
         arguments.update(terms)
-        loan = services.make_loan(fund, principal=D(principal), actor=f.admin, now=NOW, **arguments)
+        loan = services.make_loan(fund, principal=D(principal), actor=f.admin, now=NOW, timezone="UTC", **arguments)
     db.session.flush()
     return LoanWorld(initiative, fund, loan, borrower, f.admin, f.admin2, f.manager, f.reviewer, f.applicant)

@@ -54,7 +54,7 @@ def review(f: Funded, decision: str = "continue", *, reason: str = "On track wit
            conditions: str = "", next_status=None, decided_on: date = TODAY, by=None) -> MilestoneReview:
     made = milestones.record_milestone_review(f.initiative, decision=decision, reason=reason, conditions=conditions,
                                               next_status=next_status, decided_on=decided_on,
-                                              actor=by or f.manager, now=LATER)
+                                              actor=by or f.manager, now=LATER, timezone="UTC")
     db.session.commit()
     return made
 
@@ -148,7 +148,7 @@ def test_bad_input_names_the_field_and_changes_nothing(f, changes, field):
     arguments = {"decision": "terminate", "reason": "Reason", "conditions": "", "next_status": None,
                  "decided_on": TODAY, **changes}
     with pytest.raises(RuleViolation) as refused:
-        milestones.record_milestone_review(f.initiative, actor=f.manager, now=LATER, **arguments)
+        milestones.record_milestone_review(f.initiative, actor=f.manager, now=LATER, timezone="UTC", **arguments)
     assert refused.value.field == field
     db.session.rollback()
     assert f.initiative.status == STATUS.IMPLEMENTATION and count_reviews() == 1
@@ -190,14 +190,16 @@ def _terminate(f: Funded) -> None:
 
 
 def test_termination_blocks_new_tranches_and_approvals(f):
-    waiting = funding.request_disbursement(f.grant, amount="5000.00", purpose="Fair", actor=f.admin, now=LATER)
+    waiting = funding.request_disbursement(f.grant, amount="5000.00", purpose="Fair", actor=f.admin, now=LATER,
+                                           timezone="UTC")
     db.session.commit()
     _terminate(f)
     with pytest.raises(RuleViolation):
-        funding.request_disbursement(f.grant, amount="1000.00", purpose="More", actor=f.admin, now=LATER)
+        funding.request_disbursement(f.grant, amount="1000.00", purpose="More", actor=f.admin, now=LATER,
+                                     timezone="UTC")
     db.session.rollback()
     with pytest.raises(RuleViolation):
-        funding.approve_disbursement(waiting, actor=f.admin2, now=LATER)
+        funding.approve_disbursement(waiting, actor=f.admin2, now=LATER, timezone="UTC")
     db.session.rollback()
     assert waiting.status.value == "requested"
 
@@ -211,18 +213,21 @@ def test_termination_blocks_funding_requests(f):
 
 
 def test_termination_blocks_paying_an_approved_tranche_after_the_termination(f):
-    approved = funding.request_disbursement(f.grant, amount="5000.00", purpose="Fair", actor=f.admin, now=LATER)
-    funding.approve_disbursement(approved, actor=f.admin2, now=LATER)
+    approved = funding.request_disbursement(f.grant, amount="5000.00", purpose="Fair", actor=f.admin, now=LATER,
+                                            timezone="UTC")
+    funding.approve_disbursement(approved, actor=f.admin2, now=LATER, timezone="UTC")
     db.session.commit()
     review(f, "terminate", reason="The group dissolved.", decided_on=PAID_ON)
     later = datetime(2027, 7, 2, 10, 0, tzinfo=UTC)
     with pytest.raises(RuleViolation, match="terminated on 30 Jun 2027") as refused:
-        funding.record_payment(approved, value_date=later.date(), bank_reference="BANK-9", actor=f.admin, now=later)
+        funding.record_payment(approved, value_date=later.date(), bank_reference="BANK-9", actor=f.admin, now=later,
+                               timezone="UTC")
     assert refused.value.field == "value_date"
     db.session.rollback()
     assert approved.status.value == "approved"
     # The bank paid it the day the manager decided: that transfer is recorded, so the books stay true.
-    paid = funding.record_payment(approved, value_date=PAID_ON, bank_reference="BANK-9", actor=f.admin, now=later)
+    paid = funding.record_payment(approved, value_date=PAID_ON, bank_reference="BANK-9", actor=f.admin, now=later,
+                                  timezone="UTC")
     assert paid.status.value == "paid"
 
 
@@ -231,13 +236,13 @@ def test_a_terminated_initiatives_loans_are_still_collected(app):
     db.session.commit()
     milestones.record_milestone_review(w.initiative, decision="terminate", reason="Stopped.", conditions="",
                                        next_status=None, decided_on=LOANS_NOW.date(), actor=w.manager,
-                                       now=LOANS_NOW)
+                                       now=LOANS_NOW, timezone="UTC")
     db.session.commit()
     assert w.initiative.status == STATUS.TERMINATED
     first = w.loan.instalments[0]
     amount = first.principal + first.interest
     repayment = loans.record_repayment(w.loan, amount=amount, value_date=date(2027, 8, 15), bank_reference="R-1",
-                                       actor=w.admin, now=LOANS_NOW)
+                                       actor=w.admin, now=LOANS_NOW, timezone="UTC")
     db.session.commit()
     assert repayment.id is not None and repayment.amount == amount
     result = run_daily(as_of=LOANS_NOW.date(), actor=w.admin, now=LOANS_NOW)

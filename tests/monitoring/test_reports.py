@@ -102,7 +102,7 @@ def fresh(report: SelfEvaluationReport) -> SelfEvaluationReport:
 def test_no_scorecard_no_reports(f):
     assert opened(f, date(2028, 1, 1)) == []
     assert run(date(2028, 1, 1)) == reports.ReportRun(date(2028, 1, 1), 0, 0, 0, 0)
-    assert reports.missing_periods(f.initiative, today=date(2028, 1, 1), actor=f.applicant) == []
+    assert reports.missing_periods(f.initiative, today=date(2028, 1, 1), actor=f.applicant, timezone="UTC") == []
 
 
 def test_drafts_are_opened_for_the_periods_that_have_begun_once(f):
@@ -376,7 +376,7 @@ def test_access_for_each_role(f):
         with pytest.raises(NotFound):
             reports.submit_report(report, actor=outsider, now=NOW)
         with pytest.raises(NotFound):
-            reports.open_reports(f.initiative, today=START, actor=outsider, now=NOW)
+            reports.open_reports(f.initiative, today=START, actor=outsider, now=NOW, timezone="UTC")
     assert reports.get_report(report.id, actor=f.admin) == report
     with pytest.raises(AccessDenied):
         reports.save_report(report, values=values, narrative="x", learned="", will_change="", actor=f.admin,
@@ -384,7 +384,7 @@ def test_access_for_each_role(f):
     with pytest.raises(AccessDenied):
         reports.submit_report(report, actor=f.admin, now=NOW)
     with pytest.raises(AccessDenied):
-        reports.open_reports(f.initiative, today=START, actor=f.admin, now=NOW)
+        reports.open_reports(f.initiative, today=START, actor=f.admin, now=NOW, timezone="UTC")
     db.session.rollback()
     assert reports.save_report(fresh(report), values=values, narrative="By the manager", learned="",
                                will_change="", actor=f.manager, now=NOW).narrative == "By the manager"

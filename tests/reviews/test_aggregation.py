@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from programme.reviews.domain import (
-    Consensus,
-    CriterionSpec,
-    ScoreError,
-    Scoring,
-    aggregate,
-    reviewer_total,
-)
+from programme.reviews.aggregation import Consensus, aggregate, reviewer_total
+from programme.reviews.domain import CriterionSpec, ScoreError, Scoring
 from programme.rulebook import load_call_rules
 
 D = Decimal

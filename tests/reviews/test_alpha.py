@@ -11,8 +11,9 @@ from fractions import Fraction
 import krippendorff
 import pytest
 
+from programme.reviews.aggregation import reviewer_total
 from programme.reviews.agreement import alpha, interval_alpha
-from programme.reviews.domain import CriterionSpec, ScoreError, Scoring, reviewer_total
+from programme.reviews.domain import CriterionSpec, ScoreError, Scoring
 
 D = Decimal
 F = Fraction

@@ -9,6 +9,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from programme.reviews.aggregation import Consensus, aggregate, reviewer_total
 from programme.reviews.agreement import (
     aggregate_all,
     calibrate,
@@ -16,7 +17,7 @@ from programme.reviews.agreement import (
     calibrated_reviews,
     calibration_report,
 )
-from programme.reviews.domain import Consensus, CriterionSpec, Scoring, aggregate, reviewer_total
+from programme.reviews.domain import CriterionSpec, Scoring
 
 D = Decimal
 F = Fraction

@@ -14,7 +14,8 @@ from openpyxl import load_workbook
 from programme.core.access import AccessDenied
 from programme.core.timezone import to_local
 from programme.reviews import services
-from programme.reviews.domain import display, weighted_sum
+from programme.reviews.aggregation import weighted_sum
+from programme.reviews.domain import display
 from programme.reviews.export import write_ranking_workbook, write_score_matrix
 from programme.reviews.models import Outcome
 from tests.reviews.world import DEADLINE, DURING, GOOD, assign, build, submit_review

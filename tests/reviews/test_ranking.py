@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from programme.reviews.domain import Consensus, CriterionSpec, ScoreError, Scoring, aggregate
+from programme.reviews.aggregation import Consensus, aggregate
+from programme.reviews.domain import CriterionSpec, ScoreError, Scoring
 from programme.reviews.ranking import RankingEntry, rank, rank_scores
 
 D = Decimal

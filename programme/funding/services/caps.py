@@ -71,7 +71,7 @@ def _cofinancing_in(initiative: Initiative, first: date, after: date) -> Decimal
                CoFinancingContribution.contributed_on >= first, CoFinancingContribution.contributed_on < after))
 
 
-def matchable_of(grant: Grant, *, timezone: str = "UTC") -> Matchable:
+def matchable_of(grant: Grant, *, timezone: str) -> Matchable:
     """The grant's matchable co-financing (``domain.matchable_cofinancing``) from its verified contributions,
     with the ratios and the in-kind cap of the call's rules."""
     matching = grant.initiative.call.rules.funding.matching
@@ -84,7 +84,7 @@ def matchable_of(grant: Grant, *, timezone: str = "UTC") -> Matchable:
 
 
 def tranche_limits(grant: Grant, *, day: date, at_payment: bool, excluding: Disbursement | None = None,
-                   timezone: str = "UTC") -> TrancheLimits:
+                   timezone: str) -> TrancheLimits:
     """The figures that limit a tranche of a matching grant dated ``day`` (today when it is requested or
     approved; the value date when it is paid), leaving out the tranche ``excluding`` itself.
 

@@ -63,7 +63,7 @@ def may_record_contributions(initiative: Initiative, actor: Actor) -> bool:
 def record_contribution(
     grant: Grant, *, kind: str, amount: object, contributed_on: date, description: str,
     contributor_id: int | None, stream: BinaryIO | None, filename: str | None, upload_root: str | Path,
-    max_bytes: int, actor: Actor, now: datetime, timezone: str = "UTC",
+    max_bytes: int, actor: Actor, now: datetime, timezone: str,
 ) -> CoFinancingContribution:
     """Record the members' contribution to one matching grant: cash, or in kind at a documented value, its
     date (from the initiative's start to today), what it is, optionally the member organisation that gave it,

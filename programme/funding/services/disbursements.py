@@ -130,7 +130,7 @@ def awaiting(*, actor: Actor) -> list[Disbursement]:
 
 
 def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: Actor, now: datetime,
-                         timezone: str = "UTC") -> Disbursement:
+                         timezone: str) -> Disbursement:
     """Request a tranche of a grant. It may not exceed what is left of the grant (committed minus everything
     requested, approved or paid); a matching-grant tranche must also fit every cap of ``tranche_limits`` in
     today's programme year (``timezone`` is the programme's)."""
@@ -165,7 +165,7 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
 
 
 def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datetime,
-                         timezone: str = "UTC") -> Disbursement:
+                         timezone: str) -> Disbursement:
     """Approve a requested tranche. The approver is a named person other than the requester. Under a lock on
     the grant, what is approved and paid together with this tranche may not exceed the committed amount
     (a commitment may have been cut since the request). A matching-grant tranche must fit every cap of
@@ -262,7 +262,7 @@ def _refuse_payment_after_termination(initiative: Initiative, value_date: date) 
 
 def record_payment(
     disbursement: Disbursement, *, value_date: date, bank_reference: str, actor: Actor, now: datetime,
-    timezone: str = "UTC",
+    timezone: str,
 ) -> Disbursement:
     """Record that an approved tranche was paid: its value date and the bank's reference, and one journal
     entry (Dr grants_paid:initiative, Cr programme_budget:call). Recording the same reference for the same

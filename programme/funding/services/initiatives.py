@@ -29,12 +29,12 @@ from programme.funding.services._common import _lock_initiative
 from programme.proposals.models import Proposal
 
 
-def started_on(initiative: Initiative, timezone: str = "UTC") -> date:
+def started_on(initiative: Initiative, timezone: str) -> date:
     """The initiative's start date: its ``started_at`` as a date in the programme's time zone."""
     return initiative.started_at.astimezone(ZoneInfo(timezone)).date()
 
 
-def year_of(initiative: Initiative, day: date, timezone: str = "UTC") -> int:
+def year_of(initiative: Initiative, day: date, timezone: str) -> int:
     """The programme year of ``day`` (see ``domain.programme_year``); a day before the start is refused."""
     start = started_on(initiative, timezone)
     if day < start:
@@ -48,7 +48,7 @@ def _may_see_initiatives(actor: Actor) -> None:
 
 
 def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, call_id: int | None = None,
-                    year: int | None = None, today: date | None = None, timezone: str = "UTC") -> list[Initiative]:
+                    year: int | None = None, today: date | None = None, timezone: str) -> list[Initiative]:
     """The initiatives the actor may see: all for managers and fund administrators, its groups' for an
     applicant; 403 for anyone else (a reviewer sees none). Optionally only those with ``status``, of the call
     ``call_id``, or in programme ``year`` on ``today`` (a day before the start counts as year 1)."""

@@ -53,7 +53,7 @@ def matching_grants_of(initiative: Initiative) -> list[Grant]:
     return [g for g in initiative.grants if g.kind == GrantKind.MATCHING]
 
 
-def matching_positions(initiative: Initiative, *, now: datetime, timezone: str = "UTC") -> list[MatchingPosition]:
+def matching_positions(initiative: Initiative, *, now: datetime, timezone: str) -> list[MatchingPosition]:
     today = local_date(now, timezone)
     requests = {r.grant_id: r for r in db.session.scalars(
         select(FundingRequest).where(FundingRequest.initiative_id == initiative.id,
@@ -67,7 +67,7 @@ def matching_positions(initiative: Initiative, *, now: datetime, timezone: str =
     return positions
 
 
-def share_chart(initiative: Initiative, *, now: datetime, timezone: str = "UTC") -> list[YearShare]:
+def share_chart(initiative: Initiative, *, now: datetime, timezone: str) -> list[YearShare]:
     """The chart of the initiative's page: per programme year, the schedule's cap and the external share
     actually paid (``domain.external_share_by_year``)."""
     start = started_on(initiative, timezone)

@@ -86,7 +86,7 @@ def capitalisations_of(fund: RevolvingFund) -> list[Capitalisation]:
 
 
 def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, bank_reference: str, note: str = "",
-                    actor: Actor, now: datetime, timezone: str = "UTC") -> Capitalisation:
+                    actor: Actor, now: datetime, timezone: str) -> Capitalisation:
     """Put programme money into the fund (Dr revolving_fund_cash:fund, Cr programme_budget:call), never more
     than is left of the call's budget. The same bank reference again, for the same fund, amount and date,
     returns the capitalisation already recorded and changes nothing; used otherwise, it is refused."""

@@ -55,7 +55,7 @@ def _new_loan_id() -> int:
 def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annual_rate: object, term_periods: int,
               grace_periods: int = 0, grace: str = "none", frequency: str = "monthly", method: str = "annuity",
               first_due: date, disbursed_on: date, bank_reference: str, purpose: str,
-              funding_request_id: int | None = None, actor: Actor, now: datetime, timezone: str = "UTC") -> Loan:
+              funding_request_id: int | None = None, actor: Actor, now: datetime, timezone: str) -> Loan:
     """Lend from the fund to a member organisation of the initiative's group, on terms within the call's rules
     (``annual_rate`` is a fraction: 0.04 for 4 %). Under a lock on the fund, the principal may not exceed its
     cash (on the disbursement date and every later date). Posts Dr loans_receivable:loan, Cr

@@ -65,7 +65,7 @@ def _must_be_active(loan: Loan, what: str) -> None:
 
 def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: str, actor: Actor, now: datetime,
                     annual_rate: object | None = None, grace_periods: int = 0, grace: str = "none",
-                    method: str | None = None, frequency: str | None = None, timezone: str = "UTC") -> LoanEvent:
+                    method: str | None = None, frequency: str | None = None, timezone: str) -> LoanEvent:
     """Give an active loan a new schedule (module docstring) on its outstanding principal, with new terms
     within the call's rules (the rate, method and frequency stay as they were unless given). The first time,
     the outstanding principal moves from loans_receivable to loans_rescheduled."""
@@ -142,7 +142,7 @@ def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: s
 
 
 def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: Actor, now: datetime,
-                   timezone: str = "UTC") -> LoanEvent:
+                   timezone: str) -> LoanEvent:
     """Write off an active loan's whole outstanding principal (Dr write_offs:loan, Cr loans_receivable or
     loans_rescheduled:loan); what is repaid afterwards is a recovery."""
     require_role(actor, *HANDLERS)
@@ -176,7 +176,7 @@ def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
 
 
 def refund_credit(loan: Loan, *, bank_reference: str, value_date: date, actor: Actor, now: datetime,
-                  timezone: str = "UTC") -> LoanEvent:
+                  timezone: str) -> LoanEvent:
     """Pay the borrower back the credit held for them (Dr borrower_credit:loan, Cr revolving_fund_cash:fund).
     The same bank reference again for the same loan returns the refund already recorded."""
     require_role(actor, *HANDLERS)

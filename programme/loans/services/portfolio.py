@@ -1,34 +1,32 @@
-"""What the loan pages read: the loan book (filtered, sorted, one page at a time, with its totals), the funds
-with their figures, one fund's position, and the series of a fund's cash balance for its chart.
+"""The funds on the loan pages: the list of funds with their figures, one fund's position on a day, its loans,
+and the funds an actor may pick in the loan book's filter.
 
-Read-only: nothing here writes. Access is checked here as in the services (reviewers see no list, 403;
-applicants see only their own groups' funds and loans); the figures come from the ledger (cash, income) or
-from the cached columns on the loans (principal outstanding, days late, arrears bucket), which
-``programme ledger check`` proves equal to the ledger.
+Read-only: nothing here writes. Access is checked as in the services (``loan_search.may_list``); the figures
+come from the ledger (cash, income) or from the cached columns on the loans (principal outstanding, days late,
+arrears bucket), which ``programme ledger check`` proves equal to the ledger. Sums of money are taken in SQL as
+whole minor units (cents, as integers), as the ledger does, so that SQLite never adds amounts as floats.
 
-Sums of money are taken in SQL as whole minor units (cents, as integers), as the ledger does, so that SQLite
-never adds amounts as floating-point numbers.
+The loan book's search is in ``loan_search`` and the fund's chart in ``fund_chart``; their names are also
+reachable here (``portfolio.loan_book``, ``portfolio.balance_chart``, ...) for the loan pages.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 
-from programme.accounts.models import GroupUser, Organisation
-from programme.core.access import Actor, Role, require_role
-from programme.core.charts import Scale, coordinate, nice_step, tick_values
+from programme.accounts.models import GroupUser
+from programme.core.access import Actor
 from programme.core.db import cents, from_cents, sum_cents
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.ledger.balances import balances
-from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+from programme.ledger.models import Account, AccountKind
 from programme.loans.allocation import ARREARS_BUCKETS, PAR_DAYS
 from programme.loans.models import (
     Capitalisation,
@@ -39,43 +37,44 @@ from programme.loans.models import (
     Repayment,
     RevolvingFund,
 )
+from programme.loans.services.fund_chart import (
+    BalanceChart,
+    BalancePoint,
+    Tick,
+    balance_chart,
+    balance_series,
+    table_points,
+)
+from programme.loans.services.loan_search import (
+    _ROW_COLUMNS,
+    BUCKET_FILTERS,
+    BUCKETS,
+    CURRENT,
+    LATE,
+    PER_PAGE,
+    SORTS,
+    BookTotals,
+    LoanBook,
+    LoanBookFilter,
+    LoanBookRow,
+    _share,
+    _with_names,
+    loan_book,
+    may_list,
+    sees_all,
+)
+
+__all__ = [
+    # the funds (this module)
+    "FundPosition", "FundSummary", "fund_choices", "fund_position", "funds_overview", "loans_of",
+    # the loan book (loan_search)
+    "BUCKET_FILTERS", "BUCKETS", "CURRENT", "LATE", "PER_PAGE", "SORTS", "BookTotals", "LoanBook", "LoanBookFilter",
+    "LoanBookRow", "loan_book", "may_list", "sees_all",
+    # the fund's chart (fund_chart)
+    "BalanceChart", "BalancePoint", "Tick", "balance_chart", "balance_series", "table_points",
+]
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-#: The arrears buckets' labels, in order ("1-30", "31-60", "61-90", "over 90").
-BUCKETS: tuple[str, ...] = tuple(label for label, _, _ in ARREARS_BUCKETS)
-#: What the loan book can be filtered by, besides a bucket: loans not late, and loans late at all.
-CURRENT = "current"
-LATE = "late"
-BUCKET_FILTERS: tuple[str, ...] = (CURRENT, LATE, *BUCKETS)
-#: The loan book's sort orders; the first is the default.
-SORTS: tuple[str, ...] = ("number", "outstanding", "days_late")
-PER_PAGE = 50
-
-
-# ------------------------------------------------------------------------------------------------ helpers
-
-
-
-
-
-def _share(part: Decimal, whole: Decimal) -> Decimal:
-    """part / whole as a share between 0 and 1, six places (0 when the whole is 0)."""
-    if whole == 0:
-        return Decimal("0.000000")
-    with localcontext() as ctx:
-        ctx.prec = 30
-        return (part / whole).quantize(Decimal("0.000001"))
-
-
-def sees_all(actor: Actor) -> bool:
-    """Managers and fund administrators see every fund and loan; applicants only their own groups'."""
-    return actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)
-
-
-def may_list(actor: Actor) -> None:
-    """The lists (funds, loan book) are for managers, fund administrators and applicants: 403 for others."""
-    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
 
 
 def _visible(query: Select, actor: Actor) -> Select:
@@ -84,133 +83,6 @@ def _visible(query: Select, actor: Actor) -> Select:
         return query
     own_groups = select(GroupUser.group_id).where(GroupUser.user_id == actor.id)
     return query.where(Initiative.group_id.in_(own_groups))
-
-
-# ------------------------------------------------------------------------------------------------ loan book
-
-
-@dataclass(frozen=True)
-class LoanBookFilter:
-    fund_id: int | None = None
-    status: str | None = None
-    bucket: str | None = None
-    search: str | None = None
-    sort: str = "number"
-    descending: bool = False
-
-    @property
-    def narrowed(self) -> bool:
-        return bool(self.fund_id or self.status or self.bucket or self.search)
-
-
-@dataclass(frozen=True)
-class LoanBookRow:
-    id: int
-    number: str
-    status: LoanStatus
-    rescheduled: bool
-    currency: str
-    principal: Decimal
-    outstanding: Decimal
-    credit: Decimal
-    days_late: int
-    bucket: str | None
-    first_due: date
-    disbursed_on: date
-    borrower: str
-    fund_id: int
-    initiative_reference: str
-    initiative_name: str
-
-
-@dataclass(frozen=True)
-class BookTotals:
-    """The totals of the loans a filter selects, in one currency."""
-
-    currency: str
-    loans: int
-    outstanding: Decimal
-    in_arrears: Decimal   # outstanding principal of the loans with something late
-    at_risk_30: Decimal   # outstanding principal of the loans more than 30 days late
-
-    @property
-    def par30(self) -> Decimal:
-        return _share(self.at_risk_30, self.outstanding)
-
-
-@dataclass(frozen=True)
-class LoanBook:
-    rows: list[LoanBookRow]
-    count: int
-    totals: list[BookTotals]
-    page: int
-    pages: int
-
-
-def _book_filtered(query: Select, filters: LoanBookFilter, actor: Actor) -> Select:
-    """The loans the filter selects (and the actor may see), on a query over ``loans``: the fund, initiative and
-    borrower are joined only where the filter or the actor's visibility needs them."""
-    if not sees_all(actor):
-        own_groups = select(GroupUser.group_id).where(GroupUser.user_id == actor.id)
-        query = query.where(Loan.fund_id.in_(
-            select(RevolvingFund.id).join(Initiative, Initiative.id == RevolvingFund.initiative_id)
-            .where(Initiative.group_id.in_(own_groups))))
-    if filters.fund_id:
-        query = query.where(Loan.fund_id == filters.fund_id)
-    if filters.status:
-        query = query.where(Loan.status == LoanStatus(filters.status))
-    if filters.bucket == CURRENT:
-        query = query.where(Loan.days_late == 0)
-    elif filters.bucket == LATE:
-        query = query.where(Loan.days_late > 0)
-    elif filters.bucket:
-        query = query.where(Loan.arrears_bucket == filters.bucket)
-    if filters.search:
-        pattern = f"%{_escaped(filters.search.strip())}%"
-        query = query.where(or_(Loan.number.ilike(pattern, escape="\\"), Loan.borrower_id.in_(
-            select(Organisation.id).where(Organisation.name.ilike(pattern, escape="\\")))))
-    return query
-
-
-def _escaped(typed: str) -> str:
-    return typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-_ROW_COLUMNS = (Loan.id, Loan.number, Loan.status, Loan.rescheduled, Loan.currency, Loan.principal,
-                Loan.principal_outstanding, Loan.credit, Loan.days_late, Loan.arrears_bucket, Loan.first_due,
-                Loan.disbursed_on, Organisation.name, Loan.fund_id, Initiative.reference, Initiative.name)
-
-
-def _with_names(query: Select) -> Select:
-    """Join what a row of the book shows beside the loan: its borrower's name and its fund's initiative."""
-    return (query.join(Organisation, Organisation.id == Loan.borrower_id)
-            .join(RevolvingFund, RevolvingFund.id == Loan.fund_id)
-            .join(Initiative, Initiative.id == RevolvingFund.initiative_id))
-
-
-def loan_book(filters: LoanBookFilter, *, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> LoanBook:
-    """One page of the loans the actor may see, as the filter selects and sorts them, and their totals:
-    one query for the count and totals (over ``loans`` alone), one for the page's rows (the page's loans
-    chosen on ``loans``, then their borrower and initiative joined: plain columns, no lazy loads)."""
-    may_list(actor)
-    key = {"number": Loan.number, "outstanding": Loan.principal_outstanding, "days_late": Loan.days_late}[
-        filters.sort if filters.sort in SORTS else "number"]
-    order = (key.desc(), Loan.id.desc()) if filters.descending else (key.asc(), Loan.id.asc())
-    totals_query = _book_filtered(select(
-        Loan.currency, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
-        sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
-        sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))),
-    ), filters, actor).group_by(Loan.currency).order_by(Loan.currency)
-    totals = [BookTotals(currency, int(count), from_cents(outstanding), from_cents(late), from_cents(risk))
-              for currency, count, outstanding, late, risk in db.session.execute(totals_query)]
-    count = sum(t.loans for t in totals)
-    pages = max(1, -(-count // per_page))
-    page = min(max(1, page), pages)
-    chosen = (_book_filtered(select(Loan.id), filters, actor).order_by(*order)
-              .limit(per_page).offset((page - 1) * per_page)).scalar_subquery()
-    rows_query = _with_names(select(*_ROW_COLUMNS)).where(Loan.id.in_(chosen)).order_by(*order)
-    rows = [LoanBookRow(*row) for row in db.session.execute(rows_query)]
-    return LoanBook(rows=rows, count=count, totals=totals, page=page, pages=pages)
 
 
 # ------------------------------------------------------------------------------------------------ funds
@@ -381,122 +253,6 @@ def loans_of(fund: RevolvingFund, *, limit: int = 200) -> tuple[list[LoanBookRow
         _with_names(select(*_ROW_COLUMNS)).where(Loan.fund_id == fund.id).order_by(Loan.number, Loan.id).limit(limit))]
     count = db.session.scalar(select(func.count(Loan.id)).where(Loan.fund_id == fund.id)) or 0
     return rows, int(count)
-
-
-# ------------------------------------------------------------------------------------------------ the chart
-
-
-@dataclass(frozen=True)
-class BalancePoint:
-    """The fund's cash and its loans outstanding at the end of a value date."""
-
-    day: date
-    cash: Decimal
-    outstanding: Decimal
-
-
-def balance_series(fund: RevolvingFund) -> list[BalancePoint]:
-    """The fund's cash (revolving_fund_cash:fund) and its loans outstanding (loans_receivable and
-    loans_rescheduled of its loans) after each value date on which either moved, from the ledger's lines."""
-    cash_moves = db.session.execute(
-        select(JournalEntry.value_date, sum_cents(JournalLine.debit) - sum_cents(JournalLine.credit))
-        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
-        .join(Account, Account.id == JournalLine.account_id)
-        .where(Account.kind == AccountKind.REVOLVING_FUND_CASH, Account.owner_type == "fund",
-               Account.owner_id == fund.id)
-        .group_by(JournalEntry.value_date))
-    loan_moves = db.session.execute(
-        select(JournalEntry.value_date, sum_cents(JournalLine.debit) - sum_cents(JournalLine.credit))
-        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
-        .join(Account, Account.id == JournalLine.account_id)
-        .where(Account.kind.in_((AccountKind.LOANS_RECEIVABLE, AccountKind.LOANS_RESCHEDULED)),
-               Account.owner_type == "loan", Account.owner_id.in_(select(Loan.id).where(Loan.fund_id == fund.id)))
-        .group_by(JournalEntry.value_date))
-    changes: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for day, amount in cash_moves:
-        changes[day][0] += int(amount or 0)
-    for day, amount in loan_moves:
-        changes[day][1] += int(amount or 0)
-    points, cash, outstanding = [], 0, 0
-    for day in sorted(changes):
-        cash += changes[day][0]
-        outstanding += changes[day][1]
-        points.append(BalancePoint(day, from_cents(cash), from_cents(outstanding)))
-    return points
-
-
-@dataclass(frozen=True)
-class Tick:
-    at: str
-    label: str
-
-
-@dataclass(frozen=True)
-class BalanceChart:
-    """The fund's balance chart as coordinates of an inline SVG (drawn by the template, no script)."""
-
-    width: int
-    height: int
-    left: int
-    top: int
-    bottom: int
-    right: int
-    cash_path: str
-    outstanding_path: str
-    y_ticks: list[Tick]
-    x_ticks: list[Tick]
-    points: list[BalancePoint] = field(default_factory=list)
-    description: str = ""
-
-
-def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> BalanceChart | None:
-    """Step lines of the cash and of the loans outstanding from the first movement to ``as_of``: each value
-    holds until the next date it changes."""
-    if not points:
-        return None
-    width, height, left, top, bottom, right = 720, 260, 84, 12, 30, 12
-    plot_w, plot_h = Decimal(width - left - right), Decimal(height - top - bottom)
-    start, end = points[0].day, max(as_of, points[-1].day)
-    span = Decimal(max(1, (end - start).days))
-    highest = max(max(p.cash for p in points), max(p.outstanding for p in points), Decimal(1))
-    lowest = min(min(p.cash for p in points), ZERO)
-    step = nice_step(highest - lowest)
-    top_value = (highest / step).to_integral_value(rounding="ROUND_CEILING") * step
-    bottom_value = (lowest / step).to_integral_value(rounding="ROUND_FLOOR") * step
-    across = Scale(0, span, left, left + plot_w)
-    up = Scale(bottom_value, bottom_value + max(top_value - bottom_value, Decimal(1)), top + plot_h, top)
-
-    def x(day: date) -> str:
-        return coordinate(across.at((day - start).days))
-
-    def y(value: Decimal) -> str:
-        return coordinate(up.at(value))
-
-    def path(values: list[Decimal]) -> str:
-        parts = [f"M{x(points[0].day)},{y(values[0])}"]
-        for index in range(1, len(points)):
-            parts.append(f"H{x(points[index].day)}V{y(values[index])}")
-        parts.append(f"H{x(end)}")
-        return " ".join(parts)
-
-    y_ticks = [Tick(y(value), f"{value:,.0f}") for value in tick_values(bottom_value, top_value, step)]
-    x_ticks = [Tick(x(start), start.isoformat()), Tick(x(end), end.isoformat())]
-    last = points[-1]
-    description = (f"The fund's cash in {currency} from {start.isoformat()} to {end.isoformat()}, now {last.cash:,}, "
-                   f"and its loans outstanding, now {last.outstanding:,}; each line holds its value until the next "
-                   f"date it changes ({len(points)} dates).")
-    return BalanceChart(width, height, left, top, bottom, right, path([p.cash for p in points]),
-                        path([p.outstanding for p in points]), y_ticks, x_ticks, points, description)
-
-
-def table_points(points: list[BalancePoint], *, limit: int = 60) -> list[BalancePoint]:
-    """The chart's figures as a table: every date if few, else the last of each month."""
-    if len(points) <= limit:
-        return points
-    by_month: dict[tuple[int, int], BalancePoint] = {}
-    for point in points:
-        by_month[(point.day.year, point.day.month)] = point
-    return list(by_month.values())
 
 
 def fund_choices(*, actor: Actor) -> list[tuple[int, str]]:

@@ -64,7 +64,7 @@ def find_repayment(bank_reference: str) -> Repayment | None:
 
 def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_reference: str, actor: Actor,
                      now: datetime, source: RepaymentSource = RepaymentSource.MANUAL,
-                     statement: BankStatementImport | None = None, timezone: str = "UTC") -> Repayment:
+                     statement: BankStatementImport | None = None, timezone: str) -> Repayment:
     """Record money the borrower paid. On an active loan it is allocated penalties (if the rules have them),
     interest, principal, oldest instalment first; what is left after the whole loan is repaid is a credit,
     and a full repayment closes the loan (the future interest is cancelled). On a written-off loan it is a

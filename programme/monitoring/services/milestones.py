@@ -56,7 +56,7 @@ def _text(value: str | None, field: str, message: str) -> str:
 def record_milestone_review(
     initiative: Initiative, *, decision: MilestoneDecision | str, reason: str, conditions: str = "",
     next_status: InitiativeStatus | str | None = None, decided_on: date, actor: Actor, now: datetime,
-    timezone: str = "UTC",
+    timezone: str,
 ) -> MilestoneReview:
     """Record a manager's decision at a milestone. ``terminate`` ends the initiative; ``continue`` (with or
     without conditions) keeps it running and may move it on to ``next_status``, a later stage. ``decided_on``

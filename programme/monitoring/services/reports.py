@@ -109,7 +109,7 @@ def _lock_report(report: SelfEvaluationReport) -> SelfEvaluationReport:
 # Periods ----------------------------------------------------------------------------------------------------
 
 
-def periods_due(initiative: Initiative, *, today: date, timezone: str = "UTC") -> list[ReportPeriod]:
+def periods_due(initiative: Initiative, *, today: date, timezone: str) -> list[ReportPeriod]:
     """The reporting periods of the initiative that have begun by ``today`` (its rules, from its start date)."""
     rules = initiative.call.rules.monitoring
     return report_periods(started_on(initiative, timezone), rules.report_frequency_months, rules.report_due_days,
@@ -117,7 +117,7 @@ def periods_due(initiative: Initiative, *, today: date, timezone: str = "UTC") -
 
 
 def missing_periods(initiative: Initiative, *, today: date, actor: Actor,
-                    timezone: str = "UTC") -> list[ReportPeriod]:
+                    timezone: str) -> list[ReportPeriod]:
     """The periods that have begun and have no report yet (what ``open_reports`` would open); none when the
     initiative has no scorecard or no longer reports."""
     _viewable(initiative, actor)
@@ -130,7 +130,7 @@ def missing_periods(initiative: Initiative, *, today: date, actor: Actor,
 
 
 def open_reports(initiative: Initiative, *, today: date, actor: Actor, now: datetime,
-                 timezone: str = "UTC") -> list[SelfEvaluationReport]:
+                 timezone: str) -> list[SelfEvaluationReport]:
     """Open a draft report for each period that has begun by ``today`` and has none yet; only when the
     initiative has a scorecard and still runs. Idempotent: returns the reports opened (none the second time)."""
     _viewable(initiative, actor)
@@ -346,7 +346,7 @@ def _running() -> list:
     return [Initiative.status.notin_([s.value for s in CLOSED])]
 
 
-def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: str = "UTC") -> ReportRun:
+def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: str) -> ReportRun:
     """The daily job for ``today`` (the programme's local date): open the drafts of the periods that have begun
     for every running initiative with a scorecard; remind the group once of each unsubmitted report from
     ``reminder_days`` before its due date; flag each unsubmitted report overdue once the day after its due date

@@ -4,15 +4,15 @@ by whom) that the group, fund administrators and managers read, and the manager'
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
 from programme.accounts.models import User
 from programme.core.access import AccessDenied
-from programme.core.web import actor, attempt, now
+from programme.core.timezone import programme_today
+from programme.core.web import actor, attempt, now, programme_zone
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.funding.services import CLOSED, later_stages
@@ -24,7 +24,7 @@ bp = Blueprint("milestones", __name__)
 
 
 def _form(initiative: Initiative, form: MilestoneReviewForm | None = None) -> MilestoneReviewForm:
-    today = now().astimezone(ZoneInfo(current_app.config["PROGRAMME_TIMEZONE"])).date()
+    today = programme_today(programme_zone())
     form = form or MilestoneReviewForm(formdata=None, data={"decided_on": today})
     form.next_status.choices = stage_choices(later_stages(initiative.status))
     return form
@@ -63,7 +63,7 @@ def record(initiative_id: int):
             review = milestones.record_milestone_review(
                 initiative, decision=form.decision.data, reason=form.reason.data, conditions=form.conditions.data,
                 next_status=form.next_status.data or None, decided_on=form.decided_on.data, actor=actor(),
-                now=now(), timezone=current_app.config["PROGRAMME_TIMEZONE"])
+                now=now(), timezone=programme_zone())
             label, after = review.decision.label, review.status_after.label
         if done.ok:
             flash(f"The milestone review was recorded: {label.lower()}; {initiative.reference} is "

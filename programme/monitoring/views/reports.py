@@ -9,9 +9,9 @@ once.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from programme.accounts.models import User
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
 from programme.core.timezone import programme_today
-from programme.core.web import actor, attempt, commit, form_error, now
+from programme.core.web import actor, attempt, commit, form_error, now, programme_zone
 from programme.extensions import db
 from programme.monitoring.domain import is_overdue
 from programme.monitoring.forms.reports import ReportForm, SubmitReportForm, report_form
@@ -30,12 +30,8 @@ from programme.monitoring.services.scorecards import get_initiative, get_scoreca
 bp = Blueprint("reports", __name__)
 
 
-def _timezone() -> str:
-    return current_app.config["PROGRAMME_TIMEZONE"]
-
-
 def _today() -> date:
-    return programme_today(_timezone())
+    return programme_today(programme_zone())
 
 
 def _names(ids: set[int | None]) -> dict[int, str]:
@@ -62,7 +58,8 @@ def reports(initiative_id: int):
         scorecard=get_scorecard(initiative, actor=user), editor=editor,
         overdue={r.id: _overdue(r, today) for r in listed},
         names=_names({r.submitted_by_id for r in listed}),
-        missing=services.missing_periods(initiative, today=today, actor=user, timezone=_timezone()) if editor else [],
+        missing=(services.missing_periods(initiative, today=today, actor=user, timezone=programme_zone())
+                 if editor else []),
         rules=initiative.call.rules.monitoring, action_form=ActionForm(),
     )
 
@@ -77,7 +74,7 @@ def open_due(initiative_id: int):
     if not form.validate_on_submit():
         flash("The form was stale or incomplete. Reload the page and try again.", "error")
         return redirect(url_for("reports.reports", initiative_id=initiative.id))
-    opened = services.open_reports(initiative, today=_today(), actor=user, now=now(), timezone=_timezone())
+    opened = services.open_reports(initiative, today=_today(), actor=user, now=now(), timezone=programme_zone())
     numbers = [r.number for r in opened]
     commit()
     if numbers:
@@ -146,17 +143,14 @@ def save(report_id: int):
 def submit(report_id: int):
     report = _writable(report_id)
     form = SubmitReportForm()
-    refusal = None
     if form.validate_on_submit():
-        try:
+        # The refusal is shown on the report's page below: beside the field it names, and at the top.
+        with attempt(flash_unplaced=False) as done:
             services.submit_report(report, actor=actor(), now=now())
-        except RuleViolation as exc:
-            db.session.rollback()
-            refusal = exc
-        else:
-            commit()
+        if done.ok:
             flash(f"Report {report.number} was submitted; it is frozen from now on.", "success")
             return redirect(url_for("reports.report", report_id=report.id))
+        refusal = cast(RuleViolation, done.refused)  # without ``also``, only a RuleViolation is caught
     else:
         refusal = RuleViolation("The form was stale or incomplete. Reload the page and try again.")
     lines = services.kpi_lines(report)

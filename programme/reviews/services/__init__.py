@@ -11,8 +11,9 @@
 - ``_common``: what the flow modules share (private to this package).
 
 Every operation takes the actor (and the time) explicitly, checks permission, changes state, writes the
-audit log, flushes and never commits. The calculations are in ``reviews.domain``, ``reviews.agreement`` and
-``reviews.assignment_plan``. Callers use the package: ``from programme.reviews import services as reviews``.
+audit log, flushes and never commits. The calculations are in ``reviews.domain``, ``reviews.aggregation``,
+``reviews.ranking``, ``reviews.agreement`` and ``reviews.assignment_plan``. Callers use the package:
+``from programme.reviews import services as reviews``.
 """
 
 from programme.reviews.services._common import DECIDED, IN_REVIEW, grant_amount, scoring_of

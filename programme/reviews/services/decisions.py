@@ -21,7 +21,8 @@ from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.funding.services import open_initiative
 from programme.proposals.models import Proposal, ProposalStatus
-from programme.reviews.domain import Consensus, aggregate, display, plain_number
+from programme.reviews.aggregation import Consensus, aggregate
+from programme.reviews.domain import display, plain_number
 from programme.reviews.models import Decision, Outcome, Review, ReviewStatus
 from programme.reviews.services._common import (
     IN_REVIEW,

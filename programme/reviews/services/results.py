@@ -27,7 +27,8 @@ from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from programme.reviews import agreement
-from programme.reviews.domain import Consensus, ProposalScore, Scoring, aggregate
+from programme.reviews.aggregation import Consensus, ProposalScore, aggregate
+from programme.reviews.domain import Scoring
 from programme.reviews.models import CallReviewer, ConsensusScore, Decision, Review, ReviewScore, ReviewStatus
 from programme.reviews.ranking import Ranking, rank_scores
 from programme.reviews.services._common import DECIDED, IN_REVIEW, grant_amount, require_manager, scoring_of

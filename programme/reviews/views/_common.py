@@ -1,5 +1,5 @@
 """What the review pages share: loading a manager's call or review with its access check, paging of the
-long lists, the programme's time zone, a refusal shown beside its field, and the frame of a manager's page.
+long lists, the programme's time zone (``core.web``'s), and the frame of a manager's page.
 Private to ``programme.reviews.views``."""
 
 from __future__ import annotations
@@ -8,14 +8,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app, render_template, request
+from flask import render_template
 
 from programme.calls import services as calls
 from programme.calls.models import Call
-from programme.core.access import Role, RuleViolation, require_role
+from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
-from programme.core.web import actor, form_error, now
-from programme.extensions import db
+from programme.core.web import actor, now
+from programme.core.web import page_arg as page_arg  # the page asked for, from core.web
+from programme.core.web import programme_zone as programme_zone  # the views' zone, from core.web
 from programme.reviews import services
 from programme.reviews.domain import display
 from programme.reviews.models import Review
@@ -42,26 +43,12 @@ def page_size() -> int:
     return REVIEW_PAGE_SIZE
 
 
-def page_arg(name: str = "page") -> int:
-    return min(max(1, request.args.get(name, 1, type=int) or 1), 1_000_000)
-
-
 def page_count(count: int) -> int:
     return max(1, math.ceil(count / REVIEW_PAGE_SIZE))
 
 
 def on_page(items: Sequence[Any], page: int) -> Sequence[Any]:
     return items[(page - 1) * REVIEW_PAGE_SIZE:page * REVIEW_PAGE_SIZE]
-
-
-def programme_zone() -> str:
-    return current_app.config["PROGRAMME_TIMEZONE"]
-
-
-def refused(form: Any, exc: RuleViolation) -> None:
-    """A service refused: forget what it changed, show its message beside the field (typed values stay)."""
-    db.session.rollback()
-    form_error(form, exc)
 
 
 def manage_page(template: str, call: Call, **context: Any) -> str:

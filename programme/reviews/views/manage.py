@@ -15,6 +15,7 @@ from programme.accounts.models import User
 from programme.calls.models import Call, CallStatus
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
+from programme.core.security import bounded_int
 from programme.core.timezone import format_local, local_to_utc, to_local
 from programme.core.web import actor, attempt, now
 from programme.extensions import db
@@ -250,7 +251,7 @@ def move(review_id: int):
     form.reviewer_id.choices = choices([(0, "— choose a reviewer —"), *(
         (e.user_id, f"{e.user.name} ({loads.get(e.user_id, (0, 0))[0]} assigned)")
         for e in entries if e.user_id != review.reviewer_id)])
-    back = url_for("reviews.assignments", call_id=call.id, page=request.args.get("page", type=int))
+    back = url_for("reviews.assignments", call_id=call.id, page=request.args.get("page", type=bounded_int))
     if form.validate_on_submit():
         previous = review.reviewer.name
         with attempt(form) as done:
@@ -276,4 +277,4 @@ def unassign(review_id: int):
             services.remove_assignment(review, actor=actor(), now=now())
         if done.ok:
             flash(f"{name} no longer reviews {reference}.", "success")
-    return redirect(url_for("reviews.assignments", call_id=call_id, page=request.args.get("page", type=int)))
+    return redirect(url_for("reviews.assignments", call_id=call_id, page=request.args.get("page", type=bounded_int)))

@@ -14,7 +14,7 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
-from programme.core.web import actor, attempt, commit, now
+from programme.core.web import actor, attempt, form_error, now
 from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
@@ -30,7 +30,6 @@ from programme.reviews.forms import (
 )
 from programme.reviews.models import CallReviewer, Review
 from programme.reviews.views import bp
-from programme.reviews.views._common import refused
 from programme.rulebook import ORGANISATION_TYPES
 
 
@@ -199,17 +198,12 @@ def review(review_id: int):
     form = _scoring_form(item)
     if form.validate_on_submit():
         submit = form.submitting
-        try:
+        # A refusal is shown below: an incomplete review's problems per criterion, any other beside its field.
+        with attempt(flash_unplaced=False) as done:
             services.save_review(item, scores=form.scores(), justifications=form.justifications(), submit=submit,
                                  actor=me, now=now())
-        except services.ReviewIncomplete as exc:
-            db.session.rollback()
-            form.add_problems(exc.problems)
-        except RuleViolation as exc:
-            refused(form, exc)
-        else:
             reference, late = item.proposal.reference, item.is_late(now())
-            commit()
+        if done.ok:
             if submit:
                 flash(f"Your review of {reference} is submitted{' after the deadline' if late else ''}. It is locked "
                       "now; the other reviewers' submitted scores are shown below yours.", "success")
@@ -217,6 +211,10 @@ def review(review_id: int):
                 flash("Draft saved. Nothing is submitted yet: submit the review once every criterion has its score "
                       "and justification.", "success")
             return redirect(url_for("reviews.review", review_id=item.id))
+        if isinstance(done.refused, services.ReviewIncomplete):
+            form.add_problems(done.refused.problems)
+        elif isinstance(done.refused, RuleViolation):
+            form_error(form, done.refused)
     return _review_page(item, form=form)
 
 

@@ -1,0 +1,208 @@
+"""What the initiative pages share: who handles and who pays disbursements, the initiative's page (its start-up
+grant and disbursements, funding requests, matching grants, co-financing and the external-share chart) shown
+again after a refusal with the refused form and its message, and the redirects back to it. Private to
+``programme.funding.views``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from flask import redirect, render_template, url_for
+
+from programme.core.access import Role
+from programme.core.charts import Bands, Scale, coordinate, tick_values
+from programme.core.forms import ActionForm, choices
+from programme.core.money import format_money
+from programme.core.timezone import to_local
+from programme.core.web import actor, now, programme_zone
+from programme.funding import services
+from programme.funding.domain import percent
+from programme.funding.forms import (
+    ContributionForm,
+    FundingRequestForm,
+    PaymentForm,
+    RejectForm,
+    RequestForm,
+    judgement_form,
+    row_ids,
+)
+from programme.funding.models import (
+    ContributionStatus,
+    Disbursement,
+    DisbursementStatus,
+    FundingRequestStatus,
+    Initiative,
+    InitiativeStatus,
+)
+
+
+def handles(user: Any) -> bool:
+    return any(user.has_role(role) for role in services.HANDLERS)
+
+
+def pays(user: Any) -> bool:
+    return user.has_role(Role.FUND_ADMINISTRATOR)
+
+
+def page(initiative: Initiative, *, request_form: RequestForm | None = None, failed: Disbursement | None = None,
+         failed_form: Any = None, failed_action: str = "", message: str = "", status: int = 200,
+         forms: dict[str, Any] | None = None):
+    """The initiative's page; after a refusal, the refused row's form (with what was typed) and its message.
+    ``forms`` replaces the page's other forms by name after a refusal: ``funding`` (submit a request),
+    ``judge-<id>`` (judge request id), ``tranche-<grant id>`` (request a matching-grant tranche),
+    ``contribution`` (record co-financing), ``contribution-reject-<id>``; ``message-<name>`` is a message for
+    that form's row."""
+    user = actor()
+    forms = forms or {}
+    grant = initiative.startup_grant
+    disbursements = services.disbursements_of(initiative, actor=user)
+    user_handles, user_pays = handles(user), pays(user)
+    today = to_local(now(), programme_zone()).date()
+    reject_forms: dict[int, RejectForm] = {}
+    pay_forms: dict[int, PaymentForm] = {}
+    if user_handles:
+        for d in disbursements:
+            if d.status in (DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED):
+                reject_forms[d.id] = row_ids(RejectForm(formdata=None), d.id)
+            if d.status == DisbursementStatus.APPROVED and user_pays:
+                pay_forms[d.id] = row_ids(PaymentForm(formdata=None, data={"value_date": today}), d.id)
+    if failed is not None and failed_form is not None:
+        row_ids(failed_form, failed.id)
+        (reject_forms if failed_action == "reject" else pay_forms)[failed.id] = failed_form
+    if user_handles and request_form is None and grant is not None:
+        request_form = RequestForm(formdata=None)
+    position = services.grant_position(grant) if grant is not None else None
+    matching = _matching_context(initiative, user, forms, user_handles)
+    return render_template(
+        "funding/initiative.html", initiative=initiative, grant=grant, position=position,
+        ledger_paid=services.paid_from_ledger(initiative), disbursements=disbursements,
+        all_paid=sum((d.amount for d in disbursements if d.status == DisbursementStatus.PAID), Decimal("0.00")),
+        people=services.people_of(disbursements), handles=user_handles, pays=user_pays, me=user.id,
+        request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
+        failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,
+        **matching,
+    ), status
+
+
+def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any],
+                      user_handles: bool) -> dict[str, Any]:
+    """What the page shows of funding requests, matching grants, co-financing and the external-share chart."""
+    zone, moment = programme_zone(), now()
+    requests = services.funding_requests_of(initiative, actor=user)
+    criteria = initiative.call.rules.funding.request_criteria
+    manager = user.has_role(Role.PROGRAMME_MANAGER)
+    judge_forms = {}
+    if manager:
+        for r in requests:
+            if r.status == FundingRequestStatus.SUBMITTED:
+                judge_forms[r.id] = forms.get(f"judge-{r.id}") or judgement_form(criteria, formdata=None)
+                row_ids(judge_forms[r.id], r.id)
+    open_ = initiative.status not in (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
+    funding_form = None
+    if open_ and services.may_submit_requests(initiative, user):
+        funding_form = forms.get("funding") or FundingRequestForm(formdata=None)
+    positions = services.matching_positions(initiative, now=moment, timezone=zone)
+    tranche_forms = {}
+    if user_handles:
+        for p in positions:
+            tranche_forms[p.grant.id] = row_ids(forms.get(f"tranche-{p.grant.id}") or RequestForm(formdata=None),
+                                                p.grant.id)
+    contributions = services.contributions_of(initiative, actor=user)
+    contribution_form = None
+    if open_ and positions and services.may_record_contributions(initiative, user):
+        contribution_form = forms.get("contribution") or ContributionForm(
+            formdata=None, data={"contributed_on": to_local(moment, zone).date()})
+        _contribution_choices(contribution_form, initiative, positions)
+    judges_contributions = user.has_role(Role.FUND_ADMINISTRATOR)
+    contribution_reject_forms = {}
+    if judges_contributions:
+        for c in contributions:
+            if c.status == ContributionStatus.RECORDED:
+                contribution_reject_forms[c.id] = row_ids(
+                    forms.get(f"contribution-reject-{c.id}") or RejectForm(formdata=None), c.id)
+    chart = services.share_chart(initiative, now=moment, timezone=zone)
+    people = services.people_named({r.submitted_by_id for r in requests} | {r.decided_by_id for r in requests}
+                                   | {c.recorded_by_id for c in contributions}
+                                   | {c.verified_by_id for c in contributions}
+                                   | {c.rejected_by_id for c in contributions})
+    return {
+        "funding_requests": requests, "criteria": {c.key: c.title for c in criteria}, "judge_forms": judge_forms,
+        "funding_form": funding_form, "matching_positions": positions, "tranche_forms": tranche_forms,
+        "contributions": contributions, "contribution_form": contribution_form,
+        "contribution_reject_forms": contribution_reject_forms, "judges_contributions": judges_contributions,
+        "organisations": {o.id: o for o in initiative.group.organisations},
+        "share_rows": chart, "share_chart": _share_chart(chart), "matching_people": people,
+        "messages": {k.removeprefix("message-"): v for k, v in forms.items() if k.startswith("message-")},
+        "started_on": services.started_on(initiative, zone),
+    }
+
+
+def _contribution_choices(form: ContributionForm, initiative: Initiative, positions: list[Any]) -> None:
+    form.grant_id.choices = choices((p.grant.id, f"Matching grant {p.grant.id}: {p.grant.basis} "
+                                     f"({format_money(p.grant.committed, p.grant.currency)})") for p in positions)
+    form.contributor_id.choices = choices([("", "– not named –")]
+                                          + [(o.id, o.name) for o in initiative.group.organisations])
+
+
+@dataclass(frozen=True)
+class ShareChart:
+    width: int
+    height: int
+    left: int
+    top: int
+    bottom: int
+    ticks: list[tuple[str, str]]
+    years: list[dict[str, Any]]
+    cap_path: str
+    description: str
+
+
+def _coordinate(value: Fraction) -> str:
+    return coordinate(value, trim=False)
+
+
+def _share_chart(rows: list[Any]) -> ShareChart:
+    """The schedule's cap per programme year (a step line) against the external share actually paid (a bar per
+    year), as coordinates for an inline SVG; all in exact fractions, shown to a tenth of a pixel."""
+    width, height, left, top, bottom = 640, 230, 44, 12, 30
+    plot_w, plot_h = width - left - 8, height - top - bottom
+    bands = Bands(left, plot_w, len(rows))
+    y_of = Scale(0, 1, top + plot_h, top, clip=True).at
+
+    years, steps = [], []
+    for index, row in enumerate(rows):
+        cap_y = y_of(row.cap)
+        steps.append(f"{'M' if index == 0 else 'L'}{_coordinate(bands.at(index))} {_coordinate(cap_y)} "
+                     f"L{_coordinate(bands.at(index + 1))} {_coordinate(cap_y)}")
+        bar = None
+        if row.share is not None:
+            y = y_of(row.share)
+            x, bar_width = bands.bar(index, Fraction(1, 2))
+            bar = {"x": _coordinate(x), "y": _coordinate(y), "width": _coordinate(bar_width),
+                   "height": _coordinate(top + plot_h - y), "over": row.share > row.cap}
+        years.append({"year": row.year, "bar": bar, "label_x": _coordinate(bands.at(Fraction(2 * index + 1, 2))),
+                      "title": (f"Year {row.year}: cap {percent(row.cap)}, paid "
+                                + ("nothing" if row.share is None else percent(row.share)))})
+    ticks = [(_coordinate(y_of(value)), f"{int(value * 100)} %")
+             for value in tick_values(Fraction(0), Fraction(1), Fraction(1, 4))]
+    paid_years = [r for r in rows if r.share is not None]
+    description = (f"The external-share cap for programme years 1 to {len(rows)} "
+                   f"({', '.join(percent(r.cap) for r in rows)}) drawn as a line, and the share of programme money "
+                   "actually paid in each year as bars"
+                   + (f" ({'; '.join(f'year {r.year}: {percent(r.share)}' for r in paid_years)})." if paid_years
+                      else "; nothing has been paid or co-financed yet."))
+    return ShareChart(width, height, left, top, bottom, ticks, years, " ".join(steps), description)
+
+
+def back(initiative: Initiative, disbursement: Disbursement | None = None):
+    """To the initiative's page, at the disbursement (or the list of them)."""
+    anchor = f"disbursement-{disbursement.id}" if disbursement is not None else "disbursements"
+    return redirect(url_for("funding.initiative", initiative_id=initiative.id, _anchor=anchor))
+
+
+def to(initiative: Initiative, anchor: str):
+    """To the initiative's page, at the anchor."""
+    return redirect(url_for("funding.initiative", initiative_id=initiative.id, _anchor=anchor))
