@@ -34,7 +34,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from programme import extensions
     from programme.accounts.services import load_session_user
+    from programme.core.security import harden
     from programme.core.web import register_web
+
+    harden(app)  # before any route is added: the bounded <int:> converter applies to every route
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(Path(__file__).parent / "migrations"),
@@ -77,12 +80,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _finish_config(app: Flask) -> None:
+    from programme.core.security import make_private
+
     instance = Path(app.instance_path)
     production = app.config["PROGRAMME_MODE"] == "production"
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         if production:
             raise ConfigurationError("DATABASE_URL must be set in production mode.")
-        instance.mkdir(parents=True, exist_ok=True)
+        make_private(instance, folder=True)
+        # Created 0600 before SQLite opens it (SQLite gives its journal files the same mode).
+        make_private(instance / "programme.sqlite", folder=False)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'programme.sqlite'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
@@ -90,7 +97,13 @@ def _finish_config(app: Flask) -> None:
             raise ConfigurationError("SECRET_KEY must be set in production mode (environment or instance/config.py).")
         app.config["SECRET_KEY"] = _demo_secret(instance)
     if not app.config.get("UPLOAD_FOLDER"):
+        make_private(instance, folder=True)
+        make_private(instance / "uploads", folder=True)
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    if production and str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must name a shared store in production mode (redis://host:6379/0): in-memory "
+            "counters are per worker, so throttling would count each worker apart and forget on restart.")
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         # Flask's own default is False, so setdefault() would never apply: decide here.
         app.config["SESSION_COOKIE_SECURE"] = production
@@ -98,7 +111,7 @@ def _finish_config(app: Flask) -> None:
 
 def _demo_secret(instance: Path) -> str:
     """A random secret kept in the instance folder, so sessions survive a restart of the demo."""
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance / "secret_key"
     if not path.exists():
         # Created with mode 0600 from the start: never readable by others, not even for a moment.

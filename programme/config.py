@@ -33,7 +33,10 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     # Login throttling: per address and per account (Flask-Limiter syntax).
+    # Production mode refuses "memory://" (counters per worker, lost on restart): use Redis, redis://host:6379/0.
     RATELIMIT_STORAGE_URI = "memory://"
+    # How many reverse proxies stand before the app (their X-Forwarded-For/-Proto/-Host are trusted); 0 = none.
+    PROXY_COUNT = 0
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ADDRESS = "20 per minute;200 per day"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;50 per day"
@@ -59,6 +62,7 @@ ENVIRONMENT = {
     "PROGRAMME_RULES_FOLDER": "RULES_FOLDER",
     "PROGRAMME_UPLOAD_FOLDER": "UPLOAD_FOLDER",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "PROGRAMME_PROXY_COUNT": "PROXY_COUNT",
     "MAIL_SERVER": "MAIL_SERVER",
     "MAIL_SENDER": "MAIL_SENDER",
 }

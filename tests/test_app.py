@@ -118,6 +118,7 @@ def test_production_mode_with_both_starts_with_secure_session_cookies(clean_env,
     clean_env.setenv("PROGRAMME_MODE", "production")
     clean_env.setenv("SECRET_KEY", "a-real-secret")
     clean_env.setenv("DATABASE_URL", "postgresql://u@db.example/programme")
+    clean_env.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance")})
     assert app.config["SECRET_KEY"] == "a-real-secret"
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -17,13 +16,13 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 from programme.accounts.models import SizeClass
 from programme.accounts.passwords import MIN_LENGTH
 from programme.core.access import Role
-from programme.core.forms import MultiCheckboxField, choices
+from programme.core.forms import MultiCheckboxField, ProgrammeForm, choices
 from programme.rulebook import ORGANISATION_TYPES
 
 EMAIL = [DataRequired(), Email(message="Enter an e-mail address such as name@example.org."), Length(max=255)]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(ProgrammeForm):
     name = StringField("Your name", validators=[DataRequired(), Length(min=2, max=200)])
     email = EmailField("E-mail address", validators=EMAIL)
     password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
@@ -32,13 +31,13 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ProgrammeForm):
     email = EmailField("E-mail address", validators=EMAIL)
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ProgrammeForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
     confirm = PasswordField(
@@ -49,7 +48,7 @@ class ChangePasswordForm(FlaskForm):
 ROLE_CHOICES = choices((role.value, role.label) for role in Role)
 
 
-class StaffUserForm(FlaskForm):
+class StaffUserForm(ProgrammeForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=2, max=200)])
     email = EmailField("E-mail address", validators=EMAIL)
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
@@ -60,17 +59,17 @@ class StaffUserForm(FlaskForm):
     )
 
 
-class UserRolesForm(FlaskForm):
+class UserRolesForm(ProgrammeForm):
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
     active = BooleanField("Account active")
 
 
-class GroupForm(FlaskForm):
+class GroupForm(ProgrammeForm):
     name = StringField("Group name", validators=[DataRequired(), Length(min=3, max=200)])
     description = TextAreaField("Who the group is", validators=[Optional(), Length(max=5000)])
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(ProgrammeForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=2, max=200)])
     kind = SelectField("Type", choices=choices(ORGANISATION_TYPES.items()), validators=[DataRequired()])
     size_class = SelectField(
@@ -90,5 +89,5 @@ class OrganisationForm(FlaskForm):
             raise ValidationError("A firm needs a sector.")
 
 
-class InviteForm(FlaskForm):
+class InviteForm(ProgrammeForm):
     email = EmailField("E-mail address of the person to invite", validators=EMAIL)

@@ -28,11 +28,17 @@ class User(UserMixin, Base):
     session_version: Mapped[int] = mapped_column(default=1)
     # A staff member's own organisation (a reviewer's employer, for conflicts of interest).
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    # Who created (enrolled) this account; None when the person registered themselves or the system made it.
+    # Four eyes: an account never approves what the person who created it requested, nor the reverse.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # When the person proved the address by a mailed link (or set a password through an enrolment link).
+    email_verified_at: Mapped[datetime | None]
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
     organisation: Mapped[Organisation | None] = relationship(foreign_keys=[organisation_id])
+    created_by: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[created_by_id])
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lowercase"),)
 
@@ -50,6 +56,10 @@ class User(UserMixin, Base):
 
     def has_role(self, role: Role) -> bool:
         return role in self.role_set
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_staff(self) -> bool:

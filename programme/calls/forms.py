@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from programme.core.forms import MoneyField, at_most_places, positive
+from programme.core.forms import MoneyField, ProgrammeForm, at_most_places, positive
 
 
-class NewCallForm(FlaskForm):
+class NewCallForm(ProgrammeForm):
     rules_file = SelectField("Rules file", validators=[DataRequired()])
 
 
-class CallDraftForm(FlaskForm):
+class CallDraftForm(ProgrammeForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=3, max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])
     # InputRequired, not DataRequired: a typed 0 or "abc" gets its own message, not "give the budget".

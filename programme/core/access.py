@@ -16,13 +16,15 @@ class Role(enum.StrEnum):
     REVIEWER = "reviewer"
     PROGRAMME_MANAGER = "programme_manager"
     FUND_ADMINISTRATOR = "fund_administrator"
+    #: Reads the ledger, the loan book, every decision and the audit log; changes nothing.
+    AUDITOR = "auditor"
 
     @property
     def label(self) -> str:
         return self.value.replace("_", " ").capitalize()
 
 
-STAFF_ROLES = (Role.REVIEWER, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+STAFF_ROLES = (Role.REVIEWER, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
 
 
 class Actor(Protocol):
@@ -76,3 +78,24 @@ def require_role(actor: Actor | None, *roles: Role) -> None:
         raise AccessDenied("log in first")
     if not any(actor.has_role(role) for role in roles):
         raise AccessDenied("your role does not allow this")
+
+
+def require_second_person(requester: object | None, approver: Actor, what: str) -> None:
+    """Four eyes means two real people: refuse (AccessDenied) an approval of ``what`` by the person who asked for it,
+    by an account that person created or enrolled, or by the person who created or enrolled the requester's
+    account. ``requester`` is the requesting user (anything with ``id`` and ``created_by_id``), or None when the
+    system asked. The system itself never approves: an approval needs a named person."""
+    approver_id = getattr(approver, "id", None)
+    if approver_id is None:
+        raise AccessDenied(f"{what} needs the approval of a named person.")
+    if requester is None:
+        return
+    requester_id = getattr(requester, "id", None)
+    if requester_id == approver_id:
+        raise AccessDenied(f"You asked for {what}, so someone else must approve it.")
+    if getattr(approver, "created_by_id", None) == requester_id:
+        raise AccessDenied(f"Your account was created by the person who asked for {what}: someone else must "
+                           "approve it.")
+    if getattr(requester, "created_by_id", None) == approver_id:
+        raise AccessDenied(f"You created the account of the person who asked for {what}: someone else must "
+                           "approve it.")

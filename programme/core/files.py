@@ -7,6 +7,7 @@ kept only for display (made safe). Stored files are never changed.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
@@ -75,10 +76,11 @@ def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_by
         raise RuleViolation(f"'{name}' is larger than the limit of {readable_size(max_bytes)}.", field="file")
     if not data.startswith(signatures):
         raise RuleViolation(f"'{name}' does not contain what its name says ({extension.upper()}).", field="file")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored_name = f"{secrets.token_hex(16)}.{extension}"
     target = folder / stored_name
-    with open(target, "xb") as handle:
+    # Private to the app's user from the first byte (0600): uploads hold the applicants' and the fund's papers.
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         handle.write(data)
     return StoredFile(stored_name, name, content_type, len(data), hashlib.sha256(data).hexdigest())
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectMultipleField, widgets
+from wtforms import DateField, DateTimeField, DecimalField, Field, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+
+#: The years a date typed into any form may fall in: far enough for any programme, near enough that converting it
+#: between time zones or adding a loan's term never leaves what Python and the databases can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 2199
 
 
 def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
@@ -17,7 +22,31 @@ def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class ActionForm(FlaskForm):
+def _no_nul(form: FlaskForm, field: Field) -> None:
+    if any("\x00" in value for value in field.raw_data or () if isinstance(value, str)):
+        raise ValidationError("This contains a NUL character, which cannot be stored: remove it.")
+
+
+def _year_in_range(form: FlaskForm, field: Field) -> None:
+    if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
+        raise ValidationError(f"Give a date between the years {FIRST_YEAR} and {LAST_YEAR}.")
+
+
+class ProgrammeForm(FlaskForm):
+    """Every form of the app: FlaskForm (CSRF) whose text fields refuse a NUL character and whose date fields
+    refuse a year outside FIRST_YEAR..LAST_YEAR, each as an error beside the field, whatever the form declares."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField):
+                field.validators = [_no_nul, *field.validators]
+            elif isinstance(field, DateField | DateTimeField):
+                field.validators = [*field.validators, _year_in_range]
+            return field
+
+
+class ActionForm(ProgrammeForm):
     """A button that posts: carries only the CSRF token."""
 
 

@@ -1,4 +1,5 @@
-"""Excel workbooks with openpyxl: streaming writers for exports (write-only mode, flat memory).
+"""Excel workbooks with openpyxl: streaming writers for exports (write-only mode, flat memory), and the one safe
+reader for workbooks people upload.
 
 Every text the writer puts in a cell, headers included, passes through ``safe_text``: characters Excel refuses are
 dropped, and a text that a spreadsheet could take for a formula (one starting with =, +, -, @, a tab or a carriage
@@ -8,7 +9,11 @@ return) is stored as an explicit string cell, so it reads exactly as typed and n
 
 from __future__ import annotations
 
+import io
+import posixpath
+import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +23,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from programme.core.access import RuleViolation
 
 MONEY_FORMAT = "#,##0.00"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -100,3 +107,87 @@ def _column_letter(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(65 + remainder) + letters
     return letters
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+
+class WorkbookRefused(RuleViolation):
+    """An uploaded workbook that is not read at all: not an .xlsx, damaged, or larger inside than any honest one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="file")
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """What an uploaded workbook may hold, checked before openpyxl parses any of it. A real upload (a bank
+    statement of 10,000 rows is about 2 MB of XML) is far inside; a zip bomb is far outside."""
+
+    max_rows: int
+    max_uncompressed_bytes: int = 40 * 1024 * 1024
+    max_entries: int = 200
+    #: Uncompressed over compressed size, per entry above a megabyte: XML compresses about 5-30 times; a sheet
+    #: of blank rows or one shared string repeated a million times, thousands of times.
+    max_ratio: int = 200
+
+
+_MB = 1024 * 1024
+
+
+def open_uploaded_workbook(data: bytes, name: str, limits: WorkbookLimits) -> Any:
+    """A read-only openpyxl workbook of an upload, once it has passed every check, or ``WorkbookRefused`` with what
+    is wrong: the zip's entries, their total uncompressed size and each one's compression ratio first (without
+    inflating anything), then every ``<row>`` element of every sheet counted against ``max_rows`` as the XML
+    streams by (a sheet that hides its size, or holds a million blank rows, is refused at the first row over the
+    limit). The caller closes the workbook."""
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not data or not zipfile.is_zipfile(io.BytesIO(data)):
+        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_entries(archive, name, limits)
+            for sheet in _sheet_paths(archive):
+                _count_rows(archive, sheet, name, limits.max_rows)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except WorkbookRefused:
+        raise
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError,
+            EOFError) as exc:
+        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.") from exc
+
+
+def _check_entries(archive: zipfile.ZipFile, name: str, limits: WorkbookLimits) -> None:
+    entries = archive.infolist()
+    if len(entries) > limits.max_entries:
+        raise WorkbookRefused(f"{name} holds {len(entries):,} parts, more than any spreadsheet of this kind "
+                              f"({limits.max_entries:,}): it is not read.")
+    total = sum(entry.file_size for entry in entries)
+    if total > limits.max_uncompressed_bytes:
+        raise WorkbookRefused(f"{name} unpacks to {total // _MB:,} MB, more than the limit of "
+                              f"{limits.max_uncompressed_bytes // _MB} MB: it is not read.")
+    for entry in entries:
+        if entry.file_size > _MB and entry.file_size > limits.max_ratio * max(entry.compress_size, 1):
+            raise WorkbookRefused(f"{name} is packed {entry.file_size // max(entry.compress_size, 1):,} times "
+                                  f"tighter than any real spreadsheet ({entry.filename}): it is not read.")
+
+
+def _sheet_paths(archive: zipfile.ZipFile) -> list[str]:
+    names = set(archive.namelist())
+    return sorted(n for n in names if posixpath.dirname(n) == "xl/worksheets" and n.endswith(".xml"))
+
+
+def _count_rows(archive: zipfile.ZipFile, sheet: str, name: str, max_rows: int) -> None:
+    from defusedxml.ElementTree import iterparse
+
+    rows = 0
+    with archive.open(sheet) as stream:
+        for _event, element in iterparse(stream, events=("end",), forbid_dtd=True):
+            if element.tag.endswith("}row") or element.tag == "row":
+                rows += 1
+                if rows > max_rows:
+                    raise WorkbookRefused(f"{name} has more than {max_rows:,} rows (blank ones count too): split "
+                                          "it in parts and import each.")
+            element.clear()

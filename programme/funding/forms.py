@@ -12,7 +12,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from programme.core.forms import MoneyField, at_most_places, choices, positive
+from programme.core.forms import MoneyField, ProgrammeForm, at_most_places, choices, positive
 
 #: An amount as a person writes it: digits, commas only between groups of three, a point before the cents.
 _AMOUNT = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$|^\d+(\.\d+)?$")
@@ -32,7 +32,7 @@ class AmountField(MoneyField):
         super().process_formdata(valuelist)
 
 
-class RequestForm(FlaskForm):
+class RequestForm(ProgrammeForm):
     amount = AmountField("Amount", validators=[InputRequired(message="Give the amount."), positive,
                                                at_most_places(2)], description=AMOUNT_HELP,
                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
@@ -40,13 +40,13 @@ class RequestForm(FlaskForm):
                                                    Length(max=2000, message="Write at most 2,000 characters.")])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(ProgrammeForm):
     reason = TextAreaField("Reason for the rejection", validators=[
         DataRequired(message="Give the reason for the rejection."),
         Length(max=2000, message="Write at most 2,000 characters.")])
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(ProgrammeForm):
     value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
                            description="The day the bank moved the money (not after today).")
     bank_reference = StringField("Bank reference", validators=[
@@ -69,7 +69,7 @@ INSTRUMENTS = [("matching_grant", "Matching grant"), ("loan", "Loan"), ("both", 
 CONTRIBUTION_KINDS = [("cash", "Cash"), ("in_kind", "In kind")]
 
 
-class FundingRequestForm(FlaskForm):
+class FundingRequestForm(ProgrammeForm):
     title = StringField("Activity", validators=[DataRequired(message="Give the activity a title."),
                                                 Length(max=200, message="Write at most 200 characters.")])
     description = TextAreaField("Description", validators=[
@@ -88,7 +88,7 @@ class FundingRequestForm(FlaskForm):
                              render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-class _Judgement(FlaskForm):
+class _Judgement(ProgrammeForm):
     decision = RadioField("Decision", choices=choices([("approve", "Approve"), ("reject", "Reject")]),
                           validators=[InputRequired(message="Approve or reject the request.")])
     grant_approved = AmountField("Matching grant approved", validators=[Optional(), at_most_places(2)],
@@ -127,7 +127,7 @@ def _optional_id(value: object) -> int | None:
     return int(value)  # type: ignore[arg-type]
 
 
-class ContributionForm(FlaskForm):
+class ContributionForm(ProgrammeForm):
     grant_id = SelectField("For the matching grant", coerce=int,
                            validators=[InputRequired(message="Choose the matching grant.")])
     kind = RadioField("Kind", choices=choices(CONTRIBUTION_KINDS), default="cash",

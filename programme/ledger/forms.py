@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import InputRequired, Optional, ValidationError
+
+from programme.core.forms import ProgrammeForm
 
 DATE_HELP = "A date as YYYY-MM-DD."
 #: A period of the ledger export: years from the first to the last day, at most.
@@ -30,7 +31,7 @@ class IsoDateField(DateField):
             raise ValueError(f"'{text[:40]}' is not a date: write it as YYYY-MM-DD, for example 2025-03-31.")
 
 
-class AsOfForm(FlaskForm):
+class AsOfForm(ProgrammeForm):
     class Meta:
         csrf = False
 
@@ -38,7 +39,7 @@ class AsOfForm(FlaskForm):
                          description="Only entries with a value date on or before this day; empty for all.")
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(ProgrammeForm):
     class Meta:
         csrf = False
 

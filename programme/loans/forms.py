@@ -14,7 +14,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from programme.core.forms import FiniteDecimalField, at_most_places, choices, positive
+from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, choices, positive
 from programme.funding.forms import AmountField
 from programme.rulebook.schema import Loans
 
@@ -57,7 +57,7 @@ def _periods(label: str, *, low: int, message: str) -> IntegerField:
                                            NumberRange(min=low, max=1200, message=f"Give a whole number from {low}.")])
 
 
-class CapitaliseForm(FlaskForm):
+class CapitaliseForm(ProgrammeForm):
     amount = _amount("Amount", "Give the amount.")
     value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
                            description="The day the bank moved the money (not after today).")
@@ -65,7 +65,7 @@ class CapitaliseForm(FlaskForm):
     note = TextAreaField("Note", validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
 
 
-class LoanForm(FlaskForm):
+class LoanForm(ProgrammeForm):
     borrower_id = SelectField("Borrower", coerce=int, validators=[DataRequired(message="Choose the borrower.")],
                               description="A member organisation of the initiative's group.")
     principal = _amount("Principal", "Give the principal.")
@@ -101,14 +101,14 @@ class LoanForm(FlaskForm):
         self.grace_periods.description = f"Interest-only periods at the start: at most {rules.max_grace_months} months."
 
 
-class RepaymentForm(FlaskForm):
+class RepaymentForm(ProgrammeForm):
     amount = _amount("Amount", "Give the amount received.")
     value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
                            description="The day the bank received the money (not after today).")
     bank_reference = _reference()
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(ProgrammeForm):
     term_periods = _periods("New term (repayment periods)", low=1, message="Give the number of repayment periods.")
     first_due = DateField("First due date of the new schedule", validators=[
         InputRequired(message="Give the first due date of the new schedule.")])
@@ -125,18 +125,18 @@ class RescheduleForm(FlaskForm):
             raise ValidationError("Choose 'Interest only' as the grace, or give 0 grace periods.")
 
 
-class WriteOffForm(FlaskForm):
+class WriteOffForm(ProgrammeForm):
     on_date = DateField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the write-off."),
                                                  Length(max=2000, message="Write at most 2,000 characters.")])
 
 
-class RefundForm(FlaskForm):
+class RefundForm(ProgrammeForm):
     value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the refund.")])
     bank_reference = _reference("Give the bank's reference of the refund.")
 
 
-class StatementForm(FlaskForm):
+class StatementForm(ProgrammeForm):
     statement = FileField("Bank statement (.xlsx)", validators=[FileRequired(message="Choose the statement file.")],
                           description="Columns: date, amount, reference, loan number. A file with any bad row is "
                                       "refused whole, and nothing is applied.")

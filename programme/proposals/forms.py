@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from programme.accounts.models import Organisation
-from programme.core.forms import FiniteDecimalField, MoneyField, at_most_places, choices, positive
+from programme.core.forms import FiniteDecimalField, MoneyField, ProgrammeForm, at_most_places, choices, positive
 from programme.proposals.domain import COST_TYPES, MAX_QUARTER, ActivityKind, ClusterStage, CoFinancingKind
 from programme.proposals.models import Activity, AttachmentKind
 
@@ -44,13 +44,13 @@ def not_negative(form: FlaskForm, field: MoneyField) -> None:
         raise ValidationError("The amount cannot be below zero.")
 
 
-class StartProposalForm(FlaskForm):
+class StartProposalForm(ProgrammeForm):
     group_id = SelectField("Applicant group", coerce=int, validators=[DataRequired("Choose the group.")])
     title = StringField("Title of the initiative", validators=[DataRequired(), Length(min=3, max=300)],
                         description="A short name; you can change it later.")
 
 
-class ClusterForm(FlaskForm):
+class ClusterForm(ProgrammeForm):
     title = StringField("Title of the initiative", validators=[DataRequired(), Length(min=3, max=300)])
     sector = StringField("Sector or value chain", validators=LINE,
                          description="What the members make or do together, e.g. wooden furniture.")
@@ -64,7 +64,7 @@ class ClusterForm(FlaskForm):
     )
 
 
-class ObjectivesForm(FlaskForm):
+class ObjectivesForm(ProgrammeForm):
     objectives = TextAreaField("Objectives of the initiative", validators=TEXT)
     sustainability_plan = TextAreaField(
         "Plan to become self-funding", validators=TEXT,
@@ -72,7 +72,7 @@ class ObjectivesForm(FlaskForm):
     )
 
 
-class ActivityForm(FlaskForm):
+class ActivityForm(ProgrammeForm):
     title = StringField("Activity", validators=[DataRequired(), Length(max=300)])
     kind = SelectField("Kind", choices=KIND_CHOICES, validators=[DataRequired()], description=ACTIVITY_KIND_HELP)
     description = TextAreaField("Description", validators=TEXT)
@@ -91,21 +91,21 @@ class ActivityForm(FlaskForm):
             raise ValidationError("The last quarter cannot be before the first.")
 
 
-class BudgetLineForm(FlaskForm):
+class BudgetLineForm(ProgrammeForm):
     activity_id = SelectField("Activity", coerce=int, default=0)
     cost_type = SelectField("Cost type", choices=COST_TYPE_CHOICES, validators=[DataRequired()])
     description = StringField("Description", validators=[DataRequired(), Length(max=500)])
     amount = MoneyField("Amount", validators=[InputRequired("Give the amount."), positive, at_most_places(2)])
 
 
-class RequestedAmountForm(FlaskForm):
+class RequestedAmountForm(ProgrammeForm):
     requested_amount = MoneyField(
         "Amount requested from the programme",
         validators=[InputRequired("Give the amount requested."), positive, at_most_places(2)],
     )
 
 
-class CoFinancingForm(FlaskForm):
+class CoFinancingForm(ProgrammeForm):
     organisation_id = SelectField("Member organisation", coerce=int,
                                   validators=[DataRequired("Choose the organisation.")])
     kind = SelectField("Kind", choices=COFINANCING_CHOICES, validators=[DataRequired()],
@@ -114,7 +114,7 @@ class CoFinancingForm(FlaskForm):
     description = StringField("What it is", validators=[Optional(), Length(max=500)])
 
 
-class IndicatorForm(FlaskForm):
+class IndicatorForm(ProgrammeForm):
     name = StringField("Indicator", validators=[DataRequired(), Length(max=300)],
                        description="Something the members can count or measure, e.g. joint orders won.")
     unit = StringField("Unit", validators=[DataRequired(), Length(max=60)])
@@ -123,19 +123,19 @@ class IndicatorForm(FlaskForm):
     target = FiniteDecimalField("Target", validators=[InputRequired("Give the target."), at_most_places(4)])
 
 
-class AttachmentForm(FlaskForm):
+class AttachmentForm(ProgrammeForm):
     kind = SelectField("Kind of document", choices=ATTACHMENT_CHOICES, validators=[DataRequired()])
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(ProgrammeForm):
     reason = TextAreaField("Reason for withdrawing", validators=[
         DataRequired("Give the reason for withdrawing."),
         Length(min=10, max=5000, message="Write at least 10 characters."),
     ])
 
 
-class OverrideForm(FlaskForm):
+class OverrideForm(ProgrammeForm):
     decision = SelectField("Decision", choices=DECISION_CHOICES, validators=[DataRequired()])
     reason = TextAreaField("Reason", validators=[
         DataRequired("Write the reason for the decision."),

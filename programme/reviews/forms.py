@@ -6,13 +6,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from programme.calls.models import Criterion
-from programme.core.forms import choices
+from programme.core.forms import ProgrammeForm, choices
 from programme.reviews.domain import ScoreError, ScoreScale
 from programme.reviews.models import Outcome
 
@@ -39,30 +38,30 @@ def criterion_choices(criteria: Iterable[Criterion]) -> list[SelectChoice]:
     return choices([("", "— criterion —"), *((c.key, c.title) for c in criteria)])
 
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(ProgrammeForm):
     """The review deadline: when the review starts, and when the manager moves it."""
 
     deadline = DateTimeLocalField("Review deadline", format="%Y-%m-%dT%H:%M", description=DEADLINE_HELP,
                                   validators=[InputRequired("Give the review deadline as a date and time.")])
 
 
-class AddReviewerForm(FlaskForm):
+class AddReviewerForm(ProgrammeForm):
     user_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose a reviewer to add.")],
                           description="People with the reviewer role who are not in this call's pool yet.")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(ProgrammeForm):
     proposal_id = SelectField("Proposal", coerce=int, validators=[DataRequired("Choose the proposal.")])
     reviewer_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose the reviewer.")],
                               description="Reviewers in conflict with the proposal are refused, with the reason.")
 
 
-class MoveForm(FlaskForm):
+class MoveForm(ProgrammeForm):
     reviewer_id = SelectField("Give the review to", coerce=int,
                               validators=[DataRequired("Choose the reviewer who takes the review over.")])
 
 
-class ConsensusForm(FlaskForm):
+class ConsensusForm(ProgrammeForm):
     criterion_key = SelectField("Criterion", validators=[DataRequired("Choose the criterion.")],
                                 id="consensus-criterion")
     score = SelectField("Consensus score", validators=[DataRequired("Choose the score the panel agreed on.")],
@@ -74,7 +73,7 @@ class ConsensusForm(FlaskForm):
     )
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(ProgrammeForm):
     reason = TextAreaField(
         "Reason for reopening", id="reopen-reason",
         validators=[DataRequired("Give the reason for reopening the review."), *REASON],
@@ -82,7 +81,7 @@ class ReopenForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(ProgrammeForm):
     outcome = SelectField("Decision", choices=OUTCOME_CHOICES, validators=[DataRequired("Choose the decision.")],
                           id="decision-outcome")
     reason = TextAreaField(
@@ -102,14 +101,14 @@ EXPERTISE_HELP = ("The sectors you know, separated by commas or semicolons, e.g.
 JUSTIFICATION_MAX = 10000
 
 
-class ExpertiseForm(FlaskForm):
+class ExpertiseForm(ProgrammeForm):
     expertise = StringField(
         "Your sectors of expertise", description=EXPERTISE_HELP,
         validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")],
     )
 
 
-class DeclareConflictForm(FlaskForm):
+class DeclareConflictForm(ProgrammeForm):
     """A conflict with one organisation (and so every group it is a member of) or with one proposal."""
 
     organisation_id = SelectField("An organisation", coerce=int, id="conflict-organisation",
@@ -168,7 +167,7 @@ class JustifiedEnough:
                                   f"justification has {count}.")
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(ProgrammeForm):
     """A review's score and justification per criterion; :func:`review_form` adds the fields of a call's
     criteria. "Save draft" keeps partial work (a score given must be on the scale); "Submit review" needs
     everything."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from programme.core.forms import choices
+from programme.core.forms import ProgrammeForm, choices
 from programme.funding.models import InitiativeStatus
 from programme.monitoring.models import MilestoneDecision
 
@@ -22,7 +21,7 @@ def stage_choices(stages: list[InitiativeStatus]) -> list:
     return choices([("", "Keep the current stage"), *((s.value, s.label) for s in stages)])
 
 
-class MilestoneReviewForm(FlaskForm):
+class MilestoneReviewForm(ProgrammeForm):
     decision = RadioField("Decision", choices=decision_choices,
                           validators=[InputRequired(message="Choose continue, continue with conditions or "
                                                             "terminate.")])

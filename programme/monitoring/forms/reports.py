@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from programme.core.forms import ActionForm, at_most_places
+from programme.core.forms import ActionForm, ProgrammeForm, at_most_places
 from programme.monitoring.forms.scorecards import KpiNumberField
 from programme.monitoring.models import ScorecardKpi
 from programme.monitoring.services.reports import NOTE_MAX, TEXT_MAX, note_field, value_field
@@ -34,7 +33,7 @@ class KpiValueField(KpiNumberField):
         return f"{self.data.normalize():f}"
 
 
-class ReportForm(FlaskForm):
+class ReportForm(ProgrammeForm):
     """The texts of a report; ``report_form`` adds the KPIs' fields."""
 
     narrative = TextAreaField("Narrative", validators=[Length(max=TEXT_MAX, message=f"Write at most {TEXT_MAX:,} "

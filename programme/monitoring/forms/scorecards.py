@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from programme.core.forms import FiniteDecimalField, at_most_places, choices
+from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, choices
 from programme.monitoring.models import Direction
 
 DIRECTIONS = [(d.value, d.label) for d in Direction]
@@ -32,11 +32,11 @@ def _number(label: str) -> KpiNumberField:
                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-class StartForm(FlaskForm):
+class StartForm(ProgrammeForm):
     template = SelectField("Template", validators=[InputRequired(message="Choose a template.")])
 
 
-class KpiFields(FlaskForm):
+class KpiFields(ProgrammeForm):
     name = StringField("Name", validators=[DataRequired(message="Give the KPI's name."),
                                            Length(max=200, message="Write at most 200 characters.")])
     unit = StringField("Unit", validators=[DataRequired(message="Give the KPI's unit."),
@@ -59,7 +59,7 @@ class EditKpiForm(KpiFields):
     pass
 
 
-class DropForm(FlaskForm):
+class DropForm(ProgrammeForm):
     reason = TextAreaField("Why it is dropped", validators=[
         DataRequired(message="Say why the KPI is dropped."),
         Length(max=2000, message="Write at most 2,000 characters.")])
