@@ -12,6 +12,8 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, registry
 
+from programme.core.timezone import now as clock_now
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -80,7 +82,9 @@ def _sqlite_savepoint_inside_a_transaction(connection: Any, name: str) -> None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current moment by the programme's one clock (core.timezone.now): column defaults and services that are
+    not handed a `now` read the same clock the pages pass and the tests set."""
+    return clock_now()
 
 
 def state_enum(enum_cls: type[enum.Enum], name: str) -> SAEnum:

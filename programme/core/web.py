@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, flash, render_template, request,
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
@@ -138,6 +139,16 @@ def _megabytes(size: int | None) -> str:
     return f"{Decimal(size) / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
+#: What the databases answer when two transactions meet: SQLite's lock, PostgreSQL's serialisation and deadlock.
+_CONTENTION = ("database is locked", "database table is locked", "could not serialize access", "deadlock detected",
+               "lock timeout", "canceling statement due to lock timeout")
+
+
+def _is_contention(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(marker in text for marker in _CONTENTION)
+
+
 def register_web(app: Flask) -> None:
     @app.errorhandler(AccessDenied)
     def access_denied(exc: AccessDenied):
@@ -170,6 +181,22 @@ def register_web(app: Flask) -> None:
         else:
             message = exc.description or ""
         return _error_page(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        # A unique key or a check the database enforces, met by two identical posts at once (a double click, two
+        # people): the first did the work; this one saved nothing.
+        current_app.logger.info("refused by the database on %s %s: %s", request.method, request.path, exc.orig)
+        return _error_page(409, "Already done", "This was already done, or done at the same moment by someone else. "
+                           "Nothing was saved by this request: reload the page to see what was recorded.")
+
+    @app.errorhandler(OperationalError)
+    def operational_error(exc: OperationalError):
+        if not _is_contention(exc):
+            return unexpected(exc)
+        current_app.logger.info("write contention on %s %s: %s", request.method, request.path, exc.orig)
+        return _error_page(409, "Busy", "Someone else was changing this at the same moment. Nothing was saved by "
+                           "this request: reload the page to see what was recorded, then try again if needed.")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
