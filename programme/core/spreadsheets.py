@@ -133,6 +133,7 @@ class WorkbookLimits:
 
 
 _MB = 1024 * 1024
+_ROW = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
 
 
 def open_uploaded_workbook(data: bytes, name: str, limits: WorkbookLimits) -> Any:
@@ -180,14 +181,20 @@ def _sheet_paths(archive: zipfile.ZipFile) -> list[str]:
 
 
 def _count_rows(archive: zipfile.ZipFile, sheet: str, name: str, max_rows: int) -> None:
-    from defusedxml.ElementTree import iterparse
+    from lxml import etree
 
+    with archive.open(sheet) as stream:
+        head = stream.read(64 * 1024)
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:  # a spreadsheet never declares any; a billion laughs does
+        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.")
     rows = 0
     with archive.open(sheet) as stream:
-        for _event, element in iterparse(stream, events=("end",), forbid_dtd=True):
-            if element.tag.endswith("}row") or element.tag == "row":
-                rows += 1
-                if rows > max_rows:
-                    raise WorkbookRefused(f"{name} has more than {max_rows:,} rows (blank ones count too): split "
-                                          "it in parts and import each.")
+        # lxml streams the sheet and hands back only the row elements (C speed: 10,000 rows in a few ms), never
+        # resolving an entity nor fetching anything.
+        for _event, element in etree.iterparse(stream, events=("end",), tag=(_ROW, "row"), resolve_entities=False,
+                                               no_network=True, load_dtd=False, huge_tree=False):
+            rows += 1
+            if rows > max_rows:
+                raise WorkbookRefused(f"{name} has more than {max_rows:,} rows (blank ones count too): split "
+                                      "it in parts and import each.")
             element.clear()
