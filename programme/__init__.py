@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_web(app)
 
     from programme.accounts.views import bp as accounts_bp
+    from programme.audit.views import bp as audit_bp
     from programme.calls.views import bp as calls_bp
     from programme.dashboard.figures_views import bp as figures_bp
     from programme.dashboard.views import bp as home_bp
@@ -70,6 +71,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(loans_bp)
+    app.register_blueprint(audit_bp)
     for blueprint in (monitoring_bp, reports_bp, benchmarking_bp, milestones_bp, figures_bp):
         app.register_blueprint(blueprint)
 

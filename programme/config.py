@@ -39,7 +39,25 @@ class Defaults:
     PROXY_COUNT = 0
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ADDRESS = "20 per minute;200 per day"
+    # Failed logins per account from devices that have not logged in to it before; a browser that has (it carries
+    # a signed known-device cookie for the account) is not held by this limit, so an attacker cannot lock the owner
+    # out. Only failures count.
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute;50 per day"
+    KNOWN_DEVICE_DAYS = 365
+    # Wrong current passwords on the account page, per account (only failures count).
+    PASSWORD_CHECK_LIMIT = "5 per minute;20 per day"
+    # Registration and reset requests: per client address and per e-mail address asked for.
+    REGISTER_LIMIT_PER_ADDRESS = "10 per hour;50 per day"
+    REGISTER_LIMIT_PER_EMAIL = "3 per hour;10 per day"
+    RESET_LIMIT_PER_ADDRESS = "10 per hour;50 per day"
+    RESET_LIMIT_PER_EMAIL = "3 per hour;10 per day"
+    VERIFY_RESEND_LIMIT = "3 per hour;10 per day"
+    # Links mailed to an account's address: valid this long, usable once.
+    ENROLMENT_LINK_HOURS = 72
+    VERIFY_LINK_HOURS = 48
+    RESET_LINK_MINUTES = 60
+    # A session unused for longer is logged out on its next request.
+    SESSION_IDLE_MINUTES = 30
     RATELIMIT_ENABLED = True
     # Mail: every notification goes to the outbox and is visible in the app; SMTP sending is off by default.
     MAIL_ENABLED = False

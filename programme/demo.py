@@ -55,6 +55,11 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("manager@demo.example", "Mpho Dlamini", (Role.PROGRAMME_MANAGER,), "demo-manager-2026"),
     DemoUser("funds@demo.example", "Pieter van Wyk", (Role.FUND_ADMINISTRATOR,), "demo-funds-2026"),
+    # The second pair of eyes: a write-off, a refund, a large loan or a bank statement asked for by one is
+    # approved by the other; a staff role granted by one manager is approved by the other.
+    DemoUser("manager2@demo.example", "Naledi Khumalo", (Role.PROGRAMME_MANAGER,), "demo-manager-2026"),
+    DemoUser("funds2@demo.example", "Grace Achieng", (Role.FUND_ADMINISTRATOR,), "demo-funds-2026"),
+    DemoUser("auditor@demo.example", "Ravi Pillay", (Role.AUDITOR,), "demo-auditor-2026"),
     DemoUser("reviewer1@demo.example", "Ana Souza", (Role.REVIEWER,), "demo-reviewer-2026"),
     DemoUser("reviewer2@demo.example", "Jonas Keller", (Role.REVIEWER,), "demo-reviewer-2026"),
     DemoUser("reviewer3@demo.example", "Li Wei", (Role.REVIEWER,), "demo-reviewer-2026"),

@@ -2,7 +2,7 @@
 
 Each case: (method, URL template, expected status per role). Roles: anonymous, the
 applicant who leads group A, another applicant (leads group B), a reviewer, a programme
-manager and a fund administrator. A route missing from this table fails the last test.
+manager, a fund administrator and an auditor. A route missing from this table fails the last test.
 """
 
 from __future__ import annotations
@@ -15,17 +15,20 @@ from decimal import Decimal
 import pytest
 from dateutil.relativedelta import relativedelta
 from flask import current_app
+from sqlalchemy import select
 
 from programme.accounts import services as accounts
 from programme.accounts.models import OrganisationType, SizeClass
 from programme.calls import services as calls
 from programme.config import PROJECT_ROOT
 from programme.core.access import Role
-from programme.core.db import utcnow
+from programme.core.db import Base, utcnow
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
 from programme.loans import services as loans
+from programme.loans.models import Loan
+from programme.loans.services import statements
 from programme.monitoring.services import reports
 from programme.monitoring.services import scorecards as monitoring
 from programme.proposals import services as proposals
@@ -35,301 +38,342 @@ from programme.reviews import services as reviews
 from programme.rulebook import parse_call_rules
 from tests.conftest import PASSWORD, SETUP
 
-ROLES = ("anonymous", "applicant", "other_applicant", "reviewer", "manager", "fund_admin")
+ROLES = ("anonymous", "applicant", "other_applicant", "reviewer", "manager", "fund_admin", "auditor")
 LOGIN = 302  # an anonymous visitor is sent to the login page
 
-# Expected status for: anonymous, applicant (group A), other applicant (group B), reviewer, manager, fund admin.
+# Expected status for: anonymous, applicant (group A), other applicant (group B), reviewer, manager, fund admin,
+# auditor. The auditor reads money and decisions (ledger, loan book, initiatives and their funding, monitoring,
+# the dashboard, the ranking with its decisions, the audit log) and changes nothing: 403 on every POST but
+# logging out, 404 where an id is private to others (a proposal, a group, a review).
 CASES: list[tuple[str, str, tuple[int, ...]]] = [
-    ("GET", "/", (200, 200, 200, 200, 200, 200)),
-    ("GET", "/healthz", (200, 200, 200, 200, 200, 200)),
-    ("GET", "/static/programme.css", (200, 200, 200, 200, 200, 200)),
-    ("GET", "/calls", (200, 200, 200, 200, 200, 200)),
-    ("GET", "/calls/{open_call}", (200, 200, 200, 200, 200, 200)),
-    ("GET", "/calls/{draft_call}", (404, 404, 404, 404, 200, 404)),
-    ("GET", "/calls/999999", (404, 404, 404, 404, 404, 404)),
-    ("GET", "/register", (200, 302, 302, 302, 302, 302)),
-    ("GET", "/login", (200, 200, 200, 200, 200, 200)),
-    ("POST", "/logout", (LOGIN, 302, 302, 302, 302, 302)),
-    ("GET", "/account", (LOGIN, 200, 200, 200, 200, 200)),
-    ("GET", "/notifications", (LOGIN, 200, 200, 200, 200, 200)),
-    ("GET", "/manage/users", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/users/new", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/users/{applicant_id}", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/users/999999", (LOGIN, 403, 403, 403, 404, 403)),
-    ("GET", "/groups", (LOGIN, 200, 200, 200, 200, 200)),
-    ("GET", "/groups/new", (LOGIN, 200, 200, 403, 403, 403)),
-    ("GET", "/groups/{group_a}", (LOGIN, 200, 404, 404, 200, 404)),
-    ("GET", "/groups/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/groups/{group_a}/edit", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/groups/{group_a}/organisations/new", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/groups/{group_a}/organisations/{org_a}", (LOGIN, 200, 404, 404, 403, 404)),
+    ("GET", "/", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/healthz", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/static/programme.css", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/calls", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/calls/{open_call}", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/calls/{draft_call}", (404, 404, 404, 404, 200, 404, 404)),
+    ("GET", "/calls/999999", (404, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/register", (200, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/login", (200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/logout", (LOGIN, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/account", (LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/notifications", (LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/manage/users", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/users/new", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    # Registration answers alike for a new and a known address ("check your mailbox"); the address is proved
+    # by a mailed link; enrolment, verification and reset links that name nothing are refused for everyone.
+    ("POST", "/register", (200, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/confirm-address", (LOGIN, 302, 302, 302, 302, 302, 302)),
+    ("POST", "/confirm-address/resend", (LOGIN, 302, 302, 302, 302, 302, 302)),
+    ("GET", "/verify/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("POST", "/verify/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("GET", "/enrol/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("POST", "/enrol/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("GET", "/reset", (200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/reset", (200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/reset/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("POST", "/reset/{bogus_token}", (409, 409, 409, 409, 409, 409, 409)),
+    ("POST", "/manage/users/{enrolling_user}/enrolment", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/manage/users/999999/enrolment", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    # a guarded role asked for by a second manager: any other manager decides it
+    ("POST", "/manage/role-requests/{role_request}/approve", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/manage/role-requests/{role_request}/reject", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/manage/role-requests/999999/approve", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("POST", "/manage/role-requests/999999/reject", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/manage/users/{applicant_id}", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/users/999999", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/groups", (LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/groups/new", (LOGIN, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/groups/{group_a}", (LOGIN, 200, 404, 404, 200, 404, 404)),
+    ("GET", "/groups/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/groups/{group_a}/edit", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/groups/{group_a}/organisations/new", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/groups/{group_a}/organisations/{org_a}", (LOGIN, 200, 404, 404, 403, 404, 404)),
     # group A's URL with group B's organisation id typed in: not found, even for group A's lead
-    ("GET", "/groups/{group_a}/organisations/{org_b}", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/organisations/{org_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/organisations/{org_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/invite", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/invitations/{invitation_a}/revoke", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/members/{member_a_id}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/groups/{group_a}/members/{member_a_id}/lead", (LOGIN, 302, 404, 404, 403, 404)),
-    ("GET", "/invitations/{invitation_b_token}", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/invitations/{invitation_for_applicant}", (LOGIN, 200, 404, 404, 404, 404)),
-    ("POST", "/invitations/{invitation_for_applicant}", (LOGIN, 302, 404, 404, 404, 404)),
-    ("GET", "/manage/calls", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/calls/new", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/calls/{draft_call}", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/calls/999999", (LOGIN, 403, 403, 403, 404, 403)),
-    ("GET", "/manage/calls/{draft_call}/edit", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/manage/calls/{draft_call}/open", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/manage/calls/{open_call}/close", (LOGIN, 403, 403, 403, 302, 403)),
+    ("GET", "/groups/{group_a}/organisations/{org_b}", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/organisations/{org_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/organisations/{org_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/invite", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/invitations/{invitation_a}/revoke", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/members/{member_a_id}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/groups/{group_a}/members/{member_a_id}/lead", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("GET", "/invitations/{invitation_b_token}", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/invitations/{invitation_for_applicant}", (LOGIN, 200, 404, 404, 404, 404, 404)),
+    ("POST", "/invitations/{invitation_for_applicant}", (LOGIN, 302, 404, 404, 404, 404, 404)),
+    ("GET", "/manage/calls", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/calls/new", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/calls/{draft_call}", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/calls/999999", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/manage/calls/{draft_call}/edit", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/manage/calls/{draft_call}/open", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/manage/calls/{open_call}/close", (LOGIN, 403, 403, 403, 302, 403, 403)),
     # Proposals. Group A's proposal is submitted (version 1) and still editable; group B's is a draft.
     # Its own group edits it; a manager reads the overview, versions and files (403 on the editing pages);
     # everyone else gets 404, also for an id of the other group's activity, line or file in A's URL.
-    ("GET", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403)),
-    ("POST", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403)),
-    ("GET", "/calls/{draft_call}/proposals/new", (LOGIN, 404, 404, 404, 403, 404)),
-    ("GET", "/calls/999999/proposals/new", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/proposals", (LOGIN, 200, 200, 200, 200, 200)),
-    ("GET", "/proposals/{proposal_a}", (LOGIN, 200, 404, 404, 200, 404)),
-    ("GET", "/proposals/{proposal_b}", (LOGIN, 404, 200, 404, 200, 404)),
-    ("GET", "/proposals/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/proposals/{proposal_a}/cluster", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/cluster", (LOGIN, 302, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_b}/cluster", (LOGIN, 404, 200, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/objectives", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/objectives", (LOGIN, 302, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/activities/{activity_b}", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/activities/{activity_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/activities/{activity_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/budget", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/budget/requested", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/budget/lines", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/budget/{line_b}", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/budget/{line_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/budget/{line_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/cofinancing", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/indicators/{indicator_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/indicators/{indicator_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/attachments/{attachment_a}", (LOGIN, 200, 404, 404, 200, 404)),
-    ("GET", "/proposals/{proposal_a}/attachments/{attachment_b}", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/proposals/{proposal_b}/attachments/{attachment_b}", (LOGIN, 404, 200, 404, 200, 404)),
-    ("POST", "/proposals/{proposal_a}/attachments/{attachment_a}/remove", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/attachments/{attachment_b}/remove", (LOGIN, 404, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/submit", (LOGIN, 302, 404, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_b}/submit", (LOGIN, 404, 302, 404, 403, 404)),
-    ("POST", "/proposals/{proposal_a}/withdraw", (LOGIN, 302, 404, 404, 403, 404)),
-    ("GET", "/proposals/{proposal_a}/versions/1", (LOGIN, 200, 404, 404, 200, 404)),
-    ("GET", "/proposals/{proposal_a}/versions/2", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/proposals/{proposal_b}/versions/1", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/manage/calls/{open_call}/submissions", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403, 403)),
+    ("POST", "/calls/{open_call}/proposals/new", (LOGIN, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/calls/{draft_call}/proposals/new", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/calls/999999/proposals/new", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals", (LOGIN, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/proposals/{proposal_a}", (LOGIN, 200, 404, 404, 200, 404, 404)),
+    ("GET", "/proposals/{proposal_b}", (LOGIN, 404, 200, 404, 200, 404, 404)),
+    ("GET", "/proposals/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/cluster", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/cluster", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/cluster", (LOGIN, 404, 200, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/objectives", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/objectives", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/activities", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_a}", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/activities/{activity_b}", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/activities/{activity_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/budget", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/requested", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/lines", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_a}", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/budget/{line_b}", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/budget/{line_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/cofinancing/{cofinancing_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators/{indicator_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/indicators/{indicator_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments/{attachment_a}", (LOGIN, 200, 404, 404, 200, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/attachments/{attachment_b}", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/attachments/{attachment_b}", (LOGIN, 404, 200, 404, 200, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments/{attachment_a}/remove", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/attachments/{attachment_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/submit", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_b}/submit", (LOGIN, 404, 302, 404, 403, 404, 404)),
+    ("POST", "/proposals/{proposal_a}/withdraw", (LOGIN, 302, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/versions/1", (LOGIN, 200, 404, 404, 200, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/versions/2", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/versions/1", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/manage/calls/{open_call}/submissions", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("GET", "/manage/calls/{open_call}/submissions?status=submitted&eligibility=eligible&q=group&sort=requested&desc=1"
-            "&page=2", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/manage/calls/999999/submissions", (LOGIN, 403, 403, 403, 404, 403)),
-    ("GET", "/manage/calls/{open_call}/submissions.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/manage/proposals/{proposal_a}/eligibility", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/manage/proposals/{proposal_b}/eligibility", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/manage/proposals/999999/eligibility", (LOGIN, 403, 403, 403, 404, 403)),
+            "&page=2", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/manage/calls/999999/submissions", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/manage/calls/{open_call}/submissions.xlsx", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/manage/proposals/{proposal_a}/eligibility", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/manage/proposals/{proposal_b}/eligibility", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/manage/proposals/999999/eligibility", (LOGIN, 403, 403, 403, 404, 403, 403)),
     # The review. The reviewer reviews group A's proposal in the call under review ({review_mine}); another
     # reviewer reviews group C's ({review_other}), with which the reviewer declared a conflict. The manager's
     # pages answer 403 to every other role; the reviewer's pages 403 to every other role; a review is seen by
     # its reviewer and the managers only (404 for anyone else, also for an id typed by hand).
-    ("GET", "/calls/{review_call}/review", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{open_call}/review", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/999999/review", (LOGIN, 403, 403, 403, 404, 403)),
-    ("GET", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/reviewers/{reviewer_two_id}/remove", (LOGIN, 403, 403, 403, 302, 403)),
-    ("GET", "/calls/{review_call}/review/assignments", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{review_call}/review/assignments?page=2", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/assignments/auto", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/calls/{review_call}/review/assignments/add", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/calls/{review_call}/review/start", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/deadline", (LOGIN, 403, 403, 403, 302, 403)),
-    ("GET", "/calls/{review_call}/review/scores?sort=disagreement", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{review_call}/review/scores.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{review_call}/review/proposals/{review_proposal_a}", (LOGIN, 403, 403, 403, 200, 403)),
+    ("GET", "/calls/{review_call}/review", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{open_call}/review", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/999999/review", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/calls/{review_call}/review/reviewers", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/calls/{review_call}/review/reviewers/{reviewer_two_id}/remove", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/calls/{review_call}/review/assignments", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{review_call}/review/assignments?page=2", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/calls/{review_call}/review/assignments/auto", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/calls/{review_call}/review/assignments/add", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/calls/{review_call}/review/start", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/calls/{review_call}/review/deadline", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/calls/{review_call}/review/scores?sort=disagreement", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{review_call}/review/scores.xlsx", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{review_call}/review/proposals/{review_proposal_a}", (LOGIN, 403, 403, 403, 200, 403, 403)),
     # a proposal of another call typed into the call's URL
-    ("GET", "/calls/{review_call}/review/proposals/{proposal_a}", (LOGIN, 403, 403, 403, 404, 403)),
+    ("GET", "/calls/{review_call}/review/proposals/{proposal_a}", (LOGIN, 403, 403, 403, 404, 403, 403)),
     ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/consensus",
-     (LOGIN, 403, 403, 403, 200, 403)),
+     (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/consensus/{criterion_key}/clear",
-     (LOGIN, 403, 403, 403, 404, 403)),
-    ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/decision", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/proposals/{proposal_a}/decision", (LOGIN, 403, 403, 403, 404, 403)),
-    ("GET", "/calls/{review_call}/review/calibration", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{review_call}/review/ranking", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/calls/{review_call}/review/ranking.xlsx", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/calls/{review_call}/review/decide-as-ranked", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/calls/{review_call}/review/publish", (LOGIN, 403, 403, 403, 302, 403)),
-    ("GET", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 200, 403)),
-    ("POST", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 302, 403)),
-    ("GET", "/reviews/999999/move", (LOGIN, 403, 403, 403, 404, 403)),
-    ("POST", "/reviews/{review_mine}/unassign", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/reviews/{review_mine}/reopen", (LOGIN, 403, 403, 403, 200, 403)),
-    ("GET", "/reviewing", (LOGIN, 403, 403, 200, 403, 403)),
-    ("GET", "/reviewing/calls/{review_call}", (LOGIN, 403, 403, 200, 403, 403)),
-    ("GET", "/reviewing/calls/{open_call}", (LOGIN, 403, 403, 404, 403, 403)),
-    ("GET", "/reviewing/calls/999999", (LOGIN, 403, 403, 404, 403, 403)),
-    ("POST", "/reviewing/calls/{review_call}/expertise", (LOGIN, 403, 403, 302, 403, 403)),
-    ("POST", "/reviewing/calls/{review_call}/conflicts", (LOGIN, 403, 403, 200, 403, 403)),
-    ("POST", "/reviewing/calls/{review_call}/conflicts/{conflict_mine}/withdraw", (LOGIN, 403, 403, 302, 403, 403)),
-    ("GET", "/reviews/{review_mine}", (LOGIN, 404, 404, 200, 200, 404)),
-    ("POST", "/reviews/{review_mine}", (LOGIN, 404, 404, 302, 403, 404)),
-    ("GET", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 200, 404)),
-    ("POST", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 403, 404)),
-    ("GET", "/reviews/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/reviews/{review_mine}/attachments/{review_attachment}", (LOGIN, 404, 404, 200, 200, 404)),
+     (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{review_proposal_a}/decision",
+     (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/calls/{review_call}/review/proposals/{proposal_a}/decision", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/calls/{review_call}/review/calibration", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{review_call}/review/ranking", (LOGIN, 403, 403, 403, 200, 403, 200)),
+    ("GET", "/calls/{review_call}/review/ranking.xlsx", (LOGIN, 403, 403, 403, 200, 403, 200)),
+    ("POST", "/calls/{review_call}/review/decide-as-ranked", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/calls/{review_call}/review/publish", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/reviews/999999/move", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("POST", "/reviews/{review_mine}/unassign", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/reviews/{review_mine}/reopen", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/reviewing", (LOGIN, 403, 403, 200, 403, 403, 403)),
+    ("GET", "/reviewing/calls/{review_call}", (LOGIN, 403, 403, 200, 403, 403, 403)),
+    ("GET", "/reviewing/calls/{open_call}", (LOGIN, 403, 403, 404, 403, 403, 403)),
+    ("GET", "/reviewing/calls/999999", (LOGIN, 403, 403, 404, 403, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/expertise", (LOGIN, 403, 403, 302, 403, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/conflicts", (LOGIN, 403, 403, 200, 403, 403, 403)),
+    ("POST", "/reviewing/calls/{review_call}/conflicts/{conflict_mine}/withdraw",
+     (LOGIN, 403, 403, 302, 403, 403, 403)),
+    ("GET", "/reviews/{review_mine}", (LOGIN, 404, 404, 200, 200, 404, 404)),
+    ("POST", "/reviews/{review_mine}", (LOGIN, 404, 404, 302, 403, 404, 404)),
+    ("GET", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 200, 404, 404)),
+    ("POST", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/reviews/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/reviews/{review_mine}/attachments/{review_attachment}", (LOGIN, 404, 404, 200, 200, 404, 404)),
     # another proposal's file typed into the review's URL
-    ("GET", "/reviews/{review_mine}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/reviews/{review_other}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 200, 404)),
+    ("GET", "/reviews/{review_mine}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/reviews/{review_other}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 200, 404, 404)),
     # Initiatives and their start-up grants. Group A's initiative has a requested disbursement ({disbursement_a},
     # requested by the manager) and an approved one ({approved_a}); group B's has a requested one, whose id is
     # typed into the disbursement URLs by group A's lead. The list answers 403 to a reviewer; an initiative or
     # disbursement one may not see answers 404; one seen but not handled (its group's applicant) 403.
-    ("GET", "/initiatives", (LOGIN, 200, 200, 403, 200, 200)),
-    ("GET", "/initiatives/{initiative_a}", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/initiatives/{initiative_b}", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/initiatives/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/disbursements", (LOGIN, 403, 404, 404, 302, 302)),
-    ("POST", "/initiatives/{initiative_b}/disbursements", (LOGIN, 404, 403, 404, 302, 302)),
-    ("POST", "/initiatives/999999/disbursements", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/initiatives", (LOGIN, 200, 200, 403, 200, 200, 200)),
+    ("GET", "/initiatives/{initiative_a}", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/initiatives/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/disbursements", (LOGIN, 403, 404, 404, 302, 302, 403)),
+    ("POST", "/initiatives/{initiative_b}/disbursements", (LOGIN, 404, 403, 404, 302, 302, 403)),
+    ("POST", "/initiatives/999999/disbursements", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # the manager requested it, so its approval is refused on the page (200); the fund administrator approves
-    ("POST", "/disbursements/{disbursement_a}/approve", (LOGIN, 403, 404, 404, 200, 302)),
-    ("POST", "/disbursements/{disbursement_b}/approve", (LOGIN, 404, 403, 404, 200, 302)),
-    ("POST", "/disbursements/999999/approve", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/disbursements/{disbursement_a}/reject", (LOGIN, 403, 404, 404, 302, 302)),
-    ("POST", "/disbursements/{disbursement_b}/reject", (LOGIN, 404, 403, 404, 302, 302)),
-    ("POST", "/disbursements/999999/reject", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/disbursements/{disbursement_a}/approve", (LOGIN, 403, 404, 404, 200, 302, 403)),
+    ("POST", "/disbursements/{disbursement_b}/approve", (LOGIN, 404, 403, 404, 200, 302, 403)),
+    ("POST", "/disbursements/999999/approve", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/disbursements/{disbursement_a}/reject", (LOGIN, 403, 404, 404, 302, 302, 403)),
+    ("POST", "/disbursements/{disbursement_b}/reject", (LOGIN, 404, 403, 404, 302, 302, 403)),
+    ("POST", "/disbursements/999999/reject", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # only a fund administrator pays, and only an approved disbursement (a requested one: refused on the page)
-    ("POST", "/disbursements/{approved_a}/pay", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/disbursements/{disbursement_a}/pay", (LOGIN, 403, 404, 404, 403, 200)),
-    ("POST", "/disbursements/{disbursement_b}/pay", (LOGIN, 404, 403, 404, 403, 200)),
-    ("POST", "/disbursements/999999/pay", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/disbursements/{approved_a}/pay", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/disbursements/{disbursement_a}/pay", (LOGIN, 403, 404, 404, 403, 200, 403)),
+    ("POST", "/disbursements/{disbursement_b}/pay", (LOGIN, 404, 403, 404, 403, 200, 403)),
+    ("POST", "/disbursements/999999/pay", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # Funding requests and co-financing (issue 5). Each initiative has a submitted funding request, a matching
     # grant and a contribution to it recorded by its group's lead. A reviewer sees none of it (404); someone who
     # sees the initiative without the role gets 403.
-    ("POST", "/initiatives/{initiative_a}/funding-requests", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/initiatives/{initiative_b}/funding-requests", (LOGIN, 404, 302, 404, 302, 403)),
-    ("POST", "/initiatives/999999/funding-requests", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/funding-requests/{funding_request_a}/judge", (LOGIN, 403, 404, 404, 302, 403)),
-    ("POST", "/funding-requests/999999/judge", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/funding-requests", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/initiatives/{initiative_b}/funding-requests", (LOGIN, 404, 302, 404, 302, 403, 403)),
+    ("POST", "/initiatives/999999/funding-requests", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/funding-requests/{funding_request_a}/judge", (LOGIN, 403, 404, 404, 302, 403, 403)),
+    ("POST", "/funding-requests/999999/judge", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # (no verified co-financing yet: the handlers' request is refused on the page with the figure)
-    ("POST", "/initiatives/{initiative_a}/grants/{matching_a}/disbursements", (LOGIN, 403, 404, 404, 200, 200)),
+    ("POST", "/initiatives/{initiative_a}/grants/{matching_a}/disbursements", (LOGIN, 403, 404, 404, 200, 200, 403)),
     # group B's matching grant, or group A's start-up grant, typed into group A's URL
-    ("POST", "/initiatives/{initiative_a}/grants/{matching_b}/disbursements", (LOGIN, 403, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/grants/{startup_a}/disbursements", (LOGIN, 403, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/contributions", (LOGIN, 200, 404, 404, 403, 200)),
-    ("POST", "/initiatives/999999/contributions", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/contributions/{contribution_a}/verify", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/contributions/{contribution_b}/verify", (LOGIN, 404, 403, 404, 403, 302)),
-    ("POST", "/contributions/999999/verify", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/contributions/{contribution_a}/reject", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/contributions/999999/reject", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/contributions/{contribution_a}/evidence", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/contributions/{contribution_b}/evidence", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/contributions/999999/evidence", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/grants/{matching_b}/disbursements", (LOGIN, 403, 404, 404, 404, 404, 403)),
+    ("POST", "/initiatives/{initiative_a}/grants/{startup_a}/disbursements", (LOGIN, 403, 404, 404, 404, 404, 403)),
+    ("POST", "/initiatives/{initiative_a}/contributions", (LOGIN, 200, 404, 404, 403, 200, 403)),
+    ("POST", "/initiatives/999999/contributions", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/contributions/{contribution_a}/verify", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/contributions/{contribution_b}/verify", (LOGIN, 404, 403, 404, 403, 302, 403)),
+    ("POST", "/contributions/999999/verify", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/contributions/{contribution_a}/reject", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/contributions/999999/reject", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/contributions/{contribution_a}/evidence", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/contributions/{contribution_b}/evidence", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/contributions/999999/evidence", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # Scorecards (issue 6). Group A's initiative has its scorecard started, group B's too; B's KPI id is typed into
     # A's routes. The group and the managers edit; a fund administrator reads; others get 404.
-    ("GET", "/initiatives/{initiative_a}/scorecard", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/initiatives/{initiative_b}/scorecard", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/initiatives/999999/scorecard", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/initiatives/{initiative_a}/scorecard", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/scorecard", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/initiatives/999999/scorecard", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # started already: a second start is refused on the form
-    ("POST", "/initiatives/{initiative_a}/scorecard", (LOGIN, 422, 404, 404, 422, 403)),
-    ("POST", "/initiatives/{initiative_a}/scorecard/kpis", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/initiatives/999999/scorecard/kpis", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/scorecard-kpis/{kpi_a}", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/scorecard-kpis/{kpi_b}", (LOGIN, 404, 302, 404, 302, 403)),
-    ("POST", "/scorecard-kpis/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/scorecard-kpis/{kpi_a}/drop", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/scorecard-kpis/999999/drop", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/scorecard-kpis/{dropped_kpi_a}/restore", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/scorecard-kpis/999999/restore", (LOGIN, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/scorecard", (LOGIN, 422, 404, 404, 422, 403, 403)),
+    ("POST", "/initiatives/{initiative_a}/scorecard/kpis", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/initiatives/999999/scorecard/kpis", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{kpi_a}", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/scorecard-kpis/{kpi_b}", (LOGIN, 404, 302, 404, 302, 403, 403)),
+    ("POST", "/scorecard-kpis/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{kpi_a}/drop", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/scorecard-kpis/999999/drop", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/scorecard-kpis/{dropped_kpi_a}/restore", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/scorecard-kpis/999999/restore", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # Self-evaluation reports (issue 6): each initiative has its first period's report open as a draft; B's report
     # id is typed into A's routes. The group and the managers write; a fund administrator reads; others get 404.
-    ("GET", "/initiatives/{initiative_a}/reports", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/initiatives/{initiative_b}/reports", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/reports", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/reports/{report_a}", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/reports/{report_b}", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/reports/{report_a}", (LOGIN, 302, 404, 404, 302, 403)),
-    ("POST", "/reports/{report_b}", (LOGIN, 404, 302, 404, 302, 403)),
-    ("POST", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/initiatives/{initiative_a}/reports", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/reports", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/reports", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/initiatives/999999/reports", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/reports/{report_a}", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/reports/{report_b}", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/reports/{report_a}", (LOGIN, 302, 404, 404, 302, 403, 403)),
+    ("POST", "/reports/{report_b}", (LOGIN, 404, 302, 404, 302, 403, 403)),
+    ("POST", "/reports/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # incomplete (no narrative, no values): refused on the form
-    ("POST", "/reports/{report_a}/submit", (LOGIN, 422, 404, 404, 422, 403)),
-    ("POST", "/reports/999999/submit", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/reports", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/reports?state=submitted", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/reports?state=nonsense", (LOGIN, 403, 403, 403, 404, 404)),
+    ("POST", "/reports/{report_a}/submit", (LOGIN, 422, 404, 404, 422, 403, 403)),
+    ("POST", "/reports/999999/submit", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/reports", (LOGIN, 403, 403, 403, 200, 200, 403)),
+    ("GET", "/reports?state=submitted", (LOGIN, 403, 403, 403, 200, 200, 403)),
+    ("GET", "/reports?state=nonsense", (LOGIN, 403, 403, 403, 404, 404, 403)),
     # Milestone reviews: the manager decides; the group and the fund administrators read.
-    ("GET", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 403, 404, 404, 302, 403)),
-    ("POST", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 403, 404, 302, 403)),
-    ("POST", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/milestone-reviews", (LOGIN, 403, 404, 404, 302, 403, 403)),
+    ("POST", "/initiatives/{initiative_b}/milestone-reviews", (LOGIN, 404, 403, 404, 302, 403, 403)),
+    ("POST", "/initiatives/999999/milestone-reviews", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # Benchmarking: both initiatives share the template's KPIs; a group sees the others without names.
-    ("GET", "/benchmarking", (LOGIN, 200, 200, 403, 200, 200)),
-    ("GET", "/benchmarking/{kpi_key}", (LOGIN, 200, 200, 404, 200, 200)),
-    ("GET", "/benchmarking/no_such_kpi", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/benchmarking/{kpi_key}/publication", (LOGIN, 403, 403, 403, 302, 403)),
-    ("POST", "/benchmarking/{kpi_key}/publication/withdraw", (LOGIN, 403, 403, 403, 302, 403)),
-    ("GET", "/kpi-matrix.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
+    ("GET", "/benchmarking", (LOGIN, 200, 200, 403, 200, 200, 403)),
+    ("GET", "/benchmarking/{kpi_key}", (LOGIN, 200, 200, 404, 200, 200, 404)),
+    ("GET", "/benchmarking/no_such_kpi", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/benchmarking/{kpi_key}/publication", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/benchmarking/{kpi_key}/publication/withdraw", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/kpi-matrix.xlsx", (LOGIN, 403, 403, 403, 200, 200, 403)),
     # The programme dashboard, and its public version (no login, no personal data).
-    ("GET", "/dashboard", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/dashboard.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/programme-figures", (200, 200, 200, 200, 200, 200)),
+    ("GET", "/dashboard", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    ("GET", "/dashboard.xlsx", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    ("GET", "/programme-figures", (200, 200, 200, 200, 200, 200, 200)),
     # Revolving funds and loans. Each initiative's fund is capitalised and has lent to one of its members.
-    ("GET", "/funds", (LOGIN, 200, 200, 403, 200, 200)),
-    ("GET", "/funds/{fund_a}", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/funds/{fund_b}", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/funds/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/initiatives/{initiative_a}/fund", (LOGIN, 302, 404, 404, 302, 302)),
-    ("GET", "/initiatives/999999/fund", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/initiatives/{initiative_a}/fund", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/funds/{fund_a}/capitalisations", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/funds/{fund_b}/capitalisations", (LOGIN, 404, 403, 404, 403, 302)),
-    ("POST", "/funds/999999/capitalisations", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/funds/{fund_a}/loans/new", (LOGIN, 403, 404, 404, 403, 200)),
-    ("POST", "/funds/{fund_a}/loans/new", (LOGIN, 403, 404, 404, 403, 200)),
-    ("GET", "/funds/999999/loans/new", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/loans", (LOGIN, 200, 200, 403, 200, 200)),
-    ("GET", "/loans.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/loans/{loan_a}", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/loans/{loan_b}", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/loans/999999", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/loans/{loan_a}/schedule.xlsx", (LOGIN, 200, 404, 404, 200, 200)),
-    ("GET", "/loans/{loan_b}/schedule.xlsx", (LOGIN, 404, 200, 404, 200, 200)),
-    ("GET", "/loans/999999/schedule.xlsx", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/loans/{loan_a}/repayments", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/loans/{loan_b}/repayments", (LOGIN, 404, 403, 404, 403, 302)),
-    ("POST", "/loans/999999/repayments", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/loans/{loan_a}/reschedule", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/loans/999999/reschedule", (LOGIN, 404, 404, 404, 404, 404)),
-    ("POST", "/loans/{loan_a}/write-off", (LOGIN, 403, 404, 404, 403, 302)),
-    ("POST", "/loans/999999/write-off", (LOGIN, 404, 404, 404, 404, 404)),
+    ("GET", "/funds", (LOGIN, 200, 200, 403, 200, 200, 200)),
+    ("GET", "/funds/{fund_a}", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/funds/{fund_b}", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/funds/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/initiatives/{initiative_a}/fund", (LOGIN, 302, 404, 404, 302, 302, 302)),
+    ("GET", "/initiatives/999999/fund", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/initiatives/{initiative_a}/fund", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/funds/{fund_a}/capitalisations", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/funds/{fund_b}/capitalisations", (LOGIN, 404, 403, 404, 403, 302, 403)),
+    ("POST", "/funds/999999/capitalisations", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/funds/{fund_a}/loans/new", (LOGIN, 403, 404, 404, 403, 200, 403)),
+    ("POST", "/funds/{fund_a}/loans/new", (LOGIN, 403, 404, 404, 403, 200, 403)),
+    ("GET", "/funds/999999/loans/new", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/loans", (LOGIN, 200, 200, 403, 200, 200, 200)),
+    ("GET", "/loans.xlsx", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    ("GET", "/loans/{loan_a}", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/loans/{loan_b}", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/loans/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/loans/{loan_a}/schedule.xlsx", (LOGIN, 200, 404, 404, 200, 200, 200)),
+    ("GET", "/loans/{loan_b}/schedule.xlsx", (LOGIN, 404, 200, 404, 200, 200, 200)),
+    ("GET", "/loans/999999/schedule.xlsx", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/loans/{loan_a}/repayments", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/loans/{loan_b}/repayments", (LOGIN, 404, 403, 404, 403, 302, 403)),
+    ("POST", "/loans/999999/repayments", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/loans/{loan_a}/reschedule", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/loans/999999/reschedule", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/loans/{loan_a}/write-off", (LOGIN, 403, 404, 404, 403, 302, 403)),
+    ("POST", "/loans/999999/write-off", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # no credit to refund: the administrator's form is refused on the page
-    ("POST", "/loans/{loan_a}/refund", (LOGIN, 403, 404, 404, 403, 200)),
-    ("POST", "/loans/999999/refund", (LOGIN, 404, 404, 404, 404, 404)),
-    ("GET", "/bank-statements", (LOGIN, 403, 403, 403, 403, 200)),
-    ("POST", "/bank-statements", (LOGIN, 403, 403, 403, 403, 200)),
-    # The ledger: managers and fund administrators.
-    ("GET", "/ledger", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/ledger/trial-balance.xlsx", (LOGIN, 403, 403, 403, 200, 200)),
-    ("GET", "/ledger/entries.xlsx?date_from=2020-01-01&date_to={today}", (LOGIN, 403, 403, 403, 200, 200)),
+    ("POST", "/loans/{loan_a}/refund", (LOGIN, 403, 404, 404, 403, 200, 403)),
+    ("POST", "/loans/999999/refund", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/bank-statements", (LOGIN, 403, 403, 403, 403, 200, 403)),
+    ("POST", "/bank-statements", (LOGIN, 403, 403, 403, 403, 200, 403)),
+    # Four eyes: a statement checked by a second administrator waits for another to apply it; a write-off of
+    # group B's loan asked for by a second administrator waits for another person to approve it.
+    ("POST", "/bank-statements/{statement}/apply", (LOGIN, 403, 403, 403, 403, 302, 403)),
+    ("POST", "/bank-statements/{statement}/reject", (LOGIN, 403, 403, 403, 403, 302, 403)),
+    ("POST", "/bank-statements/999999/apply", (LOGIN, 403, 403, 403, 403, 404, 403)),
+    ("GET", "/loan-approvals", (LOGIN, 403, 403, 403, 200, 200, 403)),
+    ("POST", "/loan-approvals/{loan_approval}/approve", (LOGIN, 404, 403, 404, 302, 302, 403)),
+    ("POST", "/loan-approvals/{loan_approval}/reject", (LOGIN, 404, 403, 404, 302, 302, 403)),
+    ("POST", "/loan-approvals/999999/approve", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    # The ledger: managers, fund administrators and auditors.
+    ("GET", "/ledger", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    ("GET", "/ledger/trial-balance.xlsx", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    ("GET", "/ledger/entries.xlsx?date_from=2020-01-01&date_to={today}", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    # The audit log: programme managers and auditors read it and export it (GET only; a bad filter answers 400).
+    ("GET", "/audit", (LOGIN, 403, 403, 403, 200, 403, 200)),
+    ("GET", "/audit?object_type=Loan&object_id={loan_a}&action=loans.&date_from=2020-01-01&date_to={today}&page=2",
+     (LOGIN, 403, 403, 403, 200, 403, 200)),
+    ("GET", "/audit?person=funds@example.org&object_id=99999999999999999999", (LOGIN, 403, 403, 403, 400, 403, 400)),
+    ("GET", "/audit.xlsx", (LOGIN, 403, 403, 403, 200, 403, 200)),
+    ("GET", "/audit.xlsx?action=loans.&person=funds@example.org", (LOGIN, 403, 403, 403, 200, 403, 200)),
 ]
 
 _KPI = {"name": "Firms exporting together", "unit": "firms", "direction": "higher", "source": "Members' survey",
@@ -344,6 +388,11 @@ _REQUEST_CRITERIA = [c.key for c in parse_call_rules(
 _MILESTONE = {"decision": "continue", "reason": "On track.", "conditions": "", "next_status": "",
               "decided_on": "{today}"}
 FORM_DATA = {
+    "/register": {"name": "New Person", "email": "new.person@example.org", "password": PASSWORD,
+                  "confirm": PASSWORD},
+    "/reset": {"email": "lead-a@example.org"},
+    "/bank-statements/{statement}/reject": {"reason": "The bank sent the wrong day."},
+    "/loan-approvals/{loan_approval}/reject": {"reason": "The member is paying again."},
     "/groups/{group_a}/invite": {"email": "newcomer@example.org"},
     "/proposals/{proposal_a}/cluster": {"title": "Renamed initiative"},
     "/proposals/{proposal_a}/withdraw": {"reason": "The members decided to apply next year."},
@@ -422,6 +471,7 @@ def _build_world(app) -> World:
         "reviewer": _make_user("reviewer@example.org", Role.REVIEWER),
         "manager": _make_user("manager@example.org", Role.PROGRAMME_MANAGER),
         "fund_admin": _make_user("funds@example.org", Role.FUND_ADMINISTRATOR),
+        "auditor": _make_user("auditor@example.org", Role.AUDITOR),
     }
     member_a = _make_user("member-a@example.org", Role.APPLICANT)
     firm = accounts.OrganisationData("Firm", OrganisationType.FIRM, "Town", SizeClass.SMALL, "Textiles")
@@ -454,12 +504,20 @@ def _build_world(app) -> World:
     proposals.submit(proposal_a, actor=users["applicant"], now=now)
     # Group B: a draft with one of everything, whose ids are typed into group A's URLs.
     proposal_b, parts_b = _proposal(app, open_call, group_b, users["other_applicant"], now, complete=False)
+    # A second manager asks for a guarded role for group A's member (the matrix's manager may approve it), and
+    # enrols a reviewer who has not set a password yet (the matrix's manager may send a fresh link).
+    manager2 = _make_user("manager2@example.org", Role.PROGRAMME_MANAGER)
+    (role_request,) = accounts.request_roles(member_a, [Role.FUND_ADMINISTRATOR], actor=manager2)
+    enrolling = accounts.enrol_user(email="new.reviewer@example.org", name="New Reviewer", roles=[Role.REVIEWER],
+                                    actor=manager2, link="http://localhost/enrol/__token__",
+                                    valid_for=timedelta(hours=72))
     review_ids = _review_call(app, now, users, group_a)
     funding_ids = _initiatives(open_call, proposal_a, proposal_b, users, now)
     db.session.commit()
     return World(
         ids={
             "applicant_id": users["applicant"].id, "member_a_id": member_a.id,
+            "role_request": role_request.id, "enrolling_user": enrolling.id, "bogus_token": "not-a-real-token",
             "group_a": group_a.id, "org_a": org_a.id, "org_b": org_b.id,
             "invitation_a": invitation_a.id, "invitation_b_token": invitation_b.token,
             "invitation_for_applicant": invitation_for_applicant.token,
@@ -578,7 +636,29 @@ def _funding_and_loans(made, users, now) -> dict[str, object]:
         ids[f"report_{key}"] = report.id
         ids.update({f"funding_request_{key}": request.id, f"matching_{key}": matching.id,
                     f"contribution_{key}": contribution.id, f"fund_{key}": fund.id, f"loan_{key}": loan.id})
+    # Four eyes: a second fund administrator asks for a write-off of loan b and checks a bank statement; the
+    # matrix's administrator may approve, reject or apply them.
+    admin2 = _make_user("funds2@example.org", Role.FUND_ADMINISTRATOR)
+    loan_b = db.session.get(Loan, ids["loan_b"])
+    asked = loans.request_write_off(loan_b, reason="The member closed down.", on_date=today, actor=admin2, now=now,
+                                    timezone="UTC")
+    check = statements.check_statement(_statement(today, loan_b.number), "statement.xlsx", actor=admin2, now=now,
+                                  timezone="UTC")
+    statement = statements.store_checked_statement(check, actor=admin2, now=now)
+    ids.update({"loan_approval": asked.id, "statement": statement.id})
     return ids
+
+
+def _statement(day, loan_number: str) -> bytes:
+    """A bank statement of one repayment, as the bank exports it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Date", "Amount", "Reference", "Loan"])
+    book.active.append([day, 100, "STM-ACCESS-1", loan_number])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _proposal(app, call, group, lead, now, *, complete: bool):
@@ -679,3 +759,43 @@ def test_forbidden_actions_change_nothing(client, login, world):
     call = calls.get_call_for_management(world.ids["draft_call"], actor=SETUP)
     db.session.refresh(call)
     assert call.status.value == "draft"
+
+
+def _every_row() -> dict[str, list[tuple]]:
+    """Every row of every table, in key order: what the database holds, to compare before and after."""
+    db.session.expire_all()
+    rows = {}
+    for table in Base.metadata.sorted_tables:
+        order = list(table.primary_key.columns) or list(table.columns)
+        rows[table.name] = [tuple(row) for row in db.session.execute(select(table).order_by(*order))]
+    return rows
+
+
+#: Posts anyone may make, that change something whoever makes them: logging out, and asking for a reset link (mailed
+#: to the address's owner, never to who asked).
+ANYONE_CHANGES = ("/logout", "/reset")
+#: Posts anyone may make that change nothing for a logged-in person: registering (they are sent home), a new
+#: confirmation link (their address is confirmed), links that name nothing (refused).
+ANYONE_ASKS = ("/register", "/confirm-address/resend", "/verify/{bogus_token}", "/enrol/{bogus_token}",
+               "/reset/{bogus_token}")
+
+
+def test_the_auditor_changes_nothing(client, login, world):
+    """The auditor posts every POST route of the table (with the form data that passes validation, money actions
+    included): each answers 403, or 404 for an id private to others or unknown, or 302 for logging out, and not
+    one row of the database changes."""
+    login(world.emails["auditor"])
+    before = _every_row()
+    answers = {}
+    for _method, template, expected in POSTS:
+        if template in ANYONE_CHANGES:
+            continue
+        url = template.format(**world.ids)
+        data = {key: value.format(**world.ids) for key, value in FORM_DATA.get(template, {}).items()}
+        allowed = (302, 409) if template in ANYONE_ASKS else (403, 404)
+        answers[url] = (client.post(url, data=data).status_code, expected[ROLES.index("auditor")], allowed)
+    wrong = {url: got for url, (got, want, allowed) in answers.items() if got != want or got not in allowed}
+    assert not wrong, wrong
+    after = _every_row()
+    changed = [name for name in before if before[name] != after[name]]
+    assert not changed, f"the auditor's refused posts changed {changed}"

@@ -132,7 +132,7 @@ def test_create_user_with_two_roles_then_add_a_third(runner):
 def test_create_user_refuses_a_weak_password(runner):
     result = runner.invoke(args=["create-user", "weak@y.org", "--role", "reviewer"], input="short\nshort\n")
     assert result.exit_code != 0
-    assert "Error: Use at least 10 characters." in result.output
+    assert "Error: Use at least 12 characters." in result.output
     assert _user("weak@y.org") is None
 
 

@@ -14,7 +14,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from programme.accounts.models import SizeClass
-from programme.accounts.passwords import MIN_LENGTH
 from programme.core.access import Role
 from programme.core.forms import MultiCheckboxField, ProgrammeForm, choices
 from programme.rulebook import ORGANISATION_TYPES
@@ -25,7 +24,7 @@ EMAIL = [DataRequired(), Email(message="Enter an e-mail address such as name@exa
 class RegisterForm(ProgrammeForm):
     name = StringField("Your name", validators=[DataRequired(), Length(min=2, max=200)])
     email = EmailField("E-mail address", validators=EMAIL)
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
         "Password again", validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")]
     )
@@ -39,7 +38,7 @@ class LoginForm(ProgrammeForm):
 
 class ChangePasswordForm(ProgrammeForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)])
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
         "New password again", validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")]
     )
@@ -53,10 +52,19 @@ class StaffUserForm(ProgrammeForm):
     email = EmailField("E-mail address", validators=EMAIL)
     roles = MultiCheckboxField("Roles", choices=ROLE_CHOICES, validators=[DataRequired("Choose at least one role.")])
     organisation_id = SelectField("Own organisation (for conflicts of interest)", coerce=int, default=0)
-    password = PasswordField(
-        "Initial password", validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)],
-        description="Tell it to the person; they change it after the first login.",
+
+
+class SetPasswordForm(ProgrammeForm):
+    """The person's own password, set through an enrolment or reset link."""
+
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(
+        "New password again", validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")]
     )
+
+
+class EmailForm(ProgrammeForm):
+    email = EmailField("E-mail address", validators=EMAIL)
 
 
 class UserRolesForm(ProgrammeForm):

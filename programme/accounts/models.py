@@ -20,7 +20,8 @@ class User(UserMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None until the person sets a password through their enrolment link: such an account cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
@@ -62,6 +63,11 @@ class User(UserMixin, Base):
         return self.email_verified_at is not None
 
     @property
+    def enrolled(self) -> bool:
+        """The person has set a password (an account a manager opened has none until its enrolment link is used)."""
+        return self.password_hash is not None
+
+    @property
     def is_staff(self) -> bool:
         return bool(self.role_set - {Role.APPLICANT})
 
@@ -81,6 +87,76 @@ class UserRole(Base):
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class TokenPurpose(enum.StrEnum):
+    ENROL = "enrol"  # a manager opened the account: the person sets their own password
+    VERIFY = "verify"  # a person registered: they prove the address
+    RESET = "reset"  # a person forgot the password
+
+
+class AccountToken(Base):
+    """A link mailed to an account's address: only the SHA-256 of its random token is stored; it expires, is used
+    once, and a fresh one for the same purpose ends the older ones (revoked)."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(state_enum(TokenPurpose, "purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("NOT (used_at IS NOT NULL AND revoked_at IS NOT NULL)", name="used_or_revoked"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    )
+
+
+class RoleRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class RoleRequest(Base):
+    """A manager asks for a staff role (manager, fund administrator, auditor) to be granted to an account; another
+    manager (not the requester, not an account either of them created, not the person concerned) decides."""
+
+    __tablename__ = "role_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[Role] = mapped_column(state_enum(Role, "role"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[RoleRequestStatus] = mapped_column(
+        state_enum(RoleRequestStatus, "status"), default=RoleRequestStatus.PENDING, index=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        CheckConstraint(
+            "(status = 'pending' AND decided_by_id IS NULL AND decided_at IS NULL) OR "
+            "(status <> 'pending' AND decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
+            name="decided_when_not_pending",
+        ),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id <> user_id", name="not_own_grant"),
+    )
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == RoleRequestStatus.PENDING
 
 
 OrganisationType = enum.StrEnum("OrganisationType", {k.upper(): k for k in ORGANISATION_TYPES})

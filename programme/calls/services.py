@@ -188,6 +188,16 @@ def get_call_for_management(call_id: int, *, actor: Actor) -> Call:
     return call
 
 
+def get_call_for_oversight(call_id: int, *, actor: Actor) -> Call:
+    """A call whose ranking and decisions are read (never changed): programme managers and auditors; 403 for
+    anyone else, 404 for an unknown id."""
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.AUDITOR)
+    call = db.session.get(Call, call_id)
+    if call is None:
+        raise NotFound()
+    return call
+
+
 def public_calls() -> list[Call]:
     """Every published call, newest deadline first."""
     return list(

@@ -6,7 +6,7 @@ import smtplib
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from programme.core.db import Base, utcnow
@@ -22,6 +22,8 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))
+    # The link carries a secret (an enrolment, verification or reset token): it is mailed, never shown in the app.
+    link_secret: Mapped[bool] = mapped_column(default=False, server_default=false())
     read_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     send_error: Mapped[str | None] = mapped_column(String(500))
@@ -29,10 +31,11 @@ class Notification(Base):
 
 def notify(
     session: Session, *, email: str, subject: str, body: str, user_id: int | None = None,
-    link: str | None = None,
+    link: str | None = None, link_secret: bool = False,
 ) -> Notification:
-    """Put a notification in the outbox (shown in the app; mailed when mail is enabled)."""
-    note = Notification(user_id=user_id, email=email, subject=subject, body=body, link=link)
+    """Put a notification in the outbox (shown in the app; mailed when mail is enabled). A ``link_secret`` link
+    (one that carries a token) goes in the mail only: the app shows that a link was mailed, not the link."""
+    note = Notification(user_id=user_id, email=email, subject=subject, body=body, link=link, link_secret=link_secret)
     session.add(note)
     return note
 

@@ -134,7 +134,7 @@ def _today() -> tuple[date, str]:
 
 
 def _may_see_dashboard() -> None:
-    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
 
 
 @bp.route("/dashboard")

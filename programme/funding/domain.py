@@ -253,7 +253,8 @@ def tranche_refusal(amount: Decimal, limits: TrancheLimits) -> str | None:
     if amount > limits.overall_room:
         return (f"The overall cap of {format_money(limits.overall_cap, cur)} per initiative allows at most "
                 f"{format_money(limits.overall_room, cur)} more ({format_money(limits.initiative_held, cur)} "
-                f"is requested, approved or paid on the initiative's grants): {shown} is too much.")
+                f"is requested, approved or paid on the initiative's grants or put into its revolving fund): "
+                f"{shown} is too much.")
     left = limits.committed - limits.grant_held
     return over_grant(amount, left, limits.committed, currency=cur, grant_label="matching grant")
 

@@ -62,7 +62,7 @@ class Initiative(Base):
         has_role = getattr(user, "has_role", None)
         if not (has_role and getattr(user, "is_authenticated", False)):
             return False
-        if has_role(Role.PROGRAMME_MANAGER) or has_role(Role.FUND_ADMINISTRATOR):
+        if has_role(Role.PROGRAMME_MANAGER) or has_role(Role.FUND_ADMINISTRATOR) or has_role(Role.AUDITOR):
             return True
         return self.group.role_of(user) is not None
 

@@ -1,8 +1,8 @@
 """The ledger pages: the trial balance (per account kind and per account) with the checks that prove the ledger
 and every balance derived from it agree, and its Excel exports (the trial balance, the entries of a period).
 
-Programme managers and fund administrators only: anyone else gets 403, an anonymous visitor the login page. The
-pages change nothing (GET only; their forms read the query string).
+Programme managers, fund administrators and auditors only: anyone else gets 403, an anonymous visitor the login
+page. The pages change nothing (GET only; their forms read the query string).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ bp = Blueprint("ledger", __name__)
 
 #: Accounts per page of the per-account table.
 PER_PAGE = 200
-READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
 
 
 def require_ledger_reader(user: Actor) -> None:
-    """Managers and fund administrators read the ledger; AccessDenied for anyone else."""
+    """Managers, fund administrators and auditors read the ledger; AccessDenied for anyone else."""
     require_role(user, *READERS)
 
 

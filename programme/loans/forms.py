@@ -134,6 +134,16 @@ class WriteOffForm(ProgrammeForm):
 class RefundForm(ProgrammeForm):
     value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the refund.")])
     bank_reference = _reference("Give the bank's reference of the refund.")
+    reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the refund."),
+                                                 Length(max=2000, message="Write at most 2,000 characters.")])
+
+
+class DecisionForm(ProgrammeForm):
+    """Reject a request waiting for a second person (a write-off, refund, new loan or bank statement)."""
+
+    reason = TextAreaField("Reason for the rejection", validators=[
+        DataRequired(message="Give the reason for the rejection."),
+        Length(max=2000, message="Write at most 2,000 characters.")])
 
 
 class StatementForm(ProgrammeForm):

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from programme.accounts.models import Organisation
+from programme.accounts.models import Organisation, User
 from programme.core.db import Base, Money, state_enum, utcnow
 from programme.funding.models import FundingRequest, Initiative
 from programme.ledger.models import JournalEntry
@@ -315,22 +316,147 @@ class LoanEvent(Base):
     )
 
 
+class StatementStatus(enum.StrEnum):
+    CHECKED = "checked"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"checked": "Checked, waiting for a second person", "applied": "Applied",
+                "rejected": "Rejected"}[self.value]
+
+
 class BankStatementImport(Base):
-    """One bank statement applied as a whole, in one transaction."""
+    """One bank statement: checked whole and stored by one fund administrator (``imported_by``), then applied as a
+    whole, in one transaction, by a second person (``decided_by``), or rejected with a reason. Its good rows are
+    kept as ``BankStatementLine``s, so what is applied is exactly what was checked. The file's sha256 is unique
+    among imports not rejected: the same file is never waiting twice nor applied twice."""
 
     __tablename__ = "bank_statement_imports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[StatementStatus] = mapped_column(state_enum(StatementStatus, "status"),
+                                                    default=StatementStatus.APPLIED, server_default="applied")
     rows: Mapped[int] = mapped_column(Integer)
     applied: Mapped[int] = mapped_column(Integer)
     already_applied: Mapped[int] = mapped_column(Integer)
     total: Mapped[Money]
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
-    __table_args__ = (CheckConstraint("rows >= 0 AND applied >= 0 AND already_applied >= 0", name="counts_valid"),)
+    lines: Mapped[list[BankStatementLine]] = relationship(order_by="BankStatementLine.row", viewonly=True)
+
+    __table_args__ = (
+        CheckConstraint("rows >= 0 AND applied >= 0 AND already_applied >= 0", name="counts_valid"),
+        CheckConstraint("status = 'checked' OR decided_at IS NOT NULL", name="decided_has_time"),
+        CheckConstraint("status <> 'rejected' OR length(trim(rejection_reason)) > 0", name="rejected_has_reason"),
+        Index("uq_statement_file_once", "sha256", unique=True, sqlite_where=text("status <> 'rejected'"),
+              postgresql_where=text("status <> 'rejected'")),
+    )
+
+
+class BankStatementLine(Base):
+    """One good row of a checked statement: what is applied when a second person applies the statement."""
+
+    __tablename__ = "bank_statement_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("bank_statement_imports.id"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    value_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Money]
+    reference: Mapped[str] = mapped_column(String(100))
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    loan_number: Mapped[str] = mapped_column(String(30))
+    already_applied: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("import_id", "row", name="uq_statement_line_row"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+
+class ApprovalKind(enum.StrEnum):
+    NEW_LOAN = "new_loan"
+    WRITE_OFF = "write_off"
+    CREDIT_REFUND = "credit_refund"
+
+    @property
+    def label(self) -> str:
+        return {"new_loan": "New loan", "write_off": "Write-off", "credit_refund": "Credit refund"}[self.value]
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class LoanApproval(Base):
+    """A money decision on a fund that one person asks for and a second person approves or rejects (four eyes):
+    a new loan (above the rules' ``loans.second_approval_above``), a write-off, a credit refund. Only the approval
+    posts the money, under the same locks as the posting always takes. ``amount`` is the principal, or the
+    outstanding principal or credit when it was asked (the approval posts what is outstanding then). A new loan's
+    terms are kept in ``terms`` (amounts and rates as text, never floats); ``loan_id`` names the loan written off
+    or refunded, and the loan made once a new loan is approved."""
+
+    __tablename__ = "loan_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApprovalKind] = mapped_column(state_enum(ApprovalKind, "kind"))
+    status: Mapped[ApprovalStatus] = mapped_column(state_enum(ApprovalStatus, "status"),
+                                                   default=ApprovalStatus.PENDING, index=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("revolving_funds.id"), index=True)
+    loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
+    funding_request_id: Mapped[int | None] = mapped_column(ForeignKey("funding_requests.id"), index=True)
+    amount: Mapped[Money]
+    on_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    terms: Mapped[dict | None] = mapped_column(JSON)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
+
+    fund: Mapped[RevolvingFund] = relationship()
+    loan: Mapped[Loan | None] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def requested_by_name(self) -> str:
+        return self.requested_by.name if self.requested_by is not None else ""
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
+        CheckConstraint("kind = 'new_loan' OR loan_id IS NOT NULL", name="names_its_loan"),
+        CheckConstraint("kind <> 'new_loan' OR terms IS NOT NULL", name="new_loan_has_terms"),
+        CheckConstraint("status = 'pending' OR (decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
+                        name="decided_by_someone"),
+        CheckConstraint("status <> 'rejected' OR length(trim(decision_note)) > 0", name="rejected_has_reason"),
+        CheckConstraint("status <> 'approved' OR kind <> 'new_loan' OR loan_id IS NOT NULL",
+                        name="approved_loan_is_made"),
+        # One pending write-off or refund per loan at a time (a new loan has no loan yet: NULLs never clash).
+        Index("uq_loan_approval_pending", "loan_id", "kind", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    @property
+    def pending(self) -> bool:
+        return self.status == ApprovalStatus.PENDING
 
 
 class PortfolioFigures(Base):

@@ -23,12 +23,13 @@ from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.security import bounded_int
 from programme.core.timezone import programme_today
-from programme.core.web import actor, attempt, commit, now, page_arg, programme_zone, send_workbook
+from programme.core.web import actor, attempt, now, page_arg, programme_zone, send_workbook
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.loans import export, services
 from programme.loans.forms import (
     CapitaliseForm,
+    DecisionForm,
     LoanForm,
     RefundForm,
     RepaymentForm,
@@ -37,9 +38,16 @@ from programme.loans.forms import (
     WriteOffForm,
     rate_of,
 )
-from programme.loans.models import BankStatementImport, Loan, LoanStatus, RevolvingFund
+from programme.loans.models import (
+    BankStatementImport,
+    Loan,
+    LoanApproval,
+    LoanStatus,
+    RevolvingFund,
+    StatementStatus,
+)
 from programme.loans.schedule import LoanTerms, build_schedule
-from programme.loans.services import portfolio, statements
+from programme.loans.services import approvals, portfolio, statements
 
 bp = Blueprint("loans", __name__)
 
@@ -76,7 +84,14 @@ def _administered_loan(loan_id: int) -> Loan:
 @login_required
 def funds():
     summaries = portfolio.funds_overview(actor=actor())
-    return render_template("loans/funds.html", summaries=summaries, administers=_administers())
+    me = actor()
+    waiting = None
+    if any(me.has_role(r) for r in approvals.APPROVERS):
+        waiting = len(services.pending_approvals(actor=me, for_me=True))
+        if me.has_role(Role.FUND_ADMINISTRATOR):
+            waiting += sum(statements.may_apply(s, me) for s in statements.waiting_statements(actor=me))
+    return render_template("loans/funds.html", summaries=summaries, administers=_administers(),
+                           waiting_for_you=waiting)
 
 
 def _fund_page(fund: RevolvingFund, *, capitalise_form: CapitaliseForm | None = None, status: int = 200):
@@ -92,7 +107,18 @@ def _fund_page(fund: RevolvingFund, *, capitalise_form: CapitaliseForm | None = 
         chart=portfolio.balance_chart(points, as_of=today, currency=fund.currency),
         table=portfolio.table_points(points), capitalisations=services.capitalisations_of(fund), loans=loans,
         loan_count=loan_count, administers=administers, capitalise_form=capitalise_form,
+        **_approvals_shown(fund=fund),
     ), status
+
+
+def _approvals_shown(**which: Any) -> dict[str, Any]:
+    """The pending four-eyes requests (of a loan or a fund) for the page, to managers and fund administrators."""
+    me = actor()
+    if not any(me.has_role(r) for r in approvals.APPROVERS):
+        return {"pending": [], "may_decide": lambda a: False, "decision_form": None, "summary": None}
+    return {"pending": services.pending_approvals(actor=me, **which),
+            "may_decide": lambda a: services.may_decide(a, me), "decision_form": DecisionForm(formdata=None),
+            "summary": approvals.approval_summary}
 
 
 @bp.route("/funds/<int:fund_id>")
@@ -112,9 +138,10 @@ def initiative_fund(initiative_id: int):
     if existing is not None:
         return redirect(url_for("loans.fund", fund_id=existing.id))
     if request.method == "POST" and ActionForm().validate_on_submit():
-        opened = services.fund_of(initiative)
-        fund_id = opened.id
-        commit()
+        with attempt() as done:
+            fund_id = services.open_fund(initiative, actor=actor()).id
+        if not done.ok:
+            return redirect(url_for("funding.initiative", initiative_id=initiative.id))
         flash(f"The revolving fund of {initiative.reference} is open: capitalise it to lend.", "success")
         return redirect(url_for("loans.fund", fund_id=fund_id))
     return render_template("loans/no_fund.html", initiative=initiative, administers=_administers(),
@@ -194,12 +221,17 @@ def new_loan(fund_id: int):
                     disbursed_on=form.disbursed_on.data, bank_reference=form.bank_reference.data.strip(),
                     purpose=form.purpose.data.strip(), funding_request_id=form.funding_request_id.data or None,
                     actor=actor(), now=now(), timezone=programme_zone())
-                loan_id, number = loan.id, loan.number
-                message = (f"Loan {number} of {format_money(loan.principal, loan.currency)} made to "
-                           f"{loan.borrower.name}.")
+                if isinstance(loan, LoanApproval):
+                    target = url_for("loans.fund", fund_id=fund.id, _anchor="approvals")
+                    message = (f"A loan of {format_money(loan.amount, fund.currency)} is waiting for a second "
+                               "person's approval: nothing is paid out until then.")
+                else:
+                    target = url_for("loans.loan", loan_id=loan.id)
+                    message = (f"Loan {loan.number} of {format_money(loan.principal, loan.currency)} made to "
+                               f"{loan.borrower.name}.")
             if done.ok:
                 flash(message, "success")
-                return redirect(url_for("loans.loan", loan_id=loan_id))
+                return redirect(target)
     return render_template("loans/new_loan.html", fund=fund, initiative=fund.initiative, form=form,
                            schedule=schedule, rules=fund.initiative.call.rules.funding.loans,
                            cash=services.fund_cash(fund))
@@ -241,13 +273,13 @@ def loan_book():
     fund_choices = portfolio.fund_choices(actor=actor())
     return render_template("loans/book.html", book=book, filters=filters, link=link, sort_link=sort_link,
                            statuses=list(LoanStatus), buckets=portfolio.BUCKET_FILTERS, fund_choices=fund_choices,
-                           exports=actor().has_role(Role.PROGRAMME_MANAGER) or _administers())
+                           exports=portfolio.sees_all(actor()))
 
 
 @bp.route("/loans.xlsx")
 @login_required
 def loan_book_export():
-    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
     fund_id = request.args.get("fund", type=bounded_int) or None
     if fund_id is not None:
         services.get_fund(fund_id, actor=actor())
@@ -288,7 +320,7 @@ def _loan_page(loan: Loan, *, forms: dict[str, Any] | None = None, opened: str =
         "loans/loan.html", loan=loan, fund=loan.fund, initiative=loan.fund.initiative,
         current=[row for row in rows if not row.superseded], superseded=[row for row in rows if row.superseded],
         repayments=services.repayments_of(loan), events=services.events_of(loan), administers=administers,
-        forms=shown, opened=opened, today=today,
+        forms=shown, opened=opened, today=today, **_approvals_shown(loan=loan),
     ), status
 
 
@@ -346,12 +378,13 @@ def write_off(loan_id: int):
     form = WriteOffForm()
     if form.validate_on_submit():
         with attempt(form) as done:
-            event = services.write_off_loan(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
-                                            actor=actor(), now=now(), timezone=programme_zone())
-            message = f"Loan {loan.number} written off: {format_money(event.amount, loan.currency)}."
+            asked = services.request_write_off(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
+                                               actor=actor(), now=now(), timezone=programme_zone())
+            message = (f"The write-off of {loan.number} ({format_money(asked.amount, loan.currency)}) is waiting "
+                       "for a second person's approval.")
         if done.ok:
             flash(message, "success")
-            return _back(loan_id, "events")
+            return _back(loan_id, "approvals")
     return _loan_page(loan, forms={"write_off": form}, opened="write_off")
 
 
@@ -362,13 +395,14 @@ def refund(loan_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         with attempt(form) as done:
-            event = services.refund_credit(loan, bank_reference=form.bank_reference.data.strip(),
-                                           value_date=form.value_date.data, actor=actor(), now=now(),
-                                           timezone=programme_zone())
-            message = f"{format_money(event.amount, loan.currency)} of credit refunded to {loan.borrower.name}."
+            asked = services.request_credit_refund(loan, bank_reference=form.bank_reference.data.strip(),
+                                                   value_date=form.value_date.data, reason=form.reason.data.strip(),
+                                                   actor=actor(), now=now(), timezone=programme_zone())
+            message = (f"The refund of {format_money(asked.amount, loan.currency)} of credit to {loan.borrower.name} "
+                       "is waiting for a second person's approval.")
         if done.ok:
             flash(message, "success")
-            return _back(loan_id, "events")
+            return _back(loan_id, "approvals")
     return _loan_page(loan, forms={"refund": form}, opened="refund")
 
 
@@ -383,10 +417,15 @@ def schedule_export(loan_id: int):
 
 
 def _statements_page(form: StatementForm, *, check: statements.StatementCheck | None = None,
-                     applied: BankStatementImport | None = None, summary: Any = None):
+                     applied: BankStatementImport | None = None, summary: Any = None,
+                     stored: BankStatementImport | None = None):
     imports, count = statements.recent_imports(actor=actor())
+    waiting = statements.waiting_statements(actor=actor())
+    me = actor()
     return render_template("loans/statements.html", form=form, check=check, applied=applied, summary=summary,
-                           imports=imports, import_count=count)
+                           imports=imports, import_count=count, stored=stored, waiting=waiting,
+                           may_apply=lambda statement: statements.may_apply(statement, me),
+                           decision_form=DecisionForm(formdata=None))
 
 
 @bp.route("/bank-statements", methods=["GET", "POST"])
@@ -404,9 +443,93 @@ def bank_statements():
         return _statements_page(form, check=check)
     summary = check.summary
     with attempt(flash_unplaced=False) as done:  # a refusal is listed with the statement's other errors
-        applied_id = statements.apply_statement(check, actor=actor(), now=now(), timezone=programme_zone()).id
+        stored = statements.store_checked_statement(check, actor=actor(), now=now())
+        stored_id = stored.id
     if not done.ok:
         check.errors.append(done.message)
         return _statements_page(form, check=check)
-    applied = db.session.get(BankStatementImport, applied_id)
-    return _statements_page(StatementForm(formdata=None), check=check, applied=applied, summary=summary)
+    kept = db.session.get(BankStatementImport, stored_id) if stored_id is not None else stored
+    if kept is None or kept.status != StatementStatus.CHECKED:  # nothing new in it: applied before
+        return _statements_page(StatementForm(formdata=None), check=check, applied=kept or stored, summary=summary)
+    return _statements_page(StatementForm(formdata=None), check=check, summary=summary, stored=kept)
+
+
+@bp.route("/bank-statements/<int:statement_id>/apply", methods=["POST"])
+@login_required
+def apply_statement(statement_id: int):
+    statement = statements.get_statement(statement_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            applied = statements.apply_statement(statement, actor=actor(), now=now(), timezone=programme_zone())
+            message = (f"{applied.filename} applied: {applied.applied} row(s), "
+                       f"{format_money(applied.total, '')} received.")
+        if done.ok:
+            flash(message, "success")
+    return redirect(url_for("loans.bank_statements"))
+
+
+@bp.route("/bank-statements/<int:statement_id>/reject", methods=["POST"])
+@login_required
+def reject_statement(statement_id: int):
+    statement = statements.get_statement(statement_id, actor=actor())
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            statements.reject_statement(statement, reason=form.reason.data.strip(), actor=actor(), now=now())
+        if done.ok:
+            flash(f"{statement.filename} rejected: nothing of it was applied.", "success")
+    else:
+        flash("Give the reason for the rejection.", "error")
+    return redirect(url_for("loans.bank_statements"))
+
+
+# Four eyes: requests waiting for a second person -----------------------------------------------------------------
+
+
+@bp.route("/loan-approvals")
+@login_required
+def loan_approvals():
+    """The write-offs, refunds and new loans waiting for a second person; "waiting for your approval" first."""
+    me = actor()
+    pending = services.pending_approvals(actor=me)
+    mine = [a for a in pending if services.may_decide(a, me)]
+    others = [a for a in pending if a not in mine]
+    waiting_statements = statements.waiting_statements(actor=me) if me.has_role(Role.FUND_ADMINISTRATOR) else []
+    return render_template("loans/approvals.html", mine=mine, others=others, summary=approvals.approval_summary,
+                           may_all=lambda a: True, may_none=lambda a: False,
+                           decision_form=DecisionForm(formdata=None), action_form=ActionForm(),
+                           waiting_statements=waiting_statements)
+
+
+def _after_decision(approval: LoanApproval):
+    if approval.loan_id is not None:
+        return redirect(url_for("loans.loan", loan_id=approval.loan_id, _anchor="events"))
+    return redirect(url_for("loans.loan_approvals"))
+
+
+@bp.route("/loan-approvals/<int:approval_id>/approve", methods=["POST"])
+@login_required
+def approve(approval_id: int):
+    approval = services.get_approval(approval_id, actor=actor())
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            decided = services.approve(approval, actor=actor(), now=now(), timezone=programme_zone())
+            message = f"Approved and posted: {approvals.approval_summary(decided)}."
+        if done.ok:
+            flash(message, "success")
+    return _after_decision(approval)
+
+
+@bp.route("/loan-approvals/<int:approval_id>/reject", methods=["POST"])
+@login_required
+def reject(approval_id: int):
+    approval = services.get_approval(approval_id, actor=actor())
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.reject(approval, reason=form.reason.data.strip(), actor=actor(), now=now())
+        if done.ok:
+            flash("Rejected: nothing was posted.", "success")
+    else:
+        flash("Give the reason for the rejection.", "error")
+    return _after_decision(approval)

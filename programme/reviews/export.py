@@ -232,9 +232,9 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
                            now: datetime | None = None) -> int:
     """Write the ranking with its funding line and the decisions to an .xlsx: sheet "Ranking" (the
     fundable proposals in rank order, then the not fundable and the not scored ones) and a "Summary"
-    sheet (budget, used, remaining, funding-line mode, counts). Managers only. Returns the number of
-    proposals written."""
-    require_role(actor, Role.PROGRAMME_MANAGER)
+    sheet (budget, used, remaining, funding-line mode, counts). Returns the number of
+    proposals written. Managers and auditors."""
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.AUDITOR)
     now = now or utcnow()
     results = services.call_results(call, actor=actor)
     scoring = results.scoring

@@ -200,6 +200,22 @@ class Loans(_Strict):
     frequencies: list[Literal["monthly", "quarterly"]] = Field(default=["monthly", "quarterly"], min_length=1)
     rounding: Literal["half_up", "half_even"] = "half_up"
     penalty_rate: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    #: A new loan of more than this principal is made only when a second person approves it; "all": every loan.
+    #: Left out, every loan needs the second approval (four eyes by default).
+    second_approval_above: Annotated[Decimal, Field(ge=0, le=10**12)] | Literal["all"] = Field(
+        default="all", union_mode="left_to_right",
+        description='principal above which a new loan needs a second approval, or "all" for every loan')
+
+    @field_validator("second_approval_above", mode="before")
+    @classmethod
+    def _no_float_threshold(cls, value: object) -> object:
+        if isinstance(value, float):
+            return Decimal(str(value))
+        return value
+
+    def needs_second_approval(self, principal: Decimal) -> bool:
+        """Whether a new loan of ``principal`` waits for a second person's approval before it is paid out."""
+        return self.second_approval_above == "all" or principal > self.second_approval_above
 
 
 class FundingRequestCriterion(_Strict):

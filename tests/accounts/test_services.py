@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select, text
 
@@ -22,11 +24,14 @@ from programme.core.notifications import Notification
 from programme.extensions import db
 from tests.conftest import PASSWORD, SETUP
 
+VERIFY = {"link": "http://localhost/verify/__token__", "valid_for": timedelta(hours=48)}
+ENROL = {"link": "http://localhost/enrol/__token__", "valid_for": timedelta(hours=72)}
+
 # Registration ----------------------------------------------------------------------------------
 
 
 def test_register_applicant_gives_the_applicant_role_and_an_audit_entry(app):
-    user = services.register_applicant(email="  Ann@Example.org ", name=" Ann Example ", password=PASSWORD)
+    user = services.register_applicant(email="  Ann@Example.org ", name=" Ann Example ", password=PASSWORD, **VERIFY)
     db.session.commit()
 
     assert user.email == "ann@example.org"
@@ -39,32 +44,35 @@ def test_register_applicant_gives_the_applicant_role_and_an_audit_entry(app):
 
 
 @pytest.mark.parametrize("second", ["ann@example.org", "ANN@EXAMPLE.ORG", " Ann@Example.Org "])
-def test_register_refuses_an_email_in_use_in_any_case(app, second):
-    services.register_applicant(email="ann@example.org", name="Ann", password=PASSWORD)
+def test_register_with_an_email_in_use_in_any_case_makes_no_account_and_tells_the_owner(app, second):
+    first = services.register_applicant(email="ann@example.org", name="Ann", password=PASSWORD, **VERIFY)
     db.session.commit()
 
-    with pytest.raises(RuleViolation) as caught:
-        services.register_applicant(email=second, name="Other Ann", password=PASSWORD)
-    assert caught.value.field == "email"
-    db.session.rollback()
+    assert services.register_applicant(email=second, name="Other Ann", password=PASSWORD, **VERIFY) is None
+    db.session.commit()
     assert db.session.scalar(select(db.func.count()).select_from(User)) == 1
+    notice = db.session.scalars(select(Notification).where(Notification.user_id == first.id)
+                                .order_by(Notification.id)).all()[-1]
+    assert notice.subject == "Someone tried to register with your address"
 
 
 @pytest.mark.parametrize(
     "password",
-    ["short-pw", "aaaaaaaaaaaa", "abababababab", "ann@example.org", "ANN@example.org"],
-    ids=["too-short", "one-character", "two-characters", "the-email", "the-email-other-case"],
+    ["short-pw", "aaaaaaaaaaaa", "abababababab", "ann@example.org", "ANN@example.org", "password12", "1234567890",
+     "password1234", "annexample12"],
+    ids=["too-short", "one-character", "two-characters", "the-email", "the-email-other-case", "password12",
+         "digits", "common-12", "the-name"],
 )
 def test_register_refuses_a_weak_password(app, password):
     with pytest.raises(RuleViolation) as caught:
-        services.register_applicant(email="ann@example.org", name="Ann", password=password)
+        services.register_applicant(email="ann@example.org", name="Ann Example", password=password, **VERIFY)
     assert caught.value.field == "password"
     db.session.rollback()
     assert services.find_user_by_email("ann@example.org") is None
 
 
 def test_password_is_stored_as_an_argon2id_hash(app):
-    user = services.register_applicant(email="ann@example.org", name="Ann", password=PASSWORD)
+    user = services.register_applicant(email="ann@example.org", name="Ann", password=PASSWORD, **VERIFY)
     db.session.commit()
 
     assert user.password_hash.startswith("$argon2id$")
@@ -81,7 +89,7 @@ def test_clear_password_is_in_no_column_of_users_audit_or_notifications(app):
     new_clear = "Another-secret-phrase-0815"
     manager = services.create_user(email="boss@example.org", name="Boss", roles=[Role.PROGRAMME_MANAGER],
                                    password=clear, actor=SETUP)
-    applicant = services.register_applicant(email="ann@example.org", name="Ann", password=clear)
+    applicant = services.register_applicant(email="ann@example.org", name="Ann", password=clear, **VERIFY)
     db.session.flush()
     assert services.authenticate("ann@example.org", clear) is applicant
     services.change_password(manager, current=clear, new=new_clear, actor=manager)
@@ -206,31 +214,40 @@ def test_create_user_by_an_applicant_is_denied(app, make_user):
     assert services.find_user_by_email("rev@example.org") is None
 
 
-def test_create_user_gives_several_roles_and_notifies_the_new_user(app, make_user):
+def test_enrol_user_grants_reviewer_requests_fund_administrator_and_mails_a_link(app, make_user):
     manager = make_user("boss@example.org", Role.PROGRAMME_MANAGER)
 
-    user = services.create_user(
+    user = services.enrol_user(
         email="Staff@Example.org", name="Staff", roles=[Role.REVIEWER, Role.FUND_ADMINISTRATOR, Role.REVIEWER],
-        password=PASSWORD, actor=manager,
+        actor=manager, **ENROL,
     )
     db.session.commit()
 
     assert user.email == "staff@example.org"
-    assert user.role_set == {Role.REVIEWER, Role.FUND_ADMINISTRATOR}
+    assert user.password_hash is None and user.created_by_id == manager.id
+    assert user.role_set == {Role.REVIEWER}
+    assert [(r.role, r.requested_by_id) for r in services.role_requests_waiting()] == [
+        (Role.FUND_ADMINISTRATOR, manager.id)]
     note = db.session.scalar(select(Notification).where(Notification.user_id == user.id))
-    assert note is not None
-    assert note.email == "staff@example.org"
-    assert "Reviewer" in note.body and "Fund administrator" in note.body
+    assert note is not None and note.link_secret
+    assert note.email == "staff@example.org" and note.link.startswith("http://localhost/enrol/")
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.created",
                                                        AuditEntry.object_id == user.id))
     assert entry.actor_id == manager.id
-    assert entry.details_dict == {"roles": ["fund_administrator", "reviewer"]}
+    assert entry.details_dict == {"roles": ["fund_administrator", "reviewer"], "enrolment": True}
+
+
+def test_a_manager_cannot_create_an_account_with_a_password(app, make_user):
+    manager = make_user("boss@example.org", Role.PROGRAMME_MANAGER)
+    with pytest.raises(AccessDenied):
+        services.create_user(email="x@example.org", name="X", roles=[Role.FUND_ADMINISTRATOR], password=PASSWORD,
+                             actor=manager)
 
 
 def test_create_user_without_roles_is_refused(app, make_user):
     manager = make_user("boss@example.org", Role.PROGRAMME_MANAGER)
     with pytest.raises(RuleViolation) as caught:
-        services.create_user(email="x@example.org", name="X", roles=[], password=PASSWORD, actor=manager)
+        services.enrol_user(email="x@example.org", name="X", roles=[], actor=manager, **ENROL)
     assert caught.value.field == "roles"
 
 
@@ -248,15 +265,17 @@ def test_set_roles_removes_the_manager_role_when_there_are_two(app, make_user):
     first = make_user("boss@example.org", Role.PROGRAMME_MANAGER)
     second = make_user("deputy@example.org", Role.PROGRAMME_MANAGER, Role.REVIEWER)
 
-    services.set_roles(second, [Role.REVIEWER, Role.FUND_ADMINISTRATOR], actor=first)
+    made = services.set_roles(second, [Role.REVIEWER, Role.FUND_ADMINISTRATOR], actor=first)
     db.session.commit()
 
     db.session.expire_all()
-    assert second.role_set == {Role.REVIEWER, Role.FUND_ADMINISTRATOR}
+    # the manager role goes at once; fund administrator waits for a second manager
+    assert second.role_set == {Role.REVIEWER}
+    assert [r.role for r in made] == [Role.FUND_ADMINISTRATOR]
     assert first.role_set == {Role.PROGRAMME_MANAGER}
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.roles_changed"))
-    assert entry.details_dict == {"before": ["programme_manager", "reviewer"],
-                                  "after": ["fund_administrator", "reviewer"]}
+    assert entry.details_dict == {"before": ["programme_manager", "reviewer"], "after": ["reviewer"],
+                                  "requested": ["fund_administrator"]}
 
 
 def test_set_roles_by_a_non_manager_is_denied(app, make_user):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -12,6 +13,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads
 NAME = "Lindiwe Browser"
 EMAIL = "lindiwe@example.org"
 PASSWORD = "a-long-applicant-password"
+
+
+def _mailed_link(live_app, email: str) -> str:
+    from sqlalchemy import select
+
+    from programme.core.notifications import Notification
+    from programme.extensions import db
+
+    with live_app.app_context():
+        link = db.session.scalars(select(Notification.link).where(Notification.email == email)
+                                  .order_by(Notification.id.desc())).first()
+        db.session.remove()
+    assert link
+    return link
 
 
 def _no_stack_trace(page) -> None:
@@ -27,7 +42,7 @@ def test_applicant_registers_logs_in_and_reads_an_open_call(page, live_server, t
     seeded = live_server.seeded
     nav = page.get_by_role("navigation", name="Main")
 
-    # Register through the form; the new account is logged in at once.
+    # Register through the form; the address is confirmed through the mailed link, then the person logs in.
     response = page.goto(f"{base}/register")
     assert response is not None and response.status == 200
     page.get_by_label("Your name").fill(NAME)
@@ -35,7 +50,13 @@ def test_applicant_registers_logs_in_and_reads_an_open_call(page, live_server, t
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password again").fill(PASSWORD)
     page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("status").filter(has_text="Your applicant account is ready")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your mailbox")).to_be_visible()
+    page.goto(base + urlsplit(_mailed_link(live_server.app, EMAIL)).path)
+    page.get_by_role("button", name="Confirm my address").click()
+    expect(page.get_by_role("status").filter(has_text="Your e-mail address is confirmed")).to_be_visible()
+    page.get_by_label("E-mail address").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     expect(nav.get_by_role("link", name=NAME)).to_be_visible()
     expect(nav.get_by_role("button", name="Log out")).to_be_visible()
     _no_stack_trace(page)

@@ -247,8 +247,9 @@ def test_recovery_rate_after_a_write_off(world: DashboardWorld):
     from tests.dashboard.world import NOW
 
     (loan,) = [x for x in _rows(Loan) if x.number and x.principal == D("5000.00")]
-    loan_services.write_off_loan(loan, reason="The borrower closed down.", on_date=TODAY, actor=world.admin, now=NOW,
-                                 timezone="UTC")
+    asked = loan_services.request_write_off(loan, reason="The borrower closed down.", on_date=TODAY,
+                                            actor=world.admin, now=NOW, timezone="UTC")
+    loan_services.approve(asked, actor=world.admin2, now=NOW, timezone="UTC")
     loan_services.record_repayment(loan, amount=D("1250.00"), value_date=TODAY, bank_reference="REC-1",
                                    actor=world.admin, now=NOW, timezone="UTC")
     db.session.flush()

@@ -112,3 +112,27 @@ def test_two_administrators_using_one_reference_for_two_disbursements(app, funde
     db.session.expire_all()
     assert services.paid_from_ledger(f.initiative) == D("1000.00")
     assert check_ledger() == []
+
+
+def test_ten_identical_payments_of_one_tranche_at_once_pay_it_once(app, funded: Funded) -> None:
+    """Issue 14, finding 9: ten identical payment posts of one tranche at once give one payment and no error: the
+    others find it paid with the same reference and change nothing."""
+    f = funded
+    d = services.request_disbursement(f.grant, amount="1000.00", purpose="Once", actor=f.manager, now=LATER,
+                                      timezone="UTC")
+    services.approve_disbursement(d, actor=f.admin, now=LATER, timezone="UTC")
+    db.session.commit()
+    admins = [f.admin.id, f.admin2.id] * 5
+
+    def paying(admin_id: int) -> Callable[[], int]:
+        def work() -> int:
+            return services.record_payment(db.session.get(Disbursement, d.id), value_date=PAID_ON,
+                                           bank_reference="BANK-SAME", actor=db.session.get(User, admin_id),
+                                           now=LATER, timezone="UTC").id
+        return work
+
+    results = at_once(app, [paying(admin_id) for admin_id in admins], expected=(RuleViolation,))
+    assert results == [d.id] * 10
+    db.session.expire_all()
+    assert services.paid_from_ledger(f.initiative) == D("1000.00")
+    assert check_ledger() == []

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from programme.core.access import AccessDenied, RuleViolation
+from programme.core.access import AccessDenied, Role, RuleViolation
 from programme.core.audit import AuditEntry
 from programme.extensions import db
 from programme.funding import services
@@ -21,6 +21,7 @@ from programme.ledger.models import AccountKind, JournalEntry
 from programme.ledger.posting import get_account
 from tests.conftest import SETUP
 from tests.funding.conftest import COMMITTED, LATER, PAID_ON, Funded
+from tests.reviews.world import user
 
 D = Decimal
 
@@ -97,6 +98,23 @@ def test_the_requester_cannot_approve(funded: Funded) -> None:
     assert d.status == DisbursementStatus.REQUESTED
     approve(f, d, by=f.admin)
     assert d.status == DisbursementStatus.APPROVED
+
+
+def test_an_account_the_requester_created_or_its_creator_cannot_approve(funded: Funded) -> None:
+    """Four eyes means two people: require_second_person refuses the requester's own accounts (issue 14, 1)."""
+    f = funded
+    created = user("made.by.manager@funds.test", Role.FUND_ADMINISTRATOR)
+    created.created_by_id = f.manager.id
+    d = request(f, by=f.manager)
+    with pytest.raises(AccessDenied, match="Your account was created by the person who asked"):
+        approve(f, d, by=created)
+    other = request(f, by=created)
+    with pytest.raises(AccessDenied, match="You created the account of the person who asked"):
+        approve(f, other, by=f.manager)
+    assert d.status == other.status == DisbursementStatus.REQUESTED
+    approve(f, d, by=f.admin)
+    approve(f, other, by=f.admin2)
+    assert d.status == other.status == DisbursementStatus.APPROVED
 
 
 def test_the_database_refuses_an_approver_who_requested(funded: Funded) -> None:

@@ -444,7 +444,8 @@ def test_the_overall_cap_at_its_boundary(funded: Funded, root):
         tranche(f, grant, "20000.01")
     assert refused.value.message.startswith(
         "The overall cap of EUR 250,000.00 per initiative allows at most EUR 20,000.00 more "
-        "(EUR 230,000.00 is requested, approved or paid on the initiative's grants)")
+        "(EUR 230,000.00 is requested, approved or paid on the initiative's grants or put into its revolving "
+        "fund)")
     tranche(f, grant, "20000.00")
 
 

@@ -161,7 +161,7 @@ def test_the_requester_cannot_approve_and_is_told_why(client, login, f):
     assert f"/disbursements/{d.id}/approve" not in page and "You requested this tranche" in page
     response = client.post(f"/disbursements/{d.id}/approve")
     assert response.status_code == 200
-    assert "You requested this disbursement, so someone else must approve it." in text(response)
+    assert "You asked for this disbursement, so someone else must approve it." in text(response)
     assert disbursements()[0].status == DisbursementStatus.REQUESTED
 
 

@@ -58,6 +58,7 @@ def people(make_user):
         "admin": make_user("admin@ledger.example.org", Role.FUND_ADMINISTRATOR),
         "applicant": make_user("applicant@ledger.example.org", Role.APPLICANT),
         "reviewer": make_user("reviewer@ledger.example.org", Role.REVIEWER),
+        "auditor": make_user("auditor@ledger.example.org", Role.AUDITOR),
     }
 
 
@@ -84,7 +85,7 @@ def test_applicants_and_reviewers_may_not_read_the_ledger(client, login, people,
 
 
 @pytest.mark.parametrize("url", ROUTES)
-@pytest.mark.parametrize("role", ["manager", "admin"])
+@pytest.mark.parametrize("role", ["manager", "admin", "auditor"])
 def test_managers_and_fund_administrators_read_the_ledger(client, login, people, posted, url, role):
     login(people[role])
     response = client.get(url)

@@ -126,3 +126,21 @@ def test_one_reference_used_at_once_on_two_loans_is_used_once(app) -> None:
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Repayment)) == 1
     sound()
+
+
+def test_ten_identical_repayments_posted_at_once_make_one_repayment(app) -> None:
+    """Issue 14, finding 9: ten identical posts of one repayment at once give one effect, and no error (the others
+    get the repayment already recorded: "already done")."""
+    w = loan_world(principal="1200.00")
+    db.session.commit()
+    admins = [w.admin.id, w.admin2.id] * 5
+    results = at_once(app, [repaying(w.loan.id, admin_id, "100.00", "SAME-REF") for admin_id in admins],
+                      expected=(RuleViolation,))
+    ids = {r for r in results if isinstance(r, int)}
+    assert len(ids) == 1, results
+    assert all(isinstance(r, int | RuleViolation) for r in results)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Repayment.id))) == 1
+    assert db.session.scalar(select(func.count(JournalEntry.id)).where(JournalEntry.idempotency_key.like(
+        "repayment:%"))) == 1
+    sound()

@@ -24,6 +24,7 @@ from programme.loans.models import (
     BankStatementImport,
     Capitalisation,
     Loan,
+    LoanApproval,
     LoanEvent,
     LoanInstalment,
     LoanStatus,
@@ -451,9 +452,21 @@ def test_reschedule_write_off_and_refund_through_the_page(client, login, w):
     response = client.post(f"/loans/{w.loan.id}/refund", data={"value_date": "2033-01-01", "bank_reference": ""})
     assert response.status_code == 200 and field_error(response, "Give the bank&#39;s reference of the refund."
                                                        .replace("&#39;", "'"))
-    response = client.post(f"/loans/{w.loan.id}/refund", data={"value_date": "2033-01-01", "bank_reference": "RF-1"})
+    response = client.post(f"/loans/{w.loan.id}/refund", data={"value_date": "2033-01-01", "bank_reference": "RF-1",
+                                                                "reason": "Overpaid"})
     assert response.status_code == 302
-    assert f"EUR {credit:,} of credit refunded" in text(client.get(f"/loans/{w.loan.id}"))
+    page = text(client.get(f"/loans/{w.loan.id}"))
+    assert f"EUR {credit:,} of credit to" in page and "is waiting for a second person" in page
+    assert "You asked for this: a second person must approve it." in page
+    asked = db.session.scalar(select(LoanApproval))
+    assert client.post(f"/loan-approvals/{asked.id}/approve").status_code == 403  # the requester never approves
+    assert db.session.get(Loan, w.loan.id).credit == credit
+    login(w.admin2.email)
+    response = client.post(f"/loan-approvals/{asked.id}/approve")
+    assert response.status_code == 302
+    assert "Approved and posted: Refund the credit" in text(client.get(response.headers["Location"]))
+    db.session.expire_all()
+    assert db.session.get(Loan, w.loan.id).credit == 0
 
 
 def test_writing_off_through_the_page(client, login, w):
@@ -466,7 +479,20 @@ def test_writing_off_through_the_page(client, login, w):
     response = client.post(f"/loans/{w.loan.id}/write-off", data={"on_date": "2032-12-01", "reason": "Bankrupt"})
     assert response.status_code == 302
     page = text(client.get(f"/loans/{w.loan.id}"))
-    assert "written off: EUR 12,000.00" in page and "Record a recovery" in page
+    assert "is waiting for a second person" in page and "Bankrupt" in page
+    assert count(LoanEvent) == 1  # nothing posted yet
+    login(w.manager.email)  # a programme manager may be the second person
+    overview = text(client.get("/funds"))
+    assert "Waiting for your approval: 1" in overview
+    assert "Bankrupt" in text(client.get("/loan-approvals"))
+    asked = db.session.scalar(select(LoanApproval))
+    response = client.post(f"/loan-approvals/{asked.id}/approve")
+    assert response.status_code == 302
+    page = text(client.get(f"/loans/{w.loan.id}"))
+    assert "Approved and posted: Write off" in page and "Record a recovery" not in page  # the manager sees it read-only
+    assert db.session.get(Loan, w.loan.id).status == LoanStatus.WRITTEN_OFF
+    assert client.post(f"/loan-approvals/{asked.id}/approve").status_code == 302  # approving twice: refused, shown
+    assert count(LoanEvent) == 2
 
 
 # The loan book ---------------------------------------------------------------------------------------------------
@@ -556,8 +582,15 @@ def test_a_good_statement_is_applied_with_a_summary_and_twice_changes_nothing(cl
     response = upload(client, data)
     assert response.status_code == 200
     body = text(response)
-    assert "statement.xlsx applied. 2 rows: 2 applied, 0 already applied before" in body
-    assert f"{w.loan.number} 2 {first.total + D('50.00'):,}" in body
+    assert "statement.xlsx checked: it waits for a second fund administrator to apply it." in body
+    assert count(Repayment) == 0 and count(BankStatementImport) == 1
+    stored = db.session.scalar(select(BankStatementImport))
+    assert client.post(f"/bank-statements/{stored.id}/apply").status_code == 403  # the checker never applies
+    assert count(Repayment) == 0
+    login(w.admin2.email)
+    response = client.post(f"/bank-statements/{stored.id}/apply")
+    assert response.status_code == 302
+    assert "statement.xlsx applied: 2 row(s)" in text(client.get("/bank-statements"))
     assert count(Repayment) == 2 and count(BankStatementImport) == 1
     assert instalments(w.loan.id)[0].principal_paid == first.principal
     before = entries()

@@ -25,7 +25,15 @@ from programme.ledger.models import AccountKind
 from programme.ledger.posting import get_account
 from programme.loans import services
 from programme.loans.models import Loan, LoanInstalment, LoanStatus, Repayment
-from tests.loans.world import DISBURSED_ON, NOW, LoanWorld, loan_world, replace_loan_rule
+from tests.loans.world import (
+    DISBURSED_ON,
+    NOW,
+    LoanWorld,
+    loan_world,
+    refund_credit,
+    replace_loan_rule,
+    write_off_loan,
+)
 
 D = Decimal
 ZERO = D("0.00")
@@ -133,7 +141,7 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
             on = min(on + timedelta(days=step.gap_days), NOW.date())
             if step.kind == "write_off" and loan.status == LoanStatus.ACTIVE:
                 before = loan.principal_outstanding
-                services.write_off_loan(loan, reason="Property test", on_date=on, actor=w.admin, now=NOW,
+                write_off_loan(loan, reason="Property test", on_date=on, actor=w.admin, now=NOW,
                                         timezone="UTC")
                 assert loan.written_off == before and loan.principal_outstanding == 0
                 _sound()
@@ -170,7 +178,7 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
                 assert loan.principal_outstanding == outstanding - r.principal
             _sound()
             if loan.status == LoanStatus.CLOSED and loan.credit > 0 and step.fraction % 2:
-                refund = services.refund_credit(loan, bank_reference=f"PROP-REFUND-{number}", value_date=on,
+                refund = refund_credit(loan, bank_reference=f"PROP-REFUND-{number}", value_date=on,
                                                actor=w.admin, now=NOW, timezone="UTC")
                 refunded += refund.amount
                 _sound()

@@ -20,8 +20,8 @@ from programme.ledger.checks import check_ledger, check_loans
 from programme.ledger.models import JournalEntry
 from programme.loans import services
 from programme.loans.models import BankStatementImport, Loan, LoanStatus, Repayment, RepaymentSource
-from programme.loans.services.statements import MAX_ROWS, apply_statement, check_statement, read_amount
-from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, loan_world
+from programme.loans.services.statements import MAX_ROWS, check_statement, read_amount
+from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, apply_statement, loan_world, write_off_loan
 from tests.worlds import Kept, keep, reload
 
 D = Decimal
@@ -343,7 +343,7 @@ def test_a_closed_loan(world: World) -> None:
 
 
 def test_more_than_a_written_off_loan_may_still_recover(world: World) -> None:
-    services.write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
+    write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
                             now=NOW, timezone="UTC")
     db.session.commit()
     errors = world.rejected([row(world.loan2.number, "4000.00", "BANK-1", date(2027, 10, 1)),
@@ -359,7 +359,7 @@ def test_more_than_a_written_off_loan_may_still_recover(world: World) -> None:
 
 
 def test_a_date_before_a_write_off(world: World) -> None:
-    services.write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
+    write_off_loan(world.loan2, reason="The borrower closed", on_date=date(2027, 9, 1), actor=world.admin,
                             now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan2.number, "10.00", on=date(2027, 8, 20))],

@@ -89,3 +89,56 @@ def loan_world(principal: Decimal | str | None = PRINCIPAL, cash: Decimal | str 
         loan = services.make_loan(fund, principal=D(principal), actor=f.admin, now=NOW, timezone="UTC", **arguments)
     db.session.flush()
     return LoanWorld(initiative, fund, loan, borrower, f.admin, f.admin2, f.manager, f.reviewer, f.applicant)
+
+
+# Four eyes: a write-off, a refund and a bank statement are asked for by one person and posted by a second.
+
+
+def _second_person(actor: User) -> User:
+    """A fund administrator other than ``actor`` who neither created nor was created by its account."""
+    from sqlalchemy import select
+
+    from programme.accounts.models import UserRole
+    from programme.core.access import Role
+
+    for other in db.session.scalars(select(User).join(UserRole, UserRole.user_id == User.id)
+                                    .where(UserRole.role == Role.FUND_ADMINISTRATOR).order_by(User.id)):
+        if other.id != actor.id and other.created_by_id != actor.id and actor.created_by_id != other.id:
+            return other
+    raise AssertionError("no second fund administrator")
+
+
+def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: User, now: datetime = NOW,
+                   timezone: str = "UTC", approver: User | None = None) -> Any:
+    """A write-off asked for by ``actor`` and approved by a second fund administrator: the loan's event."""
+    from programme.loans.models import LoanEvent
+
+    asked = services.request_write_off(loan, reason=reason, on_date=on_date, actor=actor, now=now, timezone=timezone)
+    done = services.approve(asked, actor=approver or _second_person(actor), now=now, timezone=timezone)
+    return db.session.query(LoanEvent).filter_by(journal_entry_id=done.journal_entry_id).one()
+
+
+def refund_credit(loan: Loan, *, bank_reference: str, value_date: date, actor: User, now: datetime = NOW,
+                  timezone: str = "UTC", approver: User | None = None, reason: str = "Overpayment returned") -> Any:
+    """A credit refund asked for by ``actor`` and approved by a second fund administrator: the loan's event."""
+    from programme.loans.models import LoanEvent
+
+    asked = services.request_credit_refund(loan, bank_reference=bank_reference, value_date=value_date,
+                                           reason=reason, actor=actor, now=now, timezone=timezone)
+    done = services.approve(asked, actor=approver or _second_person(actor), now=now, timezone=timezone)
+    return db.session.query(LoanEvent).filter_by(journal_entry_id=done.journal_entry_id).one()
+
+
+def apply_statement(check: Any, *, actor: User, now: datetime = NOW, timezone: str = "UTC",
+                    approver: User | None = None) -> Any:
+    """A checked statement stored by ``actor`` and applied by a second fund administrator (a statement with
+    nothing new, or stored already and decided, is returned as stored)."""
+    from programme.loans.models import StatementStatus
+    from programme.loans.services import statements
+
+    with db.session.begin_nested():  # a refusal leaves nothing, the stored import included
+        stored = statements.store_checked_statement(check, actor=actor, now=now)
+        if stored.id is None or stored.status != StatementStatus.CHECKED:
+            return stored
+        return statements.apply_statement(stored, actor=approver or _second_person(actor), now=now,
+                                          timezone=timezone)

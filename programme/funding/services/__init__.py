@@ -20,7 +20,14 @@ audit log, flushes and never commits. The calculations are in ``funding.domain``
 from programme.funding.domain import GrantPosition
 from programme.funding.models import HOLDING
 from programme.funding.services._common import HANDLERS, people_named
-from programme.funding.services.caps import matchable_of, tranche_limits
+from programme.funding.services.caps import (
+    capitalised,
+    lock_initiative,
+    matchable_of,
+    programme_money_of,
+    refuse_over_initiative_cap,
+    tranche_limits,
+)
 from programme.funding.services.cofinancing import (
     contributions_awaiting,
     contributions_folder,
@@ -76,7 +83,8 @@ __all__ = [
     "get_disbursement", "grant_position", "paid_from_ledger", "people_of", "positions_of", "record_payment",
     "reject_disbursement", "request_disbursement",
     # caps
-    "matchable_of", "tranche_limits",
+    "capitalised", "lock_initiative", "matchable_of", "programme_money_of", "refuse_over_initiative_cap",
+    "tranche_limits",
     # funding requests
     "funding_requests_awaiting", "funding_requests_of", "get_funding_request", "judge_funding_request",
     "may_submit_requests", "submit_funding_request",

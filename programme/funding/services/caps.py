@@ -1,7 +1,14 @@
 """The caps on a matching-grant tranche: the grant's matchable co-financing (the ratio cap), the
 programme year's external share, the overall cap per initiative and the commitment (``tranche_limits``), and
 the refusal of a tranche over one of them, enforced when it is requested, approved and paid under a lock on
-the initiative's row."""
+the initiative's row.
+
+The overall cap per initiative (``per_initiative_cap``: "all programme money, grants and loans") counts every
+kind of programme money that reaches the initiative: its grants' tranches requested, approved or paid, and the
+capitalisations of its revolving fund (the money its loans are lent from: a loan from the fund is the fund's
+money lent on, so it is not counted a second time). ``programme_money_of`` is that sum;
+``refuse_over_initiative_cap`` refuses, under the initiative's lock, what would pass the cap (a capitalisation,
+a start-up tranche)."""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from programme.core.access import RuleViolation
+from programme.core.money import format_money
 from programme.extensions import db
 from programme.funding.domain import (
     Contribution,
@@ -30,7 +38,7 @@ from programme.funding.models import (
     GrantKind,
     Initiative,
 )
-from programme.funding.services._common import _money_sum
+from programme.funding.services._common import _lock_initiative, _money_sum
 from programme.funding.services.initiatives import started_on, year_of
 
 
@@ -50,6 +58,43 @@ def _held(initiative: Initiative, *, grant: Grant | None = None, excluding: Disb
     if excluding is not None:
         query = query.where(Disbursement.id != excluding.id)
     return _money_sum(query)
+
+
+def capitalised(initiative: Initiative) -> Decimal:
+    """What the programme has put into the initiative's revolving fund (its capitalisations)."""
+    from programme.loans.models import Capitalisation, RevolvingFund
+
+    return _money_sum(select(func.coalesce(func.sum(Capitalisation.amount), 0))
+                      .join(RevolvingFund, RevolvingFund.id == Capitalisation.fund_id)
+                      .where(RevolvingFund.initiative_id == initiative.id))
+
+
+def programme_money_of(initiative: Initiative, *, excluding: Disbursement | None = None) -> Decimal:
+    """All programme money counted against the initiative's overall cap: its grants' tranches requested, approved
+    or paid (but ``excluding``) and its revolving fund's capitalisations."""
+    return _held(initiative, excluding=excluding) + capitalised(initiative)
+
+
+def lock_initiative(initiative: Initiative) -> Initiative:
+    """Lock the initiative's row, as every operation that checks its caps does first (other areas call this)."""
+    return _lock_initiative(initiative)
+
+
+def refuse_over_initiative_cap(initiative: Initiative, amount: Decimal, *, what: str, field: str | None = "amount",
+                               excluding: Disbursement | None = None) -> None:
+    """Lock the initiative's row (the lock every cap check takes first) and refuse ``amount`` more programme money
+    (``what``: "a capitalisation of the revolving fund", "a tranche") when it would take the initiative past the
+    call's cap per initiative. At the cap is accepted, one cent over is refused."""
+    _lock_initiative(initiative)
+    cap = Decimal(initiative.call.per_initiative_cap)
+    counted = programme_money_of(initiative, excluding=excluding)
+    if counted + amount > cap:
+        cur = initiative.currency
+        raise RuleViolation(
+            f"The overall cap of {format_money(cap, cur)} per initiative allows at most "
+            f"{format_money(max(cap - counted, Decimal('0.00')), cur)} more for {initiative.reference} "
+            f"({format_money(counted, cur)} is requested, approved or paid on its grants or put into its revolving "
+            f"fund): {what} of {format_money(amount, cur)} is too much.", field=field)
 
 
 def _paid_matching_in(initiative: Initiative, first: date, after: date, excluding: Disbursement | None) -> Decimal:
@@ -95,8 +140,8 @@ def tranche_limits(grant: Grant, *, day: date, at_payment: bool, excluding: Disb
       paid counts, since a tranche approved in one year may be paid in the next, under that year's lower cap.
       C = the initiative's co-financing verified with a date in that year. The start-up grant is not in P: the
       rules allow it at 100 %;
-    - the overall cap: held + paid on all the initiative's grants (the start-up grant too) against the call's
-      cap per initiative;
+    - the overall cap: held + paid on all the initiative's grants (the start-up grant too), and the capitalisations
+      of its revolving fund, against the call's cap per initiative;
     - the grant's commitment."""
     initiative = grant.initiative
     rules = initiative.call.rules.funding
@@ -111,7 +156,8 @@ def tranche_limits(grant: Grant, *, day: date, at_payment: bool, excluding: Disb
         matchable=matchable_of(grant, timezone=timezone).matchable, year=year,
         year_cap=rules.external_share.cap_for_year(year), year_programme=programme_money,
         year_cofinancing=_cofinancing_in(initiative, first, after),
-        initiative_held=_held(initiative, excluding=excluding), overall_cap=Decimal(initiative.call.per_initiative_cap),
+        initiative_held=programme_money_of(initiative, excluding=excluding),
+        overall_cap=Decimal(initiative.call.per_initiative_cap),
         committed=Decimal(grant.committed),
     )
 

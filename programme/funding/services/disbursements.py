@@ -24,7 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from programme.accounts.models import User
 from programme.calls.models import Call
 from programme.core import audit
-from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.access import (
+    AccessDenied,
+    Actor,
+    NotFound,
+    Role,
+    RuleViolation,
+    require_role,
+    require_second_person,
+)
 from programme.core.money import format_money
 from programme.core.timezone import local_date
 from programme.extensions import db
@@ -42,7 +50,7 @@ from programme.funding.models import (
     InitiativeStatus,
 )
 from programme.funding.services._common import HANDLERS, _amount, _lock_grant, _lock_initiative
-from programme.funding.services.caps import _refuse_over_caps
+from programme.funding.services.caps import _refuse_over_caps, refuse_over_initiative_cap
 from programme.ledger.balances import balance
 from programme.ledger.domain import BankReferenceError
 from programme.ledger.domain import bank_reference as checked_bank_reference
@@ -153,6 +161,7 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
                              grant_label=grant.kind.label)
         if blocked:
             raise RuleViolation(blocked, field="amount")
+        refuse_over_initiative_cap(initiative, value, what="a tranche")
     disbursement = Disbursement(
         initiative_id=initiative.id, grant_id=grant.id, amount=value, currency=grant.currency, purpose=purpose,
         status=DisbursementStatus.REQUESTED, requested_by_id=actor.id, requested_at=now,
@@ -176,8 +185,8 @@ def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datet
     _lock_initiative(disbursement.initiative)
     grant = _lock_grant(disbursement.grant)
     d = _lock(disbursement)
-    if d.requested_by_id is not None and d.requested_by_id == actor.id:
-        raise AccessDenied("You requested this disbursement, so someone else must approve it.")
+    require_second_person(db.session.get(User, d.requested_by_id) if d.requested_by_id is not None else None,
+                          actor, "this disbursement")
     if d.status != DisbursementStatus.REQUESTED:
         raise RuleViolation(f"The {_label(d)} is {d.status.value}; only a requested disbursement can be approved.")
     if d.initiative.status == InitiativeStatus.TERMINATED:
@@ -192,6 +201,8 @@ def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datet
     if grant.kind == GrantKind.MATCHING:
         _refuse_over_caps(grant, d.amount, day=local_date(now, timezone), at_payment=False, excluding=d,
                           timezone=timezone, field="amount")
+    else:
+        refuse_over_initiative_cap(d.initiative, d.amount, what="a tranche", excluding=d)
     d.status = DisbursementStatus.APPROVED
     d.approved_by_id = actor.id
     d.approved_at = now

@@ -36,6 +36,7 @@ from programme.funding.services._common import (
     _text,
     _visible,
 )
+from programme.funding.services.caps import capitalised
 
 
 def funding_requests_awaiting(*, actor: Actor) -> list[FundingRequest]:
@@ -164,8 +165,9 @@ def judge_funding_request(
     if locked.status != FundingRequestStatus.SUBMITTED:
         raise RuleViolation(f"The request '{locked.title}' is {locked.status.value} already.")
     if approve and grant_value:
+        # The grants committed, and the capital the programme put into the initiative's revolving fund.
         committed = _money_sum(select(func.coalesce(func.sum(Grant.committed), 0))
-                               .where(Grant.initiative_id == initiative.id))
+                               .where(Grant.initiative_id == initiative.id)) + capitalised(initiative)
         cap = Decimal(initiative.call.per_initiative_cap)
         if committed + grant_value > cap:
             raise RuleViolation(

@@ -44,7 +44,7 @@ def year_of(initiative: Initiative, day: date, timezone: str) -> int:
 
 def _may_see_initiatives(actor: Actor) -> None:
     """The list of initiatives is for managers, fund administrators and applicants (who see their groups')."""
-    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR, Role.APPLICANT)
 
 
 def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, call_id: int | None = None,
@@ -54,7 +54,7 @@ def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, cal
     ``call_id``, or in programme ``year`` on ``today`` (a day before the start counts as year 1)."""
     _may_see_initiatives(actor)
     query = select(Initiative).order_by(Initiative.reference)
-    if not (actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)):
+    if not any(actor.has_role(role) for role in (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)):
         query = query.join(GroupUser, GroupUser.group_id == Initiative.group_id).where(GroupUser.user_id == actor.id)
     if status is not None:
         query = query.where(Initiative.status == status)

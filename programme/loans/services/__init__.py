@@ -5,6 +5,8 @@
 - ``repayments``: recording a repayment and allocating it (penalties, interest, principal, credit, recovery),
   finding one by its bank reference;
 - ``loan_events``: rescheduling, writing off, refunding a borrower's credit;
+- ``approvals``: four eyes on the fund's money decisions: a write-off, a credit refund or a new loan (above the
+  rules' ``loans.second_approval_above``) is asked for by one person and posted only when a second approves it;
 - ``loan_book``: one loan, its repayments and events, its schedule with what was paid on it;
 - ``arrears``: the daily arrears job (aging, portfolio figures, reminders);
 - ``portfolio``: fund and portfolio figures, the loan book's filters, the fund chart;
@@ -38,6 +40,15 @@ out; the loan's row is locked by anything that changes the loan.
 """
 
 from programme.loans.services._common import HANDLERS, RATE_PLACES, VIEWERS, ZERO
+from programme.loans.services.approvals import (
+    approve,
+    get_approval,
+    may_decide,
+    pending_approvals,
+    reject,
+    request_credit_refund,
+    request_write_off,
+)
 from programme.loans.services.funds import (
     capitalisations_of,
     capitalise_fund,
@@ -46,6 +57,7 @@ from programme.loans.services.funds import (
     fund_of,
     funds_for,
     get_fund,
+    open_fund,
 )
 from programme.loans.services.lending import loan_requests_of, make_loan
 from programme.loans.services.loan_book import (
@@ -57,12 +69,15 @@ from programme.loans.services.loan_book import (
     repayments_of,
     schedule_with_payments,
 )
-from programme.loans.services.loan_events import refund_credit, reschedule_loan, write_off_loan
+from programme.loans.services.loan_events import reschedule_loan
 from programme.loans.services.repayments import find_repayment, record_repayment
 
 __all__ = [
     "HANDLERS", "RATE_PLACES", "VIEWERS", "ZERO", "PaymentOnInstalment", "ScheduleRow", "capitalisations_of",
-    "capitalise_fund", "events_of", "existing_fund", "find_repayment", "fund_cash", "fund_of", "funds_for",
-    "get_fund", "get_loan", "loan_by_number", "loan_requests_of", "make_loan", "record_repayment", "refund_credit",
-    "repayments_of", "reschedule_loan", "schedule_with_payments", "write_off_loan",
+    "capitalise_fund", "events_of", "existing_fund", "find_repayment", "fund_cash", "fund_of", "funds_for", "open_fund",
+    "get_fund", "get_loan", "loan_by_number", "loan_requests_of", "make_loan", "record_repayment",
+    "repayments_of", "reschedule_loan", "schedule_with_payments",
+    # four eyes: write-offs, refunds and new loans above the rules' threshold wait for a second person
+    "approve", "get_approval", "may_decide", "pending_approvals", "reject", "request_credit_refund",
+    "request_write_off",
 ]

@@ -30,7 +30,7 @@ ZERO = Decimal("0.00")
 #: Who handles a fund's money (capitalise, lend, record repayments, reschedule, write off, refund).
 HANDLERS = (Role.FUND_ADMINISTRATOR,)
 #: Who may see funds and loans at all (applicants only their own group's).
-VIEWERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER, Role.APPLICANT)
+VIEWERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER, Role.AUDITOR, Role.APPLICANT)
 RATE_PLACES = 6
 
 

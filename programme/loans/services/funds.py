@@ -55,6 +55,20 @@ def fund_of(initiative: Initiative) -> RevolvingFund:
     return fund
 
 
+def open_fund(initiative: Initiative, *, actor: Actor) -> RevolvingFund:
+    """A fund administrator opens the initiative's revolving fund (empty until capitalised); audited. Opening a
+    fund that exists returns it."""
+    require_role(actor, Role.FUND_ADMINISTRATOR)
+    existing = existing_fund(initiative)
+    if existing is not None:
+        return existing
+    fund = fund_of(initiative)
+    db.session.flush()
+    audit.record(db.session, actor, "loans.fund_opened", fund, initiative=initiative.reference,
+                 currency=fund.currency)
+    return fund
+
+
 def get_fund(fund_id: int, *, actor: Actor) -> RevolvingFund:
     """One fund; NotFound for an unknown id and for one the actor may not see."""
     fund = db.session.get(RevolvingFund, fund_id)
@@ -68,7 +82,7 @@ def funds_for(actor: Actor) -> list[RevolvingFund]:
     AccessDenied for anyone else (a reviewer sees none)."""
     require_role(actor, *VIEWERS)
     query = select(RevolvingFund).join(Initiative, Initiative.id == RevolvingFund.initiative_id)
-    if not (actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)):
+    if not any(actor.has_role(role) for role in (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)):
         query = query.join(GroupUser, GroupUser.group_id == Initiative.group_id).where(GroupUser.user_id == actor.id)
     return list(db.session.scalars(query.order_by(Initiative.reference)).unique())
 
@@ -88,8 +102,11 @@ def capitalisations_of(fund: RevolvingFund) -> list[Capitalisation]:
 def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, bank_reference: str, note: str = "",
                     actor: Actor, now: datetime, timezone: str) -> Capitalisation:
     """Put programme money into the fund (Dr revolving_fund_cash:fund, Cr programme_budget:call), never more
-    than is left of the call's budget. The same bank reference again, for the same fund, amount and date,
-    returns the capitalisation already recorded and changes nothing; used otherwise, it is refused."""
+    than is left of the call's budget, and never past the call's cap per initiative, which counts the
+    initiative's grant tranches (requested, approved or paid) and every capitalisation of its fund
+    (``funding.refuse_over_initiative_cap``, under the initiative's lock). The same bank reference again, for
+    the same fund, amount and date, returns the capitalisation already recorded and changes nothing; used
+    otherwise, it is refused."""
     require_role(actor, *HANDLERS)
     currency = fund.currency
     value = _money(amount, currency)
@@ -101,6 +118,8 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     call = initiative.call
     if initiative.status == InitiativeStatus.TERMINATED:
         raise RuleViolation(f"{initiative.reference} is terminated; nothing more is paid to it.")
+    # The initiative's row first (the lock every cap check takes first), then the call's.
+    funding.lock_initiative(initiative)
     db.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
     existing = db.session.scalar(select(Capitalisation).where(Capitalisation.bank_reference == reference))
     if existing is not None:
@@ -115,6 +134,8 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     if value > left:
         raise RuleViolation(f"{_money_of(value, currency)} is more than is left of the budget of {call.reference}: "
                             f"{_money_of(max(left, ZERO), currency)}.", field="amount")
+    # All programme money counts against the call's cap per initiative: its grants and its fund's capital.
+    funding.refuse_over_initiative_cap(initiative, value, what="a capitalisation of the revolving fund")
     cash = _account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id, currency)
     entry = _post([debit(cash, value), credit(budget, value)],
                   description=f"Capitalisation of the revolving fund of {initiative.reference} (bank {reference})",

@@ -4,7 +4,9 @@ its schedule written)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +19,7 @@ from programme.extensions import db
 from programme.funding.models import FundingRequest, FundingRequestStatus, InitiativeStatus
 from programme.ledger.models import AccountKind
 from programme.ledger.posting import credit, debit
-from programme.loans.models import Loan, LoanEventKind, LoanInstalment, LoanStatus, RevolvingFund
+from programme.loans.models import Loan, LoanApproval, LoanEventKind, LoanInstalment, LoanStatus, RevolvingFund
 from programme.loans.schedule import LoanTerms, build_schedule
 from programme.loans.services._common import (
     HANDLERS,
@@ -33,6 +35,7 @@ from programme.loans.services._common import (
     _post,
     _reference,
     _rules,
+    _Terms,
 )
 from programme.loans.services.funds import fund_cash
 
@@ -55,13 +58,61 @@ def _new_loan_id() -> int:
 def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annual_rate: object, term_periods: int,
               grace_periods: int = 0, grace: str = "none", frequency: str = "monthly", method: str = "annuity",
               first_due: date, disbursed_on: date, bank_reference: str, purpose: str,
-              funding_request_id: int | None = None, actor: Actor, now: datetime, timezone: str) -> Loan:
+              funding_request_id: int | None = None, actor: Actor, now: datetime,
+              timezone: str) -> Loan | LoanApproval:
     """Lend from the fund to a member organisation of the initiative's group, on terms within the call's rules
     (``annual_rate`` is a fraction: 0.04 for 4 %). Under a lock on the fund, the principal may not exceed its
     cash (on the disbursement date and every later date). Posts Dr loans_receivable:loan, Cr
     revolving_fund_cash:fund and writes the schedule. The same bank reference again, for the same fund,
-    borrower and principal, returns the loan already made; used otherwise, it is refused."""
+    borrower and principal, returns the loan already made; used otherwise, it is refused.
+
+    An approved loan part is a ceiling: under a lock on the funding request named, the loans drawn against it
+    (made, or waiting for approval) never exceed its approved loan part in total.
+
+    Four eyes: when the call's rules ask a second approval for this principal (``loans.second_approval_above``),
+    nothing is lent yet: every check above is made, and a pending ``LoanApproval`` is returned, which a second
+    person approves (``approvals.approve``: the loan is made then, under the same locks and checks) or rejects."""
     require_role(actor, *HANDLERS)
+    checked = _checked_loan(fund, borrower_id=borrower_id, principal=principal, annual_rate=annual_rate,
+                            term_periods=term_periods, grace_periods=grace_periods, grace=grace,
+                            frequency=frequency, method=method, first_due=first_due, disbursed_on=disbursed_on,
+                            bank_reference=bank_reference, purpose=purpose, funding_request_id=funding_request_id,
+                            now=now, timezone=timezone)
+    if _rules(fund).needs_second_approval(checked.principal):
+        from programme.loans.services.approvals import request_new_loan
+
+        return request_new_loan(fund, checked, actor=actor, now=now, timezone=timezone)
+    return _lend(fund, checked, actor=actor, now=now)
+
+
+@dataclass(frozen=True)
+class CheckedLoan:
+    """A new loan's inputs, checked against the rules (not yet against the fund's cash or the request's ceiling)."""
+
+    borrower_id: int
+    principal: Decimal
+    terms: _Terms
+    first_due: date
+    disbursed_on: date
+    bank_reference: str
+    purpose: str
+    funding_request_id: int | None
+
+    def as_terms(self) -> dict[str, object]:
+        """What a pending approval keeps of it (amounts and rates as text: never a float)."""
+        return {"borrower_id": self.borrower_id, "principal": str(self.principal),
+                "annual_rate": str(self.terms.annual_rate), "term_periods": self.terms.term_periods,
+                "grace_periods": self.terms.grace_periods, "grace": self.terms.grace,
+                "frequency": self.terms.frequency, "method": self.terms.method,
+                "first_due": self.first_due.isoformat(), "disbursed_on": self.disbursed_on.isoformat(),
+                "bank_reference": self.bank_reference, "purpose": self.purpose,
+                "funding_request_id": self.funding_request_id}
+
+
+def _checked_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annual_rate: object,
+                  term_periods: int, grace_periods: int, grace: str, frequency: str, method: str, first_due: date,
+                  disbursed_on: date, bank_reference: str, purpose: str, funding_request_id: int | None,
+                  now: datetime, timezone: str) -> CheckedLoan:
     currency = fund.currency
     initiative = fund.initiative
     rules = _rules(fund)
@@ -89,7 +140,66 @@ def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annua
             raise RuleViolation(f"No such funding request of {initiative.reference}.", field="funding_request_id")
     if initiative.status == InitiativeStatus.TERMINATED:
         raise RuleViolation(f"{initiative.reference} is terminated; nothing more is lent to it.")
+    return CheckedLoan(borrower_id, value, terms, first_due, disbursed_on, reference, purpose, funding_request_id)
 
+
+def checked_loan_of(terms: dict[str, object]) -> CheckedLoan:
+    """The checked loan a pending approval keeps (``CheckedLoan.as_terms``), read back."""
+    return CheckedLoan(
+        borrower_id=int(terms["borrower_id"]), principal=Decimal(str(terms["principal"])),  # type: ignore[arg-type]
+        terms=_Terms(Decimal(str(terms["annual_rate"])), int(terms["term_periods"]),  # type: ignore[arg-type]
+                     int(terms["grace_periods"]), str(terms["grace"]), str(terms["frequency"]),  # type: ignore[arg-type]
+                     str(terms["method"])),
+        first_due=date.fromisoformat(str(terms["first_due"])),
+        disbursed_on=date.fromisoformat(str(terms["disbursed_on"])), bank_reference=str(terms["bank_reference"]),
+        purpose=str(terms["purpose"]),
+        funding_request_id=(int(terms["funding_request_id"])  # type: ignore[arg-type]
+                            if terms.get("funding_request_id") is not None else None))
+
+
+def refuse_over_loan_part(fund: RevolvingFund, loan: CheckedLoan, *, excluding_approval: int | None = None) -> None:
+    """Lock the funding request the loan names and refuse the loan when the loans drawn against the request (made,
+    or waiting for a second approval, but ``excluding_approval``) and this one would exceed its approved loan
+    part. At the limit is accepted, one cent over is refused."""
+    from programme.loans.models import ApprovalKind, ApprovalStatus, LoanApproval
+
+    if loan.funding_request_id is None:
+        return
+    request = db.session.execute(select(FundingRequest).where(FundingRequest.id == loan.funding_request_id)
+                                 .with_for_update().execution_options(populate_existing=True)).scalar_one()
+    currency = fund.currency
+    if request.status != FundingRequestStatus.APPROVED or not request.loan_approved:
+        raise RuleViolation(f"The funding request '{request.title}' has no approved loan part to lend against.",
+                            field="funding_request_id")
+    lent = Decimal(db.session.scalar(select(func.coalesce(func.sum(Loan.principal), 0))
+                                     .where(Loan.funding_request_id == request.id)) or 0)
+    waiting = select(func.coalesce(func.sum(LoanApproval.amount), 0)).where(
+        LoanApproval.funding_request_id == request.id, LoanApproval.kind == ApprovalKind.NEW_LOAN,
+        LoanApproval.status == ApprovalStatus.PENDING)
+    if excluding_approval is not None:
+        waiting = waiting.where(LoanApproval.id != excluding_approval)
+    drawn = (lent + Decimal(db.session.scalar(waiting) or 0)).quantize(Decimal("0.01"))
+    ceiling = Decimal(request.loan_approved)
+    if drawn + loan.principal > ceiling:
+        raise RuleViolation(
+            f"The funding request '{request.title}' approved a loan part of {_money_of(ceiling, currency)}: "
+            f"{_money_of(drawn, currency)} is lent or waiting for approval against it, so at most "
+            f"{_money_of(max(ceiling - drawn, ZERO), currency)} more can be lent; "
+            f"{_money_of(loan.principal, currency)} is too much.", field="principal")
+
+
+def _lend(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor, now: datetime,
+          requested_by_id: int | None = None, approval_id: int | None = None) -> Loan:
+    """Make the checked loan: under the fund's lock (then the funding request's), its cash, the request's ceiling
+    and the bank reference checked, its entry posted and its schedule written. ``requested_by_id``: who asked for
+    it, when a second person (``actor``) approved it (``approval_id``)."""
+    currency = fund.currency
+    initiative = fund.initiative
+    rules = _rules(fund)
+    terms = checked.terms
+    reference, value, borrower_id = checked.bank_reference, checked.principal, checked.borrower_id
+    disbursed_on, first_due, purpose = checked.disbursed_on, checked.first_due, checked.purpose
+    funding_request_id = checked.funding_request_id
     _lock_fund(fund)
     existing = db.session.scalar(select(Loan).where(Loan.bank_reference == reference))
     if existing is not None:
@@ -97,6 +207,7 @@ def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annua
             return existing
         raise RuleViolation(f"The bank reference {reference} is already used for loan {existing.number}.",
                             field="bank_reference")
+    refuse_over_loan_part(fund, checked, excluding_approval=approval_id)
     cash = fund_cash(fund)
     if value > cash:
         raise RuleViolation(f"{_money_of(value, currency)} is more than the fund's cash: it has "
@@ -130,7 +241,8 @@ def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annua
                 annual_rate=terms.annual_rate, term_periods=terms.term_periods, grace_periods=terms.grace_periods,
                 grace=terms.grace, frequency=terms.frequency, method=terms.method, rounding=rules.rounding,
                 first_due=first_due, disbursed_on=disbursed_on, bank_reference=reference,
-                status=LoanStatus.ACTIVE, principal_outstanding=value, credit=ZERO, created_by_id=actor.id,
+                status=LoanStatus.ACTIVE, principal_outstanding=value, credit=ZERO,
+                created_by_id=requested_by_id if requested_by_id is not None else actor.id,
                 created_at=now, journal_entry_id=entry.id,
             )
             db.session.add(loan)
@@ -154,5 +266,6 @@ def make_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, annua
                  term_periods=terms.term_periods, grace_periods=terms.grace_periods, grace=terms.grace,
                  frequency=terms.frequency, method=terms.method, first_due=first_due.isoformat(),
                  disbursed_on=disbursed_on.isoformat(), bank_reference=reference, journal_entry=entry.id,
-                 cash_left=str(cash - value))
+                 cash_left=str(cash - value), funding_request=funding_request_id, requested_by=requested_by_id,
+                 approval=approval_id)
     return loan

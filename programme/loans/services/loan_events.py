@@ -6,6 +6,9 @@ outstanding principal, with the new terms, is numbered after them. The unpaid in
 superseded instalments already due are carried onto the first new instalment, so nothing owed is forgotten.
 The loan's terms become the new ones (the old ones are in the audit log).
 
+**Write-off** and **refund** are four-eyes decisions: a fund administrator asks for one and a second person
+approves it (``approvals``); only the approval posts, through ``_write_off_now`` / ``_refund_now`` here.
+
 **Write-off** (``loan:<id>:written_off``: Dr write_offs:loan, Cr loans_receivable or loans_rescheduled:loan):
 the whole outstanding principal; what is repaid afterwards is a recovery.
 
@@ -141,11 +144,11 @@ def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: s
     return event
 
 
-def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: Actor, now: datetime,
+def _write_off_now(loan: Loan, *, reason: str, on_date: date, actor: Actor, now: datetime,
                    timezone: str) -> LoanEvent:
     """Write off an active loan's whole outstanding principal (Dr write_offs:loan, Cr loans_receivable or
-    loans_rescheduled:loan); what is repaid afterwards is a recovery."""
-    require_role(actor, *HANDLERS)
+    loans_rescheduled:loan); what is repaid afterwards is a recovery. Four eyes: only ``approvals`` calls this,
+    when a second person approves a write-off one fund administrator asked for (it checks who may)."""
     reason = _reason(reason, "write-off")
     on_date = _a_date(on_date, "on_date", "date of the write-off")
     if on_date > local_date(now, timezone):
@@ -175,11 +178,11 @@ def write_off_loan(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
     return event
 
 
-def refund_credit(loan: Loan, *, bank_reference: str, value_date: date, actor: Actor, now: datetime,
-                  timezone: str) -> LoanEvent:
+def _refund_now(loan: Loan, *, bank_reference: str, value_date: date, actor: Actor, now: datetime,
+                timezone: str) -> LoanEvent:
     """Pay the borrower back the credit held for them (Dr borrower_credit:loan, Cr revolving_fund_cash:fund).
-    The same bank reference again for the same loan returns the refund already recorded."""
-    require_role(actor, *HANDLERS)
+    The same bank reference again for the same loan returns the refund already recorded. Four eyes: only
+    ``approvals`` calls this, when a second person approves a refund one fund administrator asked for."""
     reference = _reference(bank_reference)
     value_date = _a_date(value_date, "value_date", "value date of the transfer")
     key = f"credit_refund:{reference}"

@@ -48,12 +48,12 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
 
 def sees_all(actor: Actor) -> bool:
     """Managers and fund administrators see every fund and loan; applicants only their own groups'."""
-    return actor.has_role(Role.PROGRAMME_MANAGER) or actor.has_role(Role.FUND_ADMINISTRATOR)
+    return any(actor.has_role(role) for role in (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR))
 
 
 def may_list(actor: Actor) -> None:
     """The lists (funds, loan book) are for managers, fund administrators and applicants: 403 for others."""
-    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.APPLICANT)
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR, Role.APPLICANT)
 
 
 # ------------------------------------------------------------------------------------------------ loan book

@@ -37,6 +37,11 @@ def require_manager(actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER)
 
 
+def require_decision_reader(actor: Actor) -> None:
+    """The ranking and the decisions are read by programme managers and auditors: 403 for anyone else."""
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.AUDITOR)
+
+
 def require_reviewing(call: Call, what: str) -> None:
     """Refuse unless the call's review is under way; ``what`` says what is refused ("reviewers are assigned")."""
     if call.status != CallStatus.REVIEWING:

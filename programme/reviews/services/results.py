@@ -31,7 +31,14 @@ from programme.reviews.aggregation import Consensus, ProposalScore, aggregate
 from programme.reviews.domain import Scoring
 from programme.reviews.models import CallReviewer, ConsensusScore, Decision, Review, ReviewScore, ReviewStatus
 from programme.reviews.ranking import Ranking, rank_scores
-from programme.reviews.services._common import DECIDED, IN_REVIEW, grant_amount, require_manager, scoring_of
+from programme.reviews.services._common import (
+    DECIDED,
+    IN_REVIEW,
+    grant_amount,
+    require_decision_reader,
+    require_manager,
+    scoring_of,
+)
 from programme.reviews.services.reviewer_pool import pool
 
 
@@ -159,8 +166,9 @@ def _compute_results(call: Call) -> CallResults:
 
 
 def call_results(call: Call, *, actor: Actor) -> CallResults:
-    """The call's aggregated scores and ranking (managers only), computed once per change of its results."""
-    require_manager(actor)
+    """The call's aggregated scores and ranking (managers and auditors read them), computed once per change of
+    its results."""
+    require_decision_reader(actor)
     return results_of(call)
 
 

@@ -33,6 +33,17 @@ def managed_call(call_id: int) -> Call:
     return calls.get_call_for_management(call_id, actor=actor())
 
 
+def read_call(call_id: int) -> Call:
+    """The call of a page that reads its ranking and decisions: programme managers and auditors (who change
+    nothing); 403 for anyone else, 404 for an unknown id."""
+    return calls.get_call_for_oversight(call_id, actor=actor())
+
+
+def manages() -> bool:
+    """Whether the actor manages the review (else it only reads: no form, no link to a manager's page)."""
+    return actor().has_role(Role.PROGRAMME_MANAGER)
+
+
 def managed_review(review_id: int) -> Review:
     """A review, for the manager's actions on it: 403 for anyone but a programme manager, 404 for an unknown id."""
     require_role(actor(), Role.PROGRAMME_MANAGER)
@@ -54,4 +65,4 @@ def on_page(items: Sequence[Any], page: int) -> Sequence[Any]:
 def manage_page(template: str, call: Call, **context: Any) -> str:
     """A page of the call's review: what every one of them needs besides its own content."""
     return render_template(f"reviews/manage/{template}", call=call, scoring=services.scoring_of(call),
-                           action_form=ActionForm(), now=now(), display=display, **context)
+                           action_form=ActionForm(), now=now(), display=display, manages=manages(), **context)

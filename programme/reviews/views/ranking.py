@@ -1,4 +1,4 @@
-"""The programme manager's ranking page (the funding line and its chart, deciding as ranked) and the
+"""The ranking page (the funding line and its chart, deciding as ranked; auditors read it and its export) and the
 Excel exports of the scores and the ranking."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from programme.reviews.views._common import (
     page_count,
     page_size,
     programme_zone,
+    read_call,
 )
 
 
@@ -48,7 +49,7 @@ def _placed_by(decided_by: str | None, tie_break: tuple[str, ...]) -> str:
 @bp.route("/calls/<int:call_id>/review/ranking")
 @login_required
 def ranking(call_id: int):
-    call = managed_call(call_id)
+    call = read_call(call_id)
     results = services.call_results(call, actor=actor())
     ranked = results.ranking.ranked
     page, other = page_arg(), page_arg("other")
@@ -101,4 +102,4 @@ def export_scores(call_id: int):
 @bp.route("/calls/<int:call_id>/review/ranking.xlsx")
 @login_required
 def export_ranking(call_id: int):
-    return _workbook(managed_call(call_id), write_ranking_workbook, "ranking")
+    return _workbook(read_call(call_id), write_ranking_workbook, "ranking")

@@ -1,149 +1,17 @@
-"""Registration, login, the account page, staff users, applicant groups and their organisations."""
+"""Applicant groups, their organisations, members and invitations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
-from wtforms.fields.choices import SelectChoice
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from programme.accounts import services
-from programme.accounts.forms import (
-    ChangePasswordForm,
-    GroupForm,
-    InviteForm,
-    LoginForm,
-    OrganisationForm,
-    RegisterForm,
-    StaffUserForm,
-    UserRolesForm,
-)
-from programme.accounts.models import Organisation, OrganisationType, SizeClass
+from programme.accounts.forms import GroupForm, InviteForm, OrganisationForm
+from programme.accounts.models import OrganisationType, SizeClass
+from programme.accounts.views._common import bp
 from programme.core.access import Role, require_role
-from programme.core.forms import ActionForm, choices
-from programme.core.notifications import Notification
-from programme.core.web import actor, attempt, commit, safe_next
-from programme.extensions import db, limiter
-
-bp = Blueprint("accounts", __name__)
-
-
-def _login_account_key() -> str:
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))
-
-
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    if current_user.is_authenticated:
-        return redirect(url_for("home.index"))
-    form = RegisterForm()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            user = services.register_applicant(email=form.email.data, name=form.name.data, password=form.password.data)
-        if done.ok:
-            login_user(user)
-            flash("Welcome. Your applicant account is ready: form or join an applicant group next.", "success")
-            return redirect(url_for("accounts.groups"))
-    return render_template("accounts/register.html", form=form)
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_login_account_key)
-def login():
-    form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            flash("The e-mail address or the password is not right.", "error")
-        else:
-            commit()
-            login_user(user)
-            return redirect(safe_next(form.next.data) or url_for("home.index"))
-    return render_template("accounts/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-@login_required
-def logout():
-    if ActionForm().validate_on_submit():
-        services.end_sessions(current_user)
-        commit()
-        logout_user()
-        flash("You are logged out.", "success")
-    return redirect(url_for("home.index"))
-
-
-@bp.route("/account", methods=["GET", "POST"])
-@login_required
-def account():
-    form = ChangePasswordForm()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            services.change_password(current_user, current=form.current_password.data, new=form.new_password.data,
-                                     actor=actor())
-        if done.ok:
-            login_user(current_user._get_current_object())  # this session stays; the others end
-            flash("Your password is changed. Other sessions were logged out.", "success")
-            return redirect(url_for("accounts.account"))
-    return render_template("accounts/account.html", form=form)
-
-
-@bp.route("/notifications")
-@login_required
-def notifications():
-    query = db.select(Notification).where(Notification.user_id == current_user.id)
-    items = db.session.scalars(query.order_by(Notification.id.desc()).limit(200)).all()
-    return render_template("accounts/notifications.html", notifications=items)
-
-
-# Staff users -----------------------------------------------------------------------------------
-
-
-def _organisation_choices() -> list[SelectChoice]:
-    organisations = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
-    return choices([(0, "— none —"), *((o.id, f"{o.name} ({o.locality})") for o in organisations)])
-
-
-@bp.route("/manage/users")
-@login_required
-def users():
-    require_role(actor(), Role.PROGRAMME_MANAGER)
-    return render_template("accounts/users.html", users=services.list_users())
-
-
-@bp.route("/manage/users/new", methods=["GET", "POST"])
-@login_required
-def new_user():
-    require_role(actor(), Role.PROGRAMME_MANAGER)
-    form = StaffUserForm()
-    form.organisation_id.choices = _organisation_choices()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            user = services.create_user(
-                email=form.email.data, name=form.name.data, roles=[Role(r) for r in form.roles.data],
-                password=form.password.data, actor=actor(), organisation_id=form.organisation_id.data or None,
-            )
-        if done.ok:
-            flash(f"Account {user.email} created.", "success")
-            return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_new.html", form=form)
-
-
-@bp.route("/manage/users/<int:user_id>", methods=["GET", "POST"])
-@login_required
-def edit_user(user_id: int):
-    user = services.get_user(user_id, actor=actor())
-    form = UserRolesForm(data={"roles": [r.value for r in user.role_set], "active": user.active})
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            services.set_roles(user, [Role(r) for r in form.roles.data], actor=actor())
-            if form.active.data != user.active:
-                services.set_active(user, form.active.data, actor=actor())
-        if done.ok:
-            flash(f"Account {user.email} updated.", "success")
-            return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_edit.html", form=form, user=user)
-
+from programme.core.forms import ActionForm
+from programme.core.web import actor, attempt, commit
 
 # Applicant groups ------------------------------------------------------------------------------
 

@@ -1,16 +1,12 @@
-"""Operations on users, roles, organisations and applicant groups.
-
-Each takes the actor explicitly, checks permission, changes state, writes the audit
-log and flushes. None of them commits: the view, command or job does, once.
-"""
+"""Applicant groups, their organisations, the people who act for them and the invitations that bring them in.
+An invitation is accepted only by the person whose verified address it was sent to, through its link."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from programme.accounts.models import (
     ApplicantGroup,
@@ -24,151 +20,12 @@ from programme.accounts.models import (
     User,
     UserRole,
 )
-from programme.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from programme.accounts.services._common import find_user_by_email, normalise_email
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.db import utcnow
 from programme.core.notifications import notify
 from programme.extensions import db
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
-
-
-def _new_user(email: str, name: str, password: str, roles: Iterable[Role]) -> User:
-    email = normalise_email(email)
-    if find_user_by_email(email) is not None:
-        raise RuleViolation("An account with this e-mail address exists already.", field="email")
-    problem = password_problem(password, email)
-    if problem:
-        raise RuleViolation(problem, field="password")
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password))
-    user.roles = [UserRole(role=role) for role in dict.fromkeys(roles)]
-    db.session.add(user)
-    db.session.flush()
-    return user
-
-
-def register_applicant(*, email: str, name: str, password: str) -> User:
-    """A person registers themselves; they become an applicant."""
-    user = _new_user(email, name, password, [Role.APPLICANT])
-    audit.record(db.session, user, "user.registered", user, roles=[Role.APPLICANT.value])
-    return user
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The user whose e-mail and password match, active; None otherwise (same work either way)."""
-    user = find_user_by_email(email)
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    if user is None or not user.active:
-        return None
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record(db.session, user, "user.logged_in", user)
-    return user
-
-
-def end_sessions(user: User) -> None:
-    """Log out: every session of this user ends (their session id carries the old version)."""
-    user.session_version += 1
-    audit.record(db.session, user, "user.logged_out", user)
-
-
-def load_session_user(session_id: str) -> User | None:
-    """Flask-Login's user loader: `<id>:<version>`; an outdated version is no session."""
-    try:
-        user_id, version = (int(part) for part in session_id.split(":"))
-    except ValueError:
-        return None
-    user = db.session.get(User, user_id)
-    if user is None or user.session_version != version or not user.active:
-        return None
-    return user
-
-
-def change_password(user: User, *, current: str, new: str, actor: Actor) -> None:
-    if actor.id != user.id:
-        raise AccessDenied("only the account's owner changes its password")
-    if not verify_password(user.password_hash, current):
-        raise RuleViolation("The current password is not right.", field="current_password")
-    problem = password_problem(new, user.email)
-    if problem:
-        raise RuleViolation(problem, field="new_password")
-    user.password_hash = hash_password(new)
-    user.session_version += 1
-    audit.record(db.session, actor, "user.password_changed", user)
-
-
-def create_user(
-    *, email: str, name: str, roles: Iterable[Role], password: str, actor: Actor,
-    organisation_id: int | None = None,
-) -> User:
-    """A programme manager (or the command line) creates an account with the given roles."""
-    require_role(actor, Role.PROGRAMME_MANAGER)
-    roles = list(dict.fromkeys(roles))  # each role once, also in the audit entry and the notification
-    if not roles:
-        raise RuleViolation("Give the account at least one role.", field="roles")
-    if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
-        raise RuleViolation("No such organisation.", field="organisation_id")
-    user = _new_user(email, name, password, roles)
-    user.organisation_id = organisation_id
-    audit.record(db.session, actor, "user.created", user, roles=sorted(r.value for r in roles))
-    notify(
-        db.session, email=user.email, user_id=user.id,
-        subject="Your account on the cluster programme",
-        body=f"An account was opened for you with the roles: {', '.join(r.label for r in roles)}.",
-    )
-    return user
-
-
-def set_roles(user: User, roles: Iterable[Role], *, actor: Actor) -> None:
-    """Replace a user's roles. The last programme manager cannot lose that role."""
-    require_role(actor, Role.PROGRAMME_MANAGER)
-    wanted = set(roles)
-    if not wanted:
-        raise RuleViolation("Give the account at least one role.", field="roles")
-    if Role.PROGRAMME_MANAGER in user.role_set and Role.PROGRAMME_MANAGER not in wanted:
-        managers = db.session.scalar(
-            select(func.count()).select_from(UserRole).where(UserRole.role == Role.PROGRAMME_MANAGER)
-        )
-        if managers <= 1:
-            raise RuleViolation("This is the last programme manager: the role cannot be removed.", field="roles")
-    before = sorted(r.value for r in user.role_set)
-    user.roles = [r for r in user.roles if r.role in wanted] + [
-        UserRole(role=role) for role in wanted - user.role_set
-    ]
-    audit.record(db.session, actor, "user.roles_changed", user, before=before, after=sorted(r.value for r in wanted))
-
-
-def set_active(user: User, active: bool, *, actor: Actor) -> None:
-    require_role(actor, Role.PROGRAMME_MANAGER)
-    if actor.id == user.id and not active:
-        raise RuleViolation("You cannot deactivate your own account.")
-    user.active = active
-    user.session_version += 1
-    audit.record(db.session, actor, "user.activated" if active else "user.deactivated", user)
-
-
-def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.name)))
-
-
-def get_user(user_id: int, *, actor: Actor) -> User:
-    require_role(actor, Role.PROGRAMME_MANAGER)
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    return user
-
-
-# Applicant groups ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -315,6 +172,9 @@ def invite(group: ApplicantGroup, email: str, *, actor: User, accept_url: str | 
 
 
 def pending_invitations_for(user: User) -> list[GroupInvitation]:
+    """The pending invitations to the user's address, once the address is proven (none before)."""
+    if not user.email_verified:
+        return []
     return list(
         db.session.scalars(
             select(GroupInvitation).where(
@@ -327,15 +187,16 @@ def pending_invitations_for(user: User) -> list[GroupInvitation]:
 
 
 def get_invitation(token: str, *, actor: User) -> GroupInvitation:
-    """An invitation addressed to the actor; NotFound for any other token."""
+    """An invitation addressed to the actor's verified address; NotFound for any other token (and for an actor
+    whose address is not proven: an address typed at registration proves nothing)."""
     invitation = db.session.scalar(select(GroupInvitation).where(GroupInvitation.token == token))
-    if invitation is None or invitation.email != actor.email:
+    if invitation is None or invitation.email != actor.email or not actor.email_verified:
         raise NotFound()
     return invitation
 
 
 def accept_invitation(invitation: GroupInvitation, *, actor: User) -> ApplicantGroup:
-    if invitation.email != actor.email:
+    if invitation.email != actor.email or not actor.email_verified:
         raise NotFound()
     if not invitation.is_pending:
         raise RuleViolation("This invitation was used or withdrawn already.")
