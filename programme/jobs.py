@@ -16,6 +16,7 @@ from programme.core.notifications import send_pending
 from programme.core.timezone import now, programme_today
 from programme.core.web import programme_zone
 from programme.extensions import db
+from programme.ledger.checks import run_checks
 from programme.loans.services.arrears import run_daily
 from programme.monitoring.services.reports import run_report_schedule
 from programme.reviews.services import flag_late_reviews, remind_reviewers
@@ -45,6 +46,12 @@ def monitoring_daily(app: Flask) -> str:
     return run_report_schedule(today=programme_today(zone), actor=SCHEDULER, now=now(), timezone=zone).summary()
 
 
+def ledger_checks(app: Flask) -> str:
+    run = run_checks(actor=SCHEDULER, now=now())
+    found = len(run.ledger_faults) + len(run.loan_faults)
+    return "the ledger checks found nothing wrong" if not found else f"the ledger checks found {found} problem(s)"
+
+
 def send_outbox(app: Flask) -> str:
     return f"sent {send_pending(db.session, app.config)} notification(s)"
 
@@ -71,6 +78,11 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob(
         "monitoring-daily", monitoring_daily,
         lambda app: CronTrigger(hour=2, minute=30, timezone=app.config["PROGRAMME_TIMEZONE"]),
+    ),
+    # After the loans' daily job, so the night's verdict covers the figures it cached.
+    ScheduledJob(
+        "ledger-checks", ledger_checks,
+        lambda app: CronTrigger(hour=3, minute=0, timezone=app.config["PROGRAMME_TIMEZONE"]),
     ),
 ]
 

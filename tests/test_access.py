@@ -365,6 +365,8 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/loan-approvals/999999/approve", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # The ledger: managers, fund administrators and auditors.
     ("GET", "/ledger", (LOGIN, 403, 403, 403, 200, 200, 200)),
+    # running the checks now keeps a run: managers and fund administrators, never the auditor
+    ("POST", "/ledger/checks", (LOGIN, 403, 403, 403, 302, 302, 403)),
     ("GET", "/ledger/trial-balance.xlsx", (LOGIN, 403, 403, 403, 200, 200, 200)),
     ("GET", "/ledger/entries.xlsx?date_from=2020-01-01&date_to={today}", (LOGIN, 403, 403, 403, 200, 200, 200)),
     # The audit log: programme managers and auditors read it and export it (GET only; a bad filter answers 400).

@@ -243,10 +243,11 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
     daily = r"loans-daily: loans daily \d{4}-\d{2}-\d{2}: no change \(0 instalment\(s\) overdue on 0 loan\(s\)\)"
     assert re.fullmatch(daily, lines[4]), lines[4]
     assert re.fullmatch(r"monitoring-daily: monitoring daily \d{4}-\d{2}-\d{2}: no change", lines[5]), lines[5]
-    assert len(lines) == 6
+    assert lines[6] == "ledger-checks: the ledger checks found nothing wrong"
+    assert len(lines) == 7
     assert [job.name for job in JOBS] == [
         "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox", "loans-daily",
-        "monitoring-daily"]
+        "monitoring-daily", "ledger-checks"]
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == CallStatus.CLOSED
 

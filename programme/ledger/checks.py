@@ -1,19 +1,50 @@
 """Every check of the ledger, found by SQL (an empty list when all is right): the ledger as stored
 (``check_ledger``), and the reconciliations of the figures other areas cache against it (``check_loans``: the
-funds' and loans' cached figures). ``ledger_problems`` runs them all, for the ledger page and ``programme ledger
-check``."""
+funds' and loans' cached figures). ``ledger_problems`` runs them all, for ``programme ledger check``; ``run_checks``
+runs them and keeps the result, which the ledger page shows (the daily job and the page's button run them)."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
 
+from programme.core import audit
+from programme.core.access import Actor, Role, require_role
 from programme.core.db import cents, from_cents, sum_cents
+from programme.core.timezone import now as clock_now
 from programme.extensions import db
 from programme.ledger.domain import ZERO
-from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerCheckRun
 from programme.loans.models import Loan, LoanInstalment, LoanStatus, Repayment, RepaymentPart, RevolvingFund
+
+
+def run_checks(*, actor: Actor, now: datetime) -> LedgerCheckRun:
+    """Run every check now and keep the result (the ledger page shows the latest): by the daily job, or by a
+    programme manager or fund administrator from the page. Audited."""
+    require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+    last_entry_id = db.session.scalar(select(func.max(JournalEntry.id)))
+    ledger_faults, loan_faults = ledger_problems()
+    run = LedgerCheckRun(started_at=now, finished_at=clock_now(), ran_by=actor.actor_label,
+                         last_entry_id=last_entry_id, ledger_problems=json.dumps(ledger_faults),
+                         loan_problems=json.dumps(loan_faults))
+    db.session.add(run)
+    db.session.flush()
+    audit.record(db.session, actor, "ledger.checked", run, ledger_problems=len(ledger_faults),
+                 loan_problems=len(loan_faults), last_entry_id=last_entry_id)
+    return run
+
+
+def latest_check() -> tuple[LedgerCheckRun | None, int]:
+    """The latest stored run of the checks, and how many journal entries were posted after it (all of them when
+    the checks never ran)."""
+    run = db.session.scalar(select(LedgerCheckRun).order_by(LedgerCheckRun.id.desc()).limit(1))
+    since = select(func.count()).select_from(JournalEntry)
+    if run is not None and run.last_entry_id is not None:
+        since = since.where(JournalEntry.id > run.last_entry_id)
+    return run, db.session.scalar(since) or 0
 
 
 def ledger_problems() -> tuple[list[str], list[str]]:

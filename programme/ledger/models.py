@@ -50,6 +50,7 @@ never accrued as a receivable.
 from __future__ import annotations
 
 import enum
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -222,3 +223,28 @@ def _only_balanced_entries(session: Session, flush_context: Any, instances: Any)
         if isinstance(obj, JournalEntry):  # a column default (zero) is not set before the insert
             check_balanced([Line(line.account, ZERO if line.debit is None else line.debit,
                                  ZERO if line.credit is None else line.credit) for line in obj.lines])
+
+
+class LedgerCheckRun(Base):
+    """One run of every ledger check (``ledger.checks.run_checks``): by the daily job, or on demand from the
+    ledger page. The page shows the latest run instead of checking the whole ledger on each request; it says how
+    many entries were posted after the run (``last_entry_id``) so a reader knows what the verdict covers."""
+
+    __tablename__ = "ledger_check_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime]
+    ran_by: Mapped[str] = mapped_column(String(255))  # the person's e-mail, or "system: scheduler"
+    #: The last journal entry the checks saw (None: the ledger was empty).
+    last_entry_id: Mapped[int | None] = mapped_column(Integer)
+    ledger_problems: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of texts
+    loan_problems: Mapped[str] = mapped_column(Text, default="[]")
+
+    @property
+    def ledger_faults(self) -> list[str]:
+        return json.loads(self.ledger_problems or "[]")
+
+    @property
+    def loan_faults(self) -> list[str]:
+        return json.loads(self.loan_problems or "[]")

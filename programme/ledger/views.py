@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from programme.core.access import Actor, Role, require_role
-from programme.core.web import actor, now, send_workbook
+from programme.core.forms import ActionForm
+from programme.core.web import actor, attempt, now, send_workbook
 from programme.ledger.balances import currency_totals, kind_totals, trial_balance
-from programme.ledger.checks import ledger_problems
+from programme.ledger.checks import latest_check, run_checks
 from programme.ledger.export import write_ledger, write_trial_balance
 from programme.ledger.forms import AsOfForm, PeriodForm
 
@@ -32,10 +33,14 @@ def require_ledger_reader(user: Actor) -> None:
     require_role(user, *READERS)
 
 
+def may_run_checks(user: Actor) -> bool:
+    return user.has_role(Role.PROGRAMME_MANAGER) or user.has_role(Role.FUND_ADMINISTRATOR)
+
+
 def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
     as_of = as_of_form.as_of.data if not as_of_form.as_of.errors else None
     balance = trial_balance(as_of)
-    ledger_faults, loan_faults = ledger_problems()
+    check, posted_since = latest_check()
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
@@ -45,8 +50,9 @@ def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
     return render_template(
         "ledger/index.html", balance=balance, as_of=as_of, kinds=kind_totals(balance),
         currencies=currency_totals(balance), rows=balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE],
-        page=page, pages=pages, ledger_faults=ledger_faults, loan_faults=loan_faults, as_of_form=as_of_form,
-        period_form=period_form, today=now().date(),
+        page=page, pages=pages, check=check, posted_since=posted_since, as_of_form=as_of_form,
+        period_form=period_form, today=now().date(), may_run_checks=may_run_checks(actor()),
+        check_form=ActionForm(),
     ), status
 
 
@@ -57,6 +63,21 @@ def index():
     as_of_form = AsOfForm(formdata=request.args)
     valid = as_of_form.validate()
     return _page(as_of_form, PeriodForm(formdata=None), 200 if valid else 400)
+
+
+@bp.route("/ledger/checks", methods=["POST"])
+@login_required
+def checks():
+    """Run every check of the ledger now (managers and fund administrators); the page shows the result."""
+    require_role(actor(), Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            run = run_checks(actor=actor(), now=now())
+            found = len(run.ledger_faults) + len(run.loan_faults)
+        if done.ok:
+            flash("The checks found nothing wrong." if not found else f"The checks found {found} problem(s).",
+                  "success" if not found else "error")
+    return redirect(url_for("ledger.index", _anchor="verdict"))
 
 
 @bp.route("/ledger/trial-balance.xlsx")

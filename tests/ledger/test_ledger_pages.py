@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from programme.core.access import Role
 from programme.extensions import db
@@ -98,9 +98,16 @@ def test_managers_and_fund_administrators_read_the_ledger(client, login, people,
 # -------------------------------------------------------------------------------------------------- page
 
 
+def _checked_page(client) -> str:
+    """The ledger page after its button ran the checks (the page shows the latest stored run)."""
+    answer = client.post("/ledger/checks")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/ledger#verdict")
+    return client.get("/ledger").get_data(as_text=True)
+
+
 def test_the_page_shows_the_trial_balance_balanced_and_both_checks_clean(client, login, people, posted):
     login(people["manager"])
-    page = client.get("/ledger").get_data(as_text=True)
+    page = _checked_page(client)
     assert "Balanced" in page and "Not balanced" not in page
     # Totals: 100000 + 50000 + 12000.10 + 1010.33 + 12000.10 (the reversal) on each side.
     assert "EUR 175,010.53" in page
@@ -158,9 +165,44 @@ def test_a_bad_as_of_on_the_trial_balance_download_is_an_error_on_the_page(clien
 def test_an_unbalanced_ledger_shows_on_the_page(client, login, people, posted):
     _break(posted)
     login(people["manager"])
-    page = client.get("/ledger").get_data(as_text=True)
+    page = _checked_page(client)
     assert "Not balanced" in page
     assert "is unbalanced: debits 5.00, credits 0.00" in page
+
+
+def test_the_page_shows_the_latest_stored_check_and_what_was_posted_since(client, login, people, posted, clock):
+    from programme.ledger.checks import run_checks
+
+    login(people["admin"])
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "The checks of the whole ledger have not run yet" in page and "Run the checks now" in page
+    clock(datetime(2025, 3, 1, 1, 0, tzinfo=UTC))
+    run_checks(actor=SETUP, now=datetime(2025, 3, 1, 1, 0, tzinfo=UTC))  # the night's job
+    db.session.commit()
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "The ledger check found nothing wrong" in page and "run by system: test setup" in page
+    assert "nothing was posted since" in page
+    _break(posted)  # a broken entry posted after the night's run: the page says the verdict does not cover it
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "1 entry was posted since" in page and "is unbalanced" not in page
+    page = _checked_page(client)
+    assert "is unbalanced: debits 5.00, credits 0.00" in page and "nothing was posted since" in page
+    assert "run by admin" in page
+
+
+def test_running_the_checks_is_audited_and_the_auditor_may_read_but_not_run_them(client, login, people, posted):
+    from programme.core.audit import AuditEntry
+
+    login(people["manager"])
+    _checked_page(client)
+    (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "ledger.checked")).all()
+    assert entry.details_dict == {"ledger_problems": 0, "loan_problems": 0,
+                                  "last_entry_id": entry.details_dict["last_entry_id"]}
+    client.post("/logout")
+    login(people["auditor"])
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "The ledger check found nothing wrong" in page and "Run the checks now" not in page
+    assert client.post("/ledger/checks").status_code == 403
 
 
 def _break(posted) -> None:
@@ -311,5 +353,5 @@ def test_ledger_check_on_real_loans_then_a_derived_balance_broken(runner, client
     assert "Derived balances: 1 problem(s)" in result.output and w.loan.number in result.output
     assert "Ledger: ok" in result.output
     login(people["manager"])
-    page = client.get("/ledger").get_data(as_text=True)
+    page = _checked_page(client)
     assert "differ from the ledger" in page and w.loan.number in page
