@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, render_template
-from flask_login import login_required
+from flask import Blueprint, Response, render_template, request, session
+from flask_login import current_user, login_required
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
 from programme.core.money import format_money
 from programme.core.timezone import programme_today
 from programme.core.web import actor, programme_zone, send_workbook
+from programme.dashboard.cache import data_version, figures_at, page_at
 from programme.dashboard.export import write_dashboard
-from programme.dashboard.figures import ProgrammeFigures, programme_figures
+from programme.dashboard.figures import ProgrammeFigures
 from programme.dashboard.money_figures import INSTRUMENTS
 from programme.funding.models import InitiativeStatus
 
@@ -142,15 +143,35 @@ def _may_see_dashboard() -> None:
 def dashboard():
     _may_see_dashboard()
     today, zone = _today()
-    figures = programme_figures(today=today, timezone=zone)
+    figures = figures_at(data_version(today=today), today=today, timezone=zone)
     return render_template("dashboard/dashboard.html", figures=figures, charts=charts(figures, public=False),
                            instruments=INSTRUMENTS, public=False)
 
 
 @bp.route("/programme-figures")
 def public():
+    """The public figures, for anyone. The figures are kept per data version (``dashboard.cache``); for an
+    anonymous visitor (the same page for all) the page too, with the version as its ``ETag`` and ``public,
+    no-cache``: a browser or a proxy revalidates each time and gets a 304 while nothing changed."""
     today, zone = _today()
-    figures = programme_figures(today=today, timezone=zone)
+    version = data_version(today=today)
+    if current_user.is_authenticated or session.get("_flashes"):
+        figures = figures_at(version, today=today, timezone=zone)
+        response = Response(_render_public(figures), mimetype="text/html")
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    etag = f"figures-{version}"
+    if etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        body = page_at(version, lambda: _render_public(figures_at(version, today=today, timezone=zone)))
+        response = Response(body, mimetype="text/html")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, no-cache"
+    return response
+
+
+def _render_public(figures: ProgrammeFigures) -> str:
     return render_template("dashboard/public.html", figures=figures, charts=charts(figures, public=True),
                            instruments=INSTRUMENTS, public=True)
 
@@ -160,6 +181,6 @@ def public():
 def export():
     _may_see_dashboard()
     today, zone = _today()
-    figures = programme_figures(today=today, timezone=zone)
+    figures = figures_at(data_version(today=today), today=today, timezone=zone)
     return send_workbook(lambda handle: write_dashboard(handle, figures),
                          f"programme-dashboard-{today.isoformat()}.xlsx")

@@ -191,3 +191,71 @@ def test_the_initiatives_list_filters(client, login, world: DashboardWorld):
     # Unknown values are ignored, not an error.
     assert listed("?status=bogus&call=x&year=-2") == set(refs.values())
     assert "Show all" in client.get("/initiatives?status=terminated").get_data(as_text=True)
+
+
+# ------------------------------------------------------------------------------------ figures per data version
+
+
+def _pay_more(world: DashboardWorld) -> None:
+    from programme.funding import services as funding
+
+    grant = world.initiatives[4].startup_grant
+    made = funding.request_disbursement(grant, amount="100.00", purpose="Cache", actor=world.admin, now=NOW,
+                                        timezone=ZONE)
+    funding.approve_disbursement(made, actor=world.admin2, now=NOW, timezone=ZONE)
+    funding.record_payment(made, value_date=TODAY, bank_reference="CACHE-PAY-1", actor=world.admin, now=NOW,
+                           timezone=ZONE)
+
+
+def _repay(world: DashboardWorld) -> None:
+    from programme.loans import services as loans
+    from programme.loans.models import Loan
+
+    loan = db.session.scalars(db.select(Loan).where(Loan.principal == Decimal("12000.00"))).one()
+    loans.record_repayment(loan, amount=Decimal("250.00"), value_date=TODAY, bank_reference="CACHE-REP-1",
+                           actor=world.admin, now=NOW, timezone=ZONE)
+
+
+def _terminate(world: DashboardWorld) -> None:
+    from programme.monitoring.services.milestones import record_milestone_review
+
+    record_milestone_review(world.initiatives[4], decision="terminate", reason="Nothing produced in a year.",
+                            conditions="", next_status=None, decided_on=TODAY, actor=world.manager, now=NOW,
+                            timezone=ZONE)
+
+
+@pytest.mark.parametrize("change", [_pay_more, _repay, _terminate], ids=["payment", "repayment", "termination"])
+def test_a_change_shows_at_the_next_request_of_every_figures_page(app, client, login, world: DashboardWorld,
+                                                                    change):
+    """The figures are kept per data version: a payment, a repayment or a milestone decision moves it, so the next
+    dashboard and public page show the change at once (never a stale figure)."""
+    anonymous = app.test_client()
+    first_public = anonymous.get("/programme-figures")
+    etag = first_public.headers["ETag"]
+    assert first_public.headers["Cache-Control"] == "public, no-cache"
+    assert anonymous.get("/programme-figures", headers={"If-None-Match": etag}).status_code == 304
+    login(world.manager)
+    before = main_of(client.get("/dashboard"))
+    assert main_of(client.get("/dashboard")) == before  # kept: the same figures while nothing changes
+
+    change(world)
+    db.session.commit()
+
+    after = main_of(client.get("/dashboard"))
+    assert after != before
+    assert after == main_of(client.get("/dashboard"))
+    again = anonymous.get("/programme-figures", headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert main_of(again) == main_of(app.test_client().get("/programme-figures"))  # the new version, kept
+
+
+def test_a_logged_in_visitor_gets_a_private_copy_of_the_public_page(client, login, world: DashboardWorld):
+    login(world.applicant)
+    response = client.get("/programme-figures")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-cache"
+    assert "ETag" not in response.headers
+
+
+def test_an_anonymous_visitor_of_the_public_page_gets_no_session(client, world: DashboardWorld):
+    response = client.get("/programme-figures")
+    assert "Set-Cookie" not in response.headers
