@@ -585,6 +585,42 @@ def _book_line(label: str, figures: dict) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def generate(app, plan: Plan, rng: random.Random, as_of: date) -> dict:
+    """The whole programme of ``plan`` five years on to ``as_of`` (in an application context, on a migrated
+    database): calls, groups, initiatives, money, loans, monitoring; then the loans' daily job once and ANALYZE.
+    Also used by ``bench/pages_bench.py``."""
+    from programme.loans.services.arrears import run_daily
+
+    # The loans generator dates the loan book from its module's day: move it to ``as_of``.
+    lb.AS_OF, lb.NOW = as_of, datetime.now(UTC)
+    lb.STARTED = _day(as_of - relativedelta(years=6))
+    progress(f"generating {plan.initiatives} initiatives in {len(CALLS)} calls, {plan.loans} loans")
+    world = make_world(plan, rng, app, as_of)
+    specs = lb.plan_loans(plan, rng, world)
+    ledger = Ledger(world["ids"], world["currency"])
+    money = write_money(world, specs, ledger, rng, as_of)
+    progress(f"  grants and co-financing: {money['grants']} grants, {money['tranches']} tranches, "
+             f"{money['contributions']} contributions")
+    loans = lb.write_loans(specs, world, ledger, rng)
+    monitoring = write_monitoring(world, rng, app, as_of)
+    progress(f"  monitoring: {monitoring['kpis']} KPIs, {monitoring['reports']} reports, "
+             f"{monitoring['values']} values")
+    _fix_sequences(["applicant_groups", "organisations", "users", "proposals", "initiatives",
+                    "revolving_funds", "ledger_accounts", "journal_entries", "journal_lines", "loans",
+                    "loan_instalments", "fund_capitalisations", "grants", "disbursements",
+                    "cofinancing_contributions", "scorecards", "scorecard_kpis", "self_evaluation_reports",
+                    "report_kpi_values", "milestone_reviews"])
+    assert ledger_balanced(), "the generated ledger does not balance"
+    progress("the loans' daily job, once")
+    started = time.perf_counter()
+    daily = run_daily(as_of=as_of, actor=ACTOR, now=datetime.now(UTC))
+    db.session.commit()
+    daily_s = time.perf_counter() - started
+    _analyze()
+    return {"world": world, "money": money, "loans": loans, "monitoring": monitoring, "daily": daily,
+            "daily_s": daily_s}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 200 initiatives, 10 reports of 15 KPIs each")
@@ -598,9 +634,6 @@ def main() -> None:
     args = parser.parse_args()
 
     as_of = datetime.now(UTC).date()
-    # The loans generator dates the loan book from its module's day: move it to today.
-    lb.AS_OF, lb.NOW = as_of, datetime.now(UTC)
-    lb.STARTED = _day(as_of - relativedelta(years=6))
     folder = Path(tempfile.mkdtemp(prefix="monitoring-bench-"))
     url = fresh_database(args.database_url, folder, "bench_monitoring")
     backend = make_url(url).get_backend_name()
@@ -612,33 +645,11 @@ def main() -> None:
         with app.app_context():
             from flask_migrate import upgrade
 
-            from programme.loans.services.arrears import run_daily
-
             progress(f"database: {backend}; migrating")
             upgrade()
-            progress(f"generating {plan.initiatives} initiatives in {len(CALLS)} calls, {plan.loans} loans")
-            world = make_world(plan, rng, app, as_of)
-            specs = lb.plan_loans(plan, rng, world)
-            ledger = Ledger(world["ids"], world["currency"])
-            money = write_money(world, specs, ledger, rng, as_of)
-            progress(f"  grants and co-financing: {money['grants']} grants, {money['tranches']} tranches, "
-                     f"{money['contributions']} contributions")
-            loans = lb.write_loans(specs, world, ledger, rng)
-            monitoring = write_monitoring(world, rng, app, as_of)
-            progress(f"  monitoring: {monitoring['kpis']} KPIs, {monitoring['reports']} reports, "
-                     f"{monitoring['values']} values")
-            _fix_sequences(["applicant_groups", "organisations", "users", "proposals", "initiatives",
-                            "revolving_funds", "ledger_accounts", "journal_entries", "journal_lines", "loans",
-                            "loan_instalments", "fund_capitalisations", "grants", "disbursements",
-                            "cofinancing_contributions", "scorecards", "scorecard_kpis", "self_evaluation_reports",
-                            "report_kpi_values", "milestone_reviews"])
-            assert ledger_balanced(), "the generated ledger does not balance"
-            progress("the loans' daily job, once")
-            started = time.perf_counter()
-            daily = run_daily(as_of=as_of, actor=ACTOR, now=datetime.now(UTC))
-            db.session.commit()
-            daily_s = time.perf_counter() - started
-            _analyze()
+            generated = generate(app, plan, rng, as_of)
+            world, money, loans, monitoring = (generated[k] for k in ("world", "money", "loans", "monitoring"))
+            daily, daily_s = generated["daily"], generated["daily_s"]
             generated_s = time.perf_counter() - begun
             statuses: dict[str, int] = {}
             for ini in world["initiatives"]:
