@@ -215,10 +215,10 @@ def app(request: pytest.FixtureRequest, database_url: str, tmp_path: Path, app_c
     application.instance_path = str(instance)
     application.config["UPLOAD_FOLDER"] = str(instance / "uploads")
     commits = request.node.get_closest_marker("commits") is not None
-    # Figures kept per data version would outlive the rolled-back data that made them (ids are reused).
-    from programme.dashboard import cache as figures_cache
+    # What pages keep per data version would outlive the rolled-back data that made it (ids are reused).
+    from programme.core.kept import forget_all
 
-    figures_cache.forget()
+    forget_all()
     try:
         with application.app_context():
             if application.config["RATELIMIT_ENABLED"]:

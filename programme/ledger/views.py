@@ -15,13 +15,19 @@ from flask_login import login_required
 
 from programme.core.access import Actor, Role, require_role
 from programme.core.forms import ActionForm
+from programme.core.kept import Kept, database_key, newest_rows
 from programme.core.web import actor, attempt, now, send_workbook
-from programme.ledger.balances import currency_totals, kind_totals, trial_balance
+from programme.ledger.balances import TrialBalance, currency_totals, kind_totals, trial_balance
 from programme.ledger.checks import latest_check, run_checks
 from programme.ledger.export import write_ledger, write_trial_balance
 from programme.ledger.forms import AsOfForm, PeriodForm
+from programme.ledger.models import Account, JournalEntry
 
 bp = Blueprint("ledger", __name__)
+
+#: The trial balance per version of the ledger (entries are never changed, so the newest entries and accounts
+#: are its version) and per as-of date.
+_trial_balance_kept: Kept[TrialBalance] = Kept(8)
 
 #: Accounts per page of the per-account table.
 PER_PAGE = 200
@@ -39,7 +45,8 @@ def may_run_checks(user: Actor) -> bool:
 
 def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
     as_of = as_of_form.as_of.data if not as_of_form.as_of.errors else None
-    balance = trial_balance(as_of)
+    balance = _trial_balance_kept.get(
+        (database_key(), newest_rows(JournalEntry.id), newest_rows(Account.id), as_of), lambda: trial_balance(as_of))
     check, posted_since = latest_check()
     try:
         page = max(1, int(request.args.get("page", "1")))

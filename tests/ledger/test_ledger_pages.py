@@ -205,6 +205,17 @@ def test_running_the_checks_is_audited_and_the_auditor_may_read_but_not_run_them
     assert client.post("/ledger/checks").status_code == 403
 
 
+def test_the_trial_balance_kept_per_version_shows_a_new_entry_at_the_next_request(client, login, people, posted):
+    login(people["admin"])
+    assert "EUR 175,010.53" in client.get("/ledger").get_data(as_text=True)
+    assert "EUR 175,010.53" in client.get("/ledger").get_data(as_text=True)  # kept
+    post_entry(lines=[debit(posted["cash"], D("5.00")), credit(posted["budget"], D("5.00"))],
+               description="Five more", value_date=MAR, idempotency_key="five-more", actor=SETUP, now=NOW)
+    db.session.commit()
+    page = client.get("/ledger").get_data(as_text=True)
+    assert "EUR 175,015.53" in page and "EUR 175,010.53" not in page
+
+
 def _break(posted) -> None:
     """An entry with one line, written by raw SQL (the ORM would refuse it)."""
     entry_id = db.session.execute(text(
