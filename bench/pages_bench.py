@@ -45,6 +45,7 @@ import argparse
 import contextlib
 import http.client
 import importlib.util
+import json
 import os
 import random
 import re
@@ -73,6 +74,7 @@ from benchdb import drop_database, fresh_database, progress  # noqa: E402
 
 from programme import create_app  # noqa: E402
 from programme.accounts.models import GroupUser, User  # noqa: E402
+from programme.accounts.passwords import password_parameters  # noqa: E402
 from programme.calls import services as calls  # noqa: E402
 from programme.core.access import Role, SystemActor  # noqa: E402
 from programme.extensions import db  # noqa: E402
@@ -94,7 +96,10 @@ WORKER_GRACE = 10  # gunicorn ends a worker busy this many seconds past --page-t
 
 
 def rules_folder(folder: Path) -> Path:
-    """The shipped rules and scorecard templates, with the review benchmark's eight-criterion call beside them."""
+    """The shipped rules and scorecard templates, with the review benchmark's eight-criterion call beside them (the
+    folder's own when it has them already: a reused run's)."""
+    if (folder / "rules").is_dir():
+        return folder / "rules"
     target = rb.rules_folder(folder)
     shutil.copytree(ROOT / "rules", target, dirs_exist_ok=True)
     return target
@@ -227,7 +232,9 @@ class Server:
     def __init__(self, name: str, target: str, env: dict, args: argparse.Namespace, log: Path,
                  pythonpath: Path | None = None) -> None:
         self.name, self.port, self.log = name, free_port(), log
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers),
+        # The README's production settings (programme/gunicorn_conf.py); the command line's win over them.
+        command = [sys.executable, "-m", "gunicorn", "--config", "python:programme.gunicorn_conf",
+                   "--workers", str(args.workers),
                    "--worker-class", args.worker_class, "--bind", f"127.0.0.1:{self.port}",
                    "--timeout", str(args.page_timeout + WORKER_GRACE), "--chdir", str(ROOT),
                    "--error-logfile", str(log)]
@@ -305,16 +312,20 @@ def cookie_header(cookies: dict) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def login(port: int, email: str) -> dict:
-    """The session cookies of ``email``, logged in through the real login form (its CSRF token from the page)."""
+def login(port: int, email: str, timed: list[float] | None = None) -> dict:
+    """The session cookies of ``email``, logged in through the real login form (its CSRF token from the page);
+    the seconds the POST took are added to ``timed``."""
     cookies: dict = {}
     status, _, page = get(port, "/login", cookies)
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
         r'name="csrf-token" content="([^"]+)"', page)
     if status != 200 or not match:
         raise SystemExit(f"the login page answered {status} without a CSRF token")
+    started = time.perf_counter()
     status, headers, _ = request(port, "POST", "/login", cookies,
                                  {"email": email, "password": PASSWORD, "csrf_token": match.group(1), "next": ""})
+    if timed is not None:
+        timed.append(time.perf_counter() - started)
     if status != 302 or "/login" in (headers.get("Location") or ""):
         raise SystemExit(f"{email} could not log in: {status} {headers.get('Location')}")
     return cookies
@@ -454,6 +465,48 @@ def _row_ratio(row: dict, duration: int) -> str:
 
 # ---------------------------------------------------------------------------------------------
 
+KEPT = "kept.json"  # what a run with --keep-database leaves beside its data, for --reuse
+
+
+def generate(args: argparse.Namespace, url: str, folder: Path, rules: Path, rng: random.Random,
+             as_of) -> tuple[dict, str, float]:
+    """Generate the data into the fresh database at ``url``; return the pages' ids, a one-line summary of the data
+    and the seconds it took."""
+    begun = time.perf_counter()
+    backend = make_url(url).get_backend_name()
+    app = create_app({**rb.bench_config(url, folder, rules), "INSTANCE_PATH": str(folder / "generator")})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        progress(f"database: {backend}; migrating")
+        upgrade()
+        plan = mb.Plan(args.scale, args.loans_per_fund)
+        generated = mb.generate(app, plan, rng, as_of)
+        review = generate_review(app, args.scale, rng)
+        add_applicant(review["first_proposal"])
+        prove_addresses()
+        t = targets(generated, review)
+        db.session.remove()
+        db.engine.dispose()
+    progress(f"the ceiling's table: {ceiling_app.ROWS} rows")
+    ceiling_app.create_table(url)
+    with app.app_context():
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    generated_s = time.perf_counter() - begun
+    progress(f"data generated in {generated_s:.0f} s")
+    world = generated["world"]
+    summary = (f"scale {args.scale}, day {as_of}: {plan.initiatives} initiatives, {plan.loans} loans "
+               f"({generated['loans']['instalments']} instalments), {generated['monitoring']['reports']} reports, "
+               f"{len(world['calls'])} decided calls; a call in review with {review['proposals']} proposals, "
+               f"{review['reviewers']} reviewers, {review['reviews']} reviews ({review['submitted']} submitted)")
+    if args.keep_database:
+        (folder / KEPT).write_text(json.dumps({"url": url, "targets": t, "summary": summary,
+                                               "generated_s": generated_s}, indent=1))
+    return t, summary, generated_s
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -477,51 +530,57 @@ def main() -> None:
                         help="RATELIMIT_STORAGE_URI in production mode (each run uses its own key prefix)")
     parser.add_argument("--loans-per-fund", type=int, default=100, help="loans per revolving fund (60 instalments)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--keep-database", action="store_true", help="keep the generated database (and print its URL)")
+    parser.add_argument("--logins", type=int, default=12, help="logins timed, one after the other (at most 15)")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="keep the generated database and its folder, to measure again with --reuse")
+    parser.add_argument("--reuse", default=None, metavar="FOLDER",
+                        help="measure the data a run with --keep-database generated in FOLDER again, without "
+                             "generating it (for measuring a change; the data is kept)")
     args = parser.parse_args()
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: the page benchmark needs it (Debian: apt-get install wrk)")
     if importlib.util.find_spec("gunicorn") is None:
         raise SystemExit('gunicorn is not installed: pip install -e ".[production]"')
+    if not 1 <= args.logins <= 15:
+        raise SystemExit("--logins must be between 1 and 15 (the throttling allows 20 logins a minute per address)")
     if args.connections < args.threads_wrk:
         raise SystemExit("--connections must be at least --threads-wrk")
 
     as_of = datetime.now(UTC).date()
-    folder = Path(tempfile.mkdtemp(prefix="pages-bench-"))
-    url = fresh_database(args.database_url, folder, "bench_pages")
+    reused = Path(args.reuse).resolve() if args.reuse else None
+    if reused:
+        kept = json.loads((reused / KEPT).read_text())
+        folder, url = reused, kept["url"]
+        args.keep_database = True
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="pages-bench-"))
+        url = fresh_database(args.database_url, folder, "bench_pages")
     backend = make_url(url).get_backend_name()
     rng = random.Random(args.seed)
     servers: list[Server] = []
     begun = time.perf_counter()
     try:
         rules = rules_folder(folder)
-        app = create_app({**rb.bench_config(url, folder, rules), "INSTANCE_PATH": str(folder / "generator")})
-        with app.app_context():
-            from flask_migrate import upgrade
+        if reused:
+            t, summary, generated_s = kept["targets"], kept["summary"], kept["generated_s"]
+            progress(f"reusing the data generated in {folder}: {summary}; migrating it to the code's head")
+            app = create_app({**rb.bench_config(url, folder, rules), "INSTANCE_PATH": str(folder / "generator")})
+            with app.app_context():
+                from flask_migrate import upgrade
 
-            progress(f"database: {backend}; migrating")
-            upgrade()
-            plan = mb.Plan(args.scale, args.loans_per_fund)
-            generated = mb.generate(app, plan, rng, as_of)
-            review = generate_review(app, args.scale, rng)
-            add_applicant(review["first_proposal"])
-            prove_addresses()
-            t = targets(generated, review)
-            db.session.remove()
-            db.engine.dispose()
-        progress(f"the ceiling's table: {ceiling_app.ROWS} rows")
-        ceiling_app.create_table(url)
-        with app.app_context():
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
-            db.session.remove()
-            db.engine.dispose()
-        generated_s = time.perf_counter() - begun
-        progress(f"data generated in {generated_s:.0f} s")
+                upgrade()
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+                db.session.remove()
+                db.engine.dispose()
+        else:
+            t, summary, generated_s = generate(args, url, folder, rules, rng, as_of)
 
         instance = folder / "instance"
+        shutil.rmtree(instance, ignore_errors=True)
         instance.mkdir(mode=0o700)
+
         # Each run counts its logins apart from any other run's (the counters in Redis live a day).
         (instance / "config.py").write_text(f'RATELIMIT_KEY_PREFIX = "pages-bench-{secrets.token_hex(4)}"\n')
         env = {**os.environ, "DATABASE_URL": url, "PROGRAMME_MODE": args.mode, "PROGRAMME_INSTANCE_PATH": str(instance),
@@ -547,6 +606,12 @@ def main() -> None:
         progress("logged in: " + ", ".join(f"{role} {email}" for role, email in (
             ("manager", mb.MANAGER), ("fund administrator", mb.ADMIN), ("reviewer", t["reviewer"]),
             ("applicant", APPLICANT))))
+        # Logins, one after the other, each of another reviewer (one account may log in 5 times a minute, one
+        # address 20 times: the roles above and these stay within both, as the throttling is on).
+        login_s: list[float] = []
+        for number in range(1, args.logins + 1):
+            login(application.port, f"reviewer{number:04d}@bench.example", login_s)
+        login_s.sort()
         listed = pages(t)
         if args.pages:
             words = [w.strip().lower() for w in args.pages.split(",") if w.strip()]
@@ -559,18 +624,14 @@ def main() -> None:
         for server in servers:
             server.stop()
         if args.keep_database:
-            progress(f"the database is kept: {url}")
+            progress(f"the database is kept: {url}; measure it again with --reuse {folder}")
         else:
             drop_database(url)
             shutil.rmtree(folder, ignore_errors=True)
 
     total_s = time.perf_counter() - begun
-    world = generated["world"]
-    print(f"\npage benchmark on {backend}, scale {args.scale}, day {as_of}: {plan.initiatives} initiatives, "
-          f"{plan.loans} loans ({generated['loans']['instalments']} instalments), "
-          f"{generated['monitoring']['reports']} reports, {len(world['calls'])} decided calls; a call in review with "
-          f"{review['proposals']} proposals, {review['reviewers']} reviewers, {review['reviews']} reviews "
-          f"({review['submitted']} submitted); data generated in {generated_s:.0f} s, whole run {total_s:.0f} s")
+    print(f"\npage benchmark on {backend}, {summary}; data generated in {generated_s:.0f} s"
+          + (" (an earlier run's, reused)" if reused else "") + f", whole run {total_s:.0f} s")
     print(f"gunicorn {args.workers} {args.worker_class} workers"
           + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
           + f", PROGRAMME_MODE={args.mode}; wrk -t{args.threads_wrk} -c{args.connections} -d{args.duration}s "
@@ -590,6 +651,8 @@ def main() -> None:
         slower = f"> {args.duration * 1000}" if "slow" in row else "n/a"
         print(f"| {row['label']} | {row['role']} | `{row['path']}` | {rps} | {ceil['rps']:.1f} | "
               f"{_row_ratio(row, args.duration)} | {_num(page['p50'], slower)} | {_num(page['p99'], slower)} |")
+    print(f"\nlogin (POST /login, Argon2id {password_parameters()}), {len(login_s)} one after the other: median "
+          f"{login_s[len(login_s) // 2] * 1000:.0f} ms, slowest {login_s[-1] * 1000:.0f} ms")
     failed = [r for r in results if "failed" in r]
     worst = min(results, key=lambda r: r.get("ratio", 0.0)) if results else None
     print()
@@ -604,6 +667,7 @@ def main() -> None:
         "ceiling_min_rps": f"{ceilings[0]:.1f}" if ceilings else "n/a",
         "ceiling_max_rps": f"{ceilings[-1]:.1f}" if ceilings else "n/a",
         "generated_s": f"{generated_s:.0f}",
+        "login_median_ms": f"{login_s[len(login_s) // 2] * 1000:.0f}",
         "load_average": f"{load[0]:.1f}",
         "worst_page": worst["path"] if worst else "n/a",
         "worst_ratio": _ratio(worst.get("ratio", 0.0)) if worst else "n/a",  # 0 when it failed or was too slow

@@ -94,6 +94,17 @@ def _finish_config(app: Flask) -> None:
         make_private(instance / "programme.sqlite", folder=False)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'programme.sqlite'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # The pool of each worker process, sized in the configuration (options given outright win).
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        try:
+            options.setdefault("pool_size", int(app.config["DATABASE_POOL_SIZE"]))
+            options.setdefault("max_overflow", int(app.config["DATABASE_POOL_OVERFLOW"]))
+            options.setdefault("pool_recycle", int(app.config["DATABASE_POOL_RECYCLE_SECONDS"]))
+        except (TypeError, ValueError):
+            raise ConfigurationError("DATABASE_POOL_SIZE, DATABASE_POOL_OVERFLOW and DATABASE_POOL_RECYCLE_SECONDS "
+                                     "must be whole numbers.") from None
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("SECRET_KEY"):
         if production:
             raise ConfigurationError("SECRET_KEY must be set in production mode (environment or instance/config.py).")

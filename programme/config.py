@@ -18,6 +18,13 @@ class Defaults:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Each worker process's pool of database connections (PostgreSQL; SQLite needs none): a sync gunicorn worker
+    # serves one request at a time, so two connections and two more at a peak (a job run from a page) are plenty.
+    # Every app server's workers x (size + overflow) together must stay under PostgreSQL's max_connections.
+    DATABASE_POOL_SIZE = 2
+    DATABASE_POOL_OVERFLOW = 2
+    # Connections older than this are replaced (a proxy or a firewall may drop idle ones unseen).
+    DATABASE_POOL_RECYCLE_SECONDS = 1800
     PROGRAMME_NAME = "Cluster Development Programme"
     PROGRAMME_TIMEZONE = "Africa/Johannesburg"
     RULES_FOLDER = str(PROJECT_ROOT / "rules")
@@ -82,6 +89,8 @@ ENVIRONMENT = {
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "PROGRAMME_PROXY_COUNT": "PROXY_COUNT",
     "MAIL_SERVER": "MAIL_SERVER",
+    "PROGRAMME_DB_POOL_SIZE": "DATABASE_POOL_SIZE",
+    "PROGRAMME_DB_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
     "MAIL_SENDER": "MAIL_SENDER",
 }
 

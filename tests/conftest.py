@@ -152,6 +152,8 @@ def _config(url: str, instance: Path) -> dict:
         "RATELIMIT_ENABLED": False,
         "RULES_FOLDER": str(PROJECT_ROOT / "rules"),
         "SERVER_NAME": "localhost",
+        # The race tests run up to ten threads at once, each holding a connection until it commits.
+        "DATABASE_POOL_SIZE": 12,
     }
 
 

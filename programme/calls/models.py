@@ -60,8 +60,9 @@ class Call(Base):
     # computed ranking can be kept until the next change (a random token, never reused).
     results_token: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
 
+    # Loaded when read (one short query): most pages that load a call never read its criteria.
     criteria: Mapped[list[Criterion]] = relationship(
-        back_populates="call", cascade="all, delete-orphan", order_by="Criterion.position", lazy="selectin"
+        back_populates="call", cascade="all, delete-orphan", order_by="Criterion.position"
     )
 
     __table_args__ = (

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer, lazyload
 
 from programme.calls.models import Call, CallStatus, Criterion
 from programme.core import audit
@@ -199,10 +200,12 @@ def get_call_for_oversight(call_id: int, *, actor: Actor) -> Call:
 
 
 def public_calls() -> list[Call]:
-    """Every published call, newest deadline first."""
+    """Every published call, newest deadline first: for lists, so without the rules' text and the criteria (one
+    short query; either loads when read)."""
     return list(
         db.session.scalars(
             select(Call).where(Call.status != CallStatus.DRAFT).order_by(Call.closes_at.desc(), Call.id.desc())
+            .options(defer(Call.rules_source), lazyload(Call.criteria))
         )
     )
 

@@ -12,25 +12,27 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 
 from programme.extensions import db
 
 T = TypeVar("T")
 
-#: How far back ``newest_rows`` counts rows.
-WINDOW = 10_000
-
 _every: list[Kept[Any]] = []
 
+def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
+    """What moves whenever a row is added to these (append-only) tables, in one short statement: the newest id of
+    each (a backward index read), and on PostgreSQL the snapshot of the transactions in flight.
 
-def newest_rows(table_id: Any) -> tuple[int, int]:
-    """The newest id of a table and how many rows hold the ids of the last ``WINDOW`` (two index reads). The count
-    matters on PostgreSQL: ids are handed out at insert but seen at commit, so a transaction that took id 100 may
-    commit after one that took 101; the newest id alone would not move, the count does."""
-    newest = db.session.scalar(select(func.max(table_id))) or 0
-    recent = db.session.scalar(select(func.count()).where(table_id > newest - WINDOW)) or 0
-    return newest, recent
+    The snapshot matters on PostgreSQL: ids are handed out at insert but seen at commit, so a transaction that took
+    id 100 may commit after one that took 101, and the newest id alone would not move. ``pg_current_snapshot()``
+    lists the transactions that have written and not yet ended: any such commit changes it (it reads no table, so
+    it costs nothing; it also moves at writes to other tables, which only means working a page out again). SQLite
+    has one writer at a time, so its ids are seen in the order they are handed out: the newest id is enough."""
+    columns: list[Any] = [select(func.coalesce(func.max(table_id), 0)).scalar_subquery() for table_id in table_ids]
+    if db.session.get_bind().dialect.name == "postgresql":
+        columns.append(func.pg_current_snapshot().cast(String))
+    return tuple(db.session.execute(select(*columns)).one())
 
 
 def database_key() -> str:

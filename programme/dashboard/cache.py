@@ -21,11 +21,12 @@ from programme.ledger.models import JournalEntry
 
 _figures: Kept[ProgrammeFigures] = Kept(4)
 _pages: Kept[str] = Kept(2)
+_fragments: Kept[str] = Kept(4)
 
 
 def data_version(*, today: date) -> str:
     """A short text that changes whenever anything the figures read may have changed."""
-    seed = f"{database_key()}|{newest_rows(AuditEntry.id)}|{newest_rows(JournalEntry.id)}|{today.isoformat()}"
+    seed = f"{database_key()}|{newest_rows(AuditEntry.id, JournalEntry.id)}|{today.isoformat()}"
     return hashlib.sha256(seed.encode()).hexdigest()[:20]
 
 
@@ -38,3 +39,9 @@ def page_at(version: str, render: Callable[[], str]) -> str:
     """A page that is the same for every visitor (the public figures to an anonymous one), rendered once per data
     version."""
     return _pages.get(version, render)
+
+
+def figures_html_at(version: str, *, public: bool, timezone: str, render: Callable[[], str]) -> str:
+    """The figures' part of a page (tables and charts: the same for every reader of the staff or the public
+    version), rendered once per data version."""
+    return _fragments.get((version, public, timezone), render)

@@ -11,13 +11,14 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, render_template, request, session
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
 from programme.core.money import format_money
 from programme.core.timezone import programme_today
 from programme.core.web import actor, programme_zone, send_workbook
-from programme.dashboard.cache import data_version, figures_at, page_at
+from programme.dashboard.cache import data_version, figures_at, figures_html_at, page_at
 from programme.dashboard.export import write_dashboard
 from programme.dashboard.figures import ProgrammeFigures
 from programme.dashboard.money_figures import INSTRUMENTS
@@ -143,9 +144,9 @@ def _may_see_dashboard() -> None:
 def dashboard():
     _may_see_dashboard()
     today, zone = _today()
-    figures = figures_at(data_version(today=today), today=today, timezone=zone)
-    return render_template("dashboard/dashboard.html", figures=figures, charts=charts(figures, public=False),
-                           instruments=INSTRUMENTS, public=False)
+    version = data_version(today=today)
+    return render_template("dashboard/dashboard.html",
+                           figures_html=_figures_html(version, today=today, zone=zone, public=False))
 
 
 @bp.route("/programme-figures")
@@ -156,24 +157,33 @@ def public():
     today, zone = _today()
     version = data_version(today=today)
     if current_user.is_authenticated or session.get("_flashes"):
-        figures = figures_at(version, today=today, timezone=zone)
-        response = Response(_render_public(figures), mimetype="text/html")
+        response = Response(_render_public(version, today=today, zone=zone), mimetype="text/html")
         response.headers["Cache-Control"] = "private, no-cache"
         return response
     etag = f"figures-{version}"
     if etag in request.if_none_match:
         response = Response(status=304)
     else:
-        body = page_at(version, lambda: _render_public(figures_at(version, today=today, timezone=zone)))
+        body = page_at(version, lambda: _render_public(version, today=today, zone=zone))
         response = Response(body, mimetype="text/html")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, no-cache"
     return response
 
 
-def _render_public(figures: ProgrammeFigures) -> str:
-    return render_template("dashboard/public.html", figures=figures, charts=charts(figures, public=True),
-                           instruments=INSTRUMENTS, public=True)
+def _figures_html(version: str, *, today: date, zone: str, public: bool) -> Markup:
+    """The figures' tables and charts, rendered once per data version (the same for every reader)."""
+    def render() -> str:
+        figures = figures_at(version, today=today, timezone=zone)
+        return render_template("dashboard/_figures.html", figures=figures, charts=charts(figures, public=public),
+                               instruments=INSTRUMENTS, public=public)
+
+    return Markup(figures_html_at(version, public=public, timezone=zone, render=render))
+
+
+def _render_public(version: str, *, today: date, zone: str) -> str:
+    return render_template("dashboard/public.html",
+                           figures_html=_figures_html(version, today=today, zone=zone, public=True))
 
 
 @bp.route("/dashboard.xlsx")

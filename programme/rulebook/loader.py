@@ -7,6 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -87,6 +88,13 @@ def _parse_toml(text: str, file: str) -> dict[str, Any]:
 
 
 def parse_call_rules(text: str, file: str = "<rules>") -> CallRules:
+    """The rules in ``text``, validated. A call's rules are read on most of its pages: the same text is parsed once
+    per worker process (the rules are frozen models; a text with problems is parsed again, to name them)."""
+    return _parsed_call_rules(text, file)
+
+
+@lru_cache(maxsize=64)
+def _parsed_call_rules(text: str, file: str) -> CallRules:
     return _validate(CallRules, _parse_toml(text, file), file)
 
 

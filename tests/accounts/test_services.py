@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from programme.accounts import services
 from programme.accounts.models import (
@@ -628,3 +628,22 @@ def test_make_lead_of_a_non_member_is_not_found(app, make_user, lead, group):
     stranger = make_user("other@example.org")
     with pytest.raises(NotFound):
         services.make_lead(group, stranger.id, actor=lead)
+
+
+def test_the_session_user_loads_with_every_role_in_one_statement(app, make_user):
+    user = make_user("ann@example.org", Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.REVIEWER)
+    session_id = user.get_id()
+    db.session.expunge_all()  # a new request: nothing of the user is in the session yet
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        loaded = services.load_session_user(session_id)
+        assert loaded is not None
+        assert loaded.role_set == {Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.REVIEWER}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1

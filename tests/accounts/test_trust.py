@@ -499,3 +499,28 @@ def test_an_account_not_yet_enrolled_cannot_log_in(client, make_user):
     assert user.password_hash is None
     tokens = db.session.scalars(select(AccountToken).where(AccountToken.purpose == TokenPurpose.ENROL)).all()
     assert len(tokens) == 1
+
+
+def test_passwords_are_hashed_with_argon2id_at_or_above_owasps_minimum(app, make_user, monkeypatch):
+    from argon2 import Type, extract_parameters
+
+    from programme.accounts import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", passwords.shipped_hasher())  # the tests' cheap one aside
+    user = make_user("ann@example.org")
+    stored = extract_parameters(user.password_hash)
+    assert user.password_hash.startswith("$argon2id$") and stored.type is Type.ID
+    assert stored.memory_cost >= passwords.OWASP_MINIMUM["memory_cost_kib"]
+    assert stored.time_cost >= passwords.OWASP_MINIMUM["time_cost"]
+    assert stored.parallelism >= passwords.OWASP_MINIMUM["parallelism"]
+    assert (stored.memory_cost, stored.time_cost, stored.parallelism) == (
+        passwords.MEMORY_COST_KIB, passwords.TIME_COST, passwords.PARALLELISM)
+    assert passwords.password_parameters() == "m=64 MiB, t=3, p=4"
+    # A hash made with weaker parameters (an older release's) is re-made with these at the next login.
+    from argon2 import PasswordHasher
+
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    db.session.commit()
+    assert services.authenticate("ann@example.org", PASSWORD) is not None
+    db.session.commit()
+    assert extract_parameters(user.password_hash).memory_cost == passwords.MEMORY_COST_KIB
