@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, func, select
+from sqlalchemy import func, select, text
 
 from programme.extensions import db
 
@@ -20,18 +20,29 @@ T = TypeVar("T")
 
 _every: list[Kept[Any]] = []
 
-def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
-    """What moves whenever a row is added to these (append-only) tables, in one short statement: the newest id of
-    each (a backward index read), and on PostgreSQL the snapshot of the transactions in flight.
+#: How many of the newest ids ``newest_rows`` counts the rows of (see there).
+WINDOW = 100
 
-    The snapshot matters on PostgreSQL: ids are handed out at insert but seen at commit, so a transaction that took
-    id 100 may commit after one that took 101, and the newest id alone would not move. ``pg_current_snapshot()``
-    lists the transactions that have written and not yet ended: any such commit changes it (it reads no table, so
-    it costs nothing; it also moves at writes to other tables, which only means working a page out again). SQLite
-    has one writer at a time, so its ids are seen in the order they are handed out: the newest id is enough."""
-    columns: list[Any] = [select(func.coalesce(func.max(table_id), 0)).scalar_subquery() for table_id in table_ids]
+
+def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
+    """What moves whenever a row is added to these (append-only) tables, in one short statement: for each table its
+    newest id and how many rows hold the ``WINDOW`` newest ids (a backward index read of a few entries); and on
+    PostgreSQL the transactions in flight that have written.
+
+    The last matters on PostgreSQL: ids are handed out at insert but seen at commit, so a transaction that took id
+    100 may commit after one that took 101, and the newest id would not move. Such a transaction is in flight when
+    the version is read, so the version lists it (``pg_snapshot_xip``), and its end moves the version; a transaction
+    that begins after the reading takes higher ids, which move the newest id. The count covers the moment between
+    taking an id and being listed. The list is empty when nothing writes (a page read at a quiet moment is kept);
+    it is not the whole snapshot, whose upper bound moves at every write anywhere. SQLite has one writer at a time:
+    its ids are seen in the order they are handed out."""
+    columns: list[Any] = []
+    for table_id in table_ids:
+        newest = select(func.coalesce(func.max(table_id), 0)).scalar_subquery()
+        columns += [newest, select(func.count()).where(table_id > newest - WINDOW).scalar_subquery()]
     if db.session.get_bind().dialect.name == "postgresql":
-        columns.append(func.pg_current_snapshot().cast(String))
+        columns.append(text("(SELECT coalesce(string_agg(x::text, ',' ORDER BY x), '') "
+                            "FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"))
     return tuple(db.session.execute(select(*columns)).one())
 
 

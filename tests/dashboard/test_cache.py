@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
+from programme.core.kept import WINDOW
 from programme.dashboard.cache import data_version
 from programme.extensions import db
 
@@ -35,7 +36,8 @@ def test_a_new_row_moves_the_version(app) -> None:
 def test_a_change_committed_out_of_id_order_still_moves_the_version(app) -> None:
     early = db.engine.connect()
     holding = early.begin()
-    early.execute(INSERT, {"id": 990})  # the lower id, taken first and not yet committed
+    # The lower id, taken first and not yet committed, further back than the rows newest_rows counts.
+    early.execute(INSERT, {"id": 1000 - WINDOW - 10})
     with db.engine.begin() as late:
         late.execute(INSERT, {"id": 1000})  # the higher one, committed first
     first = data_version(today=DAY)
