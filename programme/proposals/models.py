@@ -96,6 +96,8 @@ class Proposal(Base):
     __table_args__ = (
         UniqueConstraint("call_id", "group_id", name="uq_proposals_call_group"),
         Index("ix_proposals_call_status", "call_id", "status"),
+        # The sectors of a call's proposals, read without the table (the reviewer's expertise suggestions).
+        Index("ix_proposals_call_sector", "call_id", "sector"),
         CheckConstraint("(status = 'draft') = (latest_version IS NULL)", name="submitted_has_version"),
         CheckConstraint("status <> 'withdrawn' OR withdrawn_at IS NOT NULL", name="withdrawn_has_time"),
         CheckConstraint("override_eligible IS NULL OR override_reason IS NOT NULL", name="override_has_reason"),

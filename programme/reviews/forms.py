@@ -108,30 +108,20 @@ class ExpertiseForm(ProgrammeForm):
     )
 
 
-class DeclareConflictForm(ProgrammeForm):
-    """A conflict with one organisation (and so every group it is a member of) or with one proposal."""
+SUBJECT_HELP = ("The reference of a proposal of this call, or the name of an organisation of its applicant groups "
+                "(a part of the name is enough when only one organisation has it). A conflict with an organisation "
+                "covers every group it is a member of.")
 
-    organisation_id = SelectField("An organisation", coerce=int, id="conflict-organisation",
-                                  description="Any group it is a member of is then out of your reach.")
-    proposal_id = SelectField("or a whole proposal", coerce=int, id="conflict-proposal")
+
+class DeclareConflictForm(ProgrammeForm):
+    """A conflict with one organisation (and so every group it is a member of) or with one proposal, named by what
+    the reviewer types: the service finds which (``reviews.conflict_subject``)."""
+
+    subject = StringField("Proposal reference or organisation", id="conflict-subject", description=SUBJECT_HELP,
+                          validators=[DataRequired("Type a proposal's reference or an organisation's name."),
+                                      Length(max=200, message="Write at most 200 characters.")])
     note = TextAreaField("Note", id="conflict-note", description="Optional: the link, in a few words.",
                          validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
-
-    def validate_organisation_id(self, field: SelectField) -> None:
-        if not field.data and not self.proposal_id.data:
-            raise ValidationError("Choose an organisation or a proposal.")
-        if field.data and self.proposal_id.data:
-            raise ValidationError("Choose an organisation or a proposal, not both: declare each on its own.")
-
-
-def conflict_choices(organisations: Iterable[Any], proposals: Iterable[Any]) -> tuple[list[SelectChoice],
-                                                                                     list[SelectChoice]]:
-    """The organisations of the call's groups, and its submitted proposals (reference, title and group)."""
-    return (
-        choices([(0, "— no organisation —"), *((o.id, o.name) for o in organisations)]),
-        choices([(0, "— no proposal —"),
-                 *((p.id, f"{p.reference}: {p.title} ({p.group.name})") for p in proposals)]),
-    )
 
 
 class OnScale:

@@ -1045,3 +1045,56 @@ def test_iter_submissions_yields_every_submitted_proposal_once_across_batches(ca
     # Batches of 2 over 5 rows and batches larger than the whole give the same rows.
     assert [row.id for row in services.iter_submissions(call, actor=manager, batch=500)] == [r.id for r in rows]
     assert [row.id for row in services.iter_submissions(call, actor=manager, batch=1)] == [r.id for r in rows]
+
+
+@pytest.mark.parametrize("who", ["lead", "reviewer", "fund_admin"])
+def test_only_a_manager_reads_the_page_of_submissions(request, call, submissions, who):
+    with pytest.raises(AccessDenied):
+        services.submissions_page(call, SubmissionFilter(), page=1, per_page=10, actor=request.getfixturevalue(who))
+
+
+def test_the_page_of_submissions_counts_and_totals_what_matches(call, manager, submissions):
+    found = services.submissions_page(call, SubmissionFilter(), page=1, per_page=2, actor=manager)
+    assert (found.count, found.requested) == (4, Decimal("100000.00"))
+    assert [row.title for row in found.rows] == ["Alpha ceramics", "Bravo leather"]
+    assert (found.rows[0].group_name, found.rows[0].members_count, found.rows[0].requested_amount) == (
+        "Alpha Group", 5, Decimal("10000.00"))
+    ineligible = services.submissions_page(call, SubmissionFilter(eligibility="ineligible"), page=1, per_page=50,
+                                           actor=manager)
+    assert (ineligible.count, ineligible.requested) == (2, Decimal("60000.00"))
+
+
+def test_the_kept_figures_move_with_every_submission(call, lead, manager, submissions):
+    """The unfiltered count and total are kept between requests: a new submission and a resubmission with
+    another amount, made through the services, show at the next reading."""
+    def figures():
+        found = services.submissions_page(call, SubmissionFilter(), page=1, per_page=50, actor=manager)
+        return found.count, found.requested
+
+    assert figures() == (4, Decimal("100000.00"))
+    services.submit(submissions["Delta"], actor=lead, now=NOW)
+    db.session.commit()
+    assert figures() == (5, Decimal("115000.00"))
+    services.set_requested_amount(submissions["Alpha"], Decimal("12000.00"), actor=lead, now=NOW + SECOND)
+    services.submit(submissions["Alpha"], actor=lead, now=NOW + SECOND)
+    db.session.commit()
+    assert figures() == (5, Decimal("117000.00"))
+    # A withdrawal keeps the proposal listed (and counted), with its status.
+    services.withdraw(submissions["Delta"], reason="Merged with another group", actor=lead, now=NOW + SECOND)
+    db.session.commit()
+    assert figures() == (5, Decimal("117000.00"))
+    assert services.submissions_page(call, SubmissionFilter(status="withdrawn"), page=1, per_page=50,
+                                     actor=manager).count == 2
+
+
+def test_the_submissions_page_shows_a_new_submission_at_the_next_request(client, login, call, lead, manager,
+                                                                          submissions):
+    login(manager)
+    page = client.get(f"/manage/calls/{call.id}/submissions").get_data(as_text=True)
+    assert "<strong>4</strong> submissions" in page and "Delta textiles" not in page
+    assert f'href="/proposals/{submissions["Alpha"].id}"' in page
+    services.submit(submissions["Delta"], actor=lead, now=NOW)
+    db.session.commit()
+    page = client.get(f"/manage/calls/{call.id}/submissions").get_data(as_text=True)
+    assert "<strong>5</strong> submissions" in page and "Delta textiles" in page
+    assert "115,000.00" in page or "115 000.00" in page or "115000.00" in page

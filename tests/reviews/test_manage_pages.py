@@ -546,6 +546,7 @@ def test_ids_changed_by_hand_are_not_found(client, login):
 def test_long_lists_are_paged_and_the_chart_shares_bars(client, login, monkeypatch):
     monkeypatch.setattr("programme.reviews.views._common.REVIEW_PAGE_SIZE", 2)
     monkeypatch.setattr("programme.reviews.services.chart.CHART_BARS", 2)
+    monkeypatch.setattr("programme.reviews.services.score_table.SCORES_PER_PAGE", 2)
     world = _world(proposals=5, reviewers=3, budget=D("90000.00"))
     _scored(world, ("4.5", "4", "3.5", "3", "2"))
     login(world.manager.email)

@@ -103,10 +103,10 @@ def test_my_calls_and_the_call_page_list_the_assignments(world, client, login):
     assert page.status_code == 200
     html = _html(page)
     assert world.proposals[0].reference in html and "Your sectors of expertise" in html
-    assert '<datalist id="known-sectors">' in html and '<option value="ceramics">' in html
-    # The declaration form offers the call's organisations and proposals (reference, title, group).
-    assert "Group 2 firm 1" in html
-    assert f"{world.proposals[1].reference}: Initiative 2 (Group 2)" in html
+    assert '<datalist id="known-sectors">' in html and '<option value="ceramics and tableware">' in html
+    # The declaration form asks for a reference or a name: it lists neither the organisations nor the proposals.
+    assert 'id="conflict-subject"' in html and "Proposal reference or organisation" in html
+    assert "Group 2 firm 1" not in html and world.proposals[1].reference not in html
     assert "removes any assignment it conflicts with" in html
 
 
@@ -149,7 +149,7 @@ def test_expertise_is_saved(world, client, login):
     assert 'value="dairy; food processing"' in html
 
 
-@pytest.mark.parametrize("subject", ["organisation", "proposal"])
+@pytest.mark.parametrize("subject", ["organisation", "part of a name", "proposal"])
 def test_declaring_a_conflict_removes_the_assignment_it_forbids(world, client, login, subject):
     reviewer = world.reviewers[0]
     conflicted = assign(world, world.proposals[1], reviewer)[0]
@@ -158,10 +158,11 @@ def test_declaring_a_conflict_removes_the_assignment_it_forbids(world, client, l
     login(reviewer.email)
     assert client.get(f"/reviews/{conflicted.id}").status_code == 200
 
-    chosen = ({"organisation_id": str(world.groups[1].organisations[0].id), "proposal_id": "0"}
-              if subject == "organisation" else {"organisation_id": "0", "proposal_id": str(world.proposals[1].id)})
+    # Typed as a reviewer would: any case, a part of a name that only one organisation has, a reference.
+    typed = {"organisation": " group 2  FIRM 1 ", "part of a name": "2 institution",
+             "proposal": world.proposals[1].reference.lower()}[subject]
     response = client.post(f"/reviewing/calls/{world.call.id}/conflicts",
-                           data={**chosen, "note": "I advised them last year."})
+                           data={"subject": typed, "note": "I advised them last year."})
     assert response.status_code == 302
     assert _review(conflicted.id) is None and _review(kept.id) is not None
     html = _html(client.get(response.headers["Location"]))
@@ -176,16 +177,15 @@ def test_a_declaration_needs_one_subject_and_can_be_withdrawn(world, client, log
     reviewer = world.reviewers[0]
     login(reviewer.email)
     url = f"/reviewing/calls/{world.call.id}/conflicts"
-    response = client.post(url, data={"organisation_id": "0", "proposal_id": "0", "note": "Kept note"})
+    response = client.post(url, data={"subject": "  ", "note": "Kept note"})
     assert response.status_code == 200
     html = _html(response)
-    assert "Choose an organisation or a proposal." in html and "Kept note" in html
-    both = {"organisation_id": str(world.groups[0].organisations[0].id), "proposal_id": str(world.proposals[1].id)}
-    assert "not both" in _html(client.post(url, data=both))
+    assert "Type a proposal&#39;s reference or an organisation&#39;s name." in html and "Kept note" in html
     assert db.session.query(ConflictOfInterest).count() == 0
 
-    assert client.post(url, data={"organisation_id": "0", "proposal_id": str(world.proposals[1].id)}).status_code == 302
-    again = client.post(url, data={"organisation_id": "0", "proposal_id": str(world.proposals[1].id)})
+    reference = world.proposals[1].reference
+    assert client.post(url, data={"subject": reference}).status_code == 302
+    again = client.post(url, data={"subject": reference})
     assert again.status_code == 200 and "You have declared this conflict already." in _html(again)
     declared = db.session.query(ConflictOfInterest).one()
     response = client.post(f"/reviewing/calls/{world.call.id}/conflicts/{declared.id}/withdraw")
@@ -197,6 +197,50 @@ def test_a_declaration_needs_one_subject_and_can_be_withdrawn(world, client, log
                                        now=DURING)
     db.session.commit()
     assert client.post(f"/reviewing/calls/{world.call.id}/conflicts/{theirs.id}/withdraw").status_code == 404
+
+
+def test_a_name_that_several_organisations_share_names_them_and_keeps_what_was_typed(world, client, login):
+    login(world.reviewers[0].email)
+    url = f"/reviewing/calls/{world.call.id}/conflicts"
+    html = _html(client.post(url, data={"subject": "firm", "note": "Their consultant"}))
+    assert "Several organisations of this call&#39;s groups match “firm”" in html
+    for group in (1, 2):
+        for firm in range(1, 5):
+            assert f"Group {group} firm {firm}" in html
+    assert "and more" not in html and "Type more of the name" in html
+    assert 'value="firm"' in html and "Their consultant" in html
+    # More than the eight shown: the message says there are more.
+    html = _html(client.post(url, data={"subject": "group", "note": ""}))
+    assert "match “group”" in html and "and more." in html
+    assert db.session.query(ConflictOfInterest).count() == 0
+
+
+def test_a_subject_that_matches_nothing_is_named_in_the_error(world, client, login, make_user):
+    login(world.reviewers[0].email)
+    url = f"/reviewing/calls/{world.call.id}/conflicts"
+    html = _html(client.post(url, data={"subject": "Kiln 100%_x", "note": "Met at a fair"}))
+    assert "No proposal of this call has the reference “Kiln 100%_x”" in html
+    assert 'value="Kiln 100%_x"' in html and "Met at a fair" in html
+    # An organisation outside the call's applicant groups is not found either, nor a draft's reference.
+    lead = make_user("lead.elsewhere@example.org", Role.APPLICANT)
+    make_group(lead, name="Outside Weavers")
+    db.session.commit()
+    assert "No proposal of this call" in _html(client.post(url, data={"subject": "Outside Weavers firm 1"}))
+    assert db.session.query(ConflictOfInterest).count() == 0
+
+
+def test_the_reviewers_own_conflicts_are_those_of_the_whole_map(world, login, make_user):
+    """The reviewer's page reads its conflicts from its side; they are those the call's whole map gives it."""
+    reviewer = world.reviewers[0]
+    reviewer.organisation_id = world.groups[0].organisations[0].id
+    services.declare_conflict(world.call, organisation_id=world.groups[1].organisations[1].id, actor=reviewer,
+                              now=DURING)
+    services.declare_conflict(world.call, proposal_id=world.proposals[1].id, actor=reviewer, now=DURING)
+    db.session.flush()
+    whole = services.conflicts(world.call).of_reviewer(reviewer.id)
+    assert services.reviewer_conflicts(world.call, reviewer.id) == whole
+    assert len(whole) == 2 and len(whole[world.proposals[1].id]) == 2
+    assert services.reviewer_conflicts(world.call, world.reviewers[1].id) == {}
 
 
 # Who may open a review ----------------------------------------------------------------------------------
@@ -462,3 +506,39 @@ def test_no_feedback_before_the_call_is_decided(world, client, login):
     html = _html(client.get(f"/proposals/{world.proposals[0].id}"))
     assert "Decision and review" not in html and "Reviewer 1" not in html
     assert world.reviewers[0].name not in html
+
+
+def test_the_call_page_shows_the_first_conflicts_and_links_to_every_one_a_page_at_a_time(world, client, login,
+                                                                                         monkeypatch):
+    from programme.reviews.views import reviewer as reviewer_views
+
+    monkeypatch.setattr(reviewer_views, "CONFLICTS_SHOWN", 1)
+    monkeypatch.setattr(reviewer_views, "CONFLICTS_PER_PAGE", 1)
+    reviewer = world.reviewers[0]
+    first, second = sorted(world.proposals, key=lambda p: p.reference)
+    for proposal in (second, first):
+        services.declare_conflict(world.call, proposal_id=proposal.id, note=f"Note on {proposal.reference}",
+                                  actor=reviewer, now=DURING)
+    db.session.commit()
+    login(reviewer.email)
+    html = _html(client.get(f"/reviewing/calls/{world.call.id}"))
+    assert "The first 1 of <strong>2</strong>" in html
+    assert f"/reviewing/calls/{world.call.id}/conflicts/proposals" in html
+    assert f"/reviewing/calls/{world.call.id}/conflicts/declarations" in html
+    assert f"Note on {second.reference}" in html and f"Note on {first.reference}" not in html  # oldest first
+
+    pages = [_html(client.get(f"/reviewing/calls/{world.call.id}/conflicts/proposals?page={n}")) for n in (1, 2)]
+    assert first.title in pages[0] and second.title not in pages[0] and "page 1 of 2" in pages[0]
+    assert second.title in pages[1] and "declared a conflict with the proposal" in pages[1]
+    declared = [_html(client.get(f"/reviewing/calls/{world.call.id}/conflicts/declarations?page={n}"))
+                for n in (1, 2)]
+    assert f"Note on {second.reference}" in declared[0] and f"Note on {first.reference}" in declared[1]
+    assert "Withdraw" in declared[1]
+    assert "None on this page." in _html(client.get(f"/reviewing/calls/{world.call.id}/conflicts/declarations"
+                                                    "?page=3"))
+
+    # Another reviewer's lists are its own; someone outside the pool gets 404.
+    login(world.reviewers[1].email)
+    assert "None." in _html(client.get(f"/reviewing/calls/{world.call.id}/conflicts/declarations"))
+    login(world.manager.email)
+    assert client.get(f"/reviewing/calls/{world.call.id}/conflicts/proposals").status_code == 403

@@ -50,10 +50,12 @@ from programme.proposals.services.submissions import (
     EXPORT_COLUMNS,
     SORTS,
     SubmissionFilter,
+    SubmissionsPage,
     iter_submissions,
     list_submissions,
     override_eligibility,
     requested_total,
+    submissions_page,
 )
 from programme.proposals.services.submitting import (
     build_snapshot,
@@ -77,6 +79,6 @@ __all__ = [
     # submitting
     "build_snapshot", "eligibility", "get_version", "live_eligibility", "submit", "withdraw",
     # the manager's view
-    "EXPORT_COLUMNS", "SORTS", "SubmissionFilter", "iter_submissions", "list_submissions", "override_eligibility",
-    "requested_total",
+    "EXPORT_COLUMNS", "SORTS", "SubmissionFilter", "SubmissionsPage", "iter_submissions", "list_submissions",
+    "override_eligibility", "requested_total", "submissions_page",
 ]

@@ -16,6 +16,7 @@ from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, Role, RuleViolation, require_role
 from programme.core.db import cents, from_cents
+from programme.core.kept import Kept, database_key, newest_rows
 from programme.extensions import db
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
@@ -103,6 +104,62 @@ def requested_total(call: Call, filters: SubmissionFilter, *, actor: Actor) -> D
     matching = _submissions_query(call, filters).with_only_columns(
         cents(ProposalVersion.requested_amount).label("cents")).subquery()
     return from_cents(db.session.scalar(select(func.coalesce(func.sum(matching.c.cents), 0))))
+
+
+#: The columns the submissions page shows, and nothing else (a version's content is large).
+PAGE_COLUMNS = (
+    Proposal.id, Proposal.reference, Proposal.title, Proposal.status, Proposal.submitted_at, Proposal.latest_version,
+    Proposal.override_eligible, Proposal.override_reason, ApplicantGroup.name.label("group_name"),
+    ProposalVersion.eligible, ProposalVersion.members_count, ProposalVersion.firms_count,
+    ProposalVersion.institutions_count, ProposalVersion.requested_amount, ProposalVersion.budget_total,
+    ProposalVersion.cofinancing_cash, ProposalVersion.cofinancing_in_kind,
+)
+
+
+@dataclass(frozen=True)
+class SubmissionsPage:
+    """One page of a call's submissions as the manager's list shows them (plain rows of ``PAGE_COLUMNS``), with
+    the number of submissions that match the filters and the amount they request."""
+
+    rows: list[Any]
+    count: int
+    requested: Decimal
+
+
+#: The number and requested amount of every submission of a call, by call and version of its submissions.
+_all_figures: Kept[tuple[int, Decimal]] = Kept(size=16)
+
+
+def _figures(call: Call, filters: SubmissionFilter) -> tuple[int, Decimal]:
+    """How many submissions match and what they request, in one statement; summed in whole cents as integers
+    (exact on SQLite too, which would otherwise add binary floats)."""
+    matching = _submissions_query(call, filters).with_only_columns(
+        cents(ProposalVersion.requested_amount).label("cents")).subquery()
+    count, total = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(matching.c.cents), 0))).one()
+    return count, from_cents(total)
+
+
+def submissions_page(call: Call, filters: SubmissionFilter, *, page: int, per_page: int, actor: Actor
+                     ) -> SubmissionsPage:
+    """One page of a call's submissions, filtered and sorted, with how many match and what they request.
+
+    Without a filter, the figures cover every submission of the call: they change only when a version is
+    submitted (versions are only ever added, and a proposal's newest version is the one counted; a withdrawal
+    keeps it listed), so they are worked out once per newest version id and kept (``core.kept``). With a filter
+    (status, eligibility, search: which a review, a decision or a group's new name may move), they are read
+    afresh, in one statement."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    if filters.status or filters.eligibility or filters.search:
+        count, requested = _figures(call, filters)
+    else:
+        key = (database_key(), call.id, newest_rows(ProposalVersion.id))
+        count, requested = _all_figures.get(key, lambda: _figures(call, SubmissionFilter()))
+    column = SORTS.get(filters.sort, Proposal.reference)
+    order = [column.desc() if filters.descending else column.asc(), Proposal.id]
+    rows = db.session.execute(_submissions_query(call, filters).with_only_columns(*PAGE_COLUMNS)
+                              .order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    return SubmissionsPage(list(rows), count, requested)
 
 
 EXPORT_COLUMNS = (

@@ -42,7 +42,7 @@ def submissions(call_id: int):
     call = calls.get_call_for_management(call_id, actor=actor())
     filters = _submission_filters()
     page = page_arg()
-    rows, total = services.list_submissions(call, filters, page=page, per_page=PER_PAGE, actor=actor())
+    found = services.submissions_page(call, filters, page=page, per_page=PER_PAGE, actor=actor())
     query = {"status": filters.status, "eligibility": filters.eligibility, "q": filters.search,
              "sort": filters.sort if filters.sort != "reference" else None, "desc": "1" if filters.descending else None}
 
@@ -55,9 +55,9 @@ def submissions(call_id: int):
         return link(sort=key if key != "reference" else None, desc="1" if descending else None, page=None)
 
     return render_template(
-        "proposals/submissions.html", call=call, rows=rows, total=total, page=page,
-        pages=max(1, math.ceil(total / PER_PAGE)), filters=filters, link=link, sort_link=sort_link,
-        requested_total=services.requested_total(call, filters, actor=actor()),
+        "proposals/submissions.html", call=call, rows=found.rows, total=found.count, page=page,
+        pages=max(1, math.ceil(found.count / PER_PAGE)), filters=filters, link=link, sort_link=sort_link,
+        requested_total=found.requested, overview_link=url_for("proposals.overview", proposal_id=0)[:-1],
         statuses=[s for s in ProposalStatus if s is not ProposalStatus.DRAFT],
     )
 

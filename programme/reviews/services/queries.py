@@ -6,18 +6,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from programme.accounts.models import Organisation, User
 from programme.calls.models import Call
 from programme.core.access import Actor, NotFound
 from programme.extensions import db
-from programme.proposals.models import Proposal, ProposalStatus
+from programme.proposals.models import Proposal
 from programme.reviews.models import ConflictOfInterest, Review
-from programme.reviews.services._common import DECIDED, IN_REVIEW, require_manager, scoring_of
+from programme.reviews.services._common import DECIDED, IN_REVIEW, brief_proposals, require_manager, scoring_of
 from programme.reviews.services.assignment import AssignmentRow
+from programme.reviews.services.reviewer_pool import reviewer_conflicts
+
+T = TypeVar("T")
 
 
 def proposal_in_review(call: Call, proposal_id: int) -> Proposal:
@@ -69,14 +74,43 @@ def declared_conflicts(call: Call, *, actor: Actor) -> dict[int, int]:
     ).all())
 
 
-def submitted_proposals(call: Call) -> list[Proposal]:
-    """The call's submitted proposals (withdrawn ones aside), with their groups: what a reviewer may declare a
-    conflict with."""
-    return list(db.session.scalars(
-        select(Proposal).where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None),
-                               Proposal.status != ProposalStatus.WITHDRAWN)
-        .options(selectinload(Proposal.group)).order_by(Proposal.reference)
-    ))
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    """Some of a list (a page of it, or its first few) and how long the whole list is."""
+
+    items: list[T]
+    count: int
+
+
+def conflicted_proposals(call: Call, *, actor: Actor, limit: int | None = None, offset: int = 0
+                         ) -> Slice[tuple[Proposal, list[str]]]:
+    """The proposals of the call the reviewer is in conflict with, with why, in reference order: ``limit`` of them
+    from ``offset`` (all without a limit), and how many there are (one query more than ``reviewer_conflicts``,
+    however many proposals the call has)."""
+    reasons = reviewer_conflicts(call, actor.id)
+    if not reasons:
+        return Slice([], 0)
+    proposals = db.session.scalars(
+        select(Proposal).where(Proposal.id.in_(list(reasons))).options(*brief_proposals())
+        .order_by(Proposal.reference, Proposal.id).limit(limit).offset(offset))
+    return Slice([(proposal, reasons[proposal.id]) for proposal in proposals], len(reasons))
+
+
+def declarations_page(call: Call, *, actor: Actor, limit: int, offset: int = 0) -> Slice[ConflictOfInterest]:
+    """The reviewer's own declarations of conflict in the call, oldest first: ``limit`` of them from ``offset``,
+    and how many there are (one query: the count rides along each row)."""
+    total = func.count().over().label("total")
+    rows = db.session.execute(
+        select(ConflictOfInterest, total).where(ConflictOfInterest.call_id == call.id,
+                                                ConflictOfInterest.reviewer_id == actor.id)
+        .options(*brief_proposals(joinedload(ConflictOfInterest.proposal)))
+        .order_by(ConflictOfInterest.declared_at, ConflictOfInterest.id).limit(limit).offset(offset)
+    ).all()
+    if rows:
+        return Slice([row[0] for row in rows], rows[0].total)
+    count = db.session.scalar(select(func.count()).select_from(ConflictOfInterest).where(
+        ConflictOfInterest.call_id == call.id, ConflictOfInterest.reviewer_id == actor.id)) if offset else 0
+    return Slice([], count or 0)
 
 
 def load_organisations(users: Iterable[User]) -> None:

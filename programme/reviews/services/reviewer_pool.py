@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from programme.accounts.models import GroupOrganisation, GroupUser, Organisation, User, UserRole
 from programme.calls.models import Call, CallStatus
@@ -20,7 +21,7 @@ from programme.core.notifications import notify
 from programme.extensions import db
 from programme.proposals.models import Proposal
 from programme.reviews.models import CallReviewer, ConflictOfInterest, Review, ReviewStatus, split_sectors
-from programme.reviews.services._common import drop_review, require_manager
+from programme.reviews.services._common import brief_proposals, drop_review, require_manager
 
 
 def pool(call: Call) -> list[CallReviewer]:
@@ -105,14 +106,10 @@ def set_expertise(call: Call, *, expertise: str, actor: Actor, now: datetime) ->
 
 
 def known_sectors(call: Call) -> list[str]:
-    """Sectors written in the call's proposals and their organisations: suggestions for the expertise field."""
-    proposal_sectors = db.session.scalars(select(Proposal.sector).where(Proposal.call_id == call.id).distinct())
-    organisation_sectors = db.session.scalars(
-        select(Organisation.sector).join(GroupOrganisation, GroupOrganisation.organisation_id == Organisation.id)
-        .join(Proposal, Proposal.group_id == GroupOrganisation.group_id).where(Proposal.call_id == call.id).distinct()
-    )
+    """Sectors written in the call's proposals: suggestions for the expertise field (one index-only read; the
+    member organisations' own sectors are left out, they would cost a join over every membership of the call)."""
     found: set[str] = set()
-    for text in (*proposal_sectors, *organisation_sectors):
+    for text in db.session.scalars(select(Proposal.sector).where(Proposal.call_id == call.id).distinct()):
         found.update(split_sectors(text or ""))
     return sorted(found)
 
@@ -227,6 +224,126 @@ def conflicts(call: Call, *, reviewer_ids: Iterable[int] | None = None,
     return ConflictMap(dict(reasons))
 
 
+def reviewer_conflicts(call: Call, reviewer_id: int) -> dict[int, list[str]]:
+    """The submitted proposals of the call one reviewer of its pool is in conflict with, and why: what
+    ``conflicts(call, reviewer_ids=[reviewer_id]).of_reviewer(reviewer_id)`` says, read from the reviewer's side
+    (its organisation, its groups, its declarations), so a few small queries whatever the size of the call."""
+    me = db.session.execute(
+        select(User.organisation_id, Organisation.name).join(CallReviewer, CallReviewer.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(CallReviewer.call_id == call.id, CallReviewer.user_id == reviewer_id)
+    ).first()
+    if me is None:
+        return {}
+    declared = db.session.execute(
+        select(ConflictOfInterest.organisation_id, ConflictOfInterest.proposal_id, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == ConflictOfInterest.organisation_id)
+        .where(ConflictOfInterest.call_id == call.id, ConflictOfInterest.reviewer_id == reviewer_id)
+        .order_by(ConflictOfInterest.id)
+    ).all()
+    # Why each organisation puts the reviewer in conflict with the groups it is a member of, in the order given.
+    through: list[tuple[int, str]] = []
+    if me.organisation_id is not None:
+        through.append((me.organisation_id, f"works for {me.name}, a member of the group"))
+    acting = set(db.session.scalars(select(GroupUser.group_id).where(GroupUser.user_id == reviewer_id)))
+    groups_of_org: dict[int, list[int]] = defaultdict(list)
+    organisation_ids = {org for org, _ in through} | {org for org, _, _ in declared if org is not None}
+    if organisation_ids:
+        for org, group in db.session.execute(
+            select(GroupOrganisation.organisation_id, GroupOrganisation.group_id)
+            .where(GroupOrganisation.organisation_id.in_(organisation_ids))
+        ):
+            groups_of_org[org].append(group)
+    group_ids = acting | {group for groups in groups_of_org.values() for group in groups}
+    proposal_ids = {proposal for _, proposal, _ in declared if proposal is not None}
+    if not group_ids and not proposal_ids:
+        return {}
+    by_group: dict[int, list[int]] = defaultdict(list)
+    found: set[int] = set()
+    for proposal_id, group_id in db.session.execute(
+        select(Proposal.id, Proposal.group_id).where(
+            Proposal.call_id == call.id, Proposal.submitted_at.is_not(None),
+            or_(Proposal.group_id.in_(group_ids), Proposal.id.in_(proposal_ids)))
+        .order_by(Proposal.id)
+    ):
+        by_group[group_id].append(proposal_id)
+        found.add(proposal_id)
+    reasons: dict[int, list[str]] = defaultdict(list)
+
+    def through_organisation(org: int, why: str) -> None:
+        for group in groups_of_org.get(org, ()):
+            for proposal in by_group.get(group, ()):
+                reasons[proposal].append(why)
+
+    for org, why in through:
+        through_organisation(org, why)
+    for group in acting:
+        for proposal in by_group.get(group, ()):
+            reasons[proposal].append("acts for the applicant group")
+    for org, proposal, name in declared:
+        if proposal is not None:
+            if proposal in found:
+                reasons[proposal].append("declared a conflict with the proposal")
+        elif org is not None:
+            through_organisation(org, f"declared a conflict with {name}, a member of the group")
+    return dict(reasons)
+
+
+#: How many organisations a conflict declaration names when what the reviewer typed matches several.
+CANDIDATES_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class ConflictSubject:
+    """What a conflict is declared with: one organisation or one proposal (the other is None)."""
+
+    organisation_id: int | None
+    proposal_id: int | None
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) of the strings containing ``text``."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def conflict_subject(call: Call, typed: str, *, actor: Actor) -> ConflictSubject:
+    """What a reviewer of the call's pool typed to declare a conflict with: the exact reference of a proposal
+    submitted to the call, else the one organisation of the call's applicant groups whose name is the text or,
+    failing that, contains it (any case). Several matches, or none, are refused with what was found."""
+    pool_entry(call, actor=actor)
+    text = " ".join((typed or "").split())
+    if not text:
+        raise RuleViolation("Type a proposal's reference or an organisation's name.", field="subject")
+    proposal_id = db.session.scalar(select(Proposal.id).where(
+        Proposal.call_id == call.id, Proposal.submitted_at.is_not(None),
+        Proposal.reference.in_({text, text.upper()})))
+    if proposal_id is not None:
+        return ConflictSubject(None, proposal_id)
+    of_call = (select(GroupOrganisation.organisation_id)
+               .join(Proposal, Proposal.group_id == GroupOrganisation.group_id)
+               .where(Proposal.call_id == call.id, Proposal.submitted_at.is_not(None)))
+    name = func.lower(Organisation.name)
+    matching = select(Organisation.id, Organisation.name, Organisation.locality).where(Organisation.id.in_(of_call))
+    exact = db.session.execute(matching.where(name == text.lower()).limit(2)).all()
+    if len(exact) == 1:
+        return ConflictSubject(exact[0].id, None)
+    found = exact or db.session.execute(
+        matching.where(name.like(_contains(text.lower()), escape="\\"))
+        .order_by(Organisation.name, Organisation.id).limit(CANDIDATES_SHOWN + 1)).all()
+    if not found:
+        raise RuleViolation(f"No proposal of this call has the reference “{text}” and no organisation of "
+                            "its applicant groups has it in its name. Check the spelling, or type a shorter part of "
+                            "the name.", field="subject")
+    if len(found) == 1:
+        return ConflictSubject(found[0].id, None)
+    shown = found[:CANDIDATES_SHOWN]
+    repeated = {row.name for row in shown if sum(1 for other in shown if other.name == row.name) > 1}
+    names = ", ".join(f"{row.name} ({row.locality})" if row.name in repeated else row.name for row in shown)
+    more = " and more" if len(found) > CANDIDATES_SHOWN else ""
+    raise RuleViolation(f"Several organisations of this call's groups match “{text}”: {names}{more}. "
+                        "Type more of the name (or the whole name) of the one you mean.", field="subject")
+
+
 def is_conflicted(call: Call, reviewer_id: int, proposal_id: int) -> bool:
     return (reviewer_id, proposal_id) in conflicts(call, reviewer_ids=[reviewer_id], proposal_ids=[proposal_id])
 
@@ -235,6 +352,7 @@ def declarations_of(call: Call, reviewer_id: int) -> list[ConflictOfInterest]:
     return list(db.session.scalars(
         select(ConflictOfInterest).where(ConflictOfInterest.call_id == call.id,
                                          ConflictOfInterest.reviewer_id == reviewer_id)
+        .options(*brief_proposals(joinedload(ConflictOfInterest.proposal)))
         .order_by(ConflictOfInterest.declared_at, ConflictOfInterest.id)
     ))
 
@@ -275,7 +393,7 @@ def declare_conflict(call: Call, *, organisation_id: int | None = None, proposal
                                   proposal_id=proposal_id, note=note.strip(), declared_at=now)
     db.session.add(conflict)
     db.session.flush()
-    forbidden = conflicts(call, reviewer_ids=[actor.id]).of_reviewer(actor.id)
+    forbidden = reviewer_conflicts(call, actor.id)
     dropped = list(db.session.scalars(
         select(Review).where(Review.call_id == call.id, Review.reviewer_id == actor.id,
                              Review.proposal_id.in_(list(forbidden)))

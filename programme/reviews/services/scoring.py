@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload, selectinload
 
 from programme.calls.models import Call
 from programme.core import audit
@@ -22,6 +23,7 @@ from programme.reviews.domain import ScoreError, check_review
 from programme.reviews.models import CallReviewer, ConsensusScore, Review, ReviewScore, ReviewStatus
 from programme.reviews.services._common import (
     IN_REVIEW,
+    brief_proposals,
     refresh_proposal_status,
     require_manager,
     require_open_for_results,
@@ -44,11 +46,17 @@ class ReviewIncomplete(RuleViolation):
 # The reviewer's side
 
 
-def reviews_of(actor: Actor, *, call: Call | None = None) -> list[Review]:
+def reviews_of(actor: Actor, *, call: Call | None = None, with_proposals: bool = False) -> list[Review]:
+    """The reviewer's reviews (without their scores), newest call first; ``with_proposals`` loads their proposals
+    and groups with them (one query more, none per review)."""
     require_role(actor, Role.REVIEWER)
-    query = select(Review).where(Review.reviewer_id == actor.id)
+    # The reviewer is the actor: not joined again on every row (nor its roles loaded again).
+    query = select(Review).where(Review.reviewer_id == actor.id).options(lazyload(Review.scores),
+                                                                         lazyload(Review.reviewer))
     if call is not None:
         query = query.where(Review.call_id == call.id)
+    if with_proposals:
+        query = query.options(*brief_proposals(selectinload(Review.proposal)))
     return list(db.session.scalars(query.join(Call, Call.id == Review.call_id)
                                    .order_by(Call.id.desc(), Review.id)))
 

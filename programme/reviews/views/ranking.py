@@ -6,14 +6,17 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import flash, get_template_attribute, redirect, render_template, url_for
 from flask_login import login_required
+from markupsafe import Markup
 
 from programme.calls.models import Call
 from programme.core.forms import ActionForm
 from programme.core.web import actor, attempt, now, send_workbook
 from programme.reviews import services
+from programme.reviews.domain import display
 from programme.reviews.export import write_ranking_workbook, write_score_matrix
 from programme.reviews.models import Outcome
 from programme.reviews.views import bp
@@ -21,9 +24,8 @@ from programme.reviews.views._common import (
     RANKED_AS,
     manage_page,
     managed_call,
-    on_page,
+    manages,
     page_arg,
-    page_count,
     page_size,
     programme_zone,
     read_call,
@@ -50,22 +52,36 @@ def _placed_by(decided_by: str | None, tie_break: tuple[str, ...]) -> str:
 @login_required
 def ranking(call_id: int):
     call = read_call(call_id)
-    results = services.call_results(call, actor=actor())
-    ranked = results.ranking.ranked
+    view = services.ranking_view(call, actor=actor())
+    results, size, manager = view.results, page_size(), manages()
+    ranking = results.ranking
     page, other = page_arg(), page_arg("other")
-    line_after = results.ranking.line_after
-    not_fundable = results.ranking.not_fundable
+    pages, other_pages = view.pages(len(ranking.ranked), size), view.pages(len(ranking.not_fundable), size)
+    page, other = min(page, pages), min(other, other_pages)
+    rows = get_template_attribute("reviews/manage/_ranking_rows.html", "ranked_row")
+    other_row = get_template_attribute("reviews/manage/_ranking_rows.html", "other_row")
+    link = url_for("reviews.proposal", call_id=call.id, proposal_id=0)[:-1]  # a proposal's address, less its id
+    decisions = results.decisions
+
+    def ranked(place: Any) -> Markup:
+        return Markup(rows(place, results.rows[place.proposal_id], decisions.get(place.proposal_id), manager,
+                           _placed_by(place.decided_by, ranking.tie_break), link, display))
+
+    def not_fundable(entry: Any) -> Markup:
+        return Markup(other_row(entry, results.rows[entry.proposal_id], decisions.get(entry.proposal_id),
+                                results.scores[entry.proposal_id].reasons, manager, link, display))
+
+    def chart(drawn: Any) -> Markup:
+        return Markup(render_template("reviews/manage/_chart.html", call=call, chart=drawn))
+
+    line_after = view.line_after
     return manage_page(
-        "ranking.html", call, results=results, ranking=results.ranking,
-        shown=on_page(ranked, page), page=page, pages=page_count(len(ranked)),
-        line_after=line_after, line_page=max(1, math.ceil(line_after / page_size())),
-        others=on_page(not_fundable, other), other=other,
-        other_pages=page_count(len(not_fundable)), chart=services.ranking_chart(results),
-        placed_by=lambda place: _placed_by(place.decided_by, results.ranking.tie_break),
-        ranked_words=RANKED_AS,
-        against=sum(1 for d in results.decisions.values() if d.against_ranking),
-        undecided=sum(1 for pid, row in results.rows.items()
-                      if row.status in services.IN_REVIEW and pid not in results.decisions),
+        "ranking.html", call, results=results, ranking=ranking,
+        shown=view.ranked_rows(page, size, readers=manager, draw=ranked), page=page, pages=pages,
+        line_after=line_after, line_page=max(1, math.ceil(line_after / size)),
+        others=view.other_rows(other, size, readers=manager, draw=not_fundable), other=other,
+        other_pages=other_pages, chart=view.chart, chart_drawn=view.drawn_chart(chart) if view.chart.count else "",
+        ranked_words=RANKED_AS, against=view.against, undecided=view.undecided,
     )
 
 

@@ -4,6 +4,7 @@ the version under review."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -14,23 +15,26 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
-from programme.core.web import actor, attempt, form_error, now
+from programme.core.web import actor, attempt, form_error, now, page_arg
 from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
-from programme.proposals.models import Proposal
 from programme.reviews import services
 from programme.reviews.forms import (
     DeclareConflictForm,
     ExpertiseForm,
     ReviewForm,
-    conflict_choices,
     review_data,
     review_form,
 )
 from programme.reviews.models import CallReviewer, Review
 from programme.reviews.views import bp
 from programme.rulebook import ORGANISATION_TYPES
+
+#: How many of the proposals a reviewer is in conflict with, and of its declarations, the call's page shows.
+CONFLICTS_SHOWN = 10
+#: A page of either list in full.
+CONFLICTS_PER_PAGE = 50
 
 
 def _reviewer_call(call_id: int) -> tuple[Call, CallReviewer]:
@@ -49,35 +53,24 @@ def my_calls():
     me = actor()
     moment = now()
     by_call: dict[int, list[Review]] = defaultdict(list)
-    assigned = services.reviews_of(me)
-    services.load_proposals(assigned)
+    assigned = services.reviews_of(me, with_proposals=True)
     for item in assigned:
         by_call[item.call_id].append(item)
     return render_template("reviews/reviewer/calls.html", calls=services.calls_of_reviewer(me), reviews=by_call,
                            now=moment)
 
 
-def _conflict_form(call: Call, proposals: list[Proposal], **kwargs: Any) -> DeclareConflictForm:
-    form = DeclareConflictForm(**kwargs)
-    form.organisation_id.choices, form.proposal_id.choices = conflict_choices(services.organisations_of_call(call),
-                                                                              proposals)
-    return form
-
-
 def _reviewer_call_page(call: Call, entry: CallReviewer, *, expertise_form: ExpertiseForm | None = None,
-                        conflict_form: DeclareConflictForm | None = None, proposals: list[Proposal] | None = None):
+                        conflict_form: DeclareConflictForm | None = None):
     """The reviewer's page of one call; the form that was posted comes back with its values and errors."""
     me = actor()
-    proposals = services.submitted_proposals(call) if proposals is None else proposals
-    by_id = {p.id: p for p in proposals}
-    in_conflict = services.conflicts(call, reviewer_ids=[me.id]).of_reviewer(me.id)
-    conflicted = sorted(((by_id[pid], reasons) for pid, reasons in in_conflict.items() if pid in by_id),
-                        key=lambda pair: pair[0].reference or "")
+    reviews = services.reviews_of(me, call=call, with_proposals=True)
     return render_template(
-        "reviews/reviewer/call.html", call=call, entry=entry, reviews=services.reviews_of(me, call=call),
-        conflicted=conflicted, declarations=services.declarations_of(call, me.id),
+        "reviews/reviewer/call.html", call=call, entry=entry, reviews=reviews,
+        conflicted=services.conflicted_proposals(call, actor=me, limit=CONFLICTS_SHOWN),
+        declarations=services.declarations_page(call, actor=me, limit=CONFLICTS_SHOWN),
         expertise_form=expertise_form or ExpertiseForm(formdata=None, data={"expertise": entry.expertise}),
-        conflict_form=conflict_form or _conflict_form(call, proposals, formdata=None),
+        conflict_form=conflict_form or DeclareConflictForm(formdata=None),
         known_sectors=services.known_sectors(call), action_form=ActionForm(), now=now(),
     )
 
@@ -86,6 +79,21 @@ def _reviewer_call_page(call: Call, entry: CallReviewer, *, expertise_form: Expe
 @login_required
 def reviewer_call(call_id: int):
     return _reviewer_call_page(*_reviewer_call(call_id))
+
+
+@bp.route("/reviewing/calls/<int:call_id>/conflicts/<any(proposals, declarations):which>")
+@login_required
+def reviewer_conflicts(call_id: int, which: str):
+    """Every proposal the reviewer is in conflict with, or every declaration it made, a page at a time (the call's
+    page shows the first few of each)."""
+    call, _entry = _reviewer_call(call_id)
+    page = page_arg()
+    offset = (page - 1) * CONFLICTS_PER_PAGE
+    found = (services.conflicted_proposals(call, actor=actor(), limit=CONFLICTS_PER_PAGE, offset=offset)
+             if which == "proposals" else
+             services.declarations_page(call, actor=actor(), limit=CONFLICTS_PER_PAGE, offset=offset))
+    return render_template("reviews/reviewer/conflicts.html", call=call, which=which, found=found, page=page,
+                           pages=max(1, math.ceil(found.count / CONFLICTS_PER_PAGE)), action_form=ActionForm())
 
 
 @bp.route("/reviewing/calls/<int:call_id>/expertise", methods=["POST"])
@@ -108,23 +116,24 @@ def expertise(call_id: int):
 @login_required
 def declare_conflict(call_id: int):
     call, entry = _reviewer_call(call_id)
-    proposals = services.submitted_proposals(call)
-    form = _conflict_form(call, proposals)
+    form = DeclareConflictForm()
     if form.validate_on_submit():
-        before = {r.id for r in services.reviews_of(actor(), call=call)}
+        me = actor()
+        before = {r.id for r in services.reviews_of(me, call=call)}
         with attempt(form) as done:
-            conflict = services.declare_conflict(call, organisation_id=form.organisation_id.data or None,
-                                                 proposal_id=form.proposal_id.data or None,
-                                                 note=form.note.data or "", actor=actor(), now=now())
+            chosen = services.conflict_subject(call, form.subject.data or "", actor=me)
+            conflict = services.declare_conflict(call, organisation_id=chosen.organisation_id,
+                                                 proposal_id=chosen.proposal_id, note=form.note.data or "",
+                                                 actor=me, now=now())
             subject = (conflict.organisation.name if conflict.organisation is not None
                        else f"proposal {conflict.proposal.reference}")
-            removed = len(before - {r.id for r in services.reviews_of(actor(), call=call)})
+            removed = len(before - {r.id for r in services.reviews_of(me, call=call)})
         if done.ok:
             note = (f" {removed} assignment(s) it conflicts with were removed; the programme manager gives them to "
                     "other reviewers." if removed else "")
             flash(f"Conflict of interest declared with {subject}.{note}", "success")
             return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))
-    return _reviewer_call_page(call, entry, conflict_form=form, proposals=proposals)
+    return _reviewer_call_page(call, entry, conflict_form=form)
 
 
 @bp.route("/reviewing/calls/<int:call_id>/conflicts/<int:conflict_id>/withdraw", methods=["POST"])

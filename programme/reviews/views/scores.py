@@ -6,8 +6,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, get_template_attribute, redirect, request, url_for
 from flask_login import login_required
+from markupsafe import Markup
 
 from programme.calls.models import Call, CallStatus
 from programme.core.forms import ActionForm
@@ -29,8 +30,6 @@ from programme.reviews.views._common import (
     page_count,
 )
 
-#: Sort orders of the scores page; the first is the default.
-SCORE_SORTS = ("disagreement", "total", "reference")
 #: A reviewer whose mean offset is at least this share of a scale step per criterion reads as lenient or harsh.
 CALIBRATION_NOTICE = Fraction(1, 2)
 
@@ -39,21 +38,12 @@ CALIBRATION_NOTICE = Fraction(1, 2)
 @login_required
 def scores(call_id: int):
     call = managed_call(call_id)
-    results = services.call_results(call, actor=actor())
-    sort = request.args.get("sort", SCORE_SORTS[0])
-    sort = sort if sort in SCORE_SORTS else SCORE_SORTS[0]
-    if sort == "disagreement":
-        ordered = results.by_disagreement()
-    elif sort == "total":
-        ordered = sorted(results.rows, key=lambda pid: (results.scores[pid].total is None,
-                                                        -(results.scores[pid].total or 0), results.rows[pid].reference))
-    else:
-        ordered = sorted(results.rows, key=lambda pid: results.rows[pid].reference)
-    page = page_arg()
-    shown = on_page(ordered, page)
-    flagged = sum(1 for pid in results.rows if results.scores[pid].needs_consensus)
-    return manage_page("scores.html", call, results=results, ids=shown, sort=sort, page=page,
-                       pages=page_count(len(ordered)), count=len(ordered), flagged=flagged)
+    row = get_template_attribute("reviews/manage/_score_row.html", "score_row")
+    link = url_for("reviews.proposal", call_id=call.id, proposal_id=0)[:-1]  # a proposal's address, less its id
+    shown = services.score_page(call, sort=request.args.get("sort", ""), search=request.args.get("q", "")[:200],
+                                page=page_arg(), actor=actor(), draw=lambda line: Markup(row(line, link)))
+    return manage_page("scores.html", call, table=shown, sort=shown.sort, page=shown.page, pages=shown.pages,
+                       count=shown.count, flagged=shown.flagged)
 
 
 def _consensus_form(call: Call, *, formdata: Any = True) -> ConsensusForm:
