@@ -40,11 +40,21 @@ def run_checks(*, actor: Actor, now: datetime) -> LedgerCheckRun:
 def latest_check() -> tuple[LedgerCheckRun | None, int]:
     """The latest stored run of the checks, and how many journal entries were posted after it (all of them when
     the checks never ran)."""
-    run = db.session.scalar(select(LedgerCheckRun).order_by(LedgerCheckRun.id.desc()).limit(1))
+    run = latest_run()
+    return run, entries_since(run)
+
+
+def latest_run() -> LedgerCheckRun | None:
+    """The latest stored run of the checks, or None when they never ran."""
+    return db.session.scalar(select(LedgerCheckRun).order_by(LedgerCheckRun.id.desc()).limit(1))
+
+
+def entries_since(run: LedgerCheckRun | None) -> int:
+    """How many journal entries were posted after the run (all of them when there is none)."""
     since = select(func.count()).select_from(JournalEntry)
     if run is not None and run.last_entry_id is not None:
         since = since.where(JournalEntry.id > run.last_entry_id)
-    return run, db.session.scalar(since) or 0
+    return db.session.scalar(since) or 0
 
 
 def ledger_problems() -> tuple[list[str], list[str]]:

@@ -8,6 +8,7 @@ page. The pages change nothing (GET only; their forms read the query string).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,20 +18,44 @@ from programme.core.access import Actor, Role, require_role
 from programme.core.forms import ActionForm
 from programme.core.kept import Kept, database_key, newest_rows
 from programme.core.web import actor, attempt, now, send_workbook
-from programme.ledger.balances import TrialBalance, currency_totals, kind_totals, trial_balance
-from programme.ledger.checks import latest_check, run_checks
+from programme.ledger.balances import (
+    CurrencyTotal,
+    KindTotal,
+    TrialBalance,
+    currency_totals,
+    kind_totals,
+    trial_balance,
+)
+from programme.ledger.checks import entries_since, latest_run, run_checks
 from programme.ledger.export import write_ledger, write_trial_balance
 from programme.ledger.forms import AsOfForm, PeriodForm
 from programme.ledger.models import Account, JournalEntry
 
 bp = Blueprint("ledger", __name__)
 
-#: The trial balance per version of the ledger (entries are never changed, so the newest entries and accounts
-#: are its version) and per as-of date.
-_trial_balance_kept: Kept[TrialBalance] = Kept(8)
+
+@dataclass(frozen=True)
+class LedgerFigures:
+    """What the ledger page shows of a version of the ledger: the trial balance and its sums per account kind and
+    per currency."""
+
+    balance: TrialBalance
+    kinds: list[KindTotal]
+    currencies: list[CurrencyTotal]
+
+    @classmethod
+    def of(cls, balance: TrialBalance) -> LedgerFigures:
+        return cls(balance, kind_totals(balance), currency_totals(balance))
+
+
+#: The trial balance and its sums per version of the ledger (entries are never changed, so the newest entries and
+#: accounts are its version) and per as-of date.
+_figures_kept: Kept[LedgerFigures] = Kept(8)
+#: How many entries were posted after a run of the checks, per version of the ledger and run.
+_posted_since_kept: Kept[int] = Kept(8)
 
 #: Accounts per page of the per-account table.
-PER_PAGE = 200
+PER_PAGE = 50
 READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
 
 
@@ -45,9 +70,12 @@ def may_run_checks(user: Actor) -> bool:
 
 def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
     as_of = as_of_form.as_of.data if not as_of_form.as_of.errors else None
-    balance = _trial_balance_kept.get(
-        (database_key(), newest_rows(JournalEntry.id), newest_rows(Account.id), as_of), lambda: trial_balance(as_of))
-    check, posted_since = latest_check()
+    version = (database_key(), newest_rows(JournalEntry.id, Account.id))
+    figures = _figures_kept.get((version, as_of), lambda: LedgerFigures.of(trial_balance(as_of)))
+    balance = figures.balance
+    check = latest_run()
+    posted_since = _posted_since_kept.get((version, check.id if check is not None else None),
+                                          lambda: entries_since(check))
     try:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
@@ -55,8 +83,8 @@ def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
     pages = max(1, math.ceil(len(balance.rows) / PER_PAGE))
     page = min(page, pages)
     return render_template(
-        "ledger/index.html", balance=balance, as_of=as_of, kinds=kind_totals(balance),
-        currencies=currency_totals(balance), rows=balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE],
+        "ledger/index.html", balance=balance, as_of=as_of, kinds=figures.kinds,
+        currencies=figures.currencies, rows=balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE],
         page=page, pages=pages, check=check, posted_since=posted_since, as_of_form=as_of_form,
         period_form=period_form, today=now().date(), may_run_checks=may_run_checks(actor()),
         check_form=ActionForm(),

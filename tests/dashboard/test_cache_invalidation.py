@@ -33,7 +33,7 @@ def frozen(clock, app):
 def main_of(response) -> str:
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    return html[html.index("<main>"):html.index("</main>")]
+    return html[html.index("<main"):html.index("</main>")]
 
 
 def logged_in_pages(app, client, login, manager) -> dict[str, str]:

@@ -48,7 +48,7 @@ def world(app, world_once: Kept) -> DashboardWorld:
 
 def main_of(response) -> str:
     html = response.get_data(as_text=True)
-    return html[html.index("<main>"):html.index("</main>")]
+    return html[html.index("<main"):html.index("</main>")]
 
 
 def hrefs(html: str) -> list[str]:
@@ -191,6 +191,26 @@ def test_the_initiatives_list_filters(client, login, world: DashboardWorld):
     # Unknown values are ignored, not an error.
     assert listed("?status=bogus&call=x&year=-2") == set(refs.values())
     assert "Show all" in client.get("/initiatives?status=terminated").get_data(as_text=True)
+
+
+def test_the_initiatives_list_pages_keeping_its_filters(client, login, world: DashboardWorld, monkeypatch):
+    from programme.funding.services import initiatives
+
+    monkeypatch.setattr(initiatives, "PER_PAGE", 2)
+    login(world.manager)
+    refs = sorted(i.reference for i in world.initiatives)
+
+    def listed(query: str) -> list[str]:
+        body = client.get(f"/initiatives{query}").get_data(as_text=True)
+        return [ref for ref in refs if ref in body]
+
+    assert [listed(f"?page={n}") for n in (1, 2, 3)] == [refs[0:2], refs[2:4], refs[4:5]]
+    assert listed("?page=99") == refs[4:5]  # past the last page: the last
+    body = client.get("/initiatives").get_data(as_text=True)
+    assert "page 1 of 3 (5 initiatives)" in body and 'href="/initiatives?page=2"' in body
+    terminated = sorted(i.reference for i in world.initiatives if i.status == InitiativeStatus.TERMINATED)
+    assert listed("?status=terminated") == terminated and len(terminated) == 2
+    assert "page" not in main_of(client.get("/initiatives?status=terminated")).split("</table>")[1]
 
 
 # ------------------------------------------------------------------------------------ figures per data version

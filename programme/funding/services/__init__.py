@@ -63,8 +63,11 @@ from programme.funding.services.funding_requests import (
 from programme.funding.services.initiatives import (
     CLOSED,
     STAGES,
+    InitiativeList,
+    InitiativeRow,
     change_initiative_stage,
     get_initiative,
+    initiative_list,
     initiatives_for,
     later_stages,
     open_initiative,
@@ -72,11 +75,22 @@ from programme.funding.services.initiatives import (
     terminate_initiative,
     year_of,
 )
-from programme.funding.services.matching import MatchingPosition, matching_grants_of, matching_positions, share_chart
+from programme.funding.services.matching import (
+    InitiativeFigures,
+    MatchingPosition,
+    Person,
+    initiative_figures,
+    matching_grants_of,
+    matching_positions,
+    matching_positions_of,
+    names_of,
+    share_chart,
+)
 
 __all__ = [
     # initiatives
-    "CLOSED", "STAGES", "change_initiative_stage", "get_initiative", "initiatives_for", "later_stages",
+    "CLOSED", "STAGES", "InitiativeList", "InitiativeRow", "change_initiative_stage", "get_initiative",
+    "initiative_list", "initiatives_for", "later_stages",
     "open_initiative", "started_on", "terminate_initiative", "year_of",
     # disbursements
     "HANDLERS", "HOLDING", "GrantPosition", "approve_disbursement", "awaiting", "budget_call", "disbursements_of",
@@ -93,4 +107,6 @@ __all__ = [
     "may_record_contributions", "people_named", "record_contribution", "reject_contribution", "verify_contribution",
     # matching grants
     "MatchingPosition", "matching_grants_of", "matching_positions", "share_chart",
+    # the initiative's page
+    "InitiativeFigures", "Person", "initiative_figures", "matching_positions_of", "names_of",
 ]

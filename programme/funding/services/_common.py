@@ -13,13 +13,18 @@ from sqlalchemy import select
 
 from programme.accounts.models import User
 from programme.core.access import Actor, NotFound, Role, RuleViolation
+from programme.core.db import from_cents, sum_cents
 from programme.core.money import MAX_AMOUNT, MoneyError, parse_amount
 from programme.extensions import db
 from programme.funding.domain import (
     ZERO,
+    GrantPosition,
 )
 from programme.funding.models import (
+    Disbursement,
+    DisbursementStatus,
     Grant,
+    GrantKind,
     Initiative,
     InitiativeStatus,
 )
@@ -86,3 +91,23 @@ def people_named(ids: set[int | None]) -> dict[int, User]:
     if not wanted:
         return {}
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def positions_of_ids(initiative_ids: list[int]) -> dict[int, GrantPosition]:
+    """The start-up grant position of each of these initiatives that has one, by initiative id, in one query (the
+    grants and their tranches summed by status together; no query per initiative)."""
+    if not initiative_ids:
+        return {}
+    committed: dict[int, Decimal] = {}
+    sums: dict[int, dict[str, Decimal]] = {}
+    for initiative_id, amount, status, total in db.session.execute(
+            select(Grant.initiative_id, Grant.committed, Disbursement.status, sum_cents(Disbursement.amount))
+            .outerjoin(Disbursement, Disbursement.grant_id == Grant.id)
+            .where(Grant.kind == GrantKind.STARTUP, Grant.initiative_id.in_(initiative_ids))
+            .group_by(Grant.initiative_id, Grant.committed, Disbursement.status)):
+        committed[initiative_id] = Decimal(amount)
+        by_status = sums.setdefault(initiative_id, {})
+        if status is not None:
+            by_status[DisbursementStatus(status).value] = from_cents(total)
+    return {initiative_id: GrantPosition.of(amount, sums[initiative_id])
+            for initiative_id, amount in committed.items()}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
@@ -34,6 +35,7 @@ def contributions_awaiting(*, actor: Actor) -> list[CoFinancingContribution]:
     require_role(actor, Role.FUND_ADMINISTRATOR)
     return list(db.session.scalars(
         select(CoFinancingContribution).where(CoFinancingContribution.status == ContributionStatus.RECORDED)
+        .options(selectinload(CoFinancingContribution.initiative))
         .order_by(CoFinancingContribution.recorded_at, CoFinancingContribution.id)))
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from programme.accounts.models import User
 from programme.calls.models import Call
@@ -49,7 +50,7 @@ from programme.funding.models import (
     Initiative,
     InitiativeStatus,
 )
-from programme.funding.services._common import HANDLERS, _amount, _lock_grant, _lock_initiative
+from programme.funding.services._common import HANDLERS, _amount, _lock_grant, _lock_initiative, positions_of_ids
 from programme.funding.services.caps import _refuse_over_caps, refuse_over_initiative_cap
 from programme.ledger.balances import balance
 from programme.ledger.domain import BankReferenceError
@@ -105,17 +106,7 @@ def get_disbursement(disbursement_id: int, *, actor: Actor) -> Disbursement:
 
 def positions_of(initiatives: list[Initiative]) -> dict[int, GrantPosition]:
     """The start-up grant position of each initiative that has one, by initiative id, in one query."""
-    grants = {i.startup_grant.id: i for i in initiatives if i.startup_grant is not None}
-    if not grants:
-        return {}
-    rows = db.session.execute(
-        select(Disbursement.grant_id, Disbursement.status, func.coalesce(func.sum(Disbursement.amount), 0))
-        .where(Disbursement.grant_id.in_(grants)).group_by(Disbursement.grant_id, Disbursement.status))
-    sums: dict[int, dict[str, Decimal]] = {grant_id: {} for grant_id in grants}
-    for grant_id, status, total in rows:
-        sums[grant_id][DisbursementStatus(status).value] = Decimal(total).quantize(Decimal("0.01"))
-    return {initiative.id: GrantPosition.of(Decimal(initiative.startup_grant.committed), sums[grant_id])
-            for grant_id, initiative in grants.items()}
+    return positions_of_ids([i.id for i in initiatives])
 
 
 def people_of(disbursements: list[Disbursement]) -> dict[int, User]:
@@ -134,6 +125,7 @@ def awaiting(*, actor: Actor) -> list[Disbursement]:
     return list(db.session.scalars(
         select(Disbursement)
         .where(Disbursement.status.in_((DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED)))
+        .options(selectinload(Disbursement.initiative))
         .order_by(Disbursement.requested_at, Disbursement.id)))
 
 

@@ -18,6 +18,7 @@ from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.timezone import to_local
 from programme.core.web import actor, now, programme_zone
+from programme.dashboard.cache import data_version
 from programme.funding import services
 from programme.funding.domain import percent
 from programme.funding.forms import (
@@ -60,7 +61,13 @@ def page(initiative: Initiative, *, request_form: RequestForm | None = None, fai
     grant = initiative.startup_grant
     disbursements = services.disbursements_of(initiative, actor=user)
     user_handles, user_pays = handles(user), pays(user)
-    today = to_local(now(), programme_zone()).date()
+    zone, moment = programme_zone(), now()
+    today = to_local(moment, zone).date()
+    # Shown again after a refusal, the page reads its figures afresh: what the refused request wrote is rolled
+    # back, and on SQLite its ids are handed out again, so nothing read in that request is kept.
+    refused = status != 200 or failed is not None or bool(forms) or request_form is not None
+    figures = services.initiative_figures(initiative, version=None if refused else data_version(today=today),
+                                          now=moment, timezone=zone)
     reject_forms: dict[int, RejectForm] = {}
     pay_forms: dict[int, PaymentForm] = {}
     if user_handles:
@@ -74,22 +81,22 @@ def page(initiative: Initiative, *, request_form: RequestForm | None = None, fai
         (reject_forms if failed_action == "reject" else pay_forms)[failed.id] = failed_form
     if user_handles and request_form is None and grant is not None:
         request_form = RequestForm(formdata=None)
-    position = services.grant_position(grant) if grant is not None else None
-    matching = _matching_context(initiative, user, forms, user_handles)
+    matching = _matching_context(initiative, user, forms, user_handles, figures, disbursements)
     return render_template(
-        "funding/initiative.html", initiative=initiative, grant=grant, position=position,
-        ledger_paid=services.paid_from_ledger(initiative), disbursements=disbursements,
+        "funding/initiative.html", initiative=initiative, grant=grant, position=figures.startup,
+        ledger_paid=figures.ledger_paid, disbursements=disbursements,
         all_paid=sum((d.amount for d in disbursements if d.status == DisbursementStatus.PAID), Decimal("0.00")),
-        people=services.people_of(disbursements), handles=user_handles, pays=user_pays, me=user.id,
+        people=matching["matching_people"], handles=user_handles, pays=user_pays, me=user.id,
         request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
         failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,
         **matching,
     ), status
 
 
-def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any],
-                      user_handles: bool) -> dict[str, Any]:
-    """What the page shows of funding requests, matching grants, co-financing and the external-share chart."""
+def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any], user_handles: bool,
+                      figures: services.InitiativeFigures, disbursements: list[Disbursement]) -> dict[str, Any]:
+    """What the page shows of funding requests, matching grants, co-financing and the external-share chart;
+    its ``matching_people`` are everyone the page names (on the tranches too)."""
     zone, moment = programme_zone(), now()
     requests = services.funding_requests_of(initiative, actor=user)
     criteria = initiative.call.rules.funding.request_criteria
@@ -104,7 +111,7 @@ def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any],
     funding_form = None
     if open_ and services.may_submit_requests(initiative, user):
         funding_form = forms.get("funding") or FundingRequestForm(formdata=None)
-    positions = services.matching_positions(initiative, now=moment, timezone=zone)
+    positions = services.matching_positions_of(figures, initiative, requests)
     tranche_forms = {}
     if user_handles:
         for p in positions:
@@ -123,11 +130,13 @@ def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any],
             if c.status == ContributionStatus.RECORDED:
                 contribution_reject_forms[c.id] = row_ids(
                     forms.get(f"contribution-reject-{c.id}") or RejectForm(formdata=None), c.id)
-    chart = services.share_chart(initiative, now=moment, timezone=zone)
-    people = services.people_named({r.submitted_by_id for r in requests} | {r.decided_by_id for r in requests}
-                                   | {c.recorded_by_id for c in contributions}
-                                   | {c.verified_by_id for c in contributions}
-                                   | {c.rejected_by_id for c in contributions})
+    chart = list(figures.share_rows)
+    people = services.names_of({r.submitted_by_id for r in requests} | {r.decided_by_id for r in requests}
+                               | {c.recorded_by_id for c in contributions}
+                               | {c.verified_by_id for c in contributions}
+                               | {c.rejected_by_id for c in contributions}
+                               | {uid for d in disbursements for uid in (d.requested_by_id, d.approved_by_id,
+                                                                          d.paid_by_id, d.rejected_by_id)})
     return {
         "funding_requests": requests, "criteria": {c.key: c.title for c in criteria}, "judge_forms": judge_forms,
         "funding_form": funding_form, "matching_positions": positions, "tranche_forms": tranche_forms,

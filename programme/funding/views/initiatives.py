@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template, request, url_for
 from flask_login import login_required
 
 from programme.core.security import bounded_int
 from programme.core.timezone import to_local
-from programme.core.web import actor, now, programme_zone
+from programme.core.web import actor, now, page_arg, programme_zone
 from programme.funding import services
 from programme.funding.models import InitiativeStatus
 from programme.funding.views import bp
@@ -24,11 +24,16 @@ def initiatives():
     year = request.args.get("year", type=bounded_int)
     year = year if year is not None and 1 <= year <= 1000 else None
     zone = programme_zone()
-    shown = services.initiatives_for(actor(), status=status, call_id=call_id, year=year,
-                                     today=to_local(now(), zone).date(), timezone=zone)
+    listed = services.initiative_list(actor(), status=status, call_id=call_id, year=year,
+                                      today=to_local(now(), zone).date(), timezone=zone, page=page_arg())
     filters = {"status": status, "call": call_id, "year": year}
-    return render_template("funding/list.html", initiatives=shown, positions=services.positions_of(shown),
-                           filters=filters, narrowed=any(v is not None for v in filters.values()))
+
+    def link(page: int) -> str:
+        return url_for("funding.initiatives", **{k: v for k, v in filters.items() if v is not None},
+                       **({"page": page} if page > 1 else {}))
+
+    return render_template("funding/list.html", listed=listed, filters=filters, link=link,
+                           narrowed=any(v is not None for v in filters.values()))
 
 
 @bp.route("/initiatives/<int:initiative_id>")

@@ -9,6 +9,7 @@ Sums of money are taken in SQL as whole minor units (cents, as integers), so SQL
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -18,6 +19,7 @@ from sqlalchemy import Select, case, func, literal, or_, select
 from programme.accounts.models import GroupUser, Organisation
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import from_cents, sum_cents
+from programme.core.kept import Kept, database_key
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.loans.allocation import ARREARS_BUCKETS, PAR_DAYS
@@ -158,21 +160,29 @@ def _with_names(query: Select) -> Select:
             .join(Initiative, Initiative.id == RevolvingFund.initiative_id))
 
 
-def loan_book(filters: LoanBookFilter, *, actor: Actor, page: int = 1, per_page: int = PER_PAGE) -> LoanBook:
+#: The loan book's totals, per version of the data, filter and visibility (see ``loan_book``).
+_totals_kept: Kept[list[BookTotals]] = Kept(32)
+
+
+def loan_book(filters: LoanBookFilter, *, actor: Actor, page: int = 1, per_page: int = PER_PAGE,
+              version: Hashable | None = None) -> LoanBook:
     """One page of the loans the actor may see, as the filter selects and sorts them, and their totals:
     one query for the count and totals (over ``loans`` alone), one for the page's rows (the page's loans
-    chosen on ``loans``, then their borrower and initiative joined: plain columns, no lazy loads)."""
+    chosen on ``loans``, then their borrower and initiative joined: plain columns, no lazy loads).
+
+    With a ``version`` of the data (the caller's data version, which every repayment, loan event and run of the
+    daily job moves), the totals are worked out once per version, filter and visibility and kept in this
+    process."""
     may_list(actor)
     key = {"number": Loan.number, "outstanding": Loan.principal_outstanding, "days_late": Loan.days_late}[
         filters.sort if filters.sort in SORTS else "number"]
     order = (key.desc(), Loan.id.desc()) if filters.descending else (key.asc(), Loan.id.asc())
-    totals_query = _book_filtered(select(
-        Loan.currency, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
-        sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
-        sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))),
-    ), filters, actor).group_by(Loan.currency).order_by(Loan.currency)
-    totals = [BookTotals(currency, int(count), from_cents(outstanding), from_cents(late), from_cents(risk))
-              for currency, count, outstanding, late, risk in db.session.execute(totals_query)]
+    if version is None:
+        totals = _book_totals(filters, actor)
+    else:
+        scope = None if sees_all(actor) else actor.id
+        selected = (filters.fund_id, filters.status, filters.bucket, filters.search)
+        totals = _totals_kept.get((database_key(), version, scope, selected), lambda: _book_totals(filters, actor))
     count = sum(t.loans for t in totals)
     pages = max(1, -(-count // per_page))
     page = min(max(1, page), pages)
@@ -182,3 +192,13 @@ def loan_book(filters: LoanBookFilter, *, actor: Actor, page: int = 1, per_page:
     rows = [LoanBookRow(*row) for row in db.session.execute(rows_query)]
     return LoanBook(rows=rows, count=count, totals=totals, page=page, pages=pages)
 
+
+def _book_totals(filters: LoanBookFilter, actor: Actor) -> list[BookTotals]:
+    """The totals per currency of the loans the filter selects (and the actor may see): one query."""
+    totals_query = _book_filtered(select(
+        Loan.currency, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
+        sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
+        sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))),
+    ), filters, actor).group_by(Loan.currency).order_by(Loan.currency)
+    return [BookTotals(currency, int(count), from_cents(outstanding), from_cents(late), from_cents(risk))
+            for currency, count, outstanding, late, risk in db.session.execute(totals_query)]

@@ -12,7 +12,7 @@ reachable here (``portfolio.loan_book``, ``portfolio.balance_chart``, ...) for t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
 
-from programme.accounts.models import GroupUser
+from programme.accounts.models import ApplicantGroup, GroupUser
 from programme.core.access import Actor
 from programme.core.db import cents, from_cents, sum_cents
+from programme.core.kept import Kept, database_key
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.ledger.balances import balances
@@ -66,7 +67,8 @@ from programme.loans.services.loan_search import (
 
 __all__ = [
     # the funds (this module)
-    "FundPosition", "FundSummary", "fund_choices", "fund_position", "funds_overview", "loans_of",
+    "FUNDS_PER_PAGE", "FUND_PAGE_LOANS", "DailyFigures", "FundList", "FundPage", "FundPosition", "FundSummary",
+    "all_fund_summaries", "fund_choices", "fund_page", "fund_position", "funds_overview", "loans_of",
     # the loan book (loan_search)
     "BUCKET_FILTERS", "BUCKETS", "CURRENT", "LATE", "PER_PAGE", "SORTS", "BookTotals", "LoanBook", "LoanBookFilter",
     "LoanBookRow", "loan_book", "may_list", "sees_all",
@@ -118,9 +120,14 @@ def _late_instalments(as_of: date) -> Any:
 
 @dataclass(frozen=True)
 class FundSummary:
-    """A fund's line in the list of funds."""
+    """A fund's line in the list of funds: plain values (kept between requests, so no database object)."""
 
-    fund: RevolvingFund
+    fund_id: int
+    initiative_id: int
+    reference: str
+    name: str
+    group_name: str
+    currency: str
     cash: Decimal
     loans_active: int
     outstanding: Decimal
@@ -130,16 +137,54 @@ class FundSummary:
     par30_as_of: date | None  # the daily figures' day, or None when computed now
 
 
-def funds_overview(*, actor: Actor) -> list[FundSummary]:
-    """Every fund the actor may see with its cash (ledger), loans outstanding, principal repaid, principal of
-    the loans in arrears, and PAR30 (from the latest daily figures if any, else from the loans' days late as
-    the daily job last wrote them, as the loan book does): a fixed number of queries, however many funds.
-    (One fund's page computes its arrears afresh for the day from the instalments: ``fund_position``.)"""
+@dataclass(frozen=True)
+class FundList:
+    """A page of the funds one may see, and how many there are."""
+
+    rows: list[FundSummary]
+    count: int
+    page: int
+    pages: int
+
+
+#: Funds per page of the list.
+FUNDS_PER_PAGE = 50
+
+#: Every fund's line, per version of the data (see ``funds_overview``).
+_overview_kept: Kept[list[FundSummary]] = Kept(4)
+
+
+def funds_overview(*, actor: Actor, version: Hashable, page: int = 1) -> FundList:
+    """The page ``page`` of the funds the actor may see, by initiative reference, each with its cash (ledger),
+    loans outstanding, principal repaid, principal of the loans in arrears, and PAR30 (from the latest daily
+    figures if any, else from the loans' days late as the daily job last wrote them, as the loan book does).
+
+    Every fund's line is worked out once per ``version`` of the data (the caller's data version, which every
+    change a person or a job makes moves: a payment or repayment posts a journal entry, the daily job and every
+    other change write an audit entry) and kept in this process; a request then reads only which funds the actor
+    sees. (One fund's page computes its arrears afresh for the day from the instalments: ``fund_position``.)"""
     may_list(actor)
-    funds = list(db.session.scalars(_visible(
-        select(RevolvingFund).join(Initiative, Initiative.id == RevolvingFund.initiative_id), actor)
-        .order_by(Initiative.reference)))
-    ids = [f.id for f in funds]
+    summaries = _overview_kept.get((database_key(), version), all_fund_summaries)
+    if not sees_all(actor):
+        own = set(db.session.scalars(_visible(
+            select(RevolvingFund.id).join(Initiative, Initiative.id == RevolvingFund.initiative_id), actor)))
+        summaries = [s for s in summaries if s.fund_id in own]
+    pages = max(1, -(-len(summaries) // FUNDS_PER_PAGE))
+    page = min(max(page, 1), pages)
+    return FundList(rows=summaries[(page - 1) * FUNDS_PER_PAGE:page * FUNDS_PER_PAGE], count=len(summaries),
+                    page=page, pages=pages)
+
+
+def all_fund_summaries() -> list[FundSummary]:
+    """Every fund's line of the list, by initiative reference: a fixed number of set-based queries, however many
+    funds."""
+    funds = db.session.execute(
+        select(RevolvingFund.id, RevolvingFund.initiative_id, Initiative.reference, Initiative.name,
+               ApplicantGroup.name, RevolvingFund.currency)
+        .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
+        .join(ApplicantGroup, ApplicantGroup.id == Initiative.group_id)
+        .order_by(Initiative.reference)).all()
+    ids = [row[0] for row in funds]
     if not ids:
         return []
     accounts = _fund_cash_accounts(ids)
@@ -150,25 +195,33 @@ def funds_overview(*, actor: Actor) -> list[FundSummary]:
                  select(Loan.fund_id, func.count(Loan.id), sum_cents(Loan.principal_outstanding),
                         sum_cents(case((Loan.days_late > 0, Loan.principal_outstanding), else_=literal(0))),
                         sum_cents(case((Loan.days_late > PAR_DAYS, Loan.principal_outstanding), else_=literal(0))))
-                 .where(Loan.fund_id.in_(ids), Loan.status == LoanStatus.ACTIVE).group_by(Loan.fund_id))}
+                 .where(Loan.status == LoanStatus.ACTIVE).group_by(Loan.fund_id))}
     repaid = {fund_id: from_cents(cents) for fund_id, cents in db.session.execute(
         select(Loan.fund_id, sum_cents(Repayment.principal)).join(Loan, Loan.id == Repayment.loan_id)
-        .where(Loan.fund_id.in_(ids)).group_by(Loan.fund_id))}
+        .group_by(Loan.fund_id))}
     latest = select(PortfolioFigures.fund_id, func.max(PortfolioFigures.as_of).label("day")).where(
-        PortfolioFigures.fund_id.in_(ids)).group_by(PortfolioFigures.fund_id).subquery()
-    figures = {row.fund_id: row for row in db.session.scalars(select(PortfolioFigures).join(
-        latest, and_(PortfolioFigures.fund_id == latest.c.fund_id, PortfolioFigures.as_of == latest.c.day)))}
+        PortfolioFigures.fund_id.is_not(None)).group_by(PortfolioFigures.fund_id).subquery()
+    figures = {row.fund_id: (Decimal(row.par30), row.as_of) for row in db.session.execute(
+        select(PortfolioFigures.fund_id, PortfolioFigures.par30, PortfolioFigures.as_of).join(
+            latest, and_(PortfolioFigures.fund_id == latest.c.fund_id, PortfolioFigures.as_of == latest.c.day)))}
     summaries = []
-    for fund in funds:
-        count, outstanding, late, risk = loans.get(fund.id, (0, ZERO, ZERO, ZERO))
-        daily = figures.get(fund.id)
+    for fund_id, initiative_id, reference, name, group_name, currency in funds:
+        count, outstanding, late, risk = loans.get(fund_id, (0, ZERO, ZERO, ZERO))
+        par30, as_of = figures.get(fund_id, (_share(risk, outstanding), None))
         summaries.append(FundSummary(
-            fund=fund, cash=cash.get(fund.id, ZERO), loans_active=count, outstanding=outstanding,
-            repaid=repaid.get(fund.id, ZERO), in_arrears=late,
-            par30=Decimal(daily.par30) if daily is not None else _share(risk, outstanding),
-            par30_as_of=daily.as_of if daily is not None else None,
+            fund_id=fund_id, initiative_id=initiative_id, reference=reference, name=name, group_name=group_name,
+            currency=currency, cash=cash.get(fund_id, ZERO), loans_active=count, outstanding=outstanding,
+            repaid=repaid.get(fund_id, ZERO), in_arrears=late, par30=par30, par30_as_of=as_of,
         ))
     return summaries
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    """What a fund's page shows of the daily job's last figures for it."""
+
+    as_of: date
+    par30: Decimal
 
 
 @dataclass(frozen=True)
@@ -193,7 +246,7 @@ class FundPosition:
     arrears: dict[str, Decimal]
     loans_late: int
     at_risk_30: Decimal
-    daily: PortfolioFigures | None = None
+    daily: DailyFigures | None = None
 
     @property
     def arrears_total(self) -> Decimal:
@@ -234,8 +287,9 @@ def fund_position(fund: RevolvingFund, *, cash: Decimal, as_of: date) -> FundPos
         select(func.coalesce(func.sum(case((Loan.id.in_(late_loans), 1), else_=0)), 0),
                sum_cents(case((Loan.id.in_(risky_loans), Loan.principal_outstanding), else_=literal(0))))
         .where(Loan.fund_id == fund.id, Loan.status == LoanStatus.ACTIVE)).one()
-    daily = db.session.scalar(select(PortfolioFigures).where(PortfolioFigures.fund_id == fund.id)
-                              .order_by(PortfolioFigures.as_of.desc()).limit(1))
+    daily = db.session.execute(select(PortfolioFigures.as_of, PortfolioFigures.par30)
+                               .where(PortfolioFigures.fund_id == fund.id)
+                               .order_by(PortfolioFigures.as_of.desc()).limit(1)).first()
     return FundPosition(
         as_of=as_of, currency=fund.currency, cash=cash, capitalised=capitalised, lent=from_cents(lent),
         loans=int(count), loans_active=int(active), outstanding=from_cents(outstanding), principal_repaid=repaid,
@@ -243,8 +297,45 @@ def fund_position(fund: RevolvingFund, *, cash: Decimal, as_of: date) -> FundPos
         penalties_earned=income.get(AccountKind.PENALTY_INCOME, ZERO), written_off=from_cents(written_off),
         recovered=from_cents(recovered), credit_held=from_cents(credit_held), arrears=arrears,
         loans_late=int(loans_late),
-        at_risk_30=from_cents(at_risk), daily=daily,
+        at_risk_30=from_cents(at_risk),
+        daily=DailyFigures(daily.as_of, Decimal(daily.par30)) if daily is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class FundPage:
+    """What a fund's page shows of its figures on a day: its position, its cash and loans outstanding over time
+    (the chart and its table), its first loans and how many it has. Plain values, kept between requests."""
+
+    position: FundPosition
+    chart: BalanceChart | None
+    table: list[BalancePoint]
+    loans: list[LoanBookRow]
+    loan_count: int
+
+
+#: A fund's page figures, per version of the data, fund and day (see ``fund_page``).
+_fund_pages_kept: Kept[FundPage] = Kept(16)
+
+
+def fund_page(fund: RevolvingFund, *, cash: Callable[[], Decimal], as_of: date, version: Hashable) -> FundPage:
+    """The fund's page figures on ``as_of`` (its position with ``cash()``, the ledger's cash, its chart and its
+    first ``FUND_PAGE_LOANS`` loans), worked out once per ``version`` of the data (the caller's data version, which
+    every journal entry and audit entry moves: a capitalisation, a loan, a repayment, a loan event, the daily
+    job) and kept in this process."""
+
+    def make() -> FundPage:
+        points = balance_series(fund)
+        loans, count = loans_of(fund, limit=FUND_PAGE_LOANS)
+        return FundPage(position=fund_position(fund, cash=cash(), as_of=as_of),
+                        chart=balance_chart(points, as_of=as_of, currency=fund.currency),
+                        table=table_points(points), loans=loans, loan_count=count)
+
+    return _fund_pages_kept.get((database_key(), version, fund.id, as_of), make)
+
+
+#: How many of its loans a fund's page lists (the loan book has them all).
+FUND_PAGE_LOANS = 50
 
 
 def loans_of(fund: RevolvingFund, *, limit: int = 200) -> tuple[list[LoanBookRow], int]:

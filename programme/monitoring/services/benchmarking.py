@@ -14,16 +14,18 @@ Reviewers have no access. Reading is two set-based queries whatever the number o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func, select
 
 from programme.accounts.models import GroupUser
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, require_role
+from programme.core.kept import Kept, database_key
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.monitoring.models import (
@@ -115,12 +117,8 @@ def _live_kpis():
             .where(ScorecardKpi.dropped_at.is_(None)))
 
 
-def shared_kpis(*, actor: Actor) -> list[SharedKpi]:
-    """KPI keys that at least two initiatives' scorecards use live, by name; a group's user sees only those of
-    its own initiatives. Reviewers: AccessDenied."""
-    _require_reader(actor)
-    named = _sees_names(actor)
-    groups = set() if named else _own_group_ids(actor)
+def _shared_rows() -> tuple[list[Any], frozenset[str]]:
+    """The live KPIs that at least two initiatives share, with each initiative's group, and the published keys."""
     live = _live_kpis().subquery()
     counts = (select(live.c.key, func.count(func.distinct(live.c.initiative_id)).label("initiatives"))
               .group_by(live.c.key).having(func.count(func.distinct(live.c.initiative_id)) >= 2).subquery())
@@ -133,7 +131,26 @@ def shared_kpis(*, actor: Actor) -> list[SharedKpi]:
         .where(ScorecardKpi.dropped_at.is_(None))
         .order_by(counts.c.key, ScorecardKpi.id)
     ).all()
-    published = set(db.session.scalars(select(BenchmarkPublication.kpi_key)))
+    return rows, frozenset(db.session.scalars(select(BenchmarkPublication.kpi_key)))
+
+
+#: What the benchmarking pages read, per version of the data: the shared KPIs, and one KPI's rows.
+_shared_kept: Kept[tuple[list[Any], frozenset[str]]] = Kept(4)
+_benchmark_kept: Kept[tuple[list[Any], bool]] = Kept(32)
+#: One KPI's benchmark as a reader sees it (named, or anonymous but for the reader's groups), per version.
+_ranked_kept: Kept[Benchmark] = Kept(64)
+
+
+def shared_kpis(*, actor: Actor, version: Hashable | None = None) -> list[SharedKpi]:
+    """KPI keys that at least two initiatives' scorecards use live, by name; a group's user sees only those of
+    its own initiatives. Reviewers: AccessDenied. With a ``version`` of the data (the caller's data version, which
+    every audited change moves: a scorecard changed, a report submitted, a publication), what is read is worked
+    out once per version and kept in this process."""
+    _require_reader(actor)
+    named = _sees_names(actor)
+    groups = set() if named else _own_group_ids(actor)
+    rows, published = (_shared_rows() if version is None
+                       else _shared_kept.get((database_key(), version), _shared_rows))
     found: dict[str, SharedKpi] = {}
     own: set[str] = set()
     for key, count, name, unit, direction, group_id in rows:
@@ -205,13 +222,37 @@ def _anonymous_order(kpi_key: str, initiative_id: int) -> str:
     return hashlib.sha256(f"{kpi_key}:{initiative_id}".encode()).hexdigest()
 
 
-def benchmark(kpi_key: str, *, actor: Actor, published: bool | None = None) -> Benchmark:
+def benchmark(kpi_key: str, *, actor: Actor, published: bool | None = None,
+              version: Hashable | None = None) -> Benchmark:
     """The ranking of every initiative that has the KPI live. NotFound for an unknown key, for a reviewer, and
-    for a group's user none of whose initiatives has the KPI. ``published`` saves a look-up when known."""
+    for a group's user none of whose initiatives has the KPI. ``published`` saves a look-up when known. With a
+    ``version`` of the data (as ``shared_kpis``), the rows read are kept per version and KPI."""
     try:
         _require_reader(actor)
     except AccessDenied:
         raise NotFound("no such KPI") from None
+    if version is None:
+        rows, publication_found = _benchmark_rows(kpi_key, published is None)
+    else:
+        rows, publication_found = _benchmark_kept.get(
+            (database_key(), version, kpi_key), lambda: _benchmark_rows(kpi_key, True))
+    if not rows:
+        raise NotFound("no such KPI")
+    named = _sees_names(actor)
+    groups = set() if named else _own_group_ids(actor)
+    if not named and not any(r.group_id in groups for r in rows):
+        raise NotFound("no such KPI")
+    if published is None:
+        published = publication_found
+    if version is None:
+        return _ranked(kpi_key, rows, named=named, groups=groups, published=published)
+    return _ranked_kept.get((database_key(), version, kpi_key, named, frozenset(groups), published),
+                            lambda: _ranked(kpi_key, rows, named=named, groups=groups, published=published))
+
+
+def _benchmark_rows(kpi_key: str, look_up_publication: bool) -> tuple[list[Any], bool]:
+    """Every initiative's row of the KPI (its latest value, baseline and target), by initiative id, and whether
+    the KPI's benchmark is published (looked up only when asked)."""
     latest = _latest_values(kpi_key)
     rows = db.session.execute(
         select(ScorecardKpi.name.label("kpi_name"), ScorecardKpi.unit, ScorecardKpi.direction,
@@ -224,15 +265,13 @@ def benchmark(kpi_key: str, *, actor: Actor, published: bool | None = None) -> B
         .where(ScorecardKpi.key == kpi_key, ScorecardKpi.dropped_at.is_(None))
         .order_by(Initiative.id)
     ).all()
-    if not rows:
-        raise NotFound("no such KPI")
-    named = _sees_names(actor)
-    groups = set() if named else _own_group_ids(actor)
-    if not named and not any(r.group_id in groups for r in rows):
-        raise NotFound("no such KPI")
-    if published is None:
-        published = db.session.scalar(
-            select(BenchmarkPublication.id).where(BenchmarkPublication.kpi_key == kpi_key)) is not None
+    found = bool(rows) and look_up_publication and db.session.scalar(
+        select(BenchmarkPublication.id).where(BenchmarkPublication.kpi_key == kpi_key)) is not None
+    return rows, found
+
+
+def _ranked(kpi_key: str, rows: list[Any], *, named: bool, groups: set[int], published: bool) -> Benchmark:
+    """The benchmark of the KPI's rows as the reader sees it: ranked, named or anonymous."""
     shown = named or published
     figures = []
     for r in rows:

@@ -11,11 +11,13 @@ from flask_login import login_required
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, rounded
-from programme.core.web import actor, commit, now, send_workbook
+from programme.core.timezone import programme_today
+from programme.core.web import actor, commit, now, page_arg, programme_zone, send_workbook
+from programme.dashboard.cache import data_version
 from programme.monitoring.export import write_kpi_matrix
 from programme.monitoring.forms.benchmarking import PublishForm, WithdrawForm
 from programme.monitoring.services import benchmarking
-from programme.monitoring.services.benchmarking import Benchmark
+from programme.monitoring.services.benchmarking import Benchmark, BenchmarkRow
 
 bp = Blueprint("benchmarking", __name__)
 
@@ -42,9 +44,9 @@ class Chart:
     description: str
 
 
-def _chart(mark: Benchmark, width: int = 720, left: int = 220, row: int = 26) -> Chart | None:
+def _chart(rows: list[BenchmarkRow], width: int = 720, left: int = 220, row: int = 26) -> Chart | None:
     """Horizontal bars of progress (0 at the baseline, 100 % at the target), clipped to −50 %…150 %."""
-    ranked = [r for r in mark.rows if r.progress is not None]
+    ranked = [r for r in rows if r.progress is not None]
     if not ranked:
         return None
     scale = Scale(Decimal("-0.5"), Decimal("1.5"), left, width - 20, clip=True)
@@ -64,11 +66,16 @@ def _chart(mark: Benchmark, width: int = 720, left: int = 220, row: int = 26) ->
     return Chart(width, height, left, zero, at(Decimal(1)), bars, description)
 
 
+def _version() -> str:
+    """The data version the benchmarking pages keep what they read by."""
+    return data_version(today=programme_today(programme_zone()))
+
+
 @bp.route("/benchmarking")
 @login_required
 def index():
     user = actor()
-    kpis = benchmarking.shared_kpis(actor=user)
+    kpis = benchmarking.shared_kpis(actor=user, version=_version())
     manager = user.has_role(Role.PROGRAMME_MANAGER)
     exporter = manager or user.has_role(Role.FUND_ADMINISTRATOR)
     return render_template("monitoring/benchmarking.html", kpis=kpis, exporter=exporter,
@@ -79,10 +86,46 @@ def index():
 @login_required
 def kpi(kpi_key: str):
     user = actor()
-    mark = benchmarking.benchmark(kpi_key, actor=user)
+    mark = benchmarking.benchmark(kpi_key, actor=user, version=_version())
     manager = user.has_role(Role.PROGRAMME_MANAGER)
-    return render_template("monitoring/benchmark_kpi.html", mark=mark, chart=_chart(mark), manager=manager,
-                           publish_form=PublishForm(), withdraw_form=WithdrawForm())
+    shown = _page_of(mark, page_arg())
+    return render_template("monitoring/benchmark_kpi.html", mark=mark, shown=shown, chart=_chart(shown.rows),
+                           manager=manager, publish_form=PublishForm(), withdraw_form=WithdrawForm())
+
+
+#: Initiatives per page of a KPI's benchmark (its table and its chart).
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class OwnRow:
+    """One of the reader's own initiatives on the benchmark: its rank and the page it is on."""
+
+    label: str
+    rank: int | None
+    page: int
+
+
+@dataclass(frozen=True)
+class BenchmarkPage:
+    """A page of the ranking (best progress first; anonymous letters as over the whole ranking), and where the
+    reader's own initiatives are."""
+
+    rows: list[BenchmarkRow]
+    page: int
+    pages: int
+    first: int  # the position (from 1) of the page's first row in the whole ranking
+    count: int
+    own: list[OwnRow]
+
+
+def _page_of(mark: Benchmark, asked: int) -> BenchmarkPage:
+    count = len(mark.rows)
+    pages = max(1, -(-count // PER_PAGE))
+    page = min(max(asked, 1), pages)
+    start = (page - 1) * PER_PAGE
+    own = [OwnRow(r.label, r.rank, index // PER_PAGE + 1) for index, r in enumerate(mark.rows) if r.own]
+    return BenchmarkPage(mark.rows[start:start + PER_PAGE], page, pages, start + 1, count, own)
 
 
 @bp.route("/benchmarking/<kpi_key>/publication", methods=["POST"])
