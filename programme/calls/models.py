@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
-from programme.rulebook import CallRules, parse_call_rules
+from programme.rulebook import CallRules, call_rules_by_digest
 
 
 class CallStatus(enum.StrEnum):
@@ -45,7 +46,9 @@ class Call(Base):
     closes_at: Mapped[datetime | None] = mapped_column(index=True)
     # The rules as they were when the call was created: the file's name, its text and its digest.
     rules_file: Mapped[str] = mapped_column(String(255))
-    rules_source: Mapped[str] = mapped_column(Text)
+    # Deferred: the text (about 17 KB) is read only when a worker meets its digest the first time (``rules``), not
+    # with every row that joins its call (an initiative, a proposal, a loan).
+    rules_source: Mapped[str] = mapped_column(Text, deferred=True)
     rules_sha256: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -83,8 +86,16 @@ class Call(Base):
 
     @cached_property
     def rules(self) -> CallRules:
-        """The call's own copy of its rules (never the file on disk, which may have changed)."""
-        return parse_call_rules(self.rules_source, f"call {self.reference} ({self.rules_file})")
+        """The call's own copy of its rules (never the file on disk, which may have changed), by its digest."""
+        return call_rules_by_digest(self.rules_sha256, lambda: self.rules_source,
+                                    f"call {self.reference} ({self.rules_file})")
+
+    @validates("rules_source")
+    def _keep_digest(self, _key: str, source: str) -> str:
+        """The digest always follows the text (the rules are found by it)."""
+        self.rules_sha256 = hashlib.sha256(source.encode("utf-8")).hexdigest()
+        self.__dict__.pop("rules", None)
+        return source
 
     @property
     def is_public(self) -> bool:

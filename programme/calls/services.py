@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import defer, lazyload
+from sqlalchemy.orm import lazyload
 
 from programme.calls.models import Call, CallStatus, Criterion
 from programme.core import audit
@@ -205,7 +205,7 @@ def public_calls() -> list[Call]:
     return list(
         db.session.scalars(
             select(Call).where(Call.status != CallStatus.DRAFT).order_by(Call.closes_at.desc(), Call.id.desc())
-            .options(defer(Call.rules_source), lazyload(Call.criteria))
+            .options(lazyload(Call.criteria))
         )
     )
 

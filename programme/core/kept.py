@@ -31,18 +31,20 @@ def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
 
     The last matters on PostgreSQL: ids are handed out at insert but seen at commit, so a transaction that took id
     100 may commit after one that took 101, and the newest id would not move. Such a transaction is in flight when
-    the version is read, so the version lists it (``pg_snapshot_xip``), and its end moves the version; a transaction
-    that begins after the reading takes higher ids, which move the newest id. The count covers the moment between
-    taking an id and being listed. The list is empty when nothing writes (a page read at a quiet moment is kept);
-    it is not the whole snapshot, whose upper bound moves at every write anywhere. SQLite has one writer at a time:
-    its ids are seen in the order they are handed out."""
+    the version is read, so the version lists it (the ids of the transactions of this database's other sessions
+    that have written, from ``pg_stat_activity``), and its end moves the version; a transaction that begins after
+    the reading takes higher ids, which move the newest id. The count covers the moment between taking an id and
+    being listed. The list is empty when nothing writes (a page read at a quiet moment is kept), and other
+    databases of the same server do not touch it. SQLite has one writer at a time: its ids are seen in the order
+    they are handed out."""
     columns: list[Any] = []
     for table_id in table_ids:
         newest = select(func.coalesce(func.max(table_id), 0)).scalar_subquery()
         columns += [newest, select(func.count()).where(table_id > newest - WINDOW).scalar_subquery()]
     if db.session.get_bind().dialect.name == "postgresql":
-        columns.append(text("(SELECT coalesce(string_agg(x::text, ',' ORDER BY x), '') "
-                            "FROM pg_snapshot_xip(pg_current_snapshot()) AS x)"))
+        columns.append(text("(SELECT coalesce(string_agg(backend_xid::text, ',' ORDER BY backend_xid::text), '') "
+                            "FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid())"))
     return tuple(db.session.execute(select(*columns)).one())
 
 

@@ -3,6 +3,7 @@
 from programme.rulebook.loader import (
     RulesError,
     RulesProblem,
+    call_rules_by_digest,
     load_call_rules,
     load_rules_file,
     load_scorecard_template,
@@ -26,6 +27,7 @@ __all__ = [
     "load_call_rules",
     "load_rules_file",
     "load_scorecard_template",
+    "call_rules_by_digest",
     "parse_call_rules",
     "parse_scorecard_template",
 ]

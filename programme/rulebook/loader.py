@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -96,6 +99,27 @@ def parse_call_rules(text: str, file: str = "<rules>") -> CallRules:
 @lru_cache(maxsize=64)
 def _parsed_call_rules(text: str, file: str) -> CallRules:
     return _validate(CallRules, _parse_toml(text, file), file)
+
+
+_by_digest: dict[str, CallRules] = {}
+_by_digest_lock = threading.Lock()
+
+
+def call_rules_by_digest(digest: str, read_source: Callable[[], str], file: str = "<rules>") -> CallRules:
+    """A call's rules by the SHA-256 digest of their text: read (``read_source``, a database read) and parsed the
+    first time a worker process meets the digest, then kept. A text whose digest is not the one given is parsed
+    but not kept under it."""
+    found = _by_digest.get(digest)
+    if found is not None:
+        return found
+    source = read_source()
+    rules = parse_call_rules(source, file)
+    if hashlib.sha256(source.encode("utf-8")).hexdigest() == digest:
+        with _by_digest_lock:
+            if len(_by_digest) >= 256:
+                _by_digest.clear()
+            _by_digest[digest] = rules
+    return rules
 
 
 def parse_scorecard_template(text: str, file: str = "<scorecard>") -> ScorecardTemplate:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from programme import jobs
@@ -512,3 +512,31 @@ def test_a_valid_raw_update_passes_the_checks(app, draft_call):
                        {"id": draft_call.id})
     assert reload(draft_call).per_initiative_cap == Decimal("1500000.00")
 
+
+
+def test_the_rules_are_found_by_their_digest_and_the_text_is_read_only_once(app, manager):
+    """A call's rules text is deferred: a row that joins the call does not carry it, and a worker reads and parses
+    it the first time it meets its digest. The digest follows the text whenever the text is set."""
+    call = create(manager)
+    db.session.commit()
+    assert call.rules.call.currency == "EUR"  # parsed once: the digest is known from now on
+    db.session.expunge_all()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        loaded = db.session.get(Call, call.id)
+        assert "rules_source" not in loaded.__dict__
+        assert loaded.rules.call.currency == "EUR"
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and "rules_source" not in statements[0]
+
+    changed = loaded.rules_source.replace('currency = "EUR"', 'currency = "USD"', 1)
+    assert changed != loaded.rules_source
+    loaded.rules_source = changed
+    assert loaded.rules_sha256 == hashlib.sha256(changed.encode("utf-8")).hexdigest()
+    assert loaded.rules.call.currency == "USD"
