@@ -42,6 +42,9 @@ class Bar:
     colour: str
     css: str
     title: str
+    #: What the bar shows, written at its end (rows of several bars: each says its own figure), and where.
+    text: str = ""
+    text_x: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,36 +68,40 @@ class BarChart:
     description: str
 
 
-def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str]], Decimal | None, str]], *,
-              width: int = 640, left: int = 190, bar_height: int = 14, top: Decimal | None = None) -> BarChart:
-    """``rows``: (label, [(value, css class, title)], marker or None, text shown after the bars). The bars of
-    a row are drawn one under the other, scaled to the largest value (or ``top``)."""
-    right = 110
+def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str, str]], Decimal | None, str]], *,
+              width: int = 720, left: int = 200, bar_height: int = 18, top: Decimal | None = None) -> BarChart:
+    """``rows``: (label, [(value, css class, title, text written at the bar's end)], marker or None, text shown
+    after the row's bars when its bars write none). The bars of a row are drawn one under the other, scaled to the
+    largest value (or ``top``); the text is as large as the page's (the chart is drawn at its own size and scrolls
+    on a narrow screen rather than shrink)."""
+    right = 170
     span = width - left - right
     largest = top if top is not None else max(
-        [value for _, bars, _, _ in rows for value, _, _ in bars]
+        [value for _, bars, _, _ in rows for value, _, _, _ in bars]
         + [marker for _, _, marker, _ in rows if marker is not None] + [Decimal(0)])
     scale = Scale(0, largest if largest > 0 else 0, 0, span)
     drawn, y = [], 8
     descriptions = []
     for label, bars, marker, text in rows:
         row_bars = []
-        for index, (value, css, title) in enumerate(bars):
-            length = pixels(scale.at(value)) if value > 0 else 0
-            row_bars.append(Bar(left, y + index * (bar_height + 2), max(length, 1 if value > 0 else 0), bar_height,
-                                BAR_COLOURS.get(css, "#1d4f91"), css, title))
-        height = len(bars) * (bar_height + 2)
         marker_x = left + pixels(scale.at(marker)) if marker is not None else None
+        for index, (value, css, title, bar_text) in enumerate(bars):
+            length = pixels(scale.at(value)) if value > 0 else 0
+            length = max(length, 1 if value > 0 else 0)
+            row_bars.append(Bar(left, y + index * (bar_height + 2), length, bar_height,
+                                BAR_COLOURS.get(css, "#1d4f91"), css, title, bar_text,
+                                left + max(length, (marker_x or left) - left) + 6))
+        height = len(bars) * (bar_height + 2)
         longest = max((bar.width for bar in row_bars), default=0)
         drawn.append(BarRow(label, y + height // 2, row_bars, marker_x, text,
                             left + max(longest, (marker_x or left) - left) + 6))
-        descriptions.append(f"{label}: {text}")
-        y += height + 10
+        descriptions.append(f"{label}: " + (text or ", ".join(b.title for b in row_bars)))
+        y += height + 12
     return BarChart(width, y + 4, left, drawn, "; ".join(descriptions))
 
 
 def _count_chart(counts: list[tuple[str, int]]) -> BarChart:
-    return bar_chart([(label, [(Decimal(n), "count", f"{label}: {n}")], None, str(n)) for label, n in counts])
+    return bar_chart([(label, [(Decimal(n), "count", f"{label}: {n}", "")], None, str(n)) for label, n in counts])
 
 
 def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | list[tuple[str, BarChart]]]:
@@ -108,8 +115,10 @@ def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | l
                 continue
             committed = f"{m.label} committed: {format_money(m.committed, currency)}"
             paid = f"{m.label} paid: {format_money(m.paid, currency)}"
-            rows.append((m.label, [(m.committed, "committed", committed), (m.paid, "paid", paid)],
-                         None, format_money(m.paid, currency)))
+            rows.append((m.label, [
+                (m.committed, "committed", committed, f"committed {format_money(m.committed, currency)}"),
+                (m.paid, "paid", paid, f"paid {format_money(m.paid, currency)}"),
+            ], None, ""))
         money.append((currency, bar_chart(rows)))
     result: dict[str, BarChart | list[tuple[str, BarChart]]] = {
         "money": money,
@@ -122,7 +131,7 @@ def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | l
             share = s.share if s.share is not None else Decimal(0)
             shown = "no money" if s.share is None else f"{(s.share * 100).normalize():f} %"
             title = f"{s.reference}, year {s.year}: {shown} paid, cap {(s.cap * 100).normalize():f} %"
-            rows.append((s.reference, [(share, "over" if s.over else "share", title)], s.cap, shown))
+            rows.append((s.reference, [(share, "over" if s.over else "share", title, "")], s.cap, shown))
         result["shares"] = bar_chart(rows, top=Decimal(1))
     return result
 

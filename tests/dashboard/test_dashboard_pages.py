@@ -279,3 +279,21 @@ def test_a_logged_in_visitor_gets_a_private_copy_of_the_public_page(client, logi
 def test_an_anonymous_visitor_of_the_public_page_gets_no_session(client, world: DashboardWorld):
     response = client.get("/programme-figures")
     assert "Set-Cookie" not in response.headers
+
+
+def test_each_bar_of_the_money_chart_says_its_own_figure_as_the_table_does(client, login, world: DashboardWorld):
+    """Issue 16: the committed bar carried the paid amount's label. Each bar now writes its own figure, and the
+    figures are the table's; the charts' text is as large as the page's (14 px, the chart is not scaled down)."""
+    login(world.manager)
+    html = main_of(client.get("/dashboard"))
+    charts = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    money_chart = next(chart for chart in charts if "committed and paid per instrument" in chart)
+    written = re.findall(r'<text class="bar-figure"[^>]*>([^<]+)</text>', money_chart)
+    # The table's totals row of each instrument: what the chart must say.
+    totals = re.findall(r'<tr><th scope="row">All calls</th><td>([^<]+)</td><td>[A-Z]{3}</td>'
+                        r'<td class="num">([^<]+)</td><td class="num">([^<]+)</td></tr>', html)
+    assert totals and len(totals) == len(programme_figures(today=TODAY, timezone=ZONE).money_totals)
+    expected = [text for _, committed, paid in totals for text in (f"committed {committed}", f"paid {paid}")]
+    assert written == expected
+    assert any(committed != paid for _, committed, paid in totals)  # the two labels are not the same figure
+    assert all('font-size="14"' in text for text in re.findall(r"<text [^>]*>", money_chart))
