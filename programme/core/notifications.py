@@ -6,7 +6,7 @@ import smtplib
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import ForeignKey, String, Text, false, select
+from sqlalchemy import ForeignKey, Index, String, Text, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from programme.core.db import Base, utcnow
@@ -14,6 +14,8 @@ from programme.core.db import Base, utcnow
 
 class Notification(Base):
     __tablename__ = "notifications"
+    # A person's unread count on every page they open: counted from this index alone.
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -1,5 +1,4 @@
-"""Registration and address verification, login and logout, enrolment and reset links, the account page and the
-person's notifications."""
+"""Registration and address verification, login and logout, enrolment and reset links, the account page."""
 
 from __future__ import annotations
 
@@ -12,9 +11,8 @@ from programme.accounts import services
 from programme.accounts.forms import ChangePasswordForm, EmailForm, LoginForm, RegisterForm, SetPasswordForm
 from programme.accounts.views._common import bp, known_device_for, link_to, remember_device, start_session
 from programme.core.forms import ActionForm
-from programme.core.notifications import Notification
 from programme.core.web import actor, attempt, commit, safe_next
-from programme.extensions import db, limiter
+from programme.extensions import limiter
 
 
 def _posted_email_key(prefix: str) -> str:
@@ -199,10 +197,3 @@ def account():
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form)
 
-
-@bp.route("/notifications")
-@login_required
-def notifications():
-    query = db.select(Notification).where(Notification.user_id == current_user.id)
-    items = db.session.scalars(query.order_by(Notification.id.desc()).limit(200)).all()
-    return render_template("accounts/notifications.html", notifications=items)
