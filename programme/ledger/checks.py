@@ -200,7 +200,7 @@ def check_loans() -> list[str]:
             problems.append(f"{loan.number}: outstanding principal {loan.principal_outstanding} but the ledger "
                             f"has {ledger_outstanding}")
         if loan.rescheduled and on(loans_ledger, loan.id, AccountKind.LOANS_RECEIVABLE) != 0:
-            problems.append(f"{loan.number}: rescheduled but loans_receivable is not 0")
+            problems.append(f"{loan.number}: rescheduled but its loans receivable are not 0")
         for name, cached, kind in (("credit", loan.credit, AccountKind.BORROWER_CREDIT),
                                    ("written off", loan.written_off, AccountKind.WRITE_OFFS),
                                    ("recovered", loan.recovered, AccountKind.RECOVERIES)):

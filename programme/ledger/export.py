@@ -18,6 +18,7 @@ from programme.extensions import db
 from programme.ledger.balances import currency_totals, kind_totals, trial_balance
 from programme.ledger.domain import ZERO
 from programme.ledger.models import Account, JournalEntry, JournalLine
+from programme.ledger.naming import account_names
 
 TRIAL_BALANCE = "Trial balance"
 BY_KIND = "By kind"
@@ -32,19 +33,20 @@ def write_trial_balance(target: str | BinaryIO, *, as_of: date | None = None) ->
     balance = trial_balance(as_of)
     label = as_of.isoformat() if as_of else "today, every entry"
     book = StreamingWorkbook()
-    book.add_sheet(TRIAL_BALANCE, ["Account", "Kind", "Owner", "Owner id", "Currency", "Normal side", "Debits",
-                                   "Credits", "Balance"], widths=[36, 24, 12, 10, 9, 10, 16, 16, 16])
+    book.add_sheet(TRIAL_BALANCE, ["Account", "Account code", "Kind", "Owner", "Owner id", "Currency", "Normal side",
+                                   "Debits", "Credits", "Balance"], widths=[44, 36, 24, 12, 10, 9, 10, 16, 16, 16])
     book.add_sheet(BY_KIND, ["Kind", "Currency", "Normal side", "Accounts", "Debits", "Credits", "Balance"],
                    widths=[24, 9, 10, 10, 16, 16, 16])
+    names = account_names(row.account for row in balance.rows)
     for row in balance.rows:
         account = row.account
-        book.append(TRIAL_BALANCE, [account.code, account.kind.label, account.owner_type, account.owner_id,
-                                    account.currency, account.normal_side.value, Money(row.debits),
+        book.append(TRIAL_BALANCE, [names[account.id], account.code, account.kind.label, account.owner_type,
+                                    account.owner_id, account.currency, account.normal_side.value, Money(row.debits),
                                     Money(row.credits), Money(row.balance)])
     for total in currency_totals(balance):
         verdict = "balanced" if total.balanced else "NOT BALANCED"
-        book.append(TRIAL_BALANCE, [f"Total {total.currency} (as of {label})", verdict, None, None, total.currency,
-                                    None, Money(total.debits), Money(total.credits),
+        book.append(TRIAL_BALANCE, [f"Total {total.currency} (as of {label})", None, verdict, None, None,
+                                    total.currency, None, Money(total.debits), Money(total.credits),
                                     Money(total.debits - total.credits)])
     for total in kind_totals(balance):
         book.append(BY_KIND, [total.kind.label, total.currency, total.kind.normal_side.value, total.accounts,
@@ -61,8 +63,8 @@ def write_ledger(target: str | BinaryIO, *, date_from: date, date_to: date) -> i
     book.add_sheet(ENTRIES, ["Entry", "Value date", "Posted (UTC)", "Description", "Reverses entry",
                              "Reversed by entry", "Idempotency key", "By", "Source", "Source id", "Amount"],
                    widths=[9, 11, 17, 60, 10, 10, 36, 28, 18, 9, 16])
-    book.add_sheet(LINES, ["Entry", "Value date", "Line", "Account", "Kind", "Currency", "Debit", "Credit"],
-                   widths=[9, 11, 9, 36, 24, 9, 16, 16])
+    book.add_sheet(LINES, ["Entry", "Value date", "Line", "Account", "Account code", "Kind", "Currency", "Debit",
+                           "Credit"], widths=[9, 11, 9, 44, 36, 24, 9, 16, 16])
     reversal = aliased(JournalEntry)
     period = (JournalEntry.value_date >= date_from) & (JournalEntry.value_date <= date_to)
     # Each entry's amount: the sum of its debits, in whole cents (exact on SQLite too).
@@ -88,7 +90,7 @@ def write_ledger(target: str | BinaryIO, *, date_from: date, date_to: date) -> i
                               reversed_by, key, by,
                               source, source_id, Money(from_cents(entry_cents))])
     lines = (
-        select(JournalLine.entry_id, JournalEntry.value_date, JournalLine.id, Account.code, Account.kind,
+        select(JournalLine.entry_id, JournalEntry.value_date, JournalLine.id, Account.id, Account.code, Account.kind,
                Account.currency, JournalLine.debit, JournalLine.credit)
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .join(Account, Account.id == JournalLine.account_id)
@@ -97,14 +99,17 @@ def write_ledger(target: str | BinaryIO, *, date_from: date, date_to: date) -> i
         .execution_options(yield_per=_BATCH)
     )
     totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for entry_id, value_date, line_id, code, kind, currency, debit, credit in db.session.execute(lines):
+    names = account_names(db.session.scalars(
+        select(Account).where(Account.id.in_(
+            select(JournalLine.account_id).join(JournalEntry, JournalEntry.id == JournalLine.entry_id).where(period)))))
+    for entry_id, value_date, line_id, account_id, code, kind, currency, debit, credit in db.session.execute(lines):
         totals[currency][0] += debit
         totals[currency][1] += credit
-        book.append(LINES, [entry_id, value_date, line_id, code, kind.label, currency,
+        book.append(LINES, [entry_id, value_date, line_id, names[account_id], code, kind.label, currency,
                             Money(debit) if debit else None, Money(credit) if credit else None])
     for currency, (debits, credits) in sorted(totals.items()):
         book.append(LINES, [None, None, None, f"Total {currency}, {date_from.isoformat()} to {date_to.isoformat()}",
-                            "balanced" if debits == credits else "NOT BALANCED", currency, Money(debits),
+                            None, "balanced" if debits == credits else "NOT BALANCED", currency, Money(debits),
                             Money(credits)])
     book.save(target)
     return count

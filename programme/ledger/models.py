@@ -89,7 +89,7 @@ class AccountKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _KIND_LABELS.get(self, self.value.replace("_", " ").capitalize())
 
 
 NORMAL_SIDE: dict[AccountKind, Side] = {
@@ -107,6 +107,8 @@ NORMAL_SIDE: dict[AccountKind, Side] = {
     AccountKind.COFINANCING_RECEIVED: Side.DEBIT,
     AccountKind.MEMBER_CONTRIBUTIONS: Side.CREDIT,
 }
+
+_KIND_LABELS: dict[AccountKind, str] = {AccountKind.COFINANCING_RECEIVED: "Co-financing received"}
 
 _DEBIT_KINDS = ", ".join(f"'{kind.value}'" for kind in AccountKind if NORMAL_SIDE[kind] is Side.DEBIT)
 

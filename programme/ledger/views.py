@@ -30,6 +30,7 @@ from programme.ledger.checks import entries_since, latest_run, run_checks
 from programme.ledger.export import write_ledger, write_trial_balance
 from programme.ledger.forms import AsOfForm, PeriodForm
 from programme.ledger.models import Account, JournalEntry
+from programme.ledger.naming import account_names
 
 bp = Blueprint("ledger", __name__)
 
@@ -82,10 +83,11 @@ def _page(as_of_form: AsOfForm, period_form: PeriodForm, status: int = 200):
         page = 1
     pages = max(1, math.ceil(len(balance.rows) / PER_PAGE))
     page = min(page, pages)
+    rows = balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE]
     return render_template(
         "ledger/index.html", balance=balance, as_of=as_of, kinds=figures.kinds,
-        currencies=figures.currencies, rows=balance.rows[(page - 1) * PER_PAGE:page * PER_PAGE],
-        page=page, pages=pages, check=check, posted_since=posted_since, as_of_form=as_of_form,
+        currencies=figures.currencies, rows=rows, names=account_names(row.account for row in rows), page=page,
+        pages=pages, check=check, posted_since=posted_since, as_of_form=as_of_form,
         period_form=period_form, today=now().date(), may_run_checks=may_run_checks(actor()),
         check_form=ActionForm(),
     ), status

@@ -242,7 +242,7 @@ def aggregate(
             scaled_total += spec.weight * part if as_decimal else exact(spec.weight) * exact(part)
             if part < spec.threshold * count:
                 source = "consensus" if agreed is not None else "mean"
-                reasons.append(f"{spec.key}: {source} {_shown(result.counted)} is below the criterion threshold"
+                reasons.append(f"{spec.name}: {source} {_shown(result.counted)} is below the criterion threshold"
                                f" {plain_number(spec.threshold)}")
         total = ratio(scaled_total, count)
         if scaled_total < scoring.overall_threshold * count:

@@ -201,11 +201,17 @@ def _decimal(value: Any, name: str) -> Decimal:
 
 @dataclass(frozen=True)
 class CriterionSpec:
-    """A criterion as the calculations need it: its key, weight and threshold."""
+    """A criterion as the calculations need it: its key, weight and threshold; its title names it for people."""
 
     key: str
     weight: Decimal
     threshold: Decimal = Decimal(0)
+    title: str = ""
+
+    @property
+    def name(self) -> str:
+        """What people read: the criterion's title (its key only when it has none)."""
+        return self.title or self.key
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weight", _decimal(self.weight, f"{self.key}.weight"))
@@ -247,7 +253,7 @@ class Scoring:
     @classmethod
     def from_rules(cls, scoring: ScoringSection) -> Scoring:
         return cls(
-            criteria=tuple(CriterionSpec(c.key, c.weight, c.threshold) for c in scoring.criteria),
+            criteria=tuple(CriterionSpec(c.key, c.weight, c.threshold, c.title) for c in scoring.criteria),
             overall_threshold=scoring.overall_threshold,
             disagreement_limit=scoring.disagreement_limit,
             scale=ScoreScale.from_rules(scoring),
@@ -259,6 +265,10 @@ class Scoring:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(c.key for c in self.criteria)
+
+    def name_of(self, key: str) -> str:
+        """The criterion's name for people (its title), from its key; an unknown key stays as it is."""
+        return next((c.name for c in self.criteria if c.key == key), key)
 
     @property
     def total_weight(self) -> Decimal:

@@ -111,8 +111,12 @@ def test_the_page_shows_the_trial_balance_balanced_and_both_checks_clean(client,
     assert "Balanced" in page and "Not balanced" not in page
     # Totals: 100000 + 50000 + 12000.10 + 1010.33 + 12000.10 (the reversal) on each side.
     assert "EUR 175,010.53" in page
-    for code in ("programme_budget:call:1", "revolving_fund_cash:fund:1", "loans_receivable:loan:1"):
-        assert code in page
+    for name in ("Programme budget, call no. 1", "Revolving fund cash, revolving fund no. 1",
+                 "Loans receivable, loan no. 1"):
+        assert name in page
+    # People read the accounts' names, never their codes.
+    for code in ("programme_budget:", "revolving_fund_cash:", "loans_receivable:", "interest_income:"):
+        assert code not in page
     assert "The ledger check found nothing wrong" in page
     assert "Every derived balance equals the ledger" in page
     # The cash: 50000 - 12000.10 + 1010.33 + 12000.10 (reversal) = 51010.33
@@ -236,16 +240,18 @@ def test_the_trial_balance_workbook_reads_back_exactly(posted):
     book = load_workbook(io.BytesIO(target.getvalue()), read_only=True)
     assert book.sheetnames == ["Trial balance", "By kind"]
     rows = list(book["Trial balance"].iter_rows(values_only=True))
-    assert rows[0] == ("Account", "Kind", "Owner", "Owner id", "Currency", "Normal side", "Debits", "Credits",
-                       "Balance")
-    by_code = {row[0]: row for row in rows[1:]}
+    assert rows[0] == ("Account", "Account code", "Kind", "Owner", "Owner id", "Currency", "Normal side", "Debits",
+                       "Credits", "Balance")
+    by_code = {row[1]: row for row in rows[1:]}
     cash = by_code["revolving_fund_cash:fund:1"]
-    assert [as_decimal(v) for v in cash[6:9]] == [D("63010.43"), D("12000.10"), D("51010.33")]
+    assert cash[0] == "Revolving fund cash, revolving fund no. 1"  # the people's name; the code beside it
+    assert [as_decimal(v) for v in cash[7:10]] == [D("63010.43"), D("12000.10"), D("51010.33")]
     interest = by_code["interest_income:fund:1"]
-    assert [as_decimal(v) for v in interest[6:9]] == [D("0"), D("10.32"), D("10.32")]
+    assert [as_decimal(v) for v in interest[7:10]] == [D("0"), D("10.32"), D("10.32")]
+    assert by_code["programme_funds:programme"][0] == "Programme funds"
     total = rows[-1]
-    assert total[0].startswith("Total EUR") and total[1] == "balanced"
-    assert as_decimal(total[6]) == as_decimal(total[7]) == D("175010.53")
+    assert total[0].startswith("Total EUR") and total[2] == "balanced"
+    assert as_decimal(total[7]) == as_decimal(total[8]) == D("175010.53")
     kinds = list(book["By kind"].iter_rows(values_only=True))
     assert kinds[0] == ("Kind", "Currency", "Normal side", "Accounts", "Debits", "Credits", "Balance")
     # The loan: 12000.10 lent, 1000.01 repaid, the 12000.10 reversed.
@@ -257,9 +263,9 @@ def test_the_trial_balance_as_of_a_day(posted):
     write_trial_balance(target, as_of=JAN)
     rows = list(load_workbook(io.BytesIO(target.getvalue()), read_only=True)["Trial balance"]
                 .iter_rows(values_only=True))
-    by_code = {row[0]: row for row in rows[1:]}
-    assert as_decimal(by_code["revolving_fund_cash:fund:1"][8]) == D("50000.00")
-    assert as_decimal(by_code["loans_receivable:loan:1"][8]) == D("0")
+    by_code = {row[1]: row for row in rows[1:]}
+    assert as_decimal(by_code["revolving_fund_cash:fund:1"][9]) == D("50000.00")
+    assert as_decimal(by_code["loans_receivable:loan:1"][9]) == D("0")
     assert "2025-01-15" in rows[-1][0]
 
 
@@ -280,22 +286,25 @@ def test_the_ledger_workbook_has_every_entry_and_line_of_the_period_with_reversa
     assert reversal[3].startswith(f"Reversal of entry {lent_id}")
     assert as_decimal(repay[10]) == D("1010.33")
     # A row's empty cells at its end are not written: pad them back.
-    lines = [row + (None,) * (8 - len(row)) for row in book["Lines"].iter_rows(values_only=True)]
-    assert lines[0] == ("Entry", "Value date", "Line", "Account", "Kind", "Currency", "Debit", "Credit")
+    lines = [row + (None,) * (9 - len(row)) for row in book["Lines"].iter_rows(values_only=True)]
+    assert lines[0] == ("Entry", "Value date", "Line", "Account", "Account code", "Kind", "Currency", "Debit",
+                        "Credit")
     body = lines[1:-1]
     assert len(body) == 7
     repay_lines = [row for row in body if row[0] == lent_id + 1]
     def amount(value: object) -> Decimal | None:
         return None if value is None else as_decimal(value)
 
-    assert {row[3]: (amount(row[6]), amount(row[7])) for row in repay_lines} == {
+    assert {row[4]: (amount(row[7]), amount(row[8])) for row in repay_lines} == {
         "revolving_fund_cash:fund:1": (D("1010.33"), None),
         "loans_receivable:loan:1": (None, D("1000.01")),
         "interest_income:fund:1": (None, D("10.32")),
     }
+    assert {row[3] for row in repay_lines} == {"Revolving fund cash, revolving fund no. 1",
+                                               "Loans receivable, loan no. 1", "Interest income, revolving fund no. 1"}
     total = lines[-1]
-    assert total[4] == "balanced"
-    assert as_decimal(total[6]) == as_decimal(total[7]) == D("25010.53")
+    assert total[5] == "balanced"
+    assert as_decimal(total[7]) == as_decimal(total[8]) == D("25010.53")
 
 
 def test_the_ledger_workbook_of_an_empty_period(posted):

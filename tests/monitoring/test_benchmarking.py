@@ -5,6 +5,7 @@ ignored; anonymity for a group and publication revealing names; access for every
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -377,3 +378,16 @@ def test_reading_is_a_fixed_number_of_queries_whatever_the_size(call, people):
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(mark.rows) == 20 and len(shared) == 3
     assert len(statements) <= 5, statements  # group ids, rows, publication; shared KPIs, publications
+
+
+def test_the_index_names_kpis_without_their_keys(call, people, client, login):
+    """Issue 16: people read a KPI's name; its key stays in the addresses and the KPI matrix export."""
+    for made in _three(call)[:2]:
+        add_kpi(made, "business_leaders_in_steering", 0, 10, name="Business leaders in the steering committee")
+    db.session.commit()
+    login(people["manager"])
+    html = client.get("/benchmarking").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Business leaders in the steering committee" in text
+    assert "business_leaders_in_steering" not in text and "<th>Key</th>" not in html
+    assert "/benchmarking/business_leaders_in_steering" in html  # the link, for the browser

@@ -86,7 +86,9 @@ def test_the_shipped_rules_as_plain_values():
     assert scoring.funding_line == "stop"
     assert scoring.reviewers_per_proposal == 3
     assert all(c.threshold == D(3) for c in scoring.criteria)
-    assert scoring.criteria[0] == CriterionSpec("cooperation", D("0.5"), D(3))
+    title = "Quality of co-operation among the members"
+    assert scoring.criteria[0] == CriterionSpec("cooperation", D("0.5"), D(3), title)
+    assert scoring.criteria[0].name == scoring.name_of("cooperation") == title  # people read the title
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -213,7 +213,8 @@ def test_every_user_of_each_group_is_told_the_decision_and_the_scores_without_re
     rejected = told(world.leads[1]) + told(member)
     assert [n.subject for n in rejected] == [f"Decision on {world.proposals[1].reference}: rejected"] * 2
     assert rejected[0].body == rejected[1].body
-    assert "Not fundable: composition: mean 2.00 is below the criterion threshold 3" in rejected[0].body
+    assert ("Not fundable: Composition of the group and involvement of local support institutions: mean 2.00 is "
+            "below the criterion threshold 3") in rejected[0].body
     assert "Total: 8.60 (fundable from 10" in rejected[0].body
     everything = "\n".join(n.subject + n.body for n in funded + rejected)
     for reviewer in world.reviewers:

@@ -127,15 +127,18 @@ def test_criterion_and_overall_thresholds(app):
     p = [x.id for x in world.proposals]
     assert expected.totals[p[0]] == F(83, 6) and expected.totals[p[1]] == 10 and expected.totals[p[2]] == F(19, 2)
     assert expected.order == [p[3], p[1]]
-    assert results.scores[p[0]].reasons == ("cooperation: mean 2.67 is below the criterion threshold 3",)
+    assert results.scores[p[0]].reasons == (
+        "Quality of co-operation among the members: mean 2.67 is below the criterion threshold 3",)
     assert results.scores[p[2]].reasons == ("total 9.50 is below the overall threshold 10",)
-    assert results.scores[p[4]].reasons == ("composition: mean 2.00 is below the criterion threshold 3",
-                                            "own_indicators: mean 0.00 is below the criterion threshold 3",
-                                            "total 9.60 is below the overall threshold 10")
+    assert results.scores[p[4]].reasons == (
+        "Composition of the group and involvement of local support institutions: mean 2.00 is below the criterion "
+        "threshold 3",
+        "Indicators the group defines itself (participatory evaluation): mean 0.00 is below the criterion threshold 3",
+        "total 9.60 is below the overall threshold 10")
     assert [results.ranked_as(x) for x in p] == [("not_fundable", None), ("funded", 2), ("not_fundable", None),
                                                  ("funded", 1), ("not_fundable", None)]
     # Not fundable, whatever the total: only a rejection can be recorded.
-    with pytest.raises(RuleViolation, match="not fundable .*cooperation"):
+    with pytest.raises(RuleViolation, match="not fundable .*Quality of co-operation"):
         services.record_decision(world.proposals[0], outcome=Outcome.FUNDED, reason="High total",
                                  actor=world.manager, now=DURING)
 
@@ -283,7 +286,9 @@ def test_a_consensus_score_replaces_the_mean_in_the_total_and_the_fundability(ap
     # p1: 0.5 x 3.5 + 0.5 x 4 + 2 x 4 = 11.75, now fundable; p2: 0.5 x 4 + 0.5 x 2.5 + 8 = 11.25, no longer.
     assert expected.totals == {p1.id: F(47, 4), p2.id: F(45, 4)}
     assert [r.proposal_id for r in after.ranking.ranked] == [p1.id]
-    assert after.scores[p2.id].reasons == ("first_activities: consensus 2.50 is below the criterion threshold 3",)
+    assert after.scores[p2.id].reasons == (
+        "First activities: quick wins that address the firms' immediate problems: consensus 2.50 is below the "
+        "criterion threshold 3",)
     assert not after.scores[p1.id].needs_consensus and after.scores[p1.id].flagged
     assert after.consensus[p1.id]["cooperation"].reason == "The panel agreed on 3.5."
 

@@ -1,0 +1,70 @@
+"""An account's name for people: its kind's label and the thing it belongs to ("Borrower credit, loan
+L-2027-0001"), where the account's ``code`` (``borrower_credit:loan:1``) is for machines. Every page and export
+column meant for people names accounts here; the code stays only where a machine reads it (the exports' "Account
+code" column, the command line).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from programme.calls.models import Call
+from programme.extensions import db
+from programme.funding.models import Initiative
+from programme.ledger.models import Account
+from programme.loans.models import Loan, RevolvingFund
+
+__all__ = ["account_name", "account_names"]
+
+
+def _owner_names(owner_type: str, ids: set[int]) -> dict[int, str]:
+    """The names of the owners of one type, by id, in one query (an unknown type or id is left out)."""
+    if owner_type == "call":
+        rows = db.session.execute(select(Call.id, Call.reference).where(Call.id.in_(ids)))
+        return {id_: f"call {reference}" for id_, reference in rows}
+    if owner_type == "initiative":
+        rows = db.session.execute(select(Initiative.id, Initiative.reference).where(Initiative.id.in_(ids)))
+        return {id_: f"initiative {reference}" for id_, reference in rows}
+    if owner_type == "loan":
+        rows = db.session.execute(select(Loan.id, Loan.number).where(Loan.id.in_(ids)))
+        return {id_: f"loan {number}" for id_, number in rows}
+    if owner_type == "fund":
+        rows = db.session.execute(select(RevolvingFund.id, Initiative.reference)
+                                  .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
+                                  .where(RevolvingFund.id.in_(ids)))
+        return {id_: f"revolving fund of {reference}" for id_, reference in rows}
+    return {}
+
+
+def _fallback(owner_type: str, owner_id: int | None) -> str:
+    """The owner's name when it cannot be found: its type and number, in words."""
+    kind = "revolving fund" if owner_type == "fund" else owner_type.replace("_", " ")
+    return kind if owner_id is None else f"{kind} no. {owner_id}"
+
+
+def _name(account: Account, owners: dict[tuple[str, int], str]) -> str:
+    if account.owner_id is None:  # the programme's own accounts: the kind says it all
+        return account.kind.label
+    owner = owners.get((account.owner_type, account.owner_id)) or _fallback(account.owner_type, account.owner_id)
+    return f"{account.kind.label}, {owner}"
+
+
+def account_names(accounts: Iterable[Account]) -> dict[int, str]:
+    """The people's name of each account, by account id, with one query per type of owner."""
+    accounts = list(accounts)
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for account in accounts:
+        if account.owner_id is not None:
+            wanted[account.owner_type].add(account.owner_id)
+    owners = {(owner_type, id_): name for owner_type, ids in wanted.items()
+              for id_, name in _owner_names(owner_type, ids).items()}
+    return {account.id: _name(account, owners) for account in accounts}
+
+
+def account_name(account: Account) -> str:
+    """One account's name for people, e.g. "Borrower credit, loan L-2027-0001"."""
+    return account_names([account])[account.id]
+
