@@ -27,6 +27,8 @@ class Defaults:
     DATABASE_POOL_RECYCLE_SECONDS = 1800
     PROGRAMME_NAME = "Cluster Development Programme"
     PROGRAMME_TIMEZONE = "Africa/Johannesburg"
+    # How pages write a day (strftime): day month year by default, "6 Dec 2026".
+    DATE_FORMAT = "%-d %b %Y"
     RULES_FOLDER = str(PROJECT_ROOT / "rules")
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     # An attachment may be up to MAX_ATTACHMENT_BYTES (the form says so); a request above MAX_CONTENT_LENGTH is

@@ -23,6 +23,7 @@ from programme.calls import services as calls
 from programme.config import PROJECT_ROOT
 from programme.core.access import Role
 from programme.core.db import Base, utcnow
+from programme.core.notifications import notify
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
@@ -58,6 +59,13 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/logout", (LOGIN, 302, 302, 302, 302, 302, 302)),
     ("GET", "/account", (LOGIN, 200, 200, 200, 200, 200, 200)),
     ("GET", "/notifications", (LOGIN, 200, 200, 200, 200, 200, 200)),
+    # The notification centre: a person marks (or opens) only their own notifications ({notification_a} is the
+    # applicant's); another's id typed in by hand, or an unknown one, is not found. "Mark all" marks one's own.
+    ("POST", "/notifications/{notification_a}/read", (LOGIN, 302, 404, 404, 404, 404, 404)),
+    ("POST", "/notifications/{notification_a}/open", (LOGIN, 302, 404, 404, 404, 404, 404)),
+    ("POST", "/notifications/999999/read", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/notifications/999999/open", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/notifications/read", (LOGIN, 302, 302, 302, 302, 302, 302)),
     ("GET", "/manage/users", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("GET", "/manage/users/new", (LOGIN, 403, 403, 403, 200, 403, 403)),
     # Registration answers alike for a new and a known address ("check your mailbox"); the address is proved
@@ -154,6 +162,9 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/proposals/{proposal_a}/attachments/{attachment_b}/remove", (LOGIN, 404, 404, 404, 403, 404, 404)),
     ("POST", "/proposals/{proposal_a}/submit", (LOGIN, 302, 404, 404, 403, 404, 404)),
     ("POST", "/proposals/{proposal_b}/submit", (LOGIN, 404, 302, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_a}/submit", (LOGIN, 200, 404, 404, 403, 404, 404)),
+    ("GET", "/proposals/{proposal_b}/submit", (LOGIN, 404, 200, 404, 403, 404, 404)),
+    ("GET", "/proposals/999999/submit", (LOGIN, 404, 404, 404, 404, 404, 404)),
     ("POST", "/proposals/{proposal_a}/withdraw", (LOGIN, 302, 404, 404, 403, 404, 404)),
     ("GET", "/proposals/{proposal_a}/versions/1", (LOGIN, 200, 404, 404, 200, 404, 404)),
     ("GET", "/proposals/{proposal_a}/versions/2", (LOGIN, 404, 404, 404, 404, 404, 404)),
@@ -199,6 +210,10 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/calls/{review_call}/review/ranking.xlsx", (LOGIN, 403, 403, 403, 200, 403, 200)),
     ("POST", "/calls/{review_call}/review/decide-as-ranked", (LOGIN, 403, 403, 403, 302, 403, 403)),
     ("POST", "/calls/{review_call}/review/publish", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("GET", "/calls/{review_call}/review/decide-as-ranked", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/{review_call}/review/publish", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("GET", "/calls/999999/review/decide-as-ranked", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    ("GET", "/calls/999999/review/publish", (LOGIN, 403, 403, 403, 404, 403, 403)),
     ("GET", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("POST", "/reviews/{review_mine}/move", (LOGIN, 403, 403, 403, 302, 403, 403)),
     ("GET", "/reviews/999999/move", (LOGIN, 403, 403, 403, 404, 403, 403)),
@@ -217,6 +232,11 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 200, 404, 404)),
     ("POST", "/reviews/{review_other}", (LOGIN, 404, 404, 404, 403, 404, 404)),
     ("GET", "/reviews/999999", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/reviews/{review_mine}/submit", (LOGIN, 404, 404, 200, 403, 404, 404)),
+    ("POST", "/reviews/{review_mine}/submit", (LOGIN, 404, 404, 302, 403, 404, 404)),
+    ("GET", "/reviews/{review_other}/submit", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("POST", "/reviews/{review_other}/submit", (LOGIN, 404, 404, 404, 403, 404, 404)),
+    ("GET", "/reviews/999999/submit", (LOGIN, 404, 404, 404, 404, 404, 404)),
     ("GET", "/reviews/{review_mine}/attachments/{review_attachment}", (LOGIN, 404, 404, 200, 200, 404, 404)),
     # another proposal's file typed into the review's URL
     ("GET", "/reviews/{review_mine}/attachments/{review_attachment_other}", (LOGIN, 404, 404, 404, 404, 404, 404)),
@@ -427,7 +447,14 @@ FORM_DATA = {
     "/loans/{loan_b}/repayments": {"amount": "100.00", "value_date": "{today}", "bank_reference": "REP-ACCESS-1"},
     "/loans/{loan_a}/reschedule": {"term_periods": "24", "first_due": "{next_month}", "grace_periods": "0",
                                    "grace": "none", "method": "", "annual_rate": "", "reason": "Harvest failed."},
-    "/loans/{loan_a}/write-off": {"on_date": "{today}", "reason": "The borrower went bankrupt."},
+    "/loans/{loan_a}/write-off": {"on_date": "{today}", "reason": "The borrower went bankrupt.", "confirmed": "yes"},
+    # The irreversible actions, confirmed (without it, the POST shows the confirmation page and changes nothing).
+    "/proposals/{proposal_a}/submit": {"confirmed": "yes"},
+    "/proposals/{proposal_b}/submit": {"confirmed": "yes"},
+    "/calls/{review_call}/review/decide-as-ranked": {"confirmed": "yes"},
+    "/calls/{review_call}/review/publish": {"confirmed": "yes"},
+    "/reviews/{review_mine}/submit": {"confirmed": "yes"},
+    "/reviews/{review_other}/submit": {"confirmed": "yes"},
     "/loans/{loan_a}/refund": {"value_date": "{today}", "bank_reference": "REF-ACCESS-1"},
     "/initiatives/{initiative_a}/scorecard": {"template": "scottish_cluster"},
     "/initiatives/{initiative_a}/scorecard/kpis": {"factor": "{factor_a}", **_KPI},
@@ -515,6 +542,8 @@ def _build_world(app) -> World:
                                     valid_for=timedelta(hours=72))
     review_ids = _review_call(app, now, users, group_a)
     funding_ids = _initiatives(open_call, proposal_a, proposal_b, users, now)
+    notification_a = notify(db.session, email=users["applicant"].email, user_id=users["applicant"].id,
+                            subject="Your proposal", body="Read it.", link=f"/proposals/{proposal_a.id}")
     db.session.commit()
     return World(
         ids={
@@ -524,7 +553,7 @@ def _build_world(app) -> World:
             "invitation_a": invitation_a.id, "invitation_b_token": invitation_b.token,
             "invitation_for_applicant": invitation_for_applicant.token,
             "draft_call": draft.id, "open_call": open_call.id,
-            "proposal_a": proposal_a.id, "proposal_b": proposal_b.id,
+            "proposal_a": proposal_a.id, "proposal_b": proposal_b.id, "notification_a": notification_a.id,
             **review_ids,
             **funding_ids,
             **{f"{key}_a": value for key, value in parts_a.items()},
@@ -773,9 +802,9 @@ def _every_row() -> dict[str, list[tuple]]:
     return rows
 
 
-#: Posts anyone may make, that change something whoever makes them: logging out, and asking for a reset link (mailed
-#: to the address's owner, never to who asked).
-ANYONE_CHANGES = ("/logout", "/reset")
+#: Posts anyone may make, that change something whoever makes them: logging out, asking for a reset link (mailed
+#: to the address's owner, never to who asked), and marking one's own notifications read.
+ANYONE_CHANGES = ("/logout", "/reset", "/notifications/read")
 #: Posts anyone may make that change nothing for a logged-in person: registering (they are sent home), a new
 #: confirmation link (their address is confirmed), links that name nothing (refused).
 ANYONE_ASKS = ("/register", "/confirm-address/resend", "/verify/{bogus_token}", "/enrol/{bogus_token}",

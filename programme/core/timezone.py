@@ -36,9 +36,18 @@ def local_to_utc(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+#: How pages write a day: day, month, year ("6 Dec 2026"); a moment adds the time ("6 Dec 2026, 15:00 SAST").
+DATE_FORMAT = "%-d %b %Y"
+
+
+def format_day(value: date | None, pattern: str = DATE_FORMAT) -> str:
+    """A day as every page writes it (the configuration's ``DATE_FORMAT``)."""
+    return "–" if value is None else value.strftime(pattern)
+
+
 def format_local(moment: datetime | None, zone: str, with_zone: bool = True) -> str:
     if moment is None:
         return "–"
     local = to_local(moment, zone)
-    text = local.strftime("%-d %b %Y, %H:%M")
+    text = local.strftime(f"{DATE_FORMAT}, %H:%M")
     return f"{text} {local.tzname()}" if with_zone else text

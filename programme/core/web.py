@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from programme.core.access import AccessDenied, NotFound, RuleViolation
 from programme.core.money import format_money
 from programme.core.security import bounded_int
-from programme.core.timezone import format_local
+from programme.core.timezone import format_day, format_local
 from programme.core.timezone import now as now  # the views' clock, re-exported: one clock, set once in tests
 from programme.extensions import db
 from programme.rulebook import ORGANISATION_TYPES
@@ -208,6 +208,11 @@ def register_web(app: Flask) -> None:
     @app.template_filter("localtime")
     def localtime(value: datetime | None, with_zone: bool = True) -> str:
         return format_local(value, zone, with_zone)
+
+    @app.template_filter("day")
+    def day(value: date | None) -> str:
+        """A date as every page writes it: day month year (``DATE_FORMAT``, "6 Dec 2026" by default)."""
+        return format_day(value, app.config["DATE_FORMAT"])
 
     @app.template_filter("money")
     def money(value: Decimal | None, currency: str = "") -> str:

@@ -11,7 +11,9 @@ from programme.calls.models import CallStatus
 from programme.core.access import Role
 from programme.core.timezone import programme_today
 from programme.core.web import actor, now, programme_zone
+from programme.dashboard import work
 from programme.funding import services as funding
+from programme.loans import services as loans
 from programme.monitoring.services import reports
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
@@ -40,10 +42,15 @@ def index():
     overdue_reports = reports.reports_awaiting(actor=actor(), limit=20) if manages or administers else []
     to_file = reports.reports_to_file(actor=actor()) if current_user.is_authenticated \
         and current_user.has_role(Role.APPLICANT) else []
+    in_review = work.calls_in_review(actor=actor()) if manages else []
+    submitted = work.recent_submissions(actor=actor(), now=moment) if manages else []
+    queue = work.administrator_queue(actor=actor()) if administers else None
+    approvals = loans.pending_approvals(actor=actor(), for_me=True) if administers else []
     return render_template("home.html", calls=current, groups=groups, invitations=invitations, proposals=mine,
                            review_calls=review_calls, outstanding=outstanding, awaiting=awaiting,
                            to_verify=to_verify, to_judge=to_judge, overdue_reports=overdue_reports,
-                           to_file=to_file,
+                           to_file=to_file, in_review=in_review, submitted=submitted, queue=queue,
+                           approvals=approvals, recent_days=work.RECENT_DAYS,
                            today=programme_today(programme_zone()), now=moment)
 
 

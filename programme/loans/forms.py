@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, choices, positive
@@ -125,10 +125,22 @@ class RescheduleForm(ProgrammeForm):
             raise ValidationError("Choose 'Interest only' as the grace, or give 0 grace periods.")
 
 
+#: The value of the hidden ``confirmed`` field that only a confirmation (its page, or the script's dialog) sets.
+CONFIRMED = "yes"
+
+
 class WriteOffForm(ProgrammeForm):
+    """Ask for a write-off: the POST asks only with ``confirmed`` set; without it the view shows the confirmation
+    page with the date and reason typed, kept in its fields."""
+
     on_date = DateField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the write-off."),
                                                  Length(max=2000, message="Write at most 2,000 characters.")])
+    confirmed = HiddenField()
+
+    @property
+    def given(self) -> bool:
+        return self.confirmed.data == CONFIRMED
 
 
 class RefundForm(ProgrammeForm):

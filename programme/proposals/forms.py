@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -126,6 +126,21 @@ class IndicatorForm(ProgrammeForm):
 class AttachmentForm(ProgrammeForm):
     kind = SelectField("Kind of document", choices=ATTACHMENT_CHOICES, validators=[DataRequired()])
     file = FileField("File", validators=[FileRequired("Choose a file to upload.")])
+
+
+#: The value of the hidden ``confirmed`` field that only a confirmation (its page, or the script's dialog) sets.
+CONFIRMED = "yes"
+
+
+class SubmitForm(ProgrammeForm):
+    """Submitting the proposal: the POST submits only with ``confirmed`` set; without it the view shows the
+    confirmation page (what submitting freezes, and whether the call accepts the draft as it is)."""
+
+    confirmed = HiddenField()
+
+    @property
+    def given(self) -> bool:
+        return self.confirmed.data == CONFIRMED
 
 
 class WithdrawForm(ProgrammeForm):

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from wtforms import DateTimeLocalField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -26,6 +26,19 @@ OUTCOME_CHOICES = choices([
     (Outcome.REJECTED.value, "Rejected"),
 ])
 REASON = [Length(max=5000, message="Write at most 5,000 characters.")]
+#: The value of the hidden ``confirmed`` field that only a confirmation (its page, or the script's dialog) sets.
+CONFIRMED = "yes"
+
+
+class ConfirmForm(ProgrammeForm):
+    """The button of an action that cannot be undone (publish the decisions, decide the rest as ranked): its POST
+    does the action only with ``confirmed`` set; without it the view shows the confirmation page."""
+
+    confirmed = HiddenField()
+
+    @property
+    def given(self) -> bool:
+        return self.confirmed.data == CONFIRMED
 
 
 def score_choices(points: Iterable[Decimal]) -> list[SelectChoice]:
@@ -165,10 +178,16 @@ class ReviewForm(ProgrammeForm):
     keys: tuple[str, ...] = ()
     save_draft = SubmitField("Save draft")
     submit_review = SubmitField("Submit review")
+    #: Set by the confirmation (the script's dialog); without it "Submit review" saves the draft and asks first.
+    confirmed = HiddenField()
 
     @property
     def submitting(self) -> bool:
         return bool(self.submit_review.data)
+
+    @property
+    def confirmation_given(self) -> bool:
+        return self.confirmed.data == CONFIRMED
 
     def score(self, key: str) -> SelectField:
         return self[f"score_{key}"]

@@ -43,8 +43,34 @@
     });
   }
 
+  /* An action that cannot be undone asks first. Without JavaScript its button posts without "confirmed" and the
+     server shows a confirmation page; here a button marked data-confirm asks with a dialog instead and, when the
+     person agrees, posts straight to the action with its form's "confirmed" field set. */
+  function confirmations() {
+    var buttons = document.querySelectorAll("button[data-confirm], input[type=submit][data-confirm]");
+    Array.prototype.forEach.call(buttons, function (button) {
+      var form = button.form;
+      var field = form && form.elements.namedItem("confirmed");
+      if (!field) {
+        return;
+      }
+      button.addEventListener("click", function (event) {
+        if (window.confirm(button.getAttribute("data-confirm"))) {
+          field.value = "yes";
+        } else {
+          event.preventDefault();
+        }
+      });
+      /* Back from the next page, the form is asked again. */
+      window.addEventListener("pageshow", function () {
+        field.value = "";
+      });
+    });
+  }
+
   ready(function () {
     menu();
     scrollingTables();
+    confirmations();
   });
 })();

@@ -153,3 +153,21 @@ def test_the_skip_link_and_the_phone_menu(chromium_browser, demo: Demo):
     assert page.locator("#main-nav").is_visible() and not page.locator("button.menu-toggle").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE
     without_script.close()
+
+
+@pytest.mark.parametrize("role, path", [("fund administrator", "/loans/1"), ("applicant", "/proposals/1"),
+                                        ("anonymous", "/calls/1")])
+def test_documents_print_without_the_site_around_them(chromium_browser, demo: Demo, role: str, path: str):
+    """A loan's schedule, a proposal and a call's rules print as documents: no navigation, no buttons or forms,
+    the tables whole (print.css)."""
+    context = chromium_browser.new_context(viewport={"width": DESK, "height": 900})
+    page = context.new_page()
+    if ROLES[role]:
+        _log_in(page, demo, ROLES[role])
+    assert page.goto(demo.url + path).status == 200
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible()
+    assert not page.locator("main form button").first.is_visible() if page.locator("main form button").count() else True
+    assert page.locator("main h1").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESK
+    context.close()

@@ -115,6 +115,7 @@ class People:
             context = self.browser.new_context()
             context.set_default_timeout(15_000)
             page = context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())  # each irreversible action's confirm, agreed to
             page.goto(f"{self.base}/login")
             page.locator("#email").fill(email)
             page.locator("#password").fill(PASSWORD)

@@ -37,6 +37,7 @@ def test_applicant_submits_a_proposal_after_fixing_its_member_list(page, live_se
     _seed_applicant_with_four_firms(live_server)
     base, call_id = live_server.url, live_server.seeded.open_call_id
 
+    page.on("dialog", lambda dialog: dialog.accept())  # submitting asks to confirm: agreed to
     page.goto(f"{base}/login")
     _fill(page, "#email", "lead@example.org")
     _fill(page, "#password", PASSWORD)

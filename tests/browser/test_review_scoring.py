@@ -48,6 +48,7 @@ def test_a_reviewer_fixes_a_short_justification_and_submits(page, live_server, t
     short_key = keys[1]
     texts[short_key] = SHORT
 
+    page.on("dialog", lambda dialog: dialog.accept())  # submitting asks to confirm: agreed to
     page.goto(f"{base}/login")
     page.locator("#email").fill(EMAIL)
     page.locator("#password").fill(PASSWORD)

@@ -17,6 +17,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.models import JournalEntry
 from programme.loans import services
@@ -225,7 +226,7 @@ def test_the_fund_page_shows_its_position_chart_and_loans(client, login, w):
     assert "Cash EUR 38,000.00" in body and "Capitalised by the programme EUR 50,000.00" in body
     assert "Loans outstanding (1 active) EUR 12,000.00" in body and "Principal repaid EUR 0.00" in body
     assert "<svg" in html(page) and 'class="cash"' in html(page)
-    assert f"{DISBURSED_ON.isoformat()} EUR 38,000.00 EUR 12,000.00" in body  # the chart's figures as text
+    assert f"{format_day(DISBURSED_ON)} EUR 38,000.00 EUR 12,000.00" in body  # the chart's figures as text
     assert w.loan.number in body and "CAP-1" in body
     assert f'href="/funds/{w.fund.id}/loans/new"' in html(page)
     # at NOW every instalment of the loan is long overdue: the whole of it is at risk
@@ -315,7 +316,7 @@ def test_the_preview_shows_the_schedule_and_saves_nothing(client, login, w):
                                         first_due=date(2033, 1, 31), currency="EUR"))
     body = text(response)
     assert "The schedule, not saved" in body
-    assert f"2 2033-02-28 EUR {expected[1].principal:,}" in body  # the day of the month kept (or the last day)
+    assert f"2 28 Feb 2033 EUR {expected[1].principal:,}" in body  # the day of the month kept (or the last day)
     assert f"Total EUR 6,000.00 EUR {sum(i.interest for i in expected):,}" in body
     assert 'value="LOAN-2"' in html(response) and "A cold room" in body  # nothing typed lost
     # a preview needs only the terms; a bad term is shown on its field and no schedule
@@ -379,7 +380,7 @@ def test_a_repayment_through_the_page_changes_the_schedule_and_the_fund_cash(cli
     assert response.status_code == 302
     page = client.get(f"/loans/{w.loan.id}")
     body = text(page)
-    assert f"EUR {first.total:,} received on {w.loan.number} on {FIRST_DUE.isoformat()}, reference PAY-1" in body
+    assert f"EUR {first.total:,} received on {w.loan.number} on {format_day(FIRST_DUE)}, reference PAY-1" in body
     assert re.search(r'id="instalment-1"[^>]*data-status="paid"', html(page))
     assert re.search(r'id="instalment-2"[^>]*data-status="overdue"', html(page))
     assert f"EUR {PRINCIPAL - first.principal:,}" in re.search(r'id="loan-outstanding">[^<]*', html(page)).group(0)
@@ -388,7 +389,7 @@ def test_a_repayment_through_the_page_changes_the_schedule_and_the_fund_cash(cli
     cash = CASH - PRINCIPAL + first.total
     fund = client.get(f"/funds/{w.fund.id}")
     assert f"Cash EUR {cash:,}" in text(fund) and f"Principal repaid EUR {first.principal:,}" in text(fund)
-    assert f"{FIRST_DUE.isoformat()} EUR {cash:,}" in text(fund)  # the chart's table has the new point
+    assert f"{format_day(FIRST_DUE)} EUR {cash:,}" in text(fund)  # the chart's table has the new point
 
 
 @pytest.mark.parametrize(("data", "field", "message"), [
@@ -471,12 +472,14 @@ def test_reschedule_write_off_and_refund_through_the_page(client, login, w):
 
 def test_writing_off_through_the_page(client, login, w):
     login(w.admin.email)
-    response = client.post(f"/loans/{w.loan.id}/write-off", data={"on_date": "2033-02-01", "reason": "Gone"})
+    confirmed = {"confirmed": "yes"}  # as the confirmation page (or the script's dialog) posts
+    url = f"/loans/{w.loan.id}/write-off"
+    response = client.post(url, data={"on_date": "2033-02-01", "reason": "Gone", **confirmed})
     assert response.status_code == 200 and field_error(response, "is in the future")
-    response = client.post(f"/loans/{w.loan.id}/write-off", data={"on_date": "2032-12-01", "reason": ""})
+    response = client.post(f"/loans/{w.loan.id}/write-off", data={"on_date": "2032-12-01", "reason": "", **confirmed})
     assert response.status_code == 200 and field_error(response, "Give the reason for the write-off.")
     assert count(LoanEvent) == 1  # the disbursement only
-    response = client.post(f"/loans/{w.loan.id}/write-off", data={"on_date": "2032-12-01", "reason": "Bankrupt"})
+    response = client.post(url, data={"on_date": "2032-12-01", "reason": "Bankrupt", **confirmed})
     assert response.status_code == 302
     page = text(client.get(f"/loans/{w.loan.id}"))
     assert "is waiting for a second person" in page and "Bankrupt" in page
@@ -543,7 +546,7 @@ def test_after_the_daily_job_the_lists_show_its_arrears_and_par30(client, login,
     run_daily(as_of=NOW.date(), actor=SystemActor("test"), now=NOW)
     db.session.commit()
     funds = text(client.get("/funds"))
-    assert f"EUR 12,000.00 EUR 0.00 EUR 12,000.00 100 % on {NOW.date().isoformat()}" in funds
+    assert f"EUR 12,000.00 EUR 0.00 EUR 12,000.00 100 % on {format_day(NOW.date())}" in funds
     late = text(client.get("/loans?bucket=over+90"))
     assert w.loan.number in late and "EUR 12,000.00 EUR 12,000.00 100 %" in late
     assert "No loan matches these filters." in text(client.get("/loans?bucket=current"))

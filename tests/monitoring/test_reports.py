@@ -18,6 +18,7 @@ from programme.config import PROJECT_ROOT
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, SystemActor
 from programme.core.audit import AuditEntry
 from programme.core.notifications import Notification
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.models import ReportStatus, ReportValue, Scorecard, ScorecardKpi, SelfEvaluationReport
@@ -607,8 +608,8 @@ def test_the_home_page_lists_the_groups_reports_to_file_and_the_managers_overdue
 
     login(pf.applicant.email)
     home = text(client.get("/"))
-    assert f"Self-evaluation reports to file: {pf.initiative.reference}: report 1 overdue since 2027-12-30" in home
-    assert f"{pf.initiative.reference}: report 2 due {second.due_on}" in home
+    assert f"Self-evaluation reports to file: {pf.initiative.reference}: report 1 overdue since 30 Dec 2027" in home
+    assert f"{pf.initiative.reference}: report 2 due {format_day(second.due_on)}" in home
     client.post("/logout")
 
     login(other.email)  # another group's applicant sees none of them
@@ -617,7 +618,7 @@ def test_the_home_page_lists_the_groups_reports_to_file_and_the_managers_overdue
 
     login(pf.manager.email)
     home = text(client.get("/"))
-    assert f"Self-evaluation reports overdue: {pf.initiative.reference}: report 1 due 2027-12-30" in home
+    assert f"Self-evaluation reports overdue: {pf.initiative.reference}: report 1 due 30 Dec 2027" in home
     assert "report 2" not in home
     # once submitted, the report leaves both lists
     fill(first, first.scorecard, pf.applicant)

@@ -8,7 +8,7 @@ import pytest
 
 from programme.extensions import db
 from programme.reviews import services
-from tests.reviews.world import DURING, assign, build, submit_review
+from tests.reviews.world import DURING, assign, loginable_build, submit_review
 
 CONSENSUS = "The panel agreed the record of joint fairs counts."
 
@@ -16,14 +16,6 @@ CONSENSUS = "The panel agreed the record of joint fairs counts."
 @pytest.fixture(autouse=True)
 def frozen(clock):
     clock(DURING)
-
-
-def _world(**kwargs):
-    world = build(**kwargs)
-    for person in (world.manager, *world.reviewers, *world.leads):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return world
 
 
 def _row(html: str, reference: str) -> str:
@@ -34,7 +26,7 @@ def _row(html: str, reference: str) -> str:
 
 
 def test_the_scores_page_shows_each_change_of_the_results_on_the_next_request(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     first = world.proposals[0]
     reviews = assign(world, first, *world.reviewers[:3])
     submit_review(reviews[0], "4")
@@ -64,7 +56,7 @@ def test_the_scores_page_shows_each_change_of_the_results_on_the_next_request(cl
 
 
 def test_the_ranking_shows_each_change_of_the_results_on_the_next_request(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     first, second = world.proposals
     for proposal, value in ((first, "4"), (second, "3.5")):
         for review in assign(world, proposal, *world.reviewers[:3]):
@@ -92,7 +84,7 @@ def test_the_ranking_shows_each_change_of_the_results_on_the_next_request(client
 
 def test_the_scores_are_found_by_reference_or_title_and_paged(client, login, monkeypatch):
     monkeypatch.setattr("programme.reviews.services.score_table.SCORES_PER_PAGE", 2)
-    world = _world(proposals=3, reviewers=3)
+    world = loginable_build(proposals=3, reviewers=3)
     login(world.manager.email)
     url = f"/calls/{world.call.id}/review/scores"
     one, two, three = (p.reference for p in world.proposals)

@@ -25,7 +25,7 @@ from programme.proposals.models import ProposalStatus
 from programme.reviews import services
 from programme.reviews.models import ConsensusScore, Decision, Review, ReviewStatus
 from tests.proposals.builders import NOW, complete_proposal, make_call, make_group
-from tests.reviews.world import DEADLINE, DURING, assign, build, submit_review, user
+from tests.reviews.world import DEADLINE, DURING, assign, loginable_build, submit_review, user
 
 D = Decimal
 
@@ -34,15 +34,6 @@ D = Decimal
 def frozen(clock):
     """The pages' 'now' is a moment during the review, whatever the day the tests run."""
     clock(DURING)
-
-
-def _world(**kwargs):
-    """A call in review (``world.build``), its people given addresses the login form accepts."""
-    world = build(**kwargs)
-    for person in (world.manager, *world.reviewers, *world.leads):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return world
 
 
 def _text(response) -> str:
@@ -66,7 +57,7 @@ def _scored(world, values=("4", "3.5", "2.5")):
 
 
 def test_overview_shows_the_figures_of_the_review(client, login):
-    world = _world(proposals=3, reviewers=4)
+    world = loginable_build(proposals=3, reviewers=4)
     services.auto_assign(world.call, actor=world.manager, now=DURING)
     first = world.reviews_of(world.proposals[0])
     for review in first:
@@ -91,7 +82,7 @@ def test_overview_shows_the_figures_of_the_review(client, login):
 
 
 def test_the_review_starts_with_a_deadline_in_the_programme_time_zone(client, login):
-    world = _world(proposals=2, reviewers=3, start=False)
+    world = loginable_build(proposals=2, reviewers=3, start=False)
     login(world.manager.email)
     url = f"/calls/{world.call.id}/review"
     page = _text(client.get(url))
@@ -120,7 +111,7 @@ def test_the_review_starts_with_a_deadline_in_the_programme_time_zone(client, lo
 
 
 def test_the_deadline_moves_and_a_past_one_is_refused_on_the_field(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     login(world.manager.email)
     url = f"/calls/{world.call.id}/review/deadline"
     refused = _text(client.post(url, data={"deadline": "2027-03-02T09:00"}))
@@ -138,7 +129,7 @@ def test_the_deadline_moves_and_a_past_one_is_refused_on_the_field(client, login
 
 
 def test_the_manager_adds_and_removes_reviewers(client, login):
-    world = _world(proposals=2, reviewers=2)
+    world = loginable_build(proposals=2, reviewers=2)
     newcomer = user("newcomer@review.test", Role.REVIEWER)
     db.session.commit()
     login(world.manager.email)
@@ -166,7 +157,7 @@ def test_the_manager_adds_and_removes_reviewers(client, login):
 
 
 def test_the_pool_page_has_an_empty_state(client, login):
-    world = _world(proposals=1, reviewers=0)
+    world = loginable_build(proposals=1, reviewers=0)
     login(world.manager.email)
     assert "No reviewer yet: add one below." in _text(client.get(f"/calls/{world.call.id}/review/reviewers"))
 
@@ -175,7 +166,7 @@ def test_the_pool_page_has_an_empty_state(client, login):
 
 
 def test_automatic_assignment_flashes_a_summary(client, login):
-    world = _world(proposals=3, reviewers=4)
+    world = loginable_build(proposals=3, reviewers=4)
     login(world.manager.email)
     response = client.post(f"/calls/{world.call.id}/review/assignments/auto", follow_redirects=True)
     text = _text(response)
@@ -188,7 +179,7 @@ def test_automatic_assignment_flashes_a_summary(client, login):
 
 
 def test_a_conflicted_reviewer_is_refused_by_hand_with_the_reason(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     target, reviewer = world.proposals[0], world.reviewers[0]
     services.declare_conflict(world.call, proposal_id=target.id, note="Former employer", actor=reviewer, now=DURING)
     db.session.commit()
@@ -206,7 +197,7 @@ def test_a_conflicted_reviewer_is_refused_by_hand_with_the_reason(client, login)
 
 
 def test_the_assignments_page_lists_reviewers_and_conflicts(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     services.declare_conflict(world.call, proposal_id=world.proposals[1].id, note="", actor=world.reviewers[2],
                               now=DURING)
     assign(world, world.proposals[0], world.reviewers[0])
@@ -220,7 +211,7 @@ def test_the_assignments_page_lists_reviewers_and_conflicts(client, login):
 
 
 def test_a_review_not_started_moves_and_is_removed(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     proposal = world.proposals[0]
     (review,) = assign(world, proposal, world.reviewers[0])
     db.session.commit()
@@ -245,7 +236,7 @@ def test_a_review_not_started_moves_and_is_removed(client, login):
 
 
 def test_a_started_review_cannot_be_moved(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     (review,) = assign(world, world.proposals[0], world.reviewers[0])
     submit_review(review, "4")
     db.session.commit()
@@ -271,7 +262,7 @@ def _disagreeing(world):
 
 
 def test_the_scores_page_sorts_by_disagreement_and_flags_consensus(client, login):
-    world = _world(proposals=3, reviewers=3)
+    world = loginable_build(proposals=3, reviewers=3)
     _disagreeing(world)
     login(world.manager.email)
     page = _text(client.get(f"/calls/{world.call.id}/review/scores"))
@@ -289,7 +280,7 @@ def test_the_scores_page_sorts_by_disagreement_and_flags_consensus(client, login
 
 
 def test_a_consensus_is_recorded_and_cleared(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     _disagreeing(world)
     proposal = world.proposals[0]
     login(world.manager.email)
@@ -320,7 +311,7 @@ def test_a_consensus_is_recorded_and_cleared(client, login):
 
 
 def test_reopening_a_review_needs_a_reason(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     (review,) = assign(world, world.proposals[0], world.reviewers[0])
     submit_review(review, "4")
     db.session.commit()
@@ -341,7 +332,7 @@ def test_reopening_a_review_needs_a_reason(client, login):
 
 
 def test_the_ranking_shows_the_funding_line_the_chart_and_a_decision_against_it(client, login):
-    world = _world(proposals=3, reviewers=3, budget=D("60000.00"))
+    world = loginable_build(proposals=3, reviewers=3, budget=D("60000.00"))
     _scored(world, ("4", "3.5", "4.5"))
     first, second, third = world.proposals
     login(world.manager.email)
@@ -376,7 +367,7 @@ def test_the_ranking_shows_the_funding_line_the_chart_and_a_decision_against_it(
 
 
 def test_a_decision_needs_a_reason_and_keeps_the_choice(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     _scored(world, ("4",))
     proposal = world.proposals[0]
     login(world.manager.email)
@@ -388,7 +379,7 @@ def test_a_decision_needs_a_reason_and_keeps_the_choice(client, login):
 
 
 def test_funding_beyond_the_budget_is_refused_with_the_figure(client, login):
-    world = _world(proposals=3, reviewers=3, budget=D("60000.00"))
+    world = loginable_build(proposals=3, reviewers=3, budget=D("60000.00"))
     _scored(world, ("4.5", "4", "3.5"))
     login(world.manager.email)
     for proposal in world.proposals[:2]:
@@ -405,21 +396,21 @@ def test_funding_beyond_the_budget_is_refused_with_the_figure(client, login):
 
 
 def test_decide_as_ranked_then_publish(client, login):
-    world = _world(proposals=3, reviewers=3, budget=D("60000.00"))
+    world = loginable_build(proposals=3, reviewers=3, budget=D("60000.00"))
     _scored(world, ("4", "3.5", "2.5"))
     login(world.manager.email)
     base = f"/calls/{world.call.id}/review"
-    early = client.post(f"{base}/publish", follow_redirects=True)
+    early = client.post(f"{base}/publish", data={"confirmed": "yes"}, follow_redirects=True)
     assert "3 proposal(s) have no decision yet" in _text(early)
     assert world.call.status == CallStatus.REVIEWING
 
-    response = client.post(f"{base}/decide-as-ranked", follow_redirects=True)
+    response = client.post(f"{base}/decide-as-ranked", data={"confirmed": "yes"}, follow_redirects=True)
     assert "3 decision(s) recorded as the ranking says" in _text(response)
     assert "2 funded, 0 reserve, 1 rejected" in _text(response)
     overview = plain_number(_text(client.get(base)))
     assert "3 decisions recorded" in overview
 
-    response = client.post(f"{base}/publish", follow_redirects=True)
+    response = client.post(f"{base}/publish", data={"confirmed": "yes"}, follow_redirects=True)
     text = _text(response)
     assert f"The decisions of {world.call.reference} are published: 2 initiative(s) created with start-up grants of " \
            f"{world.call.currency} 60,000.00 in all" in text
@@ -438,7 +429,7 @@ def test_decide_as_ranked_then_publish(client, login):
 
 
 def test_the_calibration_page_names_a_lenient_reviewer(client, login):
-    world = _world(proposals=3, reviewers=3)
+    world = loginable_build(proposals=3, reviewers=3)
     lenient, *others = world.reviewers
     for proposal in world.proposals:
         reviews = {r.reviewer_id: r for r in assign(world, proposal, *world.reviewers)}
@@ -459,7 +450,7 @@ def test_the_calibration_page_names_a_lenient_reviewer(client, login):
 
 
 def test_the_pages_render_before_anything_is_scored(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     login(world.manager.email)
     base = f"/calls/{world.call.id}/review"
     assert "No fundable proposal yet" in _text(client.get(f"{base}/ranking"))
@@ -469,7 +460,7 @@ def test_the_pages_render_before_anything_is_scored(client, login):
 
 
 def test_the_exports_are_workbooks(client, login):
-    world = _world(proposals=2, reviewers=3)
+    world = loginable_build(proposals=2, reviewers=3)
     _scored(world, ("4", "3"))
     login(world.manager.email)
     for name in ("scores", "ranking"):
@@ -506,7 +497,7 @@ def _routes(world, review_id: int) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("role", ["reviewer", "applicant", "fund_administrator"])
 def test_only_a_programme_manager_opens_the_pages(client, login, role):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     (review,) = assign(world, world.proposals[0], world.reviewers[0])
     db.session.commit()
     who = {"reviewer": world.reviewers[0].email, "applicant": world.leads[0].email,
@@ -521,13 +512,13 @@ def test_only_a_programme_manager_opens_the_pages(client, login, role):
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     response = client.get(f"/calls/{world.call.id}/review")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_ids_changed_by_hand_are_not_found(client, login):
-    world = _world(proposals=1, reviewers=3)
+    world = loginable_build(proposals=1, reviewers=3)
     # A proposal submitted to another call: its id in this call's URL is not found.
     lead = user("other-lead@group.test")
     elsewhere = complete_proposal(make_call(), make_group(lead, name="Other group"), lead)
@@ -547,7 +538,7 @@ def test_long_lists_are_paged_and_the_chart_shares_bars(client, login, monkeypat
     monkeypatch.setattr("programme.reviews.views._common.REVIEW_PAGE_SIZE", 2)
     monkeypatch.setattr("programme.reviews.services.chart.CHART_BARS", 2)
     monkeypatch.setattr("programme.reviews.services.score_table.SCORES_PER_PAGE", 2)
-    world = _world(proposals=5, reviewers=3, budget=D("90000.00"))
+    world = loginable_build(proposals=5, reviewers=3, budget=D("90000.00"))
     _scored(world, ("4.5", "4", "3.5", "3", "2"))
     login(world.manager.email)
     base = f"/calls/{world.call.id}/review"

@@ -70,10 +70,14 @@ def _selected(html: str, key: str) -> str | None:
     return chosen.group(1) if chosen else None
 
 
-def _form(call, scores: dict[str, str], texts: dict[str, str], *, submit: bool) -> dict[str, str]:
+def _form(call, scores: dict[str, str], texts: dict[str, str], *, submit: bool,
+          confirmed: bool = True) -> dict[str, str]:
+    """The scoring form posted; "Submit review" confirmed (as the script's dialog does) unless told otherwise."""
     data = {f"score_{c.key}": scores.get(c.key, "") for c in call.criteria}
     data.update({f"justification_{c.key}": texts.get(c.key, "") for c in call.criteria})
     data["submit_review" if submit else "save_draft"] = "Submit review" if submit else "Save draft"
+    if submit and confirmed:
+        data["confirmed"] = "yes"
     return data
 
 

@@ -239,8 +239,12 @@ def test_automatic_assignment_never_breaks_a_conflict_and_keeps_loads_within_one
         db.session.flush()
         conflicted = {(reviewers[r].id, proposals[p].id) for r, p in enumerate(conflicts) if mask[r]}
         assert services.conflicts(world.call).pairs == conflicted
-        kept = set()
+        kept: set[tuple[int, int]] = set()
         for r, p in sorted(keep):
+            # At most the fair load (15 reviews over 5 reviewers: 3) kept for one reviewer by hand: four kept for
+            # one would make loads within one impossible (4 + 3 + 3 + 3 + 2), which Hypothesis once found.
+            if sum(1 for reviewer_id, _ in kept if reviewer_id == reviewers[r].id) >= 3:
+                continue
             if (reviewers[r].id, proposals[p].id) not in conflicted:
                 assign(world, proposals[p], reviewers[r])
                 kept.add((reviewers[r].id, proposals[p].id))

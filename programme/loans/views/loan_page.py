@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from programme.core.money import format_money
+from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, programme_zone, send_workbook
 from programme.loans import export, services
 from programme.loans.forms import (
@@ -63,7 +64,9 @@ def loan(loan_id: int):
     return _loan_page(services.get_loan(loan_id, actor=actor()))
 
 
-def _back(loan_id: int, anchor: str = "schedule"):
+def _back(loan_id: int, anchor: str = "main"):
+    """Back to the loan's page, at the top of its content, where the confirmation is shown (not at the schedule:
+    the message would be off screen)."""
     return redirect(url_for("loans.loan", loan_id=loan_id, _anchor=anchor))
 
 
@@ -78,7 +81,7 @@ def repay(loan_id: int):
                 loan, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
             message = (f"{format_money(repayment.amount, loan.currency)} received on {loan.number} on "
-                       f"{repayment.value_date.isoformat()}, reference {repayment.bank_reference}.")
+                       f"{format_day(repayment.value_date)}, reference {repayment.bank_reference}.")
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -107,9 +110,13 @@ def reschedule(loan_id: int):
 @bp.route("/loans/<int:loan_id>/write-off", methods=["POST"])
 @login_required
 def write_off(loan_id: int):
+    """Asking for a write-off: with the date and reason typed, first the confirmation page (the fields kept,
+    still editable), then the request itself (the POST with ``confirmed``), which a second person approves."""
     loan = _administered_loan(loan_id)
     form = WriteOffForm()
     if form.validate_on_submit():
+        if not form.given:
+            return _write_off_confirmation(loan, form)
         with attempt(form) as done:
             asked = services.request_write_off(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
                                                actor=actor(), now=now(), timezone=programme_zone())
@@ -119,6 +126,30 @@ def write_off(loan_id: int):
             flash(message, "success")
             return _back(loan_id, "approvals")
     return _loan_page(loan, forms={"write_off": form}, opened="write_off")
+
+
+def _write_off_confirmation(loan: Loan, form: WriteOffForm):
+    """The write-off's confirmation: the amounts, in plain words, with the date and reason typed kept in their
+    fields (nothing is asked yet)."""
+    cur = loan.currency
+    confirm = {
+        "title": f"Ask for the write-off of loan {loan.number}?",
+        "lead": [f"The principal outstanding of {format_money(loan.principal_outstanding, cur)} owed by "
+                 f"{loan.borrower.name} is to be written off as a loss of the fund; money received afterwards is "
+                 "booked as a recovery.",
+                 "Nothing is posted yet: the request waits for a second person (another fund administrator or a "
+                 "manager), who approves or rejects it."],
+        "figures": [("Loan", f"{loan.number}, {loan.borrower.name}"),
+                    ("Principal outstanding to write off", format_money(loan.principal_outstanding, cur)),
+                    ("Date of the write-off", format_day(form.on_date.data))],
+        "warning": None,
+        "final": "Once approved, the write-off is posted to the ledger and cannot be undone; the loan stays "
+                 "written off.",
+        "action": url_for("loans.write_off", loan_id=loan.id), "yes": "Yes, ask for the write-off",
+        "cancel": url_for("loans.loan", loan_id=loan.id), "fields": [form.on_date, form.reason],
+    }
+    flash("Nothing is asked yet: read what the write-off does and confirm it below.", "info")
+    return render_template("confirm.html", form=form, confirm=confirm)
 
 
 @bp.route("/loans/<int:loan_id>/refund", methods=["POST"])

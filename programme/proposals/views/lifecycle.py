@@ -3,17 +3,21 @@ submitting (a frozen, numbered version), withdrawing, and a submitted version ex
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from programme.accounts import services as accounts
 from programme.calls import services as calls
 from programme.core.access import Role, require_role
-from programme.core.forms import ActionForm, choices
+from programme.core.forms import choices
+from programme.core.money import format_money
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, section_gaps, snapshot_figures
-from programme.proposals.forms import StartProposalForm, WithdrawForm
+from programme.proposals.forms import StartProposalForm, SubmitForm, WithdrawForm
+from programme.proposals.models import Proposal
 from programme.proposals.views import bp
 from programme.proposals.views._common import overview_page, own
 from programme.rulebook import ORGANISATION_TYPES
@@ -55,17 +59,54 @@ def overview(proposal_id: int):
     return overview_page(services.get_proposal(proposal_id, actor=actor()))
 
 
-@bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(proposal_id: int):
+    """Submitting: the confirmation page (GET, or a POST without the confirmation), then the submission itself
+    (a POST with ``confirmed``)."""
     proposal = services.get_proposal_for_edit(proposal_id, actor=actor())
-    if ActionForm().validate_on_submit():
+    back = url_for("proposals.overview", proposal_id=proposal.id)
+    form = SubmitForm()
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.given:
+            flash("Nothing was submitted: submitting the proposal needs your confirmation below.", "error")
+            return redirect(url_for("proposals.submit", proposal_id=proposal.id))
         with attempt() as done:
             version = services.submit(proposal, actor=actor(), now=now())
         if done.ok:
             flash(f"Submitted as version {version.number}, reference {proposal.reference}. "
                   f"A confirmation is in your notifications.", "success")
-    return redirect(url_for("proposals.overview", proposal_id=proposal.id))
+        return redirect(back)
+    return render_template("confirm.html", form=form, confirm=_submit_confirmation(proposal, back))
+
+
+def _submit_confirmation(proposal: Proposal, back: str) -> dict[str, Any]:
+    moment = now()
+    call = proposal.call
+    snapshot = services.build_snapshot(proposal)
+    verdict = services.eligibility(proposal, snapshot, moment)
+    figures = snapshot_figures(snapshot)
+    number = (proposal.latest_version or 0) + 1
+    again = (f" Version {proposal.latest_version} stays readable; reviewers read the newest version submitted "
+             "before the deadline." if proposal.latest_version else "")
+    return {
+        "title": f"Submit “{snapshot['title']}” as version {number}?",
+        "lead": [f"Submitting freezes the draft as it is now as version {number} to {call.name} ({call.reference}): "
+                 f"the reviewers read exactly that version.{again}",
+                 "Your draft stays editable; you may submit a new version until the call's deadline."],
+        "figures": [("Group", proposal.group.name),
+                    ("Amount requested", format_money(snapshot["requested_amount"], call.currency)),
+                    ("Budget total", format_money(figures["budget_total"], call.currency)),
+                    ("Co-financing", format_money(figures["cofinancing_total"], call.currency)),
+                    ("Eligibility now", "every rule of the call is met" if verdict.eligible
+                     else f"{len(verdict.failures)} of {len(verdict.checks)} rules are not met")],
+        "warning": None if verdict.eligible else ("The call refuses the proposal while a rule is not met: "
+                                                  + " ".join(c.reason for c in verdict.failures)),
+        "final": f"Version {number} cannot be changed or taken back once submitted; only withdrawing the whole "
+                 "proposal stops its review.",
+        "action": url_for("proposals.submit", proposal_id=proposal.id), "yes": "Yes, submit the proposal",
+        "cancel": back,
+    }
 
 
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])

@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from programme.accounts.models import User
@@ -20,8 +20,8 @@ from programme.core.timezone import format_local, local_to_utc, to_local
 from programme.core.web import actor, attempt, now
 from programme.extensions import db
 from programme.reviews import services
-from programme.reviews.forms import AddReviewerForm, AssignForm, DeadlineForm, MoveForm
-from programme.reviews.models import CallReviewer
+from programme.reviews.forms import AddReviewerForm, AssignForm, ConfirmForm, DeadlineForm, MoveForm
+from programme.reviews.models import CallReviewer, Outcome
 from programme.reviews.views import bp
 from programme.reviews.views._common import (
     manage_page,
@@ -92,11 +92,22 @@ def change_deadline(call_id: int):
     return _overview(call, deadline_form=form)
 
 
-@bp.route("/calls/<int:call_id>/review/publish", methods=["POST"])
+@bp.route("/calls/<int:call_id>/review/publish", methods=["GET", "POST"])
 @login_required
 def publish(call_id: int):
+    """Publishing the decisions: the confirmation page (GET, or a POST without the confirmation), then the
+    publication itself (a POST with ``confirmed``)."""
     call = managed_call(call_id)
-    if ActionForm().validate_on_submit():
+    back = url_for("reviews.overview", call_id=call.id)
+    if call.status != CallStatus.REVIEWING:
+        flash(f"The call is {call.status.label.lower()}: decisions are published only while its review is under way. "
+              "Nothing was changed.", "error")
+        return redirect(back)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.given:
+            flash("Nothing was published: publishing the decisions needs your confirmation below.", "error")
+            return redirect(url_for("reviews.publish", call_id=call.id))
         with attempt() as done:
             initiatives = services.publish_decisions(
                 call, actor=actor(), now=now(), link_for=lambda p: url_for("proposals.overview", proposal_id=p.id))
@@ -105,7 +116,36 @@ def publish(call_id: int):
             flash(f"The decisions of {call.reference} are published: {len(initiatives)} initiative(s) created with "
                   f"start-up grants of {format_money(committed, call.currency)} in all; every group has been told "
                   "its decision, its scores and the reviewers' justifications.", "success")
-    return redirect(url_for("reviews.overview", call_id=call_id))
+        return redirect(back)
+    return render_template("confirm.html", form=form, confirm=_publish_confirmation(call, back))
+
+
+def _publish_confirmation(call: Call, back: str) -> dict[str, Any]:
+    results = services.call_results(call, actor=actor())
+    decisions = [d for pid, d in results.decisions.items()
+                 if pid in results.rows and results.rows[pid].status in services.IN_REVIEW]
+    in_review = sum(1 for row in results.rows.values() if row.status in services.IN_REVIEW)
+    funded = [d for d in decisions if d.outcome == Outcome.FUNDED]
+    amount = sum((d.amount or Decimal(0) for d in funded), Decimal(0))
+    count = {outcome: sum(1 for d in decisions if d.outcome == outcome) for outcome in Outcome}
+    missing = in_review - len(decisions)
+    return {
+        "title": f"Publish the decisions of {call.reference}?",
+        "lead": [f"Publishing ends the review of {call.name}: every proposal in review takes its recorded decision "
+                 "and each group is told its result, its scores per criterion and the reviewers' justifications "
+                 "(never their names).",
+                 f"Each funded proposal becomes an initiative with its start-up grant commitment, and the funded "
+                 f"initiatives open: {len(funded)} proposal(s), {format_money(amount, call.currency)} in all."],
+        "figures": [("Funded", f"{count[Outcome.FUNDED]} proposal(s), {format_money(amount, call.currency)} of "
+                               f"start-up grants"),
+                    ("Reserve list", f"{count[Outcome.RESERVE]} proposal(s)"),
+                    ("Rejected", f"{count[Outcome.REJECTED]} proposal(s)"),
+                    ("Budget of the call", format_money(call.budget, call.currency))],
+        "warning": (f"{missing} of {in_review} proposals have no decision yet: publishing is refused until each "
+                    "has one (record them on the ranking page).") if missing > 0 else None,
+        "final": "Publishing cannot be undone: the groups are told at once and the initiatives are opened.",
+        "action": url_for("reviews.publish", call_id=call.id), "yes": "Yes, publish the decisions", "cancel": back,
+    }
 
 
 # The reviewer pool -----------------------------------------------------------------------------------------

@@ -6,18 +6,20 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from flask import flash, get_template_attribute, redirect, render_template, url_for
+from flask import flash, get_template_attribute, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
-from programme.calls.models import Call
-from programme.core.forms import ActionForm
+from programme.calls.models import Call, CallStatus
+from programme.core.money import format_money
 from programme.core.web import actor, attempt, now, send_workbook
 from programme.reviews import services
-from programme.reviews.domain import display
+from programme.reviews.domain import Scoring, display
 from programme.reviews.export import write_ranking_workbook, write_score_matrix
+from programme.reviews.forms import ConfirmForm
 from programme.reviews.models import Outcome
 from programme.reviews.views import bp
 from programme.reviews.views._common import (
@@ -32,18 +34,19 @@ from programme.reviews.views._common import (
 )
 
 
-def _placed_by(decided_by: str | None, tie_break: tuple[str, ...]) -> str:
-    """What put a proposal after the one above it, in words: 'tie on total, decided by cooperation'."""
+def _placed_by(decided_by: str | None, scoring: Scoring) -> str:
+    """What put a proposal after the one above it, in words: 'tie on total, decided by Quality of co-operation'
+    (the criteria by their titles)."""
     if decided_by is None:
         return "first place"
     if decided_by == "total":
         return "total"
     words = {"requested": "the smaller amount", "submitted_at": "the earlier submission",
              "proposal_id": "the proposal number"}
-    criteria = list(tie_break)
+    criteria = list(scoring.tie_break)
     if decided_by in criteria:
-        tied = ["total", *(k.replace("_", " ") for k in criteria[:criteria.index(decided_by)])]
-        return f"tie on {', '.join(tied)}, decided by {decided_by.replace('_', ' ')}"
+        tied = ["total", *(scoring.name_of(k) for k in criteria[:criteria.index(decided_by)])]
+        return f"tie on {', '.join(tied)}, decided by {scoring.name_of(decided_by)}"
     tied = "total" if not criteria else "total and every tie-break criterion"
     return f"tie on {tied}, decided by {words.get(decided_by, decided_by)}"
 
@@ -54,6 +57,7 @@ def ranking(call_id: int):
     call = read_call(call_id)
     view = services.ranking_view(call, actor=actor())
     results, size, manager = view.results, page_size(), manages()
+    scoring = services.scoring_of(call)
     ranking = results.ranking
     page, other = page_arg(), page_arg("other")
     pages, other_pages = view.pages(len(ranking.ranked), size), view.pages(len(ranking.not_fundable), size)
@@ -65,7 +69,7 @@ def ranking(call_id: int):
 
     def ranked(place: Any) -> Markup:
         return Markup(rows(place, results.rows[place.proposal_id], decisions.get(place.proposal_id), manager,
-                           _placed_by(place.decided_by, ranking.tie_break), link, display))
+                           _placed_by(place.decided_by, scoring), link, display))
 
     def not_fundable(entry: Any) -> Markup:
         return Markup(other_row(entry, results.rows[entry.proposal_id], decisions.get(entry.proposal_id),
@@ -85,11 +89,22 @@ def ranking(call_id: int):
     )
 
 
-@bp.route("/calls/<int:call_id>/review/decide-as-ranked", methods=["POST"])
+@bp.route("/calls/<int:call_id>/review/decide-as-ranked", methods=["GET", "POST"])
 @login_required
 def decide_as_ranked(call_id: int):
+    """Deciding the rest as ranked: the confirmation page (GET, or a POST without the confirmation), then the
+    decisions (a POST with ``confirmed``)."""
     call = managed_call(call_id)
-    if ActionForm().validate_on_submit():
+    back = url_for("reviews.ranking", call_id=call.id)
+    if call.status != CallStatus.REVIEWING:
+        flash(f"The call is {call.status.label.lower()}: decisions are recorded only while its review is under way. "
+              "Nothing was changed.", "error")
+        return redirect(back)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.given:
+            flash("Nothing was decided: deciding the rest as ranked needs your confirmation below.", "error")
+            return redirect(url_for("reviews.decide_as_ranked", call_id=call.id))
         with attempt() as done:
             count = services.decide_as_ranked(call, actor=actor(), now=now())
         if done.ok:
@@ -97,7 +112,37 @@ def decide_as_ranked(call_id: int):
             flash(f"{count} decision(s) recorded as the ranking says; decisions recorded before were kept. "
                   f"In all: {outcomes[Outcome.FUNDED]} funded, {outcomes[Outcome.RESERVE]} reserve, "
                   f"{outcomes[Outcome.REJECTED]} rejected. Publish them from the overview when ready.", "success")
-    return redirect(url_for("reviews.ranking", call_id=call_id))
+        return redirect(back)
+    return render_template("confirm.html", form=form, confirm=_rest_confirmation(call, back))
+
+
+def _rest_confirmation(call: Call, back: str) -> dict[str, Any]:
+    results = services.call_results(call, actor=actor())
+    decided, rows = results.decisions, results.rows
+    above = [p for p in results.ranking.ranked if p.proposal_id not in decided and p.funded]
+    below = [p for p in results.ranking.ranked if p.proposal_id not in decided and not p.funded]
+    rejected = [e for e in results.ranking.not_fundable if e.proposal_id not in decided]
+    unscored = sum(1 for pid, row in rows.items() if pid not in decided and row.status in services.IN_REVIEW
+                   and not results.scores[pid].scored)
+    amount = sum((rows[p.proposal_id].amount for p in above), Decimal(0))
+    return {
+        "title": f"Decide the rest of {call.reference} as ranked?",
+        "lead": [f"Every proposal without a decision gets the ranking's outcome: funded above the funding line, "
+                 f"reserve below it, rejected when not fundable (with the reasons). The {len(decided)} decision(s) "
+                 "recorded before stay as they are.",
+                 "The groups are not told yet: they learn their results when the decisions are published."],
+        "figures": [("Funded", f"{len(above)} proposal(s), {format_money(amount, call.currency)} of start-up grants "
+                               "(those the budget left no longer covers go to the reserve list)"),
+                    ("Reserve list", f"{len(below)} proposal(s)"),
+                    ("Rejected as not fundable", f"{len(rejected)} proposal(s)"),
+                    ("Already decided, kept", f"{len(decided)} proposal(s)")],
+        "warning": (f"{unscored} proposal(s) have no submitted review yet: deciding the rest as ranked is refused "
+                    "until they are scored, or decided one by one.") if unscored else None,
+        "final": "Each decision is recorded at once; a decision can be changed one proposal at a time until the "
+                 "decisions are published, but not all at once.",
+        "action": url_for("reviews.decide_as_ranked", call_id=call.id), "yes": "Yes, decide the rest as ranked",
+        "cancel": back,
+    }
 
 
 # Exports ---------------------------------------------------------------------------------------------------

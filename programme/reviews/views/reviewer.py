@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
@@ -20,7 +21,9 @@ from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snapshot_figures
 from programme.reviews import services
+from programme.reviews.domain import plain_number
 from programme.reviews.forms import (
+    ConfirmForm,
     DeclareConflictForm,
     ExpertiseForm,
     ReviewForm,
@@ -206,7 +209,9 @@ def review(review_id: int):
         return redirect(url_for("reviews.review", review_id=item.id))
     form = _scoring_form(item)
     if form.validate_on_submit():
-        submit = form.submitting
+        # "Submit review" submits only once confirmed (the script's dialog); else it saves the draft and asks first.
+        submit = form.submitting and form.confirmation_given
+        asking = form.submitting and not submit
         # A refusal is shown below: an incomplete review's problems per criterion, any other beside its field.
         with attempt(flash_unplaced=False) as done:
             services.save_review(item, scores=form.scores(), justifications=form.justifications(), submit=submit,
@@ -214,8 +219,10 @@ def review(review_id: int):
             reference, late = item.proposal.reference, item.is_late(now())
         if done.ok:
             if submit:
-                flash(f"Your review of {reference} is submitted{' after the deadline' if late else ''}. It is locked "
-                      "now; the other reviewers' submitted scores are shown below yours.", "success")
+                flash(_submitted(reference, late), "success")
+            elif asking:
+                flash("Draft saved. Nothing is submitted yet: read what submitting does and confirm it.", "info")
+                return redirect(url_for("reviews.submit_review", review_id=item.id))
             else:
                 flash("Draft saved. Nothing is submitted yet: submit the review once every criterion has its score "
                       "and justification.", "success")
@@ -225,6 +232,70 @@ def review(review_id: int):
         elif isinstance(done.refused, RuleViolation):
             form_error(form, done.refused)
     return _review_page(item, form=form)
+
+
+def _submitted(reference: str, late: bool) -> str:
+    return (f"Your review of {reference} is submitted{' after the deadline' if late else ''}. It is locked now; the "
+            "other reviewers' submitted scores are shown below yours.")
+
+
+@bp.route("/reviews/<int:review_id>/submit", methods=["GET", "POST"])
+@login_required
+def submit_review(review_id: int):
+    """The confirmation of a review's submission (its draft as saved): what submitting does, the scores it
+    freezes; the POST submits only with the confirmation given."""
+    me = actor()
+    item = services.get_review(review_id, actor=me)
+    if not item.is_reviewer(me):
+        raise AccessDenied("only its reviewer submits a review")
+    back = url_for("reviews.review", review_id=item.id, _anchor="scoring")
+    if not item.can_edit(me):
+        flash(_locked(item), "error")
+        return redirect(back)
+    form = ConfirmForm()
+    saved = review_data(item.scores)
+    if request.method == "POST" and form.validate_on_submit():
+        if not form.given:
+            flash("Nothing was submitted: submitting a review needs your confirmation below.", "error")
+            return redirect(url_for("reviews.submit_review", review_id=item.id))
+        keys = [c.key for c in item.call.criteria]
+        with attempt() as done:
+            services.save_review(item, scores={k: saved.get(f"score_{k}", "") for k in keys},
+                                 justifications={k: saved.get(f"justification_{k}", "") for k in keys},
+                                 submit=True, actor=me, now=now())
+            reference, late = item.proposal.reference, item.is_late(now())
+        if done.ok:
+            flash(_submitted(reference, late), "success")
+        return redirect(back)
+    return render_template("confirm.html", form=form, confirm=_review_confirmation(item, saved, back))
+
+
+def _review_confirmation(item: Review, saved: dict[str, str], back: str) -> dict[str, Any]:
+    figures: list[tuple[str, str]] = []
+    total, complete = Decimal(0), True
+    for criterion in item.call.criteria:
+        score = saved.get(f"score_{criterion.key}", "")
+        written = len(saved.get(f"justification_{criterion.key}", "").strip())
+        figures.append((criterion.title, f"{score or 'no score'} · justification of {written} characters"))
+        if score:
+            total += criterion.weight * Decimal(score)
+        else:
+            complete = False
+    if complete:
+        figures.append(("Weighted total", plain_number(total)))
+    return {
+        "title": f"Submit your review of {item.proposal.reference}?",
+        "lead": [f"Submitting sends your scores and justifications as saved in your draft to the programme manager "
+                 f"of {item.call.reference}, and shows you the other reviewers' submitted scores.",
+                 "Your draft is saved: cancelling keeps everything you wrote."],
+        "figures": figures,
+        "warning": None if complete else "Some criteria have no score yet: the review cannot be submitted until "
+                                         "every criterion has its score and justification.",
+        "final": "Submitting freezes your scores: you cannot change them afterwards; only the programme manager "
+                 "can reopen the review.",
+        "action": url_for("reviews.submit_review", review_id=item.id), "yes": "Yes, submit the review",
+        "cancel": back,
+    }
 
 
 @bp.route("/reviews/<int:review_id>/attachments/<int:attachment_id>")
