@@ -128,7 +128,7 @@ def test_the_as_of_date_leaves_out_later_entries(client, login, people, posted):
     page = client.get("/ledger?as_of=2025-01-31").get_data(as_text=True)
     assert "EUR 150,000.00" in page  # the budget and the capitalisation only
     assert "12,000.10" not in page
-    assert "on or before 2025-01-31" in page
+    assert "on or before 31 Jan 2025" in page
 
 
 @pytest.mark.parametrize("query, message", [
