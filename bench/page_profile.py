@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--pages", default=None, help="only the pages whose label or path contains one of these words")
     parser.add_argument("--repeat", type=int, default=3, help="requests per page (the fastest is reported)")
     parser.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE the N slowest statements of a page")
+    parser.add_argument("--cold", action="store_true",
+                        help="keep no page (PAGE_KEEP_SECONDS=0): each request works its page out")
     parser.add_argument("--top", type=int, default=0, help="print the N slowest statements of each page")
     args = parser.parse_args()
 
@@ -44,7 +46,13 @@ def main() -> None:
     kept = json.loads((folder / pb.KEPT).read_text())
     rules = pb.rules_folder(folder)
     app = create_app({**rb.bench_config(kept["url"], folder, rules), "INSTANCE_PATH": str(folder / "profile"),
-                      "WTF_CSRF_ENABLED": False, "PROGRAMME_MODE": "demo"})
+                      "WTF_CSRF_ENABLED": False, "PROGRAMME_MODE": "demo",
+                      **({"PAGE_KEEP_SECONDS": 0} if args.cold else {})})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()  # the kept data may be from an earlier head
+        db.session.remove()
     statements: list[tuple[float, str, object]] = []
 
     with app.app_context():

@@ -531,6 +531,8 @@ def main() -> None:
     parser.add_argument("--loans-per-fund", type=int, default=100, help="loans per revolving fund (60 instalments)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--logins", type=int, default=12, help="logins timed, one after the other (at most 15)")
+    parser.add_argument("--no-kept-pages", action="store_true",
+                        help="serve with PAGE_KEEP_SECONDS=0: every request works its page out (core.pages off)")
     parser.add_argument("--keep-database", action="store_true",
                         help="keep the generated database and its folder, to measure again with --reuse")
     parser.add_argument("--reuse", default=None, metavar="FOLDER",
@@ -588,6 +590,8 @@ def main() -> None:
                "CEILING_DATABASE_URL": url}
         if args.mode == "production":
             env["RATELIMIT_STORAGE_URI"] = args.redis_url
+        if args.no_kept_pages:
+            env["PROGRAMME_PAGE_KEEP_SECONDS"] = "0"
         progress(f"serving with gunicorn: {args.workers} {args.worker_class} workers"
                  + (f" of {args.threads} threads" if args.worker_class == "gthread" else ""))
         application = Server("the application", "programme.wsgi:app", env, args, folder / "app.log")
@@ -634,7 +638,8 @@ def main() -> None:
           + (" (an earlier run's, reused)" if reused else "") + f", whole run {total_s:.0f} s")
     print(f"gunicorn {args.workers} {args.worker_class} workers"
           + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-          + f", PROGRAMME_MODE={args.mode}; wrk -t{args.threads_wrk} -c{args.connections} -d{args.duration}s "
+          + f", PROGRAMME_MODE={args.mode}" + (", pages not kept (PAGE_KEEP_SECONDS=0)" if args.no_kept_pages else "")
+          + f"; wrk -t{args.threads_wrk} -c{args.connections} -d{args.duration}s "
           f"(after {args.warmup} s of warm-up) on loopback; load average at the end {load[0]:.1f} {load[1]:.1f} "
           f"{load[2]:.1f} on {os.cpu_count()} CPUs\n")
     print("| page | role | URL | req/s | ceiling req/s | ratio | median ms | p99 ms |")

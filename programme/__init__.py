@@ -75,6 +75,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (monitoring_bp, reports_bp, benchmarking_bp, milestones_bp, figures_bp):
         app.register_blueprint(blueprint)
 
+    from programme.core.pages import keep_pages
+
+    keep_pages(app)
+
     from programme.cli import register_commands
 
     register_commands(app)

@@ -29,6 +29,10 @@ class Defaults:
     PROGRAMME_TIMEZONE = "Africa/Johannesburg"
     # How pages write a day (strftime): day month year by default, "6 Dec 2026".
     DATE_FORMAT = "%-d %b %Y"
+    # Pages kept per person and data version (core.pages): a page whose content depends on the clock alone (a call
+    # just closed) is at most this many seconds late; 0 turns keeping off. Each worker keeps PAGE_KEEP_SIZE pages.
+    PAGE_KEEP_SECONDS = 30
+    PAGE_KEEP_SIZE = 256
     RULES_FOLDER = str(PROJECT_ROOT / "rules")
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     # An attachment may be up to MAX_ATTACHMENT_BYTES (the form says so); a request above MAX_CONTENT_LENGTH is
@@ -94,6 +98,8 @@ ENVIRONMENT = {
     "PROGRAMME_DB_POOL_SIZE": "DATABASE_POOL_SIZE",
     "PROGRAMME_DB_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
     "MAIL_SENDER": "MAIL_SENDER",
+    "PROGRAMME_PAGE_KEEP_SECONDS": "PAGE_KEEP_SECONDS",
+    "PROGRAMME_PAGE_KEEP_SIZE": "PAGE_KEEP_SIZE",
 }
 
 

@@ -11,6 +11,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from programme.calls.services import close_due_calls
+from programme.core import changes
 from programme.core.access import SystemActor
 from programme.core.notifications import send_pending
 from programme.core.timezone import now, programme_today
@@ -52,6 +53,10 @@ def ledger_checks(app: Flask) -> str:
     return "the ledger checks found nothing wrong" if not found else f"the ledger checks found {found} problem(s)"
 
 
+def prune_data_changes(app: Flask) -> str:
+    return f"deleted {changes.prune(db.session)} old data change mark(s)"
+
+
 def send_outbox(app: Flask) -> str:
     return f"sent {send_pending(db.session, app.config)} notification(s)"
 
@@ -83,6 +88,10 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob(
         "ledger-checks", ledger_checks,
         lambda app: CronTrigger(hour=3, minute=0, timezone=app.config["PROGRAMME_TIMEZONE"]),
+    ),
+    ScheduledJob(
+        "prune-data-changes", prune_data_changes,
+        lambda app: CronTrigger(hour=3, minute=30, timezone=app.config["PROGRAMME_TIMEZONE"]),
     ),
 ]
 

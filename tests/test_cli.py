@@ -244,10 +244,11 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
     assert re.fullmatch(daily, lines[4]), lines[4]
     assert re.fullmatch(r"monitoring-daily: monitoring daily \d{4}-\d{2}-\d{2}: no change", lines[5]), lines[5]
     assert lines[6] == "ledger-checks: the ledger checks found nothing wrong"
-    assert len(lines) == 7
+    assert re.fullmatch(r"prune-data-changes: deleted \d+ old data change mark\(s\)", lines[7]), lines[7]
+    assert len(lines) == 8
     assert [job.name for job in JOBS] == [
         "close-calls-at-deadline", "remind-reviewers", "flag-late-reviews", "send-outbox", "loans-daily",
-        "monitoring-daily", "ledger-checks"]
+        "monitoring-daily", "ledger-checks", "prune-data-changes"]
     db.session.expire_all()
     assert db.session.get(Call, call.id).status == CallStatus.CLOSED
 

@@ -37,6 +37,11 @@ def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
     being listed. The list is empty when nothing writes (a page read at a quiet moment is kept), and other
     databases of the same server do not touch it. SQLite has one writer at a time: its ids are seen in the order
     they are handed out."""
+    return tuple(db.session.execute(select(*newest_rows_columns(*table_ids))).one())
+
+
+def newest_rows_columns(*table_ids: Any) -> list[Any]:
+    """``newest_rows``'s columns, to read in a statement of one's own (one round trip less)."""
     columns: list[Any] = []
     for table_id in table_ids:
         newest = select(func.coalesce(func.max(table_id), 0)).scalar_subquery()
@@ -45,7 +50,7 @@ def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
         columns.append(text("(SELECT coalesce(string_agg(backend_xid::text, ',' ORDER BY backend_xid::text), '') "
                             "FROM pg_stat_activity WHERE datname = current_database() "
                             "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid())"))
-    return tuple(db.session.execute(select(*columns)).one())
+    return columns
 
 
 def database_key() -> str:
@@ -68,11 +73,22 @@ class Kept(Generic[T]):
                 self._items.move_to_end(key)
                 return self._items[key]
         made = make()
+        self.put(key, made)
+        return made
+
+    def peek(self, key: Hashable) -> T | None:
+        """What is kept for the key, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: Hashable, made: T) -> None:
         with self._lock:
             self._items[key] = made
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return made
 
     def clear(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from programme.accounts.models import Organisation, User, UserRole
 from programme.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from programme.accounts.services._common import find_user_by_email, normalise_email, user_inputs
-from programme.core import audit
+from programme.core import audit, changes
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.db import utcnow
 from programme.core.notifications import notify
@@ -96,9 +96,15 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    # One statement with the roles (every page reads them for its menu).
-    user = db.session.execute(
-        select(User).where(User.id == user_id).options(joinedload(User.roles))).unique().scalar_one_or_none()
+    # One statement with the roles (every page reads them for its menu) and the data version (a kept page is
+    # answered with nothing more read: core.pages).
+    row = db.session.execute(
+        select(User, *changes.version_columns()).where(User.id == user_id).options(joinedload(User.roles))
+    ).unique().one_or_none()
+    if row is None:
+        return None
+    user = row[0]
+    changes.remember(tuple(row[1:]))
     if user is None or user.session_version != version or not user.active:
         return None
     return user
