@@ -24,6 +24,7 @@ from programme.core.kept import newest_rows, newest_rows_columns
 KEEP = 1000
 _WROTE = "programme_wrote"
 _VERSION = "programme_data_version"
+_UNMARKED = "programme_unmarked"
 _WRITES = re.compile(r"^\s*(insert|update|delete|merge|create|drop|alter|truncate)\b|\b(insert|update|delete)\b",
                      re.IGNORECASE)
 
@@ -87,9 +88,17 @@ def _executed(state: ORMExecuteState) -> None:
         state.session.info[_WROTE] = True
 
 
+def unmarked(session: Session) -> None:
+    """This transaction's writes change nothing a page shows (a scheduler's heartbeat): its commit leaves no mark.
+    Call it just before the commit; it holds for that commit only."""
+    session.info[_UNMARKED] = True
+
+
 @event.listens_for(Session, "before_commit")
 def _mark(session: Session) -> None:
     """Runs before the commit's own flush: pending objects count as a write too."""
+    if session.info.pop(_UNMARKED, False):
+        return
     if session.info.get(_WROTE) or session.new or session.deleted or any(
             session.is_modified(obj) for obj in session.dirty):
         session.add(DataChange())
@@ -99,5 +108,6 @@ def _mark(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _reset(session: Session) -> None:
     session.info.pop(_WROTE, None)
+    session.info.pop(_UNMARKED, None)
     if has_request_context():
         g.pop(_VERSION, None)

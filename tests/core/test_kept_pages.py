@@ -103,6 +103,18 @@ def test_every_kind_of_write_leaves_one_mark_and_reading_leaves_none(app, make_u
     assert _marks() == start + 3
 
 
+def test_a_write_no_page_shows_can_leave_no_mark(app, make_user):
+    user = make_user("unmarked@example.org")
+    start = _marks()
+    db.session.get(User, user.id).name = "A heartbeat, say"
+    changes.unmarked(db.session)
+    db.session.commit()
+    assert _marks() == start
+    db.session.get(User, user.id).name = "The next commit is marked again"
+    db.session.commit()
+    assert _marks() == start + 1
+
+
 def test_the_version_moves_at_each_commit_that_writes(app, make_user):
     before = changes.version()
     assert changes.version() == before
