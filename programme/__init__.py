@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login.login_message_category = "info"
     login.user_loader(load_session_user)
     register_web(app)
+    from programme.core.logs import set_up_logs
+
+    set_up_logs(app)
 
     from programme.accounts.views import bp as accounts_bp
     from programme.audit.views import bp as audit_bp
@@ -124,6 +127,26 @@ def _finish_config(app: Flask) -> None:
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         # Flask's own default is False, so setdefault() would never apply: decide here.
         app.config["SESSION_COOKIE_SECURE"] = production
+    from programme.core.mail import mail_settings
+
+    try:
+        mail_settings(app.config)  # a wrong MAIL_* setting stops the start, not the sender or a page later
+    except ValueError as exc:
+        raise ConfigurationError(f"{exc}.") from None
+    if production:
+        # No statement's parameters (a password's hash, a token) in a log line or an error's message.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"hide_parameters": True,
+                                                   **(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
+    for key in ("SCHEDULER_HEARTBEAT_SECONDS", "SCHEDULER_STANDBY_SECONDS", "SCHEDULER_CLOSE_CALLS_SECONDS",
+                "HEALTH_HEARTBEAT_MAX_AGE_SECONDS"):
+        if app.config.get(key) is not None:  # the environment gives text
+            try:
+                value = float(app.config[key])
+            except (TypeError, ValueError):
+                value = 0
+            if not value > 0:
+                raise ConfigurationError(f"{key} must be a positive number of seconds.")
+            app.config[key] = int(value) if value.is_integer() else value
 
 
 def _demo_secret(instance: Path) -> str:

@@ -148,6 +148,8 @@ def _start_background_scheduler(app: Flask) -> None:
     except SchedulerAlreadyRunning as exc:
         click.echo(f"Scheduler not started here: {exc}.")
         return
+    # Held for the life of the process: a lock no one refers to is collected, and its release runs at once.
+    app.extensions["programme_scheduler_lock"] = lock
     build_scheduler(app, blocking=False).start()
     click.echo("Scheduler started in this process (calls close at their deadline by themselves).")
 
@@ -180,21 +182,29 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 
 @click.command("scheduler")
+@click.option("--standby/--no-standby", default=True, show_default=True,
+              help="When another scheduler holds the lock: wait and take over when it stops (the default), or exit.")
 @with_appcontext
-def scheduler_command() -> None:
-    """Run the scheduled jobs (exactly one such process per database)."""
-    from programme.core.scheduler import SchedulerAlreadyRunning, build_scheduler, single_scheduler_lock
+def scheduler_command(standby: bool) -> None:
+    """Run the scheduled jobs: one such process per database holds the lock and runs them; run a second one (on
+    another server) to stand by and take over within seconds if the first one dies. Ctrl+C or SIGTERM stops it."""
+    import logging
+    import signal
+    import threading
+
+    from programme.core.logs import log_format
+    from programme.core.scheduler import SchedulerAlreadyRunning, run_scheduler
     from programme.jobs import JOBS
 
     app = current_app._get_current_object()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Said on the terminal; with the production logs (JSON lines), said in the log instead.
+    say = click.echo if log_format(app) is None else logging.getLogger("programme.scheduler").info
+    say("Scheduler starting (jobs: " + ", ".join(j.name for j in JOBS) + "). Ctrl+C stops it.")
     try:
-        with single_scheduler_lock(app):
-            scheduler = build_scheduler(app, blocking=True)
-            click.echo("Scheduler running: " + ", ".join(j.name for j in JOBS) + ". Ctrl+C stops it.")
-            try:
-                scheduler.start()
-            except (KeyboardInterrupt, SystemExit):
-                click.echo("Scheduler stopped.")
+        run_scheduler(app, echo=say, stop=stop, standby=standby)
     except SchedulerAlreadyRunning as exc:
         raise click.ClickException(f"not started: {exc}") from None
 
@@ -268,6 +278,8 @@ def register_commands(app: Flask) -> None:
                     run_jobs_command, loans_group, monitoring_group):
         app.cli.add_command(command)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _create_app() -> Flask:
@@ -348,3 +360,54 @@ def ledger_trial_balance(as_of: object, per_account: bool) -> None:
             click.echo(f"{row.account.code:<40} {row.account.currency:<4} {row.debits:>20,} {row.credits:>20,} "
                        f"{row.balance:>20,}")
     _echo_totals(balance)
+
+
+# Backups ---------------------------------------------------------------------------------------------------
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@with_appcontext
+def backup_command(dest: Path) -> None:
+    """Write a backup to DEST (a .tar.gz file, or a folder to write one into): the database (SQLite's online
+    backup, or pg_dump) and the uploaded files, with a manifest of their SHA-256s. Safe while the app runs."""
+    from programme.core.backup import BackupError, write_backup
+    from programme.core.files import readable_size
+    from programme.core.timezone import now
+    from programme.extensions import db
+
+    try:
+        path, manifest = write_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), dest, now=now())
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {path}: the {manifest.database_kind} database at revision "
+               f"{manifest.revision or '(empty)'} ({readable_size(manifest.database.size)}) and "
+               f"{len(manifest.uploads)} uploaded file(s) ({readable_size(manifest.upload_bytes)}).")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(path_type=Path))
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Restore a backup made by 'programme backup' into an EMPTY database and upload folder (stop the app and
+    the scheduler first), after checking every part's SHA-256; then upgrade the schema to head."""
+    from alembic.script import ScriptDirectory
+
+    from programme.core.backup import BackupError, restore_backup
+    from programme.extensions import db
+
+    migrations = ScriptDirectory(current_app.extensions["migrate"].directory)
+    known = {script.revision for script in migrations.walk_revisions()}
+    try:
+        manifest = restore_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), archive,
+                                  known_revisions=known)
+    except BackupError as exc:
+        raise click.ClickException(f"{exc}. Nothing was restored.") from None
+    click.echo(f"Restored the {manifest.database_kind} database of {manifest.created_at} at revision "
+               f"{manifest.revision or '(empty)'} and {len(manifest.uploads)} uploaded file(s) into "
+               f"{current_app.config['UPLOAD_FOLDER']}.")
+    revision = _upgrade_database()
+    if revision == manifest.revision:
+        click.echo(f"The database is at revision {revision} (head): no upgrade was needed.")
+    else:
+        click.echo(f"Upgraded the database from revision {manifest.revision or '(empty)'} to {revision} (head).")

@@ -72,16 +72,39 @@ class Defaults:
     # A session unused for longer is logged out on its next request.
     SESSION_IDLE_MINUTES = 30
     RATELIMIT_ENABLED = True
-    # Mail: every notification goes to the outbox and is visible in the app; SMTP sending is off by default.
-    MAIL_ENABLED = False
+    # Mail (core.mail): every notification goes to the outbox and is visible in the app; the scheduler's
+    # send-outbox job mails it. MAIL_BACKEND "smtp" sends through MAIL_SERVER, "console" prints each message on the
+    # standard output instead, "off" mails nothing; unset: "console" in demo mode, "smtp" in production mode.
+    # MAIL_ENABLED = False turns mail off whatever the backend (unset: on).
+    MAIL_BACKEND: str | None = None
+    MAIL_ENABLED: bool | None = None
     MAIL_SERVER = "localhost"
     MAIL_PORT = 25
-    MAIL_USE_TLS = False
+    MAIL_USE_TLS = False  # STARTTLS after connecting (port 587, typically); the server's certificate is verified
     MAIL_USERNAME: str | None = None
-    MAIL_PASSWORD: str | None = None
+    MAIL_PASSWORD: str | None = None  # never logged, never shown
     MAIL_SENDER = "programme@localhost"
+    MAIL_TIMEOUT_SECONDS = 30  # for each exchange with the server
+    # Attempts per message before it is a dead letter (shown to the managers at /notifications/outbox); the waits
+    # between attempts grow: 1, 5, 30, 120, then 360 minutes.
+    MAIL_MAX_ATTEMPTS = 6
+    # A message claimed by a sender that has not recorded the outcome after this long is "uncertain" (it may have
+    # been delivered): it is shown to the managers, not resent by itself. Keep it well above MAIL_TIMEOUT_SECONDS.
+    MAIL_LEASE_MINUTES = 15
     # The scheduler: how often the call-closing job looks for calls past their deadline.
     SCHEDULER_CLOSE_CALLS_SECONDS = 60
+    # Each `programme scheduler` process beats its heartbeat this often (core.scheduler); one on standby tries to
+    # take the lock this often, so it takes over within these seconds of the death of the one holding it.
+    SCHEDULER_HEARTBEAT_SECONDS = 10
+    SCHEDULER_STANDBY_SECONDS = 5
+    # /healthz answers 503 when the scheduler holding the lock last beat longer ago than this (unset: three
+    # heartbeats). HEALTH_CHECKS_SCHEDULER unset: the heartbeat is checked in production mode only.
+    HEALTH_HEARTBEAT_MAX_AGE_SECONDS: float | None = None
+    HEALTH_CHECKS_SCHEDULER: bool | None = None
+    # Logs (core.logs): "json", one object per line with the request's id, or "text"; unset: json in production
+    # mode, text in demo mode. No password, secret, cookie or token is ever logged.
+    LOG_FORMAT: str | None = None
+    LOG_LEVEL = "INFO"
 
 
 #: Environment variables read at start, and the config key each one sets.
@@ -95,11 +118,26 @@ ENVIRONMENT = {
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "PROGRAMME_PROXY_COUNT": "PROXY_COUNT",
     "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_BACKEND": "MAIL_BACKEND",
+    "MAIL_ENABLED": "MAIL_ENABLED",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USE_TLS": "MAIL_USE_TLS",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_TIMEOUT_SECONDS": "MAIL_TIMEOUT_SECONDS",
+    "MAIL_MAX_ATTEMPTS": "MAIL_MAX_ATTEMPTS",
+    "MAIL_LEASE_MINUTES": "MAIL_LEASE_MINUTES",
     "PROGRAMME_DB_POOL_SIZE": "DATABASE_POOL_SIZE",
     "PROGRAMME_DB_POOL_OVERFLOW": "DATABASE_POOL_OVERFLOW",
     "MAIL_SENDER": "MAIL_SENDER",
     "PROGRAMME_PAGE_KEEP_SECONDS": "PAGE_KEEP_SECONDS",
     "PROGRAMME_PAGE_KEEP_SIZE": "PAGE_KEEP_SIZE",
+    "PROGRAMME_SCHEDULER_HEARTBEAT_SECONDS": "SCHEDULER_HEARTBEAT_SECONDS",
+    "PROGRAMME_SCHEDULER_STANDBY_SECONDS": "SCHEDULER_STANDBY_SECONDS",
+    "PROGRAMME_SCHEDULER_CLOSE_CALLS_SECONDS": "SCHEDULER_CLOSE_CALLS_SECONDS",
+    "PROGRAMME_HEALTH_HEARTBEAT_MAX_AGE_SECONDS": "HEALTH_HEARTBEAT_MAX_AGE_SECONDS",
+    "PROGRAMME_LOG_FORMAT": "LOG_FORMAT",
+    "PROGRAMME_LOG_LEVEL": "LOG_LEVEL",
 }
 
 

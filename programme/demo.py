@@ -11,13 +11,15 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from programme.accounts import services as accounts
 from programme.accounts.models import ApplicantGroup, OrganisationType, SizeClass, User
 from programme.calls import services as calls
 from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
+from programme.core.notifications import MailState, Notification
+from programme.core.timezone import format_local
 from programme.core.timezone import now as clock_now
 from programme.core.web import programme_zone
 from programme.extensions import db
@@ -167,10 +169,14 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     initiative, others = _initiative_with_loans(app, users, group, now)
     echo(f"[7/{steps}] scorecards, self-evaluation reports and milestone reviews of the pilot call's initiatives")
     _monitoring(app, users, [initiative, *others], now)
+    # The story's notifications are its past (months of it, to addresses that do not exist): shown in the app, never
+    # mailed; what happens from now on is mailed (printed to the console in demo mode).
+    db.session.execute(update(Notification).where(Notification.mail_state == MailState.PENDING)
+                       .values(mail_state=MailState.IN_APP_ONLY))
     db.session.commit()
     echo(f"Seeded: {len(DEMO_USERS)} accounts, 1 applicant group with {len(DEMO_ORGANISATIONS)} organisations, "
-         f"call {call.reference} open until {call.closes_at:%Y-%m-%d %H:%M} UTC, "
-         f"call {review_call.reference} in review until {review_call.review_deadline:%Y-%m-%d %H:%M} UTC, "
+         f"call {call.reference} open until {format_local(call.closes_at, programme_zone())}, "
+         f"call {review_call.reference} in review until {format_local(review_call.review_deadline, programme_zone())}, "
          f"initiative {initiative.reference} with {len(initiative_loans(initiative))} loans, "
          f"{len(others)} other initiatives of the pilot call.")
     return True

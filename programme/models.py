@@ -2,7 +2,7 @@
 
 from programme.accounts import models as accounts_models
 from programme.calls import models as calls_models
-from programme.core import audit, changes, notifications
+from programme.core import audit, changes, notifications, schedule_log
 from programme.funding import models as funding_models
 from programme.ledger import models as ledger_models
 from programme.loans import models as loans_models
@@ -12,5 +12,5 @@ from programme.reviews import models as reviews_models
 
 __all__ = [
     "accounts_models", "audit", "calls_models", "changes", "funding_models", "ledger_models", "loans_models",
-    "monitoring_models", "notifications", "proposals_models", "reviews_models",
+    "monitoring_models", "notifications", "proposals_models", "reviews_models", "schedule_log",
 ]

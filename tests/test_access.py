@@ -23,7 +23,7 @@ from programme.calls import services as calls
 from programme.config import PROJECT_ROOT
 from programme.core.access import Role
 from programme.core.db import Base, utcnow
-from programme.core.notifications import notify
+from programme.core.notifications import MailState, notify
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Grant, GrantKind, Initiative
@@ -66,6 +66,10 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/notifications/999999/read", (LOGIN, 404, 404, 404, 404, 404, 404)),
     ("POST", "/notifications/999999/open", (LOGIN, 404, 404, 404, 404, 404, 404)),
     ("POST", "/notifications/read", (LOGIN, 302, 302, 302, 302, 302, 302)),
+    # The outbox: the programme managers see the mail not delivered and put a dead letter back in the queue.
+    ("GET", "/notifications/outbox", (LOGIN, 403, 403, 403, 200, 403, 403)),
+    ("POST", "/notifications/outbox/{dead_letter}/send-again", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/notifications/outbox/999999/send-again", (LOGIN, 403, 403, 403, 404, 403, 403)),
     ("GET", "/manage/users", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("GET", "/manage/users/new", (LOGIN, 403, 403, 403, 200, 403, 403)),
     # Registration answers alike for a new and a known address ("check your mailbox"); the address is proved
@@ -544,6 +548,8 @@ def _build_world(app) -> World:
     funding_ids = _initiatives(open_call, proposal_a, proposal_b, users, now)
     notification_a = notify(db.session, email=users["applicant"].email, user_id=users["applicant"].id,
                             subject="Your proposal", body="Read it.", link=f"/proposals/{proposal_a.id}")
+    dead_letter = notify(db.session, email="gone@example.org", subject="Lost", body="Never arrived.")
+    dead_letter.mail_state, dead_letter.mail_attempts, dead_letter.send_error = MailState.FAILED, 6, "550 no user"
     db.session.commit()
     return World(
         ids={
@@ -554,6 +560,7 @@ def _build_world(app) -> World:
             "invitation_for_applicant": invitation_for_applicant.token,
             "draft_call": draft.id, "open_call": open_call.id,
             "proposal_a": proposal_a.id, "proposal_b": proposal_b.id, "notification_a": notification_a.id,
+            "dead_letter": dead_letter.id,
             **review_ids,
             **funding_ids,
             **{f"{key}_a": value for key, value in parts_a.items()},

@@ -171,10 +171,31 @@ def test_only_one_scheduler_holds_the_lock(app, runner):
     with single_scheduler_lock(app):
         with pytest.raises(SchedulerAlreadyRunning), single_scheduler_lock(app):
             pytest.fail("a second scheduler got the lock")
-        result = runner.invoke(args=["scheduler"])
+        result = runner.invoke(args=["scheduler", "--no-standby"])
         assert result.exit_code == 1
         assert "Error: not started: another scheduler holds" in result.output
     # Released: the next one gets it.
+    with single_scheduler_lock(app):
+        pass
+
+
+def test_the_demos_scheduler_keeps_its_lock_while_the_process_runs(app, monkeypatch):
+    """The demo holds the lock for its whole life: a lock no one refers to would be collected and released at once."""
+    import gc
+
+    from programme import cli
+
+    started = []
+    monkeypatch.setattr("programme.core.scheduler.build_scheduler",
+                        lambda app, blocking: type("Quiet", (), {"start": lambda self: started.append(1)})())
+    cli._start_background_scheduler(app)
+    try:
+        gc.collect()
+        assert started
+        with pytest.raises(SchedulerAlreadyRunning), single_scheduler_lock(app):
+            pytest.fail("the demo's lock was released")
+    finally:
+        app.extensions.pop("programme_scheduler_lock").__exit__(None, None, None)
     with single_scheduler_lock(app):
         pass
 

@@ -166,6 +166,11 @@ def test_demo_seeds_an_empty_database_once(runner):
     assert len(reviews) == 3 * len(REVIEW_GROUPS)
     waiting = {r.reviewer.email for r in reviews if r.status != ReviewStatus.SUBMITTED}
     assert waiting == {"reviewer1@demo.example"}
+    # The story's notifications are shown in the app and never mailed (nor printed) by the first run of the jobs.
+    from programme.core.notifications import MailState, Notification
+
+    states = set(db.session.scalars(select(Notification.mail_state)))
+    assert states == {MailState.IN_APP_ONLY}
     open_call = db.session.scalar(select(Call).where(Call.status == CallStatus.OPEN))
     now = utcnow()
     assert open_call.opens_at < now < open_call.closes_at
@@ -214,6 +219,8 @@ def test_run_jobs_prints_each_outcome_and_closes_a_call_past_its_deadline(runner
     from programme.calls import services as calls
     from programme.jobs import JOBS
 
+    # The demo's mail is printed on the console, between the jobs' lines; tests/core/test_mail.py tests the sending.
+    runner.app.config["MAIL_BACKEND"] = "off"
     manager = accounts.create_user(email="m@y.org", name="M", roles=[Role.PROGRAMME_MANAGER], password=PW,
                                    actor=SystemActor("test"))
     now = utcnow().replace(microsecond=0)

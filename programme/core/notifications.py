@@ -1,21 +1,46 @@
-"""The notification outbox: every notification is a row, visible in the app; SMTP sends it if enabled."""
+"""The notification outbox: every notification is a row, visible in the app; the mail sender (``core.mail``) mails
+it when mail is on, and its ``mail_state`` says how that went."""
 
 from __future__ import annotations
 
-import smtplib
+import enum
 from datetime import datetime
-from email.message import EmailMessage
 
-from sqlalchemy import ForeignKey, Index, String, Text, false, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from programme.core.db import Base, utcnow
+from programme.core.db import Base, state_enum, utcnow
+
+
+class MailState(enum.StrEnum):
+    """Where a notification's e-mail is (``core.mail`` explains the life of a message)."""
+
+    PENDING = "pending"      # waiting for its first attempt, or for its next one after a failure
+    SENDING = "sending"      # claimed by a sender, which is talking to the mail server now
+    SENT = "sent"            # the mail server accepted it
+    UNCERTAIN = "uncertain"  # claimed, but the outcome is unknown (it may have arrived): never resent by itself
+    FAILED = "failed"        # the dead letter: every attempt failed; a programme manager may send it again
+    # Written before the programme mailed its notifications (migration 0019): shown in the app only, never mailed (a
+    # backlog of old messages, some with links long expired, is not sent when mail is first turned on).
+    IN_APP_ONLY = "in_app_only"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "waiting", "sending": "being sent", "sent": "sent", "uncertain": "outcome unknown",
+                "failed": "not delivered", "in_app_only": "shown in the app only"}[self.value]
 
 
 class Notification(Base):
     __tablename__ = "notifications"
-    # A person's unread count on every page they open: counted from this index alone.
-    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+    __table_args__ = (
+        # A person's unread count on every page they open: counted from this index alone.
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+        # The sender's question every minute: which messages are due (migration 0019).
+        Index("ix_notifications_mail_queue", "mail_state", "next_attempt_at"),
+        CheckConstraint("mail_attempts >= 0", name="mail_attempts_not_negative"),
+        CheckConstraint("mail_state <> 'sent' OR sent_at IS NOT NULL", name="mail_sent_has_time"),
+        CheckConstraint("mail_state <> 'sending' OR claimed_at IS NOT NULL", name="mail_sending_is_claimed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -27,6 +52,13 @@ class Notification(Base):
     # The link carries a secret (an enrolment, verification or reset token): it is mailed, never shown in the app.
     link_secret: Mapped[bool] = mapped_column(default=False, server_default=false())
     read_at: Mapped[datetime | None]
+    # The mail: its state, how many attempts were made, when the next one is due (None: at once), when a sender
+    # claimed it, when the server accepted it, and the last error.
+    mail_state: Mapped[MailState] = mapped_column(state_enum(MailState, "mail_state"), default=MailState.PENDING,
+                                                  server_default=MailState.PENDING.value)
+    mail_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     send_error: Mapped[str | None] = mapped_column(String(500))
 
@@ -40,34 +72,3 @@ def notify(
     note = Notification(user_id=user_id, email=email, subject=subject, body=body, link=link, link_secret=link_secret)
     session.add(note)
     return note
-
-
-def send_pending(session: Session, config: dict, limit: int = 100) -> int:
-    """Send unsent notifications by SMTP. Returns how many were sent; does nothing when mail is off."""
-    if not config.get("MAIL_ENABLED"):
-        return 0
-    pending = session.scalars(
-        select(Notification).where(Notification.sent_at.is_(None)).order_by(Notification.id).limit(limit)
-    ).all()
-    if not pending:
-        return 0
-    sent = 0
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
-        if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
-        if config.get("MAIL_USERNAME"):
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        for note in pending:
-            message = EmailMessage()
-            message["From"] = config["MAIL_SENDER"]
-            message["To"] = note.email
-            message["Subject"] = note.subject
-            message.set_content(note.body + (f"\n\n{note.link}" if note.link else ""))
-            try:
-                smtp.send_message(message)
-            except smtplib.SMTPException as exc:
-                note.send_error = str(exc)[:500]
-                continue
-            note.sent_at = utcnow()
-            sent += 1
-    return sent

@@ -1,10 +1,10 @@
 """The accounts blueprint, one module per flow: ``session`` (registration, verification, login, logout, enrolment
 and reset links, the account page), ``notifications`` (the notification centre and the unread count in the
-navigation), ``users`` (staff users, roles, role requests), ``groups``
+navigation), ``outbox`` (the managers' dead letters), ``users`` (staff users, roles, role requests), ``groups``
 (applicant groups, organisations, members, invitations); ``_common`` holds the blueprint, the known-device cookie
 and the checks every request passes (idle timeout, unverified address)."""
 
-from programme.accounts.views import groups, notifications, session, users
+from programme.accounts.views import groups, notifications, outbox, session, users
 from programme.accounts.views._common import bp
 
-__all__ = ["bp", "groups", "notifications", "session", "users"]
+__all__ = ["bp", "groups", "notifications", "outbox", "session", "users"]

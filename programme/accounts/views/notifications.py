@@ -11,9 +11,12 @@ from werkzeug.wrappers import Response
 
 from programme.accounts import services
 from programme.accounts.views._common import bp
+from programme.core import mail
+from programme.core.access import Role
 from programme.core.forms import ActionForm
 from programme.core.timezone import now
 from programme.core.web import actor, attempt, page_arg, safe_next
+from programme.extensions import db
 
 
 @bp.app_context_processor
@@ -37,8 +40,10 @@ def _back() -> Response:
 @login_required
 def notifications() -> str:
     shown = services.notifications_page(actor=actor(), page=page_arg())
-    return render_template("accounts/notifications.html", shown=shown,
-                           mail_enabled=bool(current_app.config.get("MAIL_ENABLED")))
+    undelivered = (mail.undelivered_count(db.session, actor=actor())
+                   if current_user.has_role(Role.PROGRAMME_MANAGER) else None)
+    return render_template("accounts/notifications.html", shown=shown, undelivered=undelivered,
+                           mail_enabled=mail.mail_settings(current_app.config).enabled)
 
 
 @bp.route("/notifications/<int:notification_id>/read", methods=["POST"])
