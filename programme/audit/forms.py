@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import DateField, IntegerField, StringField
+from wtforms import IntegerField, StringField
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
+from programme.core.fields import DayField
 from programme.core.forms import ProgrammeForm
+from programme.core.timezone import format_day
 
 #: The largest id a filter accepts (the bounded integer of every route).
 MAX_ID = 2**31 - 1
@@ -24,10 +26,10 @@ class AuditFilterForm(ProgrammeForm):
                          description="An e-mail address, part of a name, or 'system'.")
     action = StringField("Action", validators=[Optional(), Length(max=80)],
                          description="Exact (loans.loan_made), or every action of an area: loans. or loans*")
-    date_from = DateField("From", validators=[Optional()], description="A day, in the programme's time zone.")
-    date_to = DateField("To", validators=[Optional()], description="Included.")
+    date_from = DayField("From", validators=[Optional()], description="A day, in the programme's time zone.")
+    date_to = DayField("To", validators=[Optional()], description="Included.")
 
-    def validate_date_to(self, field: DateField) -> None:
+    def validate_date_to(self, field: DayField) -> None:
         start, end = self.date_from.data, field.data
         if isinstance(start, date) and isinstance(end, date) and end < start:
-            raise ValidationError(f"The period ends ({end.isoformat()}) before it starts ({start.isoformat()}).")
+            raise ValidationError(f"The period ends ({format_day(end)}) before it starts ({format_day(start)}).")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from programme.core.fields import DayTimeField
 from programme.core.forms import MoneyField, ProgrammeForm, at_most_places, positive
 
 
@@ -20,13 +21,13 @@ class CallDraftForm(ProgrammeForm):
     per_initiative_cap = MoneyField(
         "Cap per initiative", validators=[InputRequired("Give the cap per initiative."), positive, at_most_places(2)]
     )
-    opens_at = DateTimeLocalField("Opens", format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    closes_at = DateTimeLocalField("Closes (deadline)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    opens_at = DayTimeField("Opens", validators=[Optional()], description="In the programme's time zone.")
+    closes_at = DayTimeField("Closes (deadline)", validators=[Optional()], description="In the programme's time zone.")
 
     def validate_per_initiative_cap(self, field: MoneyField) -> None:
         if self.budget.data is not None and field.data is not None and field.data > self.budget.data:
             raise ValidationError("The cap per initiative cannot exceed the budget.")
 
-    def validate_closes_at(self, field: DateTimeLocalField) -> None:
+    def validate_closes_at(self, field: DayTimeField) -> None:
         if field.data and self.opens_at.data and field.data <= self.opens_at.data:
             raise ValidationError("The call must close after it opens.")

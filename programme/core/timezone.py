@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
+
 #: The programme's clock: None is the system's; a test sets another once (tests/conftest.py's `clock`).
 _clock: Callable[[], datetime] | None = None
 
@@ -37,17 +39,27 @@ def local_to_utc(moment: datetime, zone: str) -> datetime:
 
 
 #: How pages write a day: day, month, year ("6 Dec 2026"); a moment adds the time ("6 Dec 2026, 15:00 SAST").
+#: The default of the configuration's DATE_FORMAT, which is what pages, messages and notifications use.
 DATE_FORMAT = "%-d %b %Y"
 
 
-def format_day(value: date | None, pattern: str = DATE_FORMAT) -> str:
-    """A day as every page writes it (the configuration's ``DATE_FORMAT``)."""
-    return "–" if value is None else value.strftime(pattern)
+def date_pattern() -> str:
+    """The strftime pattern a day is written with: the configuration's DATE_FORMAT, or the default outside an app
+    (the one place it is read, so a service, a form and a page write a day alike)."""
+    return current_app.config.get("DATE_FORMAT", DATE_FORMAT) if has_app_context() else DATE_FORMAT
+
+
+def format_day(value: date | None, pattern: str | None = None) -> str:
+    """A day as every page, message and notification writes it (``pattern``, by default the configuration's
+    ``DATE_FORMAT``: "6 Dec 2026")."""
+    return "–" if value is None else value.strftime(pattern or date_pattern())
 
 
 def format_local(moment: datetime | None, zone: str, with_zone: bool = True) -> str:
+    """A moment in the programme's time zone as pages write it: the day, then the 24-hour time ("6 Dec 2026, 15:00
+    SAST")."""
     if moment is None:
         return "–"
     local = to_local(moment, zone)
-    text = local.strftime(f"{DATE_FORMAT}, %H:%M")
+    text = f"{format_day(local.date())}, {local:%H:%M}"
     return f"{text} {local.tzname()}" if with_zone else text

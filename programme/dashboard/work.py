@@ -1,8 +1,9 @@
 """The home page's work queues (issue 16): what waits for each staff role today, each in one short query.
 
 Read-only, like the figures: for the programme manager the calls in review (reviews outstanding, proposals not
-yet decided, the deadline) and the submissions of the last days; for the fund administrator the loans in arrears,
-longest late first, with a count by age, and the bank statements and loan requests waiting for a second person.
+yet decided, the deadline), the submissions of the last days and the mail not delivered; for the fund
+administrator the loans in arrears, longest late first, with a count by age, and the bank statements and loan
+requests waiting for a second person.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from sqlalchemy import case, func, select
 
 from programme.accounts.models import Organisation
 from programme.calls.models import Call, CallStatus
+from programme.core import mail
 from programme.core.access import Actor, Role, require_role
 from programme.extensions import db
 from programme.loans.models import BankStatementImport, Loan, LoanStatus, StatementStatus
+from programme.proposals import services as proposals
+from programme.proposals.domain import RuleCheck
 from programme.proposals.models import Proposal, ProposalStatus
 from programme.reviews.models import Review, ReviewStatus
 
@@ -111,3 +115,26 @@ def administrator_queue(*, actor: Actor) -> AdministratorQueue:
         late=[LateLoan(r.id, r.number, r.name, int(r.days_late), r.arrears_bucket) for r in late_rows],
         late_by_bucket=dict(sorted(by_bucket.items())), late_total=sum(by_bucket.values()),
         statements_waiting=int(waiting))
+
+
+def undelivered_mail(*, actor: Actor) -> int:
+    """The programme's mail not delivered after every attempt, or not sure to be (core.mail counts it)."""
+    return mail.undelivered_count(db.session, actor=actor)
+
+
+@dataclass(frozen=True)
+class DraftToFinish:
+    """An applicant's draft in a call still taking proposals, and the call's rules it does not meet yet."""
+
+    proposal: Proposal
+    closes_at: datetime | None
+    still_needed: list[RuleCheck]
+
+
+def drafts_to_finish(*, actor: Actor, now: datetime) -> list[DraftToFinish]:
+    """The drafts of the groups the actor acts for, in calls still taking proposals, the nearest deadline first,
+    each with what it still needs (the live checklist the proposal's own pages show)."""
+    drafts = [p for p in proposals.proposals_of(actor)
+              if p.status == ProposalStatus.DRAFT and p.call.is_accepting(now)]
+    listed = [DraftToFinish(p, p.call.closes_at, proposals.live_eligibility(p, now).failures) for p in drafts]
+    return sorted(listed, key=lambda d: (d.closes_at is None, d.closes_at or now))

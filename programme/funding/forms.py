@@ -9,9 +9,10 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from programme.core.fields import DayField
 from programme.core.forms import MoneyField, ProgrammeForm, at_most_places, choices, positive
 
 #: An amount as a person writes it: digits, commas only between groups of three, a point before the cents.
@@ -47,8 +48,8 @@ class RejectForm(ProgrammeForm):
 
 
 class PaymentForm(ProgrammeForm):
-    value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
-                           description="The day the bank moved the money (not after today).")
+    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
+                          description="The day the bank moved the money (not after today).")
     bank_reference = StringField("Bank reference", validators=[
         DataRequired(message="Give the bank's reference of the transfer."),
         Length(max=100, message="Write at most 100 characters.")])
@@ -135,7 +136,7 @@ class ContributionForm(ProgrammeForm):
     amount = AmountField("Amount (in kind: its documented value)", validators=[
         InputRequired(message="Give the amount."), positive, at_most_places(2)], description=AMOUNT_HELP,
         render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    contributed_on = DateField("Date of the contribution", validators=[
+    contributed_on = DayField("Date of the contribution", validators=[
         InputRequired(message="Give the date of the contribution.")],
         description="The day the members paid or provided it (not after today).")
     description = TextAreaField("What it is", validators=[

@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from programme.core.fields import DayField
 from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, choices, positive
 from programme.funding.forms import AmountField
 from programme.rulebook.schema import Loans
@@ -59,8 +60,8 @@ def _periods(label: str, *, low: int, message: str) -> IntegerField:
 
 class CapitaliseForm(ProgrammeForm):
     amount = _amount("Amount", "Give the amount.")
-    value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
-                           description="The day the bank moved the money (not after today).")
+    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
+                          description="The day the bank moved the money (not after today).")
     bank_reference = _reference()
     note = TextAreaField("Note", validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
 
@@ -75,9 +76,9 @@ class LoanForm(ProgrammeForm):
     grace = SelectField("Grace", choices=choices(GRACE_CHOICES.items()), default="none")
     frequency = SelectField("Frequency", choices=choices(FREQUENCY_CHOICES.items()), default="monthly")
     method = SelectField("Method", choices=choices(METHOD_CHOICES.items()), default="annuity")
-    first_due = DateField("First due date", validators=[InputRequired(message="Give the first due date.")],
-                          description="Later instalments keep its day of the month (or the month's last day).")
-    disbursed_on = DateField("Disbursed on", validators=[InputRequired(message="Give the day the money was sent.")])
+    first_due = DayField("First due date", validators=[InputRequired(message="Give the first due date.")],
+                         description="Later instalments keep its day of the month (or the month's last day).")
+    disbursed_on = DayField("Disbursed on", validators=[InputRequired(message="Give the day the money was sent.")])
     bank_reference = _reference("Give the bank's reference of the disbursement.")
     purpose = TextAreaField("Purpose", validators=[DataRequired(message="Say what the loan is for."),
                                                    Length(max=2000, message="Write at most 2,000 characters.")])
@@ -103,14 +104,14 @@ class LoanForm(ProgrammeForm):
 
 class RepaymentForm(ProgrammeForm):
     amount = _amount("Amount", "Give the amount received.")
-    value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
-                           description="The day the bank received the money (not after today).")
+    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
+                          description="The day the bank received the money (not after today).")
     bank_reference = _reference()
 
 
 class RescheduleForm(ProgrammeForm):
     term_periods = _periods("New term (repayment periods)", low=1, message="Give the number of repayment periods.")
-    first_due = DateField("First due date of the new schedule", validators=[
+    first_due = DayField("First due date of the new schedule", validators=[
         InputRequired(message="Give the first due date of the new schedule.")])
     annual_rate = _percent("New annual rate (percent)", Optional())
     grace_periods = IntegerField("Grace periods", default=0, validators=[
@@ -133,7 +134,7 @@ class WriteOffForm(ProgrammeForm):
     """Ask for a write-off: the POST asks only with ``confirmed`` set; without it the view shows the confirmation
     page with the date and reason typed, kept in its fields."""
 
-    on_date = DateField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
+    on_date = DayField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the write-off."),
                                                  Length(max=2000, message="Write at most 2,000 characters.")])
     confirmed = HiddenField()
@@ -144,7 +145,7 @@ class WriteOffForm(ProgrammeForm):
 
 
 class RefundForm(ProgrammeForm):
-    value_date = DateField("Value date", validators=[InputRequired(message="Give the value date of the refund.")])
+    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the refund.")])
     bank_reference = _reference("Give the bank's reference of the refund.")
     reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the refund."),
                                                  Length(max=2000, message="Write at most 2,000 characters.")])

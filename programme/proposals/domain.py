@@ -1,6 +1,6 @@
-"""Pure rules on a proposal's content: section completeness and eligibility.
+"""Pure rules on a proposal's content: section completeness, the budget's checks and eligibility.
 
-Both work on a snapshot: the plain dictionary that `services.build_snapshot` makes
+All work on a snapshot: the plain dictionary that `services.build_snapshot` makes
 from the draft, and that a submitted version stores as JSON. No Flask, no database.
 """
 
@@ -10,10 +10,10 @@ import enum
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from programme.core.money import format_money
+from programme.core.money import format_money, quantum
 from programme.rulebook import ORGANISATION_TYPES, SUPPORT_INSTITUTION_TYPES, CallRules
 
 
@@ -160,6 +160,139 @@ class Verdict:
         return cls(tuple(RuleCheck(**item) for item in data))
 
 
+# The budget's checks ----------------------------------------------------------------------------------
+
+#: What a page says when the amount requested or the costs are out of line: one wording for the server's messages
+#: (beside the field, in the eligibility checklist, in a refused submission) and for the live ones the page's
+#: script writes as the applicant types ({names} are amounts, filled in by ``check_budget`` or by the script).
+BUDGET_MESSAGES: dict[str, str] = {
+    "over_maximum": "{requested} requested is more than the call's start-up maximum of {maximum}.",
+    "over_cap": "{requested} requested is more than the call's cap per initiative of {cap}.",
+    "over_budget": "{requested} requested is more than the budget total of {budget}.",
+    "over_share": "{requested} requested is more than {payable}, the {share} of the budget total of {budget} "
+                  "that the programme may pay.",
+    "lines_under": "The budget lines add up to {budget}, {difference} less than the {activities} the first "
+                   "activities cost: the two totals must be equal.",
+    "lines_over": "The budget lines add up to {budget}, {difference} more than the {activities} the first "
+                  "activities cost: the two totals must be equal.",
+}
+
+
+@dataclass(frozen=True)
+class BudgetLimits:
+    """What limits a proposal's money, in the call's currency: the rules' start-up grant (its maximum, and the
+    share of the budget total it may pay) and the call's cap per initiative."""
+
+    currency: str
+    startup_maximum: Decimal
+    per_initiative_cap: Decimal
+    startup_share: Decimal
+
+    @classmethod
+    def of(cls, rules: CallRules, *, per_initiative_cap: Decimal, currency: str) -> BudgetLimits:
+        grant = rules.funding.startup_grant
+        return cls(currency=currency, startup_maximum=grant.maximum, per_initiative_cap=per_initiative_cap,
+                   startup_share=grant.share)
+
+    @property
+    def limit(self) -> Decimal:
+        """The most a proposal may request: the lower of the start-up maximum and the cap per initiative."""
+        return min(self.startup_maximum, self.per_initiative_cap)
+
+    @property
+    def share_text(self) -> str:
+        """The start-up share as people write it: 1.0 is '100 %', 0.75 is '75 %'."""
+        return f"{(self.startup_share * 100).normalize():f} %"
+
+    def payable(self, budget_total: Decimal) -> Decimal:
+        """The most of ``budget_total`` the start-up share lets the programme pay, down to the minor unit."""
+        return (budget_total * self.startup_share).quantize(quantum(self.currency), rounding=ROUND_FLOOR)
+
+
+@dataclass(frozen=True)
+class BudgetCheck:
+    """The budget of a snapshot against its limits: ``requested`` says why the amount requested is more than the
+    call allows (empty when it is within, or when none is requested yet); ``costs`` why the budget lines and the
+    first activities' costs disagree (empty when their totals are equal, or while there is no budget line to
+    compare: the budget section asks for one). Each message names its figures."""
+
+    limits: BudgetLimits
+    requested_amount: Decimal | None
+    budget_total: Decimal
+    activities_total: Decimal
+    lines: int
+    requested: tuple[str, ...]
+    costs: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.requested and not self.costs
+
+
+def check_budget(snapshot: dict[str, Any], limits: BudgetLimits) -> BudgetCheck:
+    """The amount requested against the lower of the start-up maximum and the cap per initiative, and against
+    the share of the budget total the programme may pay; the budget lines' total against the first activities'
+    costs, once there is a budget line. Exactly at a limit is within it; one cent over is not."""
+    currency = limits.currency
+    requested: Decimal | None = snapshot["requested_amount"]
+    budget_total: Decimal = snapshot["budget_total"]
+    activities_total = sum((a["cost"] for a in snapshot["activities"]), Decimal("0.00"))
+    over: list[str] = []
+    if requested is not None and requested > 0:
+        figures = {
+            "requested": format_money(requested, currency), "maximum": format_money(limits.startup_maximum, currency),
+            "cap": format_money(limits.per_initiative_cap, currency), "budget": format_money(budget_total, currency),
+            "payable": format_money(limits.payable(budget_total), currency), "share": limits.share_text,
+        }
+        if requested > limits.limit:
+            key = "over_cap" if limits.per_initiative_cap < limits.startup_maximum else "over_maximum"
+            over.append(BUDGET_MESSAGES[key].format(**figures))
+        if requested > budget_total * limits.startup_share:
+            over.append(BUDGET_MESSAGES["over_budget" if limits.startup_share >= 1 else "over_share"].format(**figures))
+    costs: list[str] = []
+    if snapshot["budget_lines"] and budget_total != activities_total:
+        costs.append(BUDGET_MESSAGES["lines_under" if budget_total < activities_total else "lines_over"].format(
+            budget=format_money(budget_total, currency), activities=format_money(activities_total, currency),
+            difference=format_money(abs(budget_total - activities_total), currency),
+        ))
+    return BudgetCheck(limits=limits, requested_amount=requested, budget_total=budget_total,
+                       activities_total=activities_total, lines=len(snapshot["budget_lines"]), requested=tuple(over),
+                       costs=tuple(costs))
+
+
+def _requested_check(budget: BudgetCheck) -> RuleCheck:
+    limits, requested = budget.limits, budget.requested_amount
+    label = "Amount requested within the call's limits"
+    if requested is None:
+        return RuleCheck("requested_amount", label, False, "No amount is requested from the programme yet.")
+    if requested <= 0:
+        return RuleCheck("requested_amount", label, False, "The amount requested must be above zero.")
+    if budget.requested:
+        return RuleCheck("requested_amount", label, False, " ".join(budget.requested))
+
+    def money(value: Decimal) -> str:
+        return format_money(value, limits.currency)
+
+    limit = ("the cap per initiative" if limits.per_initiative_cap < limits.startup_maximum
+             else "the start-up maximum")
+    of_budget = (f"the budget total of {money(budget.budget_total)}" if limits.startup_share >= 1 else
+                 f"{money(limits.payable(budget.budget_total))}, the {limits.share_text} of the budget total the "
+                 "programme may pay")
+    return RuleCheck("requested_amount", label, True,
+                     f"{money(requested)} is within {limit} of {money(limits.limit)} and {of_budget}.")
+
+
+def _costs_check(budget: BudgetCheck) -> RuleCheck:
+    label = "Budget lines equal the first activities' costs"
+    if budget.costs:
+        return RuleCheck("costs", label, False, " ".join(budget.costs))
+    if not budget.lines:
+        return RuleCheck("costs", label, True, "No budget line yet: the first activities' costs are compared with "
+                                               "the budget lines once there is one.")
+    total = format_money(budget.budget_total, budget.limits.currency)
+    return RuleCheck("costs", label, True, f"The budget lines and the first activities' costs both add up to {total}.")
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
@@ -206,30 +339,9 @@ def check_eligibility(
         f"Not accepted by this call: {', '.join(not_allowed)} (accepted types: "
         f"{', '.join(ORGANISATION_TYPES[t] for t in rule.allowed_organisation_types)}).",
     ))
-    requested: Decimal | None = snapshot["requested_amount"]
-    startup = rules.funding.startup_grant
-    limit = min(per_initiative_cap, startup.maximum)
-    budget_total: Decimal = snapshot["budget_total"]
-    if requested is None:
-        ok, reason = False, "No amount is requested from the programme yet."
-    elif requested <= 0:
-        ok, reason = False, "The amount requested must be above zero."
-    elif requested > limit:
-        ok, reason = False, (
-            f"The request of {format_money(requested, currency)} is above the limit of "
-            f"{format_money(limit, currency)} (the start-up grant maximum and the cap per initiative)."
-        )
-    elif requested > budget_total * startup.share:
-        ok, reason = False, (
-            f"The request of {format_money(requested, currency)} is above "
-            f"{format_money(budget_total * startup.share, currency)}, the share of the budget total "
-            f"({format_money(budget_total, currency)}) the programme may pay."
-        )
-    else:
-        ok, reason = True, (
-            f"{format_money(requested, currency)} is within the limit of {format_money(limit, currency)}."
-        )
-    checks.append(RuleCheck("requested_amount", "Amount requested within the cap", ok, reason))
+    budget = check_budget(snapshot, BudgetLimits.of(rules, per_initiative_cap=per_initiative_cap, currency=currency))
+    checks.append(_requested_check(budget))
+    checks.append(_costs_check(budget))
     gaps = section_gaps(snapshot)
     missing = [f"{SECTIONS[key]}: {' '.join(gaps[key])}" for key in rule.required_sections if gaps.get(key)]
     checks.append(RuleCheck(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from wtforms import DateTimeLocalField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from programme.calls.models import Criterion
+from programme.core.fields import DayTimeField
 from programme.core.forms import ProgrammeForm, choices
-from programme.reviews.domain import ScoreError, ScoreScale
+from programme.reviews.aggregation import weighted_sum
+from programme.reviews.domain import ScoreError, ScoreScale, Scoring, display, plain_number
 from programme.reviews.models import Outcome
 
 # The programme manager's forms ------------------------------------------------------------------------
@@ -54,8 +57,8 @@ def criterion_choices(criteria: Iterable[Criterion]) -> list[SelectChoice]:
 class DeadlineForm(ProgrammeForm):
     """The review deadline: when the review starts, and when the manager moves it."""
 
-    deadline = DateTimeLocalField("Review deadline", format="%Y-%m-%dT%H:%M", description=DEADLINE_HELP,
-                                  validators=[InputRequired("Give the review deadline as a date and time.")])
+    deadline = DayTimeField("Review deadline", description=DEADLINE_HELP,
+                            validators=[InputRequired("Give the review deadline as a date and time.")])
 
 
 class AddReviewerForm(ProgrammeForm):
@@ -221,9 +224,22 @@ def review_data(scores: Iterable[Any]) -> dict[str, str]:
     return data
 
 
+def one_kind_of_line_break(text: str | None) -> str | None:
+    """A justification with its line breaks as typed (a browser sends each as CR LF): counted and kept as one
+    character each, as the page's counter counts them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if isinstance(text, str) else text
+
+
+def score_label(criterion: Criterion, scale: ScoreScale) -> str:
+    """The label of a criterion's score field: its title, the scale and its weight."""
+    return (f"Score for {criterion.title} ({plain_number(scale.minimum)}–{plain_number(scale.maximum)}, "
+            f"weight {plain_number(criterion.weight)})")
+
+
 def review_form(criteria: Iterable[Criterion], scale: ScoreScale, min_length: int, **kwargs: Any) -> ReviewForm:
     """The scoring form of a call: a score select (the scale's points, or none) and a justification per
-    criterion, validated against the scale and, on submission, the rules' minimum length."""
+    criterion, each labelled with its criterion, validated against the scale and, on submission, the rules'
+    minimum length."""
     criteria = list(criteria)
 
     class CallReviewForm(ReviewForm):
@@ -233,14 +249,55 @@ def review_form(criteria: Iterable[Criterion], scale: ScoreScale, min_length: in
     hint = f"At least {min_length} characters to submit." if min_length else None
     for criterion in criteria:
         setattr(CallReviewForm, f"score_{criterion.key}", SelectField(
-            "Score", choices=points, validate_choice=False, validators=[OnScale(scale)],
+            score_label(criterion, scale), choices=points, validate_choice=False, validators=[OnScale(scale)],
             description=f"{scale.describe().capitalize()}; at least {format(criterion.threshold.normalize(), 'f')} "
                         "to be fundable.",
         ))
         setattr(CallReviewForm, f"justification_{criterion.key}", TextAreaField(
-            "Justification", description=hint,
+            f"Justification for {criterion.title}", description=hint, filters=[one_kind_of_line_break],
             validators=[JustifiedEnough(min_length),
                         Length(max=JUSTIFICATION_MAX, message=f"Write at most {JUSTIFICATION_MAX:,} characters.")],
         ))
     CallReviewForm.keys = tuple(c.key for c in criteria)
     return CallReviewForm(**kwargs)
+
+
+# The running weighted total -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunningTotal:
+    """A review's weighted total so far: weight x score summed over the criteria scored yet (the review's total
+    once every criterion is scored), as ``aggregation.weighted_sum`` computes it; the page's script computes the
+    same from the weights the page carries."""
+
+    value: Decimal
+    scored: int
+    criteria: int
+    maximum: Decimal
+
+    @property
+    def shown(self) -> str:
+        """The total as the page and its script write it: rounded to 2 places (half up), no trailing zeros."""
+        rounded = display(self.value)
+        assert rounded is not None
+        return plain_number(rounded)
+
+    @property
+    def complete(self) -> bool:
+        return self.scored == self.criteria
+
+
+def running_total(scores: Mapping[str, str], scoring: Scoring) -> RunningTotal:
+    """The weighted total of the scores given so far (as the form's text: a score off the scale, or none, is left
+    out), by the server's own formula."""
+    given: dict[str, Decimal] = {}
+    for criterion in scoring.criteria:
+        try:
+            given[criterion.key] = scoring.scale.check((scores.get(criterion.key) or "").strip())
+        except ScoreError:
+            continue
+    scored = tuple(c for c in scoring.criteria if c.key in given)
+    value = Decimal(weighted_sum(given, Scoring(criteria=scored, scale=scoring.scale))) if scored else Decimal(0)
+    return RunningTotal(value=value, scored=len(scored), criteria=len(scoring.criteria),
+                        maximum=scoring.scale.maximum * scoring.total_weight)

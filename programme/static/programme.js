@@ -43,6 +43,65 @@
     });
   }
 
+  /* The boxes that may scroll sideways inside a page: the tables' boxes and the dashboard's wide charts. */
+  var SCROLL_BOXES = "main .table-scroll, main figure.dashboard-chart";
+
+  /* What a box holds, for its name: a table's caption or label, a chart's title, else the heading above it. */
+  function boxTitle(box) {
+    var caption = box.querySelector("caption");
+    if (caption && caption.textContent.trim()) {
+      return caption.textContent.trim();
+    }
+    var labelled = box.querySelector("table[aria-label], svg[aria-label]");
+    if (labelled) {
+      return labelled.getAttribute("aria-label");
+    }
+    for (var node = box; node && node.tagName !== "MAIN"; node = node.parentElement) {
+      for (var before = node.previousElementSibling; before; before = before.previousElementSibling) {
+        if (/^H[1-6]$/.test(before.tagName)) {
+          return before.textContent.trim();
+        }
+      }
+    }
+    return box.querySelector("table") ? "Table" : "Chart";
+  }
+
+  /* A box that scrolls can be reached and scrolled with the keyboard: it takes the focus (tabindex 0) and, being a
+     tab stop, says what it is ("Revolving funds, scrolls sideways"). A box that fits the screen is left as it was,
+     so a wide screen has no extra tab stops; the boxes are looked at again when the window or an unfolded text
+     changes their width. */
+  function keyboardScrolling() {
+    var boxes = document.querySelectorAll(SCROLL_BOXES);
+    /* Each box's name, told apart when two boxes would share one ("Loans, table 2 of 2"). */
+    var titles = Array.prototype.map.call(boxes, boxTitle);
+    var names = titles.map(function (title, index) {
+      var same = titles.filter(function (other) { return other === title; }).length;
+      var nth = titles.slice(0, index + 1).filter(function (other) { return other === title; }).length;
+      var what = boxes[index].querySelector("table") ? "table" : "chart";
+      return same > 1 ? title + ", " + what + " " + nth + " of " + same : title;
+    });
+    function update() {
+      Array.prototype.forEach.call(boxes, function (box, index) {
+        var scrolls = box.scrollWidth > box.clientWidth + 1;
+        if (scrolls && !box.hasAttribute("data-scrolls")) {
+          box.setAttribute("data-scrolls", "");
+          box.setAttribute("tabindex", "0");
+          if (box.tagName !== "FIGURE") {
+            box.setAttribute("role", "region");
+          }
+          box.setAttribute("aria-label", names[index] + ", scrolls sideways");
+        } else if (!scrolls && box.hasAttribute("data-scrolls")) {
+          ["data-scrolls", "tabindex", "role", "aria-label"].forEach(function (name) {
+            box.removeAttribute(name);
+          });
+        }
+      });
+    }
+    update();
+    window.addEventListener("resize", update);
+    document.addEventListener("toggle", update, true);
+  }
+
   /* An action that cannot be undone asks first. Without JavaScript its button posts without "confirmed" and the
      server shows a confirmation page; here a button marked data-confirm asks with a dialog instead and, when the
      person agrees, posts straight to the action with its form's "confirmed" field set. */
@@ -71,6 +130,7 @@
   ready(function () {
     menu();
     scrollingTables();
+    keyboardScrolling();
     confirmations();
   });
 })();

@@ -174,7 +174,7 @@ def _submit_proposal(page, base: str, call_id: int, spec: dict) -> str:
     page.locator("#kind").select_option("facilitation")
     page.locator("#start_quarter").fill("1")
     page.locator("#end_quarter").fill("2")
-    page.locator("#cost").fill("18000.00")
+    page.locator("#cost").fill("40000.00")
     page.locator("main form button[type=submit]").last.click()
     _ok(page)
     page.goto(f"{overview}/budget")

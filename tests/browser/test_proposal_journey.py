@@ -71,7 +71,7 @@ def test_applicant_submits_a_proposal_after_fixing_its_member_list(page, live_se
     page.locator("#kind").select_option("facilitation")
     _fill(page, "#start_quarter", "1")
     _fill(page, "#end_quarter", "2")
-    _fill(page, "#cost", "18,000.00")
+    _fill(page, "#cost", "30,000.00")
     page.locator("main form button[type=submit]").last.click()
     page.goto(f"{overview}/budget")
     page.locator("#add-line select[name=cost_type]").select_option("fact_finding")

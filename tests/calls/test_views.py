@@ -17,6 +17,7 @@ from programme.core.db import utcnow
 from programme.extensions import db
 
 YEAR = utcnow().year + 1  # a year ahead, so the deadline is always in the future
+HOW_MOMENT = "Write the day and time as day month year hours:minutes, for example 6 Dec 2026 17:00."
 
 
 def field_block(page: str, name: str) -> str:
@@ -134,10 +135,27 @@ def test_edit_takes_local_times_and_stores_utc(client, manager):
     assert call.per_initiative_cap == Decimal("200000.00")
     assert call.opens_at == datetime(YEAR, 2, 1, 7, 0, tzinfo=UTC)
     assert call.closes_at == datetime(YEAR, 3, 1, 15, 0, tzinfo=UTC)
-    # The form shows the times back as they were typed, in local time.
+    # The form shows the times back in local time, as pages write a day, then the 24-hour time, as text (a browser's
+    # datetime-local input would show them in its own locale's order).
     form = client.get(f"/manage/calls/{call_id}/edit").get_data(as_text=True)
-    assert f'value="{YEAR}-03-01T17:00"' in field_block(form, "closes_at")
-    assert f'value="{YEAR}-02-01T09:00"' in field_block(form, "opens_at")
+    assert f'value="1 Mar {YEAR} 17:00"' in field_block(form, "closes_at")
+    assert f'value="1 Feb {YEAR} 09:00"' in field_block(form, "opens_at")
+    assert 'type="text"' in field_block(form, "closes_at") and "datetime-local" not in form
+    assert 'placeholder="6 Dec 2026 17:00"' in field_block(form, "closes_at")
+
+
+@pytest.mark.parametrize(("opens_at", "closes_at"), [
+    (f"1 Feb {YEAR} 09:00", f"1 Mar {YEAR} 17:00"),  # as the form shows them
+    (f"01/02/{YEAR} 9:00", f"1 March {YEAR}, 17:00"),  # day first, any way DayField reads a day
+    (f"{YEAR}-02-01 09:00", f"{YEAR}-03-01T17:00"),  # ISO
+])
+def test_edit_takes_the_times_typed_as_pages_write_them(client, manager, opens_at, closes_at):
+    call_id = create_through_the_form(client)
+    response = edit_through_the_form(client, call_id, opens_at=opens_at, closes_at=closes_at)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    call = stored(call_id)
+    assert (call.opens_at, call.closes_at) == (datetime(YEAR, 2, 1, 7, 0, tzinfo=UTC),
+                                               datetime(YEAR, 3, 1, 15, 0, tzinfo=UTC))
 
 
 def test_edit_of_the_brief_example_2027_03_01_17_00_is_15_00_utc(client, manager):
@@ -158,11 +176,16 @@ def test_edit_of_the_brief_example_2027_03_01_17_00_is_15_00_utc(client, manager
         ({"budget": ""}, "budget", "Give the call's budget."),
         ({"per_initiative_cap": "40000"}, "per_initiative_cap",
          "The cap per initiative cannot be below the start-up grant maximum of the rules (EUR 50,000.00)."),
-        ({"closes_at": f"{YEAR}-02-01T08:00"}, "closes_at", "The call must close after it opens."),
-        ({"opens_at": "tomorrow"}, "opens_at", "Not a valid datetime value."),
+        ({"closes_at": f"1 Feb {YEAR} 08:00"}, "closes_at", "The call must close after it opens."),
+        ({"opens_at": "tomorrow"}, "opens_at", HOW_MOMENT),
+        ({"closes_at": f"03/31/{YEAR} 17:00"}, "closes_at", "Write the day before the month. " + HOW_MOMENT),
+        ({"closes_at": f"1 Mar {YEAR}"}, "closes_at", "Give the time as well as the day. " + HOW_MOMENT),
+        ({"closes_at": f"1 Mar {YEAR} 5pm"}, "closes_at", HOW_MOMENT),
+        ({"closes_at": f"1 Mar {YEAR} 25:00"}, "closes_at", "That time does not exist"),
     ],
     ids=["budget-not-a-number", "cap-above-budget", "budget-3-decimals", "cap-3-decimals", "zero-budget",
-         "no-budget", "cap-below-startup-maximum", "closes-before-opens", "opens-not-a-date"],
+         "no-budget", "cap-below-startup-maximum", "closes-before-opens", "opens-not-a-date", "closes-month-first",
+         "closes-without-time", "closes-12-hour", "closes-at-25"],
 )
 def test_an_edit_with_bad_input_shows_the_error_beside_the_field_and_changes_nothing(
     client, manager, changes, field, message

@@ -17,7 +17,7 @@ from programme.ledger import views
 from programme.ledger.checks import run_checks
 from programme.ledger.models import AccountKind
 from programme.loans import services
-from tests.loans.world import FIRST_DUE, NOW, LoanWorld, loan_world
+from tests.loans.world import FIRST_DUE, NOW, LoanWorld, loginable_loan_world
 
 D = Decimal
 
@@ -30,10 +30,7 @@ def frozen(clock, app):
 
 @pytest.fixture
 def w() -> LoanWorld:
-    world = loan_world()
-    world.admin.email = world.admin.email.replace(".test", ".example.org")
-    db.session.commit()
-    return world
+    return loginable_loan_world()
 
 
 def main_of(response) -> str:

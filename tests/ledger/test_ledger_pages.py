@@ -132,24 +132,24 @@ def test_the_as_of_date_leaves_out_later_entries(client, login, people, posted):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("as_of=31/01/2025", "is not a date"),
-    ("as_of=2025-02-30", "is not a date"),
-    ("as_of=yesterday", "is not a date"),
+    ("as_of=01/31/2025", "Write the day before the month."),
+    ("as_of=2025-02-30", "That day does not exist"),
+    ("as_of=yesterday", "Write the day as day month year"),
 ])
 def test_a_bad_as_of_date_is_an_error_on_the_page(client, login, people, posted, query, message):
     login(people["manager"])
     response = client.get(f"/ledger?{query}")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert message in page and "YYYY-MM-DD" in page
+    assert message in page and "day month year, for example 6 Dec 2026" in page
     assert "Balanced" in page  # the page still shows the whole trial balance
 
 
 @pytest.mark.parametrize("query, message", [
-    ("date_from=2025-01-01&date_to=31.12.2025", "is not a date"),
+    ("date_from=2025-01-01&date_to=12.31.2025", "Write the day before the month."),
     ("date_from=&date_to=2025-12-31", "Give the first day of the period."),
     ("date_from=2025-01-01", "Give the last day of the period."),
-    ("date_from=2025-12-31&date_to=2025-01-01", "ends (2025-01-01) before it starts (2025-12-31)"),
+    ("date_from=2025-12-31&date_to=2025-01-01", "ends (1 Jan 2025) before it starts (31 Dec 2025)"),
 ])
 def test_a_bad_period_is_an_error_on_the_page_not_a_download(client, login, people, posted, query, message):
     login(people["admin"])
@@ -163,7 +163,7 @@ def test_a_bad_as_of_on_the_trial_balance_download_is_an_error_on_the_page(clien
     login(people["admin"])
     response = client.get("/ledger/trial-balance.xlsx?as_of=2025-13-01")
     assert response.status_code == 400 and response.mimetype == "text/html"
-    assert "is not a date" in response.get_data(as_text=True)
+    assert "That day does not exist" in response.get_data(as_text=True)
 
 
 def test_an_unbalanced_ledger_shows_on_the_page(client, login, people, posted):

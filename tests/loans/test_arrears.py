@@ -410,7 +410,7 @@ def test_a_reminder_before_the_due_date_and_one_when_late_each_once(world):
     notes = notes_since(start)
     assert {n.user_id for n in notes} == {u.id for u in recipients}
     assert notes[0].subject == f"Loan {loan.number}: a repayment is due soon"
-    assert f"due on {due:%Y-%m-%d} (in 5 day(s))" in notes[0].body
+    assert f"due on {due.day} {due:%b %Y} (in 5 day(s))" in notes[0].body
     assert notes[0].link == f"/loans/{loan.id}"
     assert instalments_of(loan)[0].reminded_on == AS_OF
 

@@ -19,7 +19,7 @@ from programme.loans import services
 from programme.loans.services import portfolio
 from programme.loans.services.arrears import run_daily
 from programme.monitoring.services.milestones import record_milestone_review
-from tests.loans.world import FIRST_DUE, NOW, LoanWorld, loan_world
+from tests.loans.world import FIRST_DUE, NOW, LoanWorld, loginable_loan_world
 
 D = Decimal
 TODAY = NOW.date()
@@ -33,11 +33,7 @@ def frozen(clock, app):
 
 @pytest.fixture
 def w() -> LoanWorld:
-    world = loan_world()
-    for person in (world.admin, world.admin2, world.manager, world.reviewer, world.applicant):
-        person.email = person.email.replace(".test", ".example.org")
-    db.session.commit()
-    return world
+    return loginable_loan_world()
 
 
 def main_of(response) -> str:

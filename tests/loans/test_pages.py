@@ -398,7 +398,8 @@ def test_a_repayment_through_the_page_changes_the_schedule_and_the_fund_cash(cli
     ({"amount": ""}, "amount", "Give the amount received."),
     ({"value_date": "2033-01-02"}, "value_date", "is in the future"),
     ({"value_date": "2027-07-01"}, "value_date", "15 Jul 2027"),
-    ({"value_date": "not a date"}, "value_date", "Not a valid date value."),
+    ({"value_date": "not a date"}, "value_date", "Write the day as day month year, for example 6 Dec 2026."),
+    ({"value_date": "07/15/2027"}, "value_date", "Write the day before the month."),
     ({"bank_reference": ""}, "bank_reference", "Give the bank's reference of the transfer."),
     ({"bank_reference": "LOAN-1"}, "bank_reference", "LOAN-1"),
 ])
@@ -426,7 +427,7 @@ def test_a_repayment_before_the_latest_is_refused_naming_it(client, login, w):
     before = entries()
     response = client.post(f"/loans/{w.loan.id}/repayments",
                            data={"amount": "100.00", "value_date": "2027-09-01", "bank_reference": "PAY-2"})
-    assert response.status_code == 200 and "PAY-1" in text(response) and "01 Oct 2027" in text(response)
+    assert response.status_code == 200 and "PAY-1" in text(response) and "on 1 Oct 2027" in text(response)
     assert entries() == before
 
 

@@ -283,12 +283,12 @@ def test_bad_date(world: World, on: Any) -> None:
 
 def test_future_date(world: World) -> None:
     world.rejected([row(world.loan.number, on=date(2033, 1, 2))],
-                   "Row 2, column A (date): 2033-01-02 is in the future")
+                   "Row 2, column A (date): 2 Jan 2033 is in the future")
 
 
 def test_date_before_the_loan_was_paid_out(world: World) -> None:
     world.rejected([row(world.loan.number, on=date(2027, 7, 14))],
-                   f"Row 2, column A (date): 2027-07-14 is before loan {world.loan.number} was paid out")
+                   f"Row 2, column A (date): 14 Jul 2027 is before loan {world.loan.number} was paid out (15 Jul 2027)")
 
 
 def test_date_before_a_repayment_already_recorded(world: World) -> None:
@@ -296,7 +296,7 @@ def test_date_before_a_repayment_already_recorded(world: World) -> None:
                               actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan.number, on=date(2027, 9, 1))],
-                   "Row 2, column A (date): 2027-09-01 is before repayment HAND-1 of 2027-09-15")
+                   "Row 2, column A (date): 1 Sep 2027 is before repayment HAND-1 of 15 Sep 2027")
 
 
 def test_empty_reference(world: World) -> None:
@@ -330,7 +330,7 @@ def test_a_reference_already_applied_on_another_date(world: World) -> None:
                               actor=world.admin, now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan.number, "500.00", on=date(2027, 8, 16))],
-                   "Row 2, column C (reference): BANK-1 was already applied", "not on 2027-08-16")
+                   "Row 2, column C (reference): BANK-1 was already applied", "on 15 Aug 2027, not on 16 Aug 2027")
 
 
 def test_a_closed_loan(world: World) -> None:
@@ -363,7 +363,8 @@ def test_a_date_before_a_write_off(world: World) -> None:
                             now=NOW, timezone="UTC")
     db.session.commit()
     world.rejected([row(world.loan2.number, "10.00", on=date(2027, 8, 20))],
-                   f"Row 2, column A (date): 2027-08-20 is before loan {world.loan2.number} was written off")
+                   f"Row 2, column A (date): 20 Aug 2027 is before loan {world.loan2.number} was written off "
+                   "on 1 Sep 2027")
 
 
 def test_every_problem_is_listed_at_once(world: World) -> None:

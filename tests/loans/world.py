@@ -64,6 +64,15 @@ def with_penalty(call: Call, rate: str = "0.10") -> None:
     assert call.rules.funding.loans.penalty_rate == D(rate)
 
 
+def loginable_loan_world(**kwargs: Any) -> LoanWorld:
+    """``loan_world``, its people given addresses the login form accepts (it refuses the .test domain), committed."""
+    world = loan_world(**kwargs)
+    for person in (world.admin, world.admin2, world.manager, world.reviewer, world.applicant):
+        person.email = person.email.replace(".test", ".example.org")
+    db.session.commit()
+    return world
+
+
 def loan_world(principal: Decimal | str | None = PRINCIPAL, cash: Decimal | str = CASH, *,
                penalty_rate: str | None = None, **terms: Any) -> LoanWorld:
     """An initiative whose fund holds `cash`, and (unless `principal` is None) one loan of `principal` to the

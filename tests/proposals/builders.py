@@ -170,9 +170,15 @@ def budget_line(amount: Decimal, cost_type: str = "fairs") -> dict[str, Any]:
             "amount": amount}
 
 
+def activity(cost: Decimal, number: int = 1, kind: str = "practical", title: str = "Joint stand") -> dict[str, Any]:
+    return {"id": number, "title": title, "kind": kind, "description": "", "start_quarter": 2, "end_quarter": 3,
+            "cost": cost}
+
+
 def snapshot(**changes: Any) -> dict[str, Any]:
     """A complete snapshot, as `services.build_snapshot` makes it, of an eligible proposal: four firms and a
-    business association; budget 24,000 + 16,000; request 30,000. `changes` replace top-level keys."""
+    business association; two activities costing 24,000 + 16,000 and budget lines of the same; request 30,000.
+    `changes` replace top-level keys."""
     lines = [budget_line(Decimal("24000.00")), budget_line(Decimal("16000.00"), "facilitator_fees")]
     base: dict[str, Any] = {
         "title": "Joint export of Vaal ceramics",
@@ -180,8 +186,8 @@ def snapshot(**changes: Any) -> dict[str, Any]:
                     "main_problem": "Too small to exhibit abroad.", "market_failure": "Co-ordination failure."},
         "objectives": "Export jointly within two years.",
         "sustainability_plan": "Member fees.",
-        "activities": [{"id": 1, "title": "Joint stand", "kind": "practical", "description": "",
-                        "start_quarter": 2, "end_quarter": 3, "cost": Decimal("24000.00")}],
+        "activities": [activity(Decimal("24000.00")),
+                       activity(Decimal("16000.00"), 2, "facilitation", "Facilitated meetings")],
         "budget_lines": lines,
         "budget_total": sum((line["amount"] for line in lines), Decimal("0.00")),
         "requested_amount": Decimal("30000.00"),

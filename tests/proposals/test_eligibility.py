@@ -18,13 +18,23 @@ from programme.proposals.domain import (
     section_gaps,
 )
 from programme.rulebook import CallRules, load_call_rules, parse_call_rules
-from tests.proposals.builders import CLOSES, NOW, OPENS, RULES_FILE, budget_line, member, members, snapshot
+from tests.proposals.builders import (
+    CLOSES,
+    NOW,
+    OPENS,
+    RULES_FILE,
+    activity,
+    budget_line,
+    member,
+    members,
+    snapshot,
+)
 
 RULES = load_call_rules(RULES_FILE)
 CAP = Decimal("250000.00")
 
-RULE_KEYS = ["members", "firms", "support_institutions", "organisation_types", "requested_amount", "sections",
-             "deadline"]
+RULE_KEYS = ["members", "firms", "support_institutions", "organisation_types", "requested_amount", "costs",
+             "sections", "deadline"]
 
 
 def check(snap: dict, rules: CallRules = RULES, *, cap: Decimal = CAP, now=NOW, opens=OPENS, closes=CLOSES
@@ -71,7 +81,9 @@ def test_a_complete_proposal_passes_every_rule_in_order():
     assert all(c.passed for c in verdict.checks)
     reasons = {c.key: c.reason for c in verdict.checks}
     assert reasons["organisation_types"] == "All members are of accepted types."
-    assert reasons["requested_amount"] == "EUR 30,000.00 is within the limit of EUR 50,000.00."
+    assert reasons["requested_amount"] == ("EUR 30,000.00 is within the start-up maximum of EUR 50,000.00 and the "
+                                           "budget total of EUR 40,000.00.")
+    assert reasons["costs"] == "The budget lines and the first activities' costs both add up to EUR 40,000.00."
     assert reasons["sections"] == "All required sections are complete."
     assert reasons["deadline"] == "The call is open."
     labels = {c.key: c.label for c in verdict.checks}
@@ -175,18 +187,17 @@ def test_a_zero_request_fails_alone():
 
 
 def test_a_request_above_the_startup_maximum_fails_alone():
-    lines = [budget_line(Decimal("60000.00"))]
-    verdict = check(snapshot(budget_lines=lines, requested_amount=Decimal("50000.01")))
+    costs = {"budget_lines": [budget_line(Decimal("60000.00"))], "activities": [activity(Decimal("60000.00"))]}
+    verdict = check(snapshot(**costs, requested_amount=Decimal("50000.01")))
 
     assert failing(verdict) == {
-        "requested_amount": "The request of EUR 50,000.01 is above the limit of EUR 50,000.00 (the start-up "
-                            "grant maximum and the cap per initiative).",
+        "requested_amount": "EUR 50,000.01 requested is more than the call's start-up maximum of EUR 50,000.00.",
     }
 
 
 def test_a_request_of_exactly_the_startup_maximum_passes():
-    lines = [budget_line(Decimal("60000.00"))]
-    verdict = check(snapshot(budget_lines=lines, requested_amount=Decimal("50000.00")))
+    costs = {"budget_lines": [budget_line(Decimal("60000.00"))], "activities": [activity(Decimal("60000.00"))]}
+    verdict = check(snapshot(**costs, requested_amount=Decimal("50000.00")))
     assert verdict.eligible
 
 
@@ -194,19 +205,20 @@ def test_a_request_above_a_lower_cap_per_initiative_fails_alone():
     verdict = check(snapshot(requested_amount=Decimal("30000.00")), cap=Decimal("25000.00"))
 
     assert failing(verdict) == {
-        "requested_amount": "The request of EUR 30,000.00 is above the limit of EUR 25,000.00 (the start-up "
-                            "grant maximum and the cap per initiative).",
+        "requested_amount": "EUR 30,000.00 requested is more than the call's cap per initiative of EUR 25,000.00.",
     }
     # At the cap itself, it passes.
-    assert check(snapshot(requested_amount=Decimal("25000.00")), cap=Decimal("25000.00")).eligible
+    passed = check(snapshot(requested_amount=Decimal("25000.00")), cap=Decimal("25000.00"))
+    assert passed.eligible
+    assert passed.checks[4].reason == ("EUR 25,000.00 is within the cap per initiative of EUR 25,000.00 and the "
+                                       "budget total of EUR 40,000.00.")
 
 
 def test_a_request_above_the_budget_total_fails_alone():
     verdict = check(snapshot(requested_amount=Decimal("40000.01")))  # the budget totals 40,000.00
 
     assert failing(verdict) == {
-        "requested_amount": "The request of EUR 40,000.01 is above EUR 40,000.00, the share of the budget total "
-                            "(EUR 40,000.00) the programme may pay.",
+        "requested_amount": "EUR 40,000.01 requested is more than the budget total of EUR 40,000.00.",
     }
     assert check(snapshot(requested_amount=Decimal("40000.00"))).eligible
 
@@ -217,10 +229,48 @@ def test_a_request_above_the_budget_total_times_a_lower_share_fails_alone():
     verdict = check(snapshot(requested_amount=Decimal("20000.01")), rules)
 
     assert failing(verdict) == {
-        "requested_amount": "The request of EUR 20,000.01 is above EUR 20,000.00, the share of the budget total "
-                            "(EUR 40,000.00) the programme may pay.",
+        "requested_amount": "EUR 20,000.01 requested is more than EUR 20,000.00, the 50 % of the budget total of "
+                            "EUR 40,000.00 that the programme may pay.",
     }
-    assert check(snapshot(requested_amount=Decimal("20000.00")), rules).eligible
+    passed = check(snapshot(requested_amount=Decimal("20000.00")), rules)
+    assert passed.eligible
+    assert passed.checks[4].reason == ("EUR 20,000.00 is within the start-up maximum of EUR 50,000.00 and "
+                                       "EUR 20,000.00, the 50 % of the budget total the programme may pay.")
+
+
+def test_a_request_above_both_the_maximum_and_the_budget_names_both():
+    """The case of issue 16: EUR 60,000 requested, a EUR 50,000 maximum, a EUR 42,000 budget for activities
+    costing EUR 50,000: three figures out of line, each named."""
+    verdict = check(snapshot(requested_amount=Decimal("60000.00"), budget_lines=[budget_line(Decimal("42000.00"))],
+                             activities=[activity(Decimal("50000.00"))]))
+
+    assert failing(verdict) == {
+        "requested_amount": "EUR 60,000.00 requested is more than the call's start-up maximum of EUR 50,000.00. "
+                            "EUR 60,000.00 requested is more than the budget total of EUR 42,000.00.",
+        "costs": "The budget lines add up to EUR 42,000.00, EUR 8,000.00 less than the EUR 50,000.00 the first "
+                 "activities cost: the two totals must be equal.",
+    }
+    labels = {c.key: c.label for c in verdict.failures}
+    assert labels == {"requested_amount": "Amount requested within the call's limits",
+                      "costs": "Budget lines equal the first activities' costs"}
+
+
+def test_budget_lines_above_the_activities_costs_fail_the_costs_rule_alone():
+    verdict = check(snapshot(activities=[activity(Decimal("24000.00"))]))  # the lines total 40,000.00
+
+    assert failing(verdict) == {
+        "costs": "The budget lines add up to EUR 40,000.00, EUR 16,000.00 more than the EUR 24,000.00 the first "
+                 "activities cost: the two totals must be equal.",
+    }
+
+
+def test_budget_lines_one_cent_short_of_the_activities_costs_fail_the_costs_rule_alone():
+    verdict = check(snapshot(activities=[activity(Decimal("24000.00")), activity(Decimal("16000.01"), 2)]))
+
+    assert failing(verdict) == {
+        "costs": "The budget lines add up to EUR 40,000.00, EUR 0.01 less than the EUR 40,000.01 the first "
+                 "activities cost: the two totals must be equal.",
+    }
 
 
 @pytest.mark.parametrize(("field", "gap"), [
@@ -243,20 +293,26 @@ def test_no_objectives_fails_the_sections_rule_alone():
     assert failing(verdict) == {"sections": "Objectives and first activities: Give the initiative's objectives."}
 
 
-def test_no_activity_fails_the_sections_rule_alone():
+def test_no_activity_fails_the_sections_rule_and_leaves_the_budget_lines_without_costs_to_match():
     verdict = check(snapshot(activities=[]))
-    assert failing(verdict) == {"sections": "Objectives and first activities: Add at least one first activity."}
+    assert failing(verdict) == {
+        "costs": "The budget lines add up to EUR 40,000.00, EUR 40,000.00 more than the EUR 0.00 the first "
+                 "activities cost: the two totals must be equal.",
+        "sections": "Objectives and first activities: Add at least one first activity.",
+    }
 
 
 def test_no_budget_line_fails_the_sections_rule_and_leaves_nothing_to_request_against():
     verdict = check(snapshot(budget_lines=[]))
 
-    # Without a budget line the total is zero, so any request is also above the share of the total.
+    # Without a budget line the total is zero: any request is above it. The activities' costs are compared with
+    # the budget lines once there is one.
     assert failing(verdict) == {
-        "requested_amount": "The request of EUR 30,000.00 is above EUR 0.00, the share of the budget total "
-                            "(EUR 0.00) the programme may pay.",
+        "requested_amount": "EUR 30,000.00 requested is more than the budget total of EUR 0.00.",
         "sections": "Budget and co-financing: Add at least one budget line.",
     }
+    assert verdict.checks[5].reason == ("No budget line yet: the first activities' costs are compared with the "
+                                        "budget lines once there is one.")
 
 
 def test_no_indicator_fails_the_sections_rule_alone():
@@ -267,16 +323,18 @@ def test_no_indicator_fails_the_sections_rule_alone():
 def test_several_missing_sections_are_listed_together_in_section_order():
     cluster = {**snapshot()["cluster"], "territory": ""}
     verdict = check(snapshot(cluster=cluster, indicators=[], activities=[]))
-    assert failing(verdict) == {
-        "sections": "The cluster: Give the territory. Objectives and first activities: Add at least one first "
-                    "activity. Indicators of success: Add at least one indicator of success.",
-    }
+    assert failing(verdict)["sections"] == (
+        "The cluster: Give the territory. Objectives and first activities: Add at least one first "
+        "activity. Indicators of success: Add at least one indicator of success."
+    )
 
 
 def test_only_the_sections_the_call_requires_are_checked():
     rules = RULES.model_copy(update={"eligibility": RULES.eligibility.model_copy(
         update={"required_sections": ["cluster"]})})
-    assert check(snapshot(indicators=[], activities=[], objectives=""), rules).eligible
+    assert check(snapshot(indicators=[], objectives=""), rules).eligible
+    # The budget's own checks stand whatever sections the call requires.
+    assert set(failing(check(snapshot(activities=[]), rules))) == {"costs"}
 
 
 def test_before_opening_fails_the_deadline_rule_alone():

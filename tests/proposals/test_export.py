@@ -44,7 +44,7 @@ def _submitted_proposal(app, make_user, call, index: int, requested: Decimal, *,
         actor=user, now=now)
     proposals.update_objectives(proposal, objectives="Buy together", sustainability_plan="Fees", actor=user, now=now)
     activity = proposals.add_activity(proposal, proposals.ActivityData(
-        "Joint purchasing", ActivityKind.FACILITATION, "", 1, 3, Decimal("12000.00")), actor=user, now=now)
+        "Joint purchasing", ActivityKind.FACILITATION, "", 1, 3, Decimal("50000.35")), actor=user, now=now)
     proposals.add_budget_line(proposal, proposals.BudgetLineData(
         activity.id, "facilitator_fees", "Facilitator", Decimal("30000.10")), actor=user, now=now)
     proposals.add_budget_line(proposal, proposals.BudgetLineData(

@@ -47,27 +47,29 @@ def world(app):
 
 def test_reminders_once_per_reviewer_within_the_days_before_the_deadline(world):
     r1, r2, r3, r4 = world.reviewers
-    assert services.remind_reviewers(actor=SETUP, now=REMINDER - timedelta(seconds=1)) == 0
+    assert services.remind_reviewers(actor=SETUP, now=REMINDER - timedelta(seconds=1), timezone="UTC") == 0
     assert _notes("Reviews due%") == []
 
-    assert services.remind_reviewers(actor=SETUP, now=REMINDER) == 3  # r1: 1 review, r2: 2 reviews
+    assert services.remind_reviewers(actor=SETUP, now=REMINDER, timezone="Africa/Johannesburg") == 3  # r1: 1, r2: 2
     notes = _notes("Reviews due%")
     assert sorted(n.user_id for n in notes) == sorted([r1.id, r2.id])
     by_user = {n.user_id: n for n in notes}
     assert by_user[r2.id].subject == f"Reviews due for {world.call.reference}"
     assert by_user[r2.id].body.startswith(f"2 of your reviews for {world.call.name} are not submitted yet")
     assert by_user[r1.id].body.startswith("1 of your reviews")
-    assert "2027-03-23 15:00 UTC" in by_user[r1.id].body and DEADLINE.strftime("%Y-%m-%d %H:%M") == "2027-03-23 15:00"
+    # The deadline as pages write it, in the programme's time zone (15:00 UTC is 17:00 in Johannesburg).
+    assert "deadline is 23 Mar 2027, 17:00 SAST." in by_user[r1.id].body
+    assert DEADLINE.strftime("%Y-%m-%d %H:%M") == "2027-03-23 15:00"
     reminded = db.session.scalars(select(Review).where(Review.reminded_at.is_not(None))).all()
     assert {(r.reviewer_id, r.proposal_id) for r in reminded} == {
         (r1.id, world.proposals[1].id), (r2.id, world.proposals[0].id), (r2.id, world.proposals[1].id)}
 
-    assert services.remind_reviewers(actor=SETUP, now=REMINDER + DAY) == 0
+    assert services.remind_reviewers(actor=SETUP, now=REMINDER + DAY, timezone="UTC") == 0
     assert len(_notes("Reviews due%")) == 2
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "review.reminders_sent")).one()
     assert json.loads(entry.details) == {"reviews": 3, "reviewers": 2}
     # After the deadline there is nothing to remind of: it is late.
-    assert services.remind_reviewers(actor=SETUP, now=DEADLINE + DAY) == 0
+    assert services.remind_reviewers(actor=SETUP, now=DEADLINE + DAY, timezone="UTC") == 0
 
 
 def test_late_reviews_are_flagged_once_to_every_manager(world):
@@ -94,7 +96,7 @@ def test_late_reviews_are_flagged_once_to_every_manager(world):
 
 
 def test_a_new_deadline_reminds_and_flags_again(world):
-    assert services.remind_reviewers(actor=SETUP, now=REMINDER) == 3
+    assert services.remind_reviewers(actor=SETUP, now=REMINDER, timezone="UTC") == 3
     assert services.flag_late_reviews(actor=SETUP, now=DEADLINE + DAY) == 3
     submitted = review_of(world.proposals[0], world.reviewers[0])
     submitted_reminded = submitted.reminded_at
@@ -115,8 +117,8 @@ def test_a_new_deadline_reminds_and_flags_again(world):
     assert submitted.reminded_at == submitted_reminded
 
     assert services.flag_late_reviews(actor=SETUP, now=DEADLINE + 2 * DAY) == 0  # not late any more
-    assert services.remind_reviewers(actor=SETUP, now=new - 4 * DAY) == 0
-    assert services.remind_reviewers(actor=SETUP, now=new - 3 * DAY) == 3
+    assert services.remind_reviewers(actor=SETUP, now=new - 4 * DAY, timezone="UTC") == 0
+    assert services.remind_reviewers(actor=SETUP, now=new - 3 * DAY, timezone="UTC") == 3
     assert len(_notes("Reviews due%")) == 4
     assert services.flag_late_reviews(actor=SETUP, now=new) == 3
     assert len(_notes("%late review%")) == 4
@@ -126,6 +128,6 @@ def test_a_new_deadline_reminds_and_flags_again(world):
 
 def test_the_jobs_leave_other_calls_alone(app):
     world = build(proposals=1, reviewers=1, start=False)  # closed, its review not started
-    assert services.remind_reviewers(actor=SETUP, now=REMINDER) == 0
+    assert services.remind_reviewers(actor=SETUP, now=REMINDER, timezone="UTC") == 0
     assert services.flag_late_reviews(actor=SETUP, now=DEADLINE + DAY) == 0
     assert world.call.review_deadline is None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.files import store_upload
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import (
     CoFinancingContribution,
@@ -88,10 +88,10 @@ def record_contribution(
         raise RuleViolation("Give the date of the contribution.", field="contributed_on")
     start, today = started_on(initiative, timezone), local_date(now, timezone)
     if contributed_on < start:
-        raise RuleViolation(f"{contributed_on:%d %b %Y} is before {initiative.reference} started on "
-                            f"{start:%d %b %Y}.", field="contributed_on")
+        raise RuleViolation(f"{format_day(contributed_on)} is before {initiative.reference} started on "
+                            f"{format_day(start)}.", field="contributed_on")
     if contributed_on > today:
-        raise RuleViolation(f"{contributed_on:%d %b %Y} is in the future: record a contribution once it is made.",
+        raise RuleViolation(f"{format_day(contributed_on)} is in the future: record a contribution once it is made.",
                             field="contributed_on")
     description = _text(description, "description", "Say what the contribution is.", 5000)
     if contributor_id is not None and contributor_id not in {o.id for o in initiative.group.organisations}:

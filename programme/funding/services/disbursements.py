@@ -35,7 +35,7 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.money import format_money
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.domain import (
     ZERO,
@@ -258,7 +258,7 @@ def _refuse_payment_after_termination(initiative: Initiative, value_date: date) 
         return
     ended = initiative.terminated_on
     if ended is None or value_date > ended:
-        when = f" on {ended:%d %b %Y}" if ended else ""
+        when = f" on {format_day(ended)}" if ended else ""
         raise RuleViolation(f"{initiative.reference} was terminated{when}; nothing paid after that can be "
                             "recorded. Reject the tranche instead.", field="value_date")
 
@@ -291,7 +291,7 @@ def record_payment(
         raise RuleViolation(f"The {_label(d)} is {d.status.value}; only an approved disbursement can be paid.")
     today = now.astimezone(ZoneInfo(timezone)).date()
     if value_date > today:
-        raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
+        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
     _refuse_used_reference(d, reference)
     initiative = d.initiative
     _refuse_payment_after_termination(initiative, value_date)

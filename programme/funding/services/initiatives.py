@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from programme.accounts.models import ApplicantGroup, GroupUser
 from programme.calls.models import Call
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
-from programme.core.timezone import programme_today
+from programme.core.timezone import format_day, programme_today
 from programme.extensions import db
 from programme.funding.domain import (
     GrantPosition,
@@ -40,7 +40,7 @@ def year_of(initiative: Initiative, day: date, timezone: str) -> int:
     """The programme year of ``day`` (see ``domain.programme_year``); a day before the start is refused."""
     start = started_on(initiative, timezone)
     if day < start:
-        raise RuleViolation(f"{day:%d %b %Y} is before {initiative.reference} started on {start:%d %b %Y}.")
+        raise RuleViolation(f"{format_day(day)} is before {initiative.reference} started on {format_day(start)}.")
     return programme_year(start, day)
 
 

@@ -10,6 +10,7 @@ from flask_login import login_required
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.funding import services
 from programme.funding.forms import PaymentForm, RejectForm, RequestForm
@@ -96,7 +97,7 @@ def pay(disbursement_id: int):
             value_date, bank_reference = d.value_date, d.bank_reference
         if not done.ok:
             return page(initiative, failed=d, failed_form=form, failed_action="pay", message=done.message)
-        flash(f"{format_money(amount, currency)} paid to {reference} on {value_date.isoformat()}, "
+        flash(f"{format_money(amount, currency)} paid to {reference} on {format_day(value_date)}, "
               f"reference {bank_reference}.", "success")
         return back(initiative, d)
     return page(initiative, failed=d, failed_form=form, failed_action="pay")

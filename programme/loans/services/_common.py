@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from programme.core.access import Actor, Role, RuleViolation
 from programme.core.db import cents
 from programme.core.money import MoneyError, format_money, parse_amount, to_decimal
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.domain import BankReferenceError
 from programme.ledger.domain import bank_reference as checked_bank_reference
@@ -211,14 +212,14 @@ def _refuse_back_dated(loan: Loan, value_date: date, what: str = "A repayment") 
     last = _last_repayment(loan)
     if last is not None and value_date < last.value_date:
         raise RuleViolation(
-            f"{what} dated {value_date:%d %b %Y} is before the repayment of {_money_of(last.amount, loan.currency)} "
-            f"already posted on {loan.number} on {last.value_date:%d %b %Y} (bank reference {last.bank_reference}). "
+            f"{what} dated {format_day(value_date)} is before the repayment of {_money_of(last.amount, loan.currency)} "
+            f"already posted on {loan.number} on {format_day(last.value_date)} (bank reference {last.bank_reference}). "
             "Repayments are applied in date order: record it with a date on or after that one, or reverse the "
             "later repayment first.", field="value_date")
     change = _last_change(loan)
     if change is not None and value_date < change.on_date:
-        raise RuleViolation(f"{what} dated {value_date:%d %b %Y} is before {loan.number} was "
-                            f"{change.kind.label.lower()} on {change.on_date:%d %b %Y}.", field="value_date")
+        raise RuleViolation(f"{what} dated {format_day(value_date)} is before {loan.number} was "
+                            f"{change.kind.label.lower()} on {format_day(change.on_date)}.", field="value_date")
 
 
 def _assess(loan: Loan, instalments: list[LoanInstalment], value_date: date) -> None:

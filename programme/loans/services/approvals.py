@@ -36,6 +36,7 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.money import format_money
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.models import JournalEntry
 from programme.loans.models import (
@@ -75,12 +76,12 @@ def _requested(approval: LoanApproval, actor: Actor, now: datetime) -> LoanAppro
     return approval
 
 
-def _refuse_pending(loan: Loan, kind: ApprovalKind) -> None:
+def _refuse_pending(loan: Loan, kind: ApprovalKind, *, timezone: str) -> None:
     waiting = db.session.scalar(select(LoanApproval).where(LoanApproval.loan_id == loan.id, LoanApproval.kind == kind,
                                                            LoanApproval.status == ApprovalStatus.PENDING))
     if waiting is not None:
         raise RuleViolation(f"A {kind.label.lower()} of {loan.number} is already waiting for a second person's "
-                            f"approval (asked on {waiting.requested_at:%d %b %Y}).")
+                            f"approval (asked on {format_day(local_date(waiting.requested_at, timezone))}).")
 
 
 def request_write_off(loan: Loan, *, reason: str, on_date: date, actor: Actor, now: datetime,
@@ -88,7 +89,7 @@ def request_write_off(loan: Loan, *, reason: str, on_date: date, actor: Actor, n
     """Ask for a write-off of the loan's outstanding principal; a second person approves it (``approve``)."""
     require_role(actor, *HANDLERS)
     reason = _reason(reason, "write-off")
-    _refuse_pending(loan, ApprovalKind.WRITE_OFF)
+    _refuse_pending(loan, ApprovalKind.WRITE_OFF, timezone=timezone)
     with db.session.begin_nested() as trial:  # the posting's own checks, then undone
         event = _write_off_now(loan, reason=reason, on_date=on_date, actor=actor, now=now, timezone=timezone)
         amount = event.amount
@@ -106,7 +107,7 @@ def request_credit_refund(loan: Loan, *, bank_reference: str, value_date: date, 
     require_role(actor, *HANDLERS)
     reference = _reference(bank_reference)
     reason = _reason(reason, "refund")
-    _refuse_pending(loan, ApprovalKind.CREDIT_REFUND)
+    _refuse_pending(loan, ApprovalKind.CREDIT_REFUND, timezone=timezone)
     done = db.session.scalar(select(LoanEvent).join(JournalEntry, JournalEntry.id == LoanEvent.journal_entry_id)
                              .where(JournalEntry.idempotency_key == f"credit_refund:{reference}"))
     if done is not None:

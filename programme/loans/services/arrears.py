@@ -65,6 +65,7 @@ from programme.core import audit
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import from_cents
 from programme.core.notifications import notify
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.loans.allocation import ARREARS_BUCKETS, PAR_DAYS
@@ -480,11 +481,11 @@ def _reminder_text(number: str, currency: str, instalments: list[Any], as_of: da
     for _, instalment, due_date, days_late, unpaid in instalments:
         amount = f"{currency} {_money(unpaid):,.2f}"
         if days_late > 0:
-            lines.append(f"- instalment {instalment}, due on {due_date:%Y-%m-%d}, is {days_late} day(s) late: "
+            lines.append(f"- instalment {instalment}, due on {format_day(due_date)}, is {days_late} day(s) late: "
                          f"{amount} unpaid")
         else:
             when = "today" if due_date == as_of else f"in {(due_date - as_of).days} day(s)"
-            lines.append(f"- instalment {instalment} of {amount} is due on {due_date:%Y-%m-%d} ({when})")
+            lines.append(f"- instalment {instalment} of {amount} is due on {format_day(due_date)} ({when})")
     subject = f"Loan {number}: " + ("a repayment is late" if late else "a repayment is due soon")
     body = (f"Loan {number}:\n" + "\n".join(lines)
             + "\n\nPlease pay by bank transfer quoting the loan number. If you have paid already, thank you: "

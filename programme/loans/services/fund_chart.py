@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from programme.core.charts import Scale, coordinate, nice_step, tick_values
 from programme.core.db import from_cents, sum_cents
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
 from programme.loans.models import Loan, RevolvingFund
@@ -113,9 +114,9 @@ def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> 
         return " ".join(parts)
 
     y_ticks = [Tick(y(value), f"{value:,.0f}") for value in tick_values(bottom_value, top_value, step)]
-    x_ticks = [Tick(x(start), start.isoformat()), Tick(x(end), end.isoformat())]
+    x_ticks = [Tick(x(start), format_day(start)), Tick(x(end), format_day(end))]
     last = points[-1]
-    description = (f"The fund's cash in {currency} from {start.isoformat()} to {end.isoformat()}, now {last.cash:,}, "
+    description = (f"The fund's cash in {currency} from {format_day(start)} to {format_day(end)}, now {last.cash:,}, "
                    f"and its loans outstanding, now {last.outstanding:,}; each line holds its value until the next "
                    f"date it changes ({len(points)} dates).")
     return BalanceChart(width, height, left, top, bottom, right, path([p.cash for p in points]),

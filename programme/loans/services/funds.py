@@ -13,7 +13,7 @@ from programme.accounts.models import GroupUser
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding import services as funding
 from programme.funding.models import Initiative, InitiativeStatus
@@ -113,7 +113,7 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     reference = _reference(bank_reference)
     value_date = _a_date(value_date, "value_date", "value date of the transfer")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
+        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
     initiative = fund.initiative
     call = initiative.call
     if initiative.status == InitiativeStatus.TERMINATED:
@@ -126,7 +126,7 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
         if existing.fund_id == fund.id and existing.amount == value and existing.value_date == value_date:
             return existing
         raise RuleViolation(f"The bank reference {reference} is already used for a capitalisation of "
-                            f"{_money_of(existing.amount, currency)} on {existing.value_date:%d %b %Y}.",
+                            f"{_money_of(existing.amount, currency)} on {format_day(existing.value_date)}.",
                             field="bank_reference")
     funding.budget_call(call, actor=actor, now=now)
     budget = _account(AccountKind.PROGRAMME_BUDGET, "call", call.id, currency)

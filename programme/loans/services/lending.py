@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from programme.accounts.models import GroupOrganisation, Organisation
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import FundingRequest, FundingRequestStatus, InitiativeStatus
 from programme.ledger.models import AccountKind
@@ -123,7 +123,7 @@ def _checked_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, a
     disbursed_on = _a_date(disbursed_on, "disbursed_on", "date the loan is paid out")
     first_due = _a_date(first_due, "first_due", "first due date")
     if disbursed_on > local_date(now, timezone):
-        raise RuleViolation(f"The disbursement date {disbursed_on:%d %b %Y} is in the future.", field="disbursed_on")
+        raise RuleViolation(f"The disbursement date {format_day(disbursed_on)} is in the future.", field="disbursed_on")
     if first_due <= disbursed_on:
         raise RuleViolation("The first instalment falls due after the loan is paid out.", field="first_due")
     purpose = (purpose or "").strip()
@@ -215,7 +215,7 @@ def _lend(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor, now: datet
     low, low_on = _cash_low_from(fund, disbursed_on)
     if value > low:
         raise RuleViolation(f"{_money_of(value, currency)} is more than the fund had in cash from "
-                            f"{disbursed_on:%d %b %Y}: it had {_money_of(low, currency)} on {low_on:%d %b %Y}.",
+                            f"{format_day(disbursed_on)}: it had {_money_of(low, currency)} on {format_day(low_on)}.",
                             field="disbursed_on")
     schedule = build_schedule(LoanTerms(
         principal=value, annual_rate=terms.annual_rate, term_periods=terms.term_periods, first_due=first_due,

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.models import AccountKind, JournalEntry
 from programme.ledger.posting import credit, debit
@@ -152,11 +152,11 @@ def _write_off_now(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
     reason = _reason(reason, "write-off")
     on_date = _a_date(on_date, "on_date", "date of the write-off")
     if on_date > local_date(now, timezone):
-        raise RuleViolation(f"The date {on_date:%d %b %Y} is in the future.", field="on_date")
+        raise RuleViolation(f"The date {format_day(on_date)} is in the future.", field="on_date")
     _lock_loan(loan)
     _must_be_active(loan, "written off")
     if on_date < loan.disbursed_on:
-        raise RuleViolation(f"The date {on_date:%d %b %Y} is before {loan.number} was paid out.", field="on_date")
+        raise RuleViolation(f"The date {format_day(on_date)} is before {loan.number} was paid out.", field="on_date")
     _refuse_back_dated(loan, on_date, "A write-off")
     amount = loan.principal_outstanding
     if amount <= 0:
@@ -196,13 +196,13 @@ def _refund_now(loan: Loan, *, bank_reference: str, value_date: date, actor: Act
         raise RuleViolation(f"The bank reference {reference} is already used for a refund on {done.loan.number}.",
                             field="bank_reference")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
+        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
     amount = loan.credit
     if amount <= 0:
         raise RuleViolation(f"{loan.number} holds no credit for its borrower.")
     last = _last_repayment(loan)
     if last is not None and value_date < last.value_date:
-        raise RuleViolation(f"The refund is dated before the repayment of {last.value_date:%d %b %Y} that made "
+        raise RuleViolation(f"The refund is dated before the repayment of {format_day(last.value_date)} that made "
                             "the credit.", field="value_date")
     cash_now = fund_cash(loan.fund)
     low, low_on = _cash_low_from(loan.fund, value_date)

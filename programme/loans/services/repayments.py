@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.domain import normal_bank_reference
 from programme.ledger.models import AccountKind
@@ -84,14 +84,14 @@ def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_refer
         raise RuleViolation(
             f"The bank reference {reference} is already used for a repayment of "
             f"{_money_of(existing.amount, currency)} on {existing.loan.number} dated "
-            f"{existing.value_date:%d %b %Y}.", field="bank_reference")
+            f"{format_day(existing.value_date)}.", field="bank_reference")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {value_date:%d %b %Y} is in the future.", field="value_date")
+        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
     if value_date < loan.disbursed_on:
-        raise RuleViolation(f"The value date {value_date:%d %b %Y} is before {loan.number} was paid out on "
-                            f"{loan.disbursed_on:%d %b %Y}.", field="value_date")
+        raise RuleViolation(f"The value date {format_day(value_date)} is before {loan.number} was paid out on "
+                            f"{format_day(loan.disbursed_on)}.", field="value_date")
     if loan.status == LoanStatus.CLOSED:
-        raise RuleViolation(f"{loan.number} was repaid in full on {loan.closed_on:%d %b %Y}; nothing more is "
+        raise RuleViolation(f"{loan.number} was repaid in full on {format_day(loan.closed_on)}; nothing more is "
                             "due on it.", field="amount")
     _refuse_back_dated(loan, value_date)
 

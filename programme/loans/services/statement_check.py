@@ -26,6 +26,7 @@ from programme.core.access import Actor, Role, require_role
 from programme.core.db import utcnow
 from programme.core.money import minor_unit
 from programme.core.spreadsheets import WorkbookLimits, WorkbookRefused, open_uploaded_workbook
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.domain import BANK_REFERENCE_MAX
 from programme.loans.models import Loan, LoanEvent, LoanEventKind, LoanStatus, Repayment
@@ -282,7 +283,7 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
             problems.add(number, "date", value_date)
             value_date = None
         elif value_date > today:
-            problems.add(number, "date", f"{value_date.isoformat()} is in the future")
+            problems.add(number, "date", f"{format_day(value_date)} is in the future")
             value_date = None
         amount = read_amount(amount_cell)
         if isinstance(amount, str):
@@ -349,13 +350,13 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
 def _used_reference(reference: str, earlier: Repayment, loan: Loan | None, amount: Decimal | None,
                     value_date: date | None) -> str:
     said = f"{reference} was already applied: {earlier.amount} to loan {earlier.loan.number} on " \
-           f"{earlier.value_date.isoformat()}"
+           f"{format_day(earlier.value_date)}"
     if loan is not None and earlier.loan_id != loan.id:
         return f"{said}, not to loan {loan.number}"
     if amount is not None and earlier.amount != amount:
         return f"{said}, not {amount}"
     if value_date is not None and earlier.value_date != value_date:
-        return f"{said}, not on {value_date.isoformat()}"
+        return f"{said}, not on {format_day(value_date)}"
     return said
 
 
@@ -363,20 +364,20 @@ def _loan_takes(problems: _Problems, number: int, loan: Loan, value_date: date, 
                 latest: Repayment | None, change: LoanEvent | None, recoverable: dict[int, Decimal]) -> bool:
     """What can be known up front of what record_repayment would refuse; the rest is refused at apply time."""
     if value_date < loan.disbursed_on:
-        problems.add(number, "date", f"{value_date.isoformat()} is before loan {loan.number} was paid out "
-                                     f"({loan.disbursed_on.isoformat()})")
+        problems.add(number, "date", f"{format_day(value_date)} is before loan {loan.number} was paid out "
+                                     f"({format_day(loan.disbursed_on)})")
         return False
     if latest is not None and value_date < latest.value_date:
-        problems.add(number, "date", f"{value_date.isoformat()} is before repayment {latest.bank_reference} of "
-                                     f"{latest.value_date.isoformat()} already recorded on loan {loan.number}; "
+        problems.add(number, "date", f"{format_day(value_date)} is before repayment {latest.bank_reference} of "
+                                     f"{format_day(latest.value_date)} already recorded on loan {loan.number}; "
                                      "record an earlier payment by hand after correcting the later ones")
         return False
     if change is not None and value_date < change.on_date:
-        problems.add(number, "date", f"{value_date.isoformat()} is before loan {loan.number} was "
-                                     f"{change.kind.label.lower()} on {change.on_date.isoformat()}")
+        problems.add(number, "date", f"{format_day(value_date)} is before loan {loan.number} was "
+                                     f"{change.kind.label.lower()} on {format_day(change.on_date)}")
         return False
     if loan.status == LoanStatus.CLOSED:
-        closed = f" on {loan.closed_on.isoformat()}" if loan.closed_on else ""
+        closed = f" on {format_day(loan.closed_on)}" if loan.closed_on else ""
         problems.add(number, "loan number", f"loan {loan.number} was repaid in full and closed{closed}: a payment "
                                             "on it cannot be applied from a statement")
         return False

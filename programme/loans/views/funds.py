@@ -8,6 +8,7 @@ from flask_login import login_required
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, page_arg, programme_zone
 from programme.dashboard.cache import data_version
 from programme.funding import services as funding
@@ -92,7 +93,7 @@ def capitalise(fund_id: int):
                 bank_reference=form.bank_reference.data.strip(), note=(form.note.data or "").strip(), actor=actor(),
                 now=now(), timezone=programme_zone())
             message = (f"{format_money(made.amount, fund.currency)} put into the fund of {fund.initiative.reference} "
-                       f"on {made.value_date.isoformat()}, reference {made.bank_reference}.")
+                       f"on {format_day(made.value_date)}, reference {made.bank_reference}.")
         if done.ok:
             flash(message, "success")
             return redirect(url_for("loans.fund", fund_id=fund_id, _anchor="capitalisations"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, RadioField, SelectField, TextAreaField
+from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from programme.core.fields import DayField
 from programme.core.forms import ProgrammeForm, choices
 from programme.funding.models import InitiativeStatus
 from programme.monitoring.models import MilestoneDecision
@@ -32,5 +33,5 @@ class MilestoneReviewForm(ProgrammeForm):
         description="Required when the initiative continues with conditions.")
     next_status = SelectField("Next stage", validators=[Optional()],
                               description="A review may move the initiative on to a later stage, never back.")
-    decided_on = DateField("Decided on", validators=[InputRequired(message="Give the day of the decision.")],
-                           description="The day of the decision; not after today.")
+    decided_on = DayField("Decided on", validators=[InputRequired(message="Give the day of the decision.")],
+                          description="The day of the decision; not after today.")

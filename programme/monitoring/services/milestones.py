@@ -18,7 +18,7 @@ from sqlalchemy import select
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
 from programme.core.notifications import notify
-from programme.core.timezone import local_date
+from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.funding.services import change_initiative_stage
@@ -78,7 +78,7 @@ def record_milestone_review(
         raise RuleViolation("Give the day of the decision.", field="decided_on")
     today = local_date(now, timezone)
     if decided_on > today:
-        raise RuleViolation(f"The decision date {decided_on:%d %b %Y} is in the future.", field="decided_on")
+        raise RuleViolation(f"The decision date {format_day(decided_on)} is in the future.", field="decided_on")
     wanted: InitiativeStatus | None = None
     if next_status not in (None, ""):
         try:
@@ -103,7 +103,7 @@ def record_milestone_review(
 
 def _notify(initiative: Initiative, review: MilestoneReview) -> None:
     subject = f"Milestone review of {initiative.reference}: {review.decision.label.lower()}"
-    body = f"The programme reviewed {initiative.reference} ({initiative.name}) on {review.decided_on:%d %b %Y}: " \
+    body = f"The programme reviewed {initiative.reference} ({initiative.name}) on {format_day(review.decided_on)}: " \
            f"{review.decision.label.lower()}.\n\nReason: {review.reason}"
     if review.conditions:
         body += f"\n\nConditions: {review.conditions}"

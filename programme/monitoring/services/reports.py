@@ -21,6 +21,7 @@ from programme.accounts.models import GroupUser, User, UserRole
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
 from programme.core.notifications import notify
+from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.funding.services import started_on
@@ -316,8 +317,8 @@ def submit_report(report: SelfEvaluationReport, *, actor: Actor, now: datetime) 
     for manager in _managers():
         notify(db.session, email=manager.email, user_id=manager.id,
                subject=f"Self-evaluation report {report.number} of {initiative.reference} submitted",
-               body=f"{initiative.name} submitted its self-evaluation report for {report.period_start:%d %b %Y} "
-                    f"to {report.period_end:%d %b %Y} (due {report.due_on:%d %b %Y}).",
+               body=f"{initiative.name} submitted its self-evaluation report for {format_day(report.period_start)} "
+                    f"to {format_day(report.period_end)} (due {format_day(report.due_on)}).",
                link=_link(report))
     audit.record(db.session, actor, "report.submitted", report, initiative=initiative.reference,
                  number=report.number, late=is_overdue(report.due_on, now.date()))
@@ -394,10 +395,11 @@ def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: s
             for person in users_of(initiative):
                 notify(db.session, email=person.email, user_id=person.id,
                        subject=f"Self-evaluation report {report.number} of {initiative.reference} due "
-                               f"{report.due_on:%d %b %Y}",
-                       body=f"The self-evaluation report of {initiative.name} for {report.period_start:%d %b %Y} to "
-                            f"{report.period_end:%d %b %Y} is due on {report.due_on:%d %b %Y} and is not submitted "
-                            "yet: give the KPI values, the narrative, what the group learned and what it will change.",
+                               f"{format_day(report.due_on)}",
+                       body=f"The self-evaluation report of {initiative.name} for {format_day(report.period_start)} to "
+                            f"{format_day(report.period_end)} is due on {format_day(report.due_on)} and is not "
+                            "submitted yet: give the KPI values, the narrative, what the group learned and what it "
+                            "will change.",
                        link=_link(report))
                 notifications += 1
             audit.record(db.session, actor, "report.reminded", report, initiative=initiative.reference,
@@ -421,8 +423,8 @@ def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: s
             group_ids.add(person.id)
             notify(db.session, email=person.email, user_id=person.id,
                    subject=f"Self-evaluation report {report.number} of {initiative.reference} is overdue",
-                   body=f"The self-evaluation report of {initiative.name} for {report.period_start:%d %b %Y} to "
-                        f"{report.period_end:%d %b %Y} was due on {report.due_on:%d %b %Y}. Submit it as soon as "
+                   body=f"The self-evaluation report of {initiative.name} for {format_day(report.period_start)} to "
+                        f"{format_day(report.period_end)} was due on {format_day(report.due_on)}. Submit it as soon as "
                         "you can.",
                    link=_link(report))
             notifications += 1
@@ -432,8 +434,8 @@ def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: s
             notify(db.session, email=manager.email, user_id=manager.id,
                    subject=f"Overdue: self-evaluation report {report.number} of {initiative.reference}",
                    body=f"{initiative.name} has not submitted its self-evaluation report for "
-                        f"{report.period_start:%d %b %Y} to {report.period_end:%d %b %Y}, due on "
-                        f"{report.due_on:%d %b %Y}.",
+                        f"{format_day(report.period_start)} to {format_day(report.period_end)}, due on "
+                        f"{format_day(report.due_on)}.",
                    link=_link(report))
             notifications += 1
         audit.record(db.session, actor, "report.overdue_flagged", report, initiative=initiative.reference,

@@ -8,6 +8,7 @@ once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
@@ -84,6 +85,26 @@ def open_due(initiative_id: int):
     return redirect(url_for("reports.reports", initiative_id=initiative.id))
 
 
+@dataclass
+class PerspectiveLines:
+    """A scorecard perspective's KPIs on a report, under the perspective's title."""
+
+    key: str
+    title: str
+    lines: list[services.KpiLine] = field(default_factory=list)
+
+
+def _by_perspective(lines: list[services.KpiLine]) -> list[PerspectiveLines]:
+    """The report's KPI lines grouped by their scorecard perspective, the perspectives in the order of their first
+    KPI and the KPIs in the scorecard's order."""
+    groups: dict[str, PerspectiveLines] = {}
+    for line in lines:
+        kpi = line.kpi
+        groups.setdefault(kpi.perspective_key, PerspectiveLines(kpi.perspective_key, kpi.perspective_title))
+        groups[kpi.perspective_key].lines.append(line)
+    return list(groups.values())
+
+
 def _data(report: SelfEvaluationReport, lines: list[services.KpiLine]) -> dict[str, Any]:
     data: dict[str, Any] = {"narrative": report.narrative, "learned": report.learned,
                             "will_change": report.will_change}
@@ -103,6 +124,7 @@ def _page(report: SelfEvaluationReport, *, form: ReportForm | None = None, refus
     today = _today()
     return render_template(
         "monitoring/report.html", report=report, initiative=report.initiative, lines=lines,
+        perspectives=_by_perspective(lines),
         form=form if editable else None, submit_form=SubmitReportForm(formdata=None) if editable else None,
         editable=editable, refusal=refusal, overdue=_overdue(report, today), today=today,
         missing=services.missing_for_submission(report) if editable else [],

@@ -4,7 +4,8 @@
   activities and indicators;
 - ``budget``: the budget lines, the amount requested and the co-financing commitments;
 - ``attachments``: uploading, removing and finding the draft's attachments;
-- ``submitting``: the snapshot of the draft, its eligibility, submitting a version, withdrawing, the versions;
+- ``submitting``: the snapshot of the draft, its budget's checks, its eligibility, submitting a version,
+  withdrawing, the versions;
 - ``submissions``: the programme manager's eligibility override, list of a call's submissions, total requested
   and export rows;
 - ``_common``: what the flow modules share (private to this package).
@@ -58,6 +59,7 @@ from programme.proposals.services.submissions import (
     submissions_page,
 )
 from programme.proposals.services.submitting import (
+    budget_check,
     build_snapshot,
     eligibility,
     get_version,
@@ -77,7 +79,7 @@ __all__ = [
     # attachments
     "add_attachment", "attachments_folder", "get_attachment", "remove_attachment",
     # submitting
-    "build_snapshot", "eligibility", "get_version", "live_eligibility", "submit", "withdraw",
+    "budget_check", "build_snapshot", "eligibility", "get_version", "live_eligibility", "submit", "withdraw",
     # the manager's view
     "EXPORT_COLUMNS", "SORTS", "SubmissionFilter", "SubmissionsPage", "iter_submissions", "list_submissions",
     "override_eligibility", "requested_total", "submissions_page",

@@ -16,7 +16,15 @@ from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
 from programme.core.notifications import notify
 from programme.extensions import db
-from programme.proposals.domain import CoFinancingKind, Verdict, check_eligibility, dump_snapshot
+from programme.proposals.domain import (
+    BudgetCheck,
+    BudgetLimits,
+    CoFinancingKind,
+    Verdict,
+    check_budget,
+    check_eligibility,
+    dump_snapshot,
+)
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from programme.proposals.services._common import _require_edit
 from programme.rulebook import SUPPORT_INSTITUTION_TYPES
@@ -75,6 +83,14 @@ def eligibility(proposal: Proposal, snapshot: dict[str, Any], now: datetime) -> 
         snapshot, call.rules, per_initiative_cap=call.per_initiative_cap, currency=call.currency,
         opens_at=call.opens_at if call.status == CallStatus.OPEN else None, closes_at=call.closes_at, now=now,
     )
+
+
+def budget_check(proposal: Proposal, snapshot: dict[str, Any] | None = None) -> BudgetCheck:
+    """The draft's budget against the call's limits (``domain.check_budget``, the checks eligibility makes too):
+    what the pages say beside the amount requested, the budget lines and the activities' costs."""
+    call = proposal.call
+    limits = BudgetLimits.of(call.rules, per_initiative_cap=call.per_initiative_cap, currency=call.currency)
+    return check_budget(build_snapshot(proposal) if snapshot is None else snapshot, limits)
 
 
 def live_eligibility(proposal: Proposal, now: datetime) -> Verdict:

@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
-from programme.proposals.domain import COST_TYPES, CoFinancingKind
+from programme.proposals.domain import COST_TYPES, BudgetCheck, CoFinancingKind
 from programme.proposals.forms import (
     BudgetLineForm,
     CoFinancingForm,
@@ -18,7 +18,7 @@ from programme.proposals.forms import (
 )
 from programme.proposals.models import Proposal
 from programme.proposals.views import bp
-from programme.proposals.views._common import item_in, load, own, proposal_page, remove_item
+from programme.proposals.views._common import flash_saved, item_in, load, own, proposal_page, remove_item
 
 
 def _budget_page(proposal: Proposal, *, requested_form: RequestedAmountForm | None = None,
@@ -50,9 +50,15 @@ def set_requested(proposal_id: int):
         with attempt(form) as done:
             services.set_requested_amount(proposal, form.requested_amount.data, actor=actor(), now=now())
         if done.ok:
-            flash("The amount requested is saved.", "success")
+            flash_saved("The amount requested is saved.", services.budget_check(proposal).requested)
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return _budget_page(proposal, requested_form=form)
+
+
+def _line_warnings(budget: BudgetCheck) -> tuple[str, ...]:
+    """What a change of the budget lines may put out of line: their total against the activities' costs, and the
+    amount requested against the budget total."""
+    return budget.costs + budget.requested
 
 
 def _line_data(form: BudgetLineForm) -> services.BudgetLineData:
@@ -70,7 +76,7 @@ def add_line(proposal_id: int):
         with attempt(form) as done:
             services.add_budget_line(proposal, _line_data(form), actor=actor(), now=now())
         if done.ok:
-            flash("Budget line added.", "success")
+            flash_saved("Budget line added.", _line_warnings(services.budget_check(proposal)))
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return _budget_page(proposal, line_form=form)
 
@@ -89,7 +95,7 @@ def edit_line(proposal_id: int, line_id: int):
         with attempt(form) as done:
             services.update_budget_line(proposal, line.id, _line_data(form), actor=actor(), now=now())
         if done.ok:
-            flash("Budget line saved.", "success")
+            flash_saved("Budget line saved.", _line_warnings(services.budget_check(proposal)))
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return proposal_page("proposals/budget_line_edit.html", proposal, form=form, line=line)
 
@@ -97,7 +103,8 @@ def edit_line(proposal_id: int, line_id: int):
 @bp.route("/proposals/<int:proposal_id>/budget/<int:line_id>/remove", methods=["POST"])
 @login_required
 def remove_line(proposal_id: int, line_id: int):
-    return remove_item(proposal_id, line_id, services.remove_budget_line, "Budget line removed.", "proposals.budget")
+    return remove_item(proposal_id, line_id, services.remove_budget_line, "Budget line removed.", "proposals.budget",
+                       warnings=_line_warnings)
 
 
 @bp.route("/proposals/<int:proposal_id>/cofinancing", methods=["POST"])

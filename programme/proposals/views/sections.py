@@ -11,7 +11,7 @@ from programme.proposals import services
 from programme.proposals.domain import ActivityKind, ClusterStage
 from programme.proposals.forms import ActivityForm, ClusterForm, IndicatorForm, ObjectivesForm
 from programme.proposals.views import bp
-from programme.proposals.views._common import item_in, load, proposal_page, remove_item
+from programme.proposals.views._common import flash_saved, item_in, load, proposal_page, remove_item
 
 
 @bp.route("/proposals/<int:proposal_id>/cluster", methods=["GET", "POST"])
@@ -69,7 +69,7 @@ def activities(proposal_id: int):
         with attempt(form) as done:
             activity = services.add_activity(proposal, _activity_data(form), actor=actor(), now=now())
         if done.ok:
-            flash(f"Activity '{activity.title}' added.", "success")
+            flash_saved(f"Activity '{activity.title}' added.", services.budget_check(proposal).costs)
             return redirect(url_for("proposals.activities", proposal_id=proposal.id))
     return proposal_page("proposals/activities.html", proposal, form=form)
 
@@ -84,7 +84,7 @@ def edit_activity(proposal_id: int, activity_id: int):
         with attempt(form) as done:
             services.update_activity(proposal, activity.id, _activity_data(form), actor=actor(), now=now())
         if done.ok:
-            flash(f"Activity '{form.title.data}' saved.", "success")
+            flash_saved(f"Activity '{form.title.data}' saved.", services.budget_check(proposal).costs)
             return redirect(url_for("proposals.activities", proposal_id=proposal.id))
     return proposal_page("proposals/activity_edit.html", proposal, form=form, activity=activity)
 
@@ -95,6 +95,7 @@ def remove_activity(proposal_id: int, activity_id: int):
     return remove_item(
         proposal_id, activity_id, services.remove_activity,
         "Activity removed; its budget lines are kept, no longer tied to it.", "proposals.activities",
+        warnings=lambda budget: budget.costs,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import lazyload, load_only
 from programme.calls.models import Call, CallStatus
 from programme.core.access import Actor, Role, RuleViolation, require_role
 from programme.extensions import db
+from programme.proposals.domain import BudgetLimits
 from programme.proposals.models import Proposal, ProposalStatus
 from programme.reviews.domain import Scoring
 from programme.reviews.models import Review
@@ -30,8 +31,8 @@ def scoring_of(call: Call) -> Scoring:
 
 def grant_amount(call: Call, requested: Decimal) -> Decimal:
     """The start-up grant a proposal would be committed: its request, within the rules' maximum and the cap."""
-    limit = min(call.rules.funding.startup_grant.maximum, call.per_initiative_cap)
-    return min(requested, limit)
+    limits = BudgetLimits.of(call.rules, per_initiative_cap=call.per_initiative_cap, currency=call.currency)
+    return min(requested, limits.limit)
 
 
 def require_manager(actor: Actor) -> None:

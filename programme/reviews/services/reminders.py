@@ -12,6 +12,7 @@ from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, Role
 from programme.core.notifications import notify
+from programme.core.timezone import format_local
 from programme.extensions import db
 from programme.reviews.models import Review, ReviewStatus
 
@@ -23,9 +24,10 @@ def _managers() -> list[User]:
     ))
 
 
-def remind_reviewers(*, actor: Actor, now: datetime) -> int:
-    """Remind each reviewer once of its unsubmitted reviews when the deadline is within the rules' days.
-    Run twice, the second run sends nothing. Returns how many reviews were reminded."""
+def remind_reviewers(*, actor: Actor, now: datetime, timezone: str) -> int:
+    """Remind each reviewer once of its unsubmitted reviews when the deadline is within the rules' days (the
+    deadline written in the programme's time zone, ``timezone``). Run twice, the second run sends nothing. Returns
+    how many reviews were reminded."""
     reminded = 0
     calls = db.session.scalars(select(Call).where(Call.status == CallStatus.REVIEWING,
                                                   Call.review_deadline > now)).all()
@@ -47,7 +49,7 @@ def remind_reviewers(*, actor: Actor, now: datetime) -> int:
             notify(db.session, email=user.email, user_id=reviewer_id,
                    subject=f"Reviews due for {call.reference}",
                    body=f"{len(reviews)} of your reviews for {call.name} are not submitted yet; the review deadline "
-                        f"is {call.review_deadline:%Y-%m-%d %H:%M} UTC.",
+                        f"is {format_local(call.review_deadline, timezone)}.",
                    link=f"/reviewing/calls/{call.id}")
         reminded += len(due)
         if due:

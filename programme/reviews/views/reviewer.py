@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
@@ -23,12 +22,14 @@ from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, snaps
 from programme.reviews import services
 from programme.reviews.domain import plain_number
 from programme.reviews.forms import (
+    JUSTIFICATION_MAX,
     ConfirmForm,
     DeclareConflictForm,
     ExpertiseForm,
     ReviewForm,
     review_data,
     review_form,
+    running_total,
 )
 from programme.reviews.models import CallReviewer, Review
 from programme.reviews.views import bp
@@ -181,9 +182,14 @@ def _review_page(review: Review, *, form: ReviewForm | None = None):
         form = _scoring_form(review, formdata=None, data=review_data(review.scores))
     version = services.reviewed_version(review)
     snapshot = version.snapshot
+    scoring = services.scoring_of(call)
+    # The total of the scores the page shows: the form's (as saved, or as typed when refused), else those saved.
+    shown = form.scores() if form is not None and editable else {
+        s.criterion_key: "" if s.score is None else str(s.score) for s in review.scores}
     return render_template(
         "reviews/reviewer/review.html", review=review, call=call, proposal=review.proposal,
-        form=form if editable else None, scoring=services.scoring_of(call),
+        form=form if editable else None, scoring=scoring, total=running_total(shown, scoring),
+        weights={c.key: c.weight for c in scoring.criteria}, justification_max=JUSTIFICATION_MAX,
         min_length=call.rules.scoring.justification_min_length,
         saved={s.criterion_key: s for s in review.scores}, is_reviewer=review.is_reviewer(me),
         others=services.co_reviews(review, actor=me) if review.is_reviewer(me) and review.submitted else [],
@@ -272,17 +278,15 @@ def submit_review(review_id: int):
 
 def _review_confirmation(item: Review, saved: dict[str, str], back: str) -> dict[str, Any]:
     figures: list[tuple[str, str]] = []
-    total, complete = Decimal(0), True
     for criterion in item.call.criteria:
         score = saved.get(f"score_{criterion.key}", "")
         written = len(saved.get(f"justification_{criterion.key}", "").strip())
         figures.append((criterion.title, f"{score or 'no score'} · justification of {written} characters"))
-        if score:
-            total += criterion.weight * Decimal(score)
-        else:
-            complete = False
+    scoring = services.scoring_of(item.call)
+    total = running_total({key: saved.get(f"score_{key}", "") for key in scoring.keys}, scoring)
+    complete = total.complete
     if complete:
-        figures.append(("Weighted total", plain_number(total)))
+        figures.append(("Weighted total", f"{total.shown} of {plain_number(total.maximum)}"))
     return {
         "title": f"Submit your review of {item.proposal.reference}?",
         "lead": [f"Submitting sends your scores and justifications as saved in your draft to the programme manager "
