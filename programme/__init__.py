@@ -54,6 +54,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from programme.core.logs import set_up_logs
 
     set_up_logs(app)
+    from programme.core.pages import keep_pages
+
+    keep_pages(app)  # before the blueprints' own checks of each request
 
     from programme.accounts.views import bp as accounts_bp
     from programme.audit.views import bp as audit_bp
@@ -77,10 +80,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     for blueprint in (monitoring_bp, reports_bp, benchmarking_bp, milestones_bp, figures_bp):
         app.register_blueprint(blueprint)
-
-    from programme.core.pages import keep_pages
-
-    keep_pages(app)
 
     from programme.cli import register_commands
 

@@ -45,6 +45,11 @@ def version() -> tuple[int | str, ...]:
     return remember(newest_rows(DataChange.id))
 
 
+def known() -> bool:
+    """Whether this request has read the version already."""
+    return has_request_context() and _VERSION in g
+
+
 def version_columns() -> list[Any]:
     """The version's columns, for a statement the request runs anyway (then ``remember`` what it read)."""
     return newest_rows_columns(DataChange.id)

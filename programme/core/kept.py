@@ -37,7 +37,14 @@ def newest_rows(*table_ids: Any) -> tuple[int | str, ...]:
     being listed. The list is empty when nothing writes (a page read at a quiet moment is kept), and other
     databases of the same server do not touch it. SQLite has one writer at a time: its ids are seen in the order
     they are handed out."""
-    return tuple(db.session.execute(select(*newest_rows_columns(*table_ids))).one())
+    key = (*(str(table_id) for table_id in table_ids), db.session.get_bind().dialect.name)
+    statement = _statements.get(key)
+    if statement is None:  # built once per tables and database kind (it is read on every request of a kept page)
+        statement = _statements[key] = select(*newest_rows_columns(*table_ids))
+    return tuple(db.session.execute(statement).one())
+
+
+_statements: dict[tuple[str, ...], Any] = {}
 
 
 def newest_rows_columns(*table_ids: Any) -> list[Any]:

@@ -1,7 +1,7 @@
 """Pages kept per person and per version of the data (issue 15): a page a person opens again, while nothing changed,
 is answered with what was rendered for them the first time instead of being worked out again.
 
-``@kept_page`` on a GET view keys what it rendered by: the database, the person (their session id, which names their
+The pages of ``KEPT_PAGES`` are kept (``keep_pages``) by: the database, the person (their session id, which names their
 account and its session version, so a password change or a new role is a new key), the path with its query, the
 data version (``core.changes``: it moves at every commit that changed anything, whoever made it), the programme's
 day, and a short slice of the clock (``PAGE_KEEP_SECONDS``, 30 s by default), so what a page shows that depends on
@@ -19,24 +19,24 @@ keeping off.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, make_response, request, session
+from flask import Flask, current_app, g, request, session
 from flask.globals import request_ctx
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from programme.core import changes
 from programme.core.kept import Kept, database_key
 from programme.core.timezone import now, programme_today
+from programme.core.web import session_is_idle
 from programme.extensions import db
 
 #: Where a kept page had its session's CSRF token (not a character a token can hold).
 TOKEN_PLACEHOLDER = "\x00csrf\x00"
+#: Where a request that found no kept page notes the key its answer is kept under.
+_MISSED = "programme_kept_page_key"
 _pages: Kept[KeptPage] = Kept(256)
 
 
@@ -47,14 +47,49 @@ class KeptPage:
     has_token: bool
 
 
-def _key() -> tuple[Any, ...] | None:
+def _key(person: str | None) -> tuple[Any, ...] | None:
     seconds = int(current_app.config.get("PAGE_KEEP_SECONDS", 30))
     if seconds <= 0 or session.get("_flashes") or changes.uncommitted(db.session):
         return None
-    person = current_user.get_id() if current_user.is_authenticated else None
     moment = now()
     return (database_key(), person, request.full_path, changes.version(),
             programme_today(current_app.config["PROGRAMME_TIMEZONE"]), int(moment.timestamp() // seconds))
+
+
+def serve_kept() -> Response | None:
+    """Before the request's own checks (after the throttling): a page kept for the person the (signed) session
+    names, for this version of the data, is answered at once, without loading the person or running the view. That
+    is safe: it was rendered for this person after every check passed, and anything that would change a check's
+    outcome (a role, the account closed, the address proven, a logout everywhere) is a commit, which moves the
+    version. An idle session is left to the usual checks, which log it out; an active one is marked seen, as the
+    usual checks would. On a miss the key is noted for ``keep_answer``: it is read before the view reads anything,
+    so what is stored under it is never older than its version."""
+    if request.method != "GET" or request.endpoint not in _KEPT_ENDPOINTS:
+        return None
+    person = session.get("_user_id")
+    moment = now()
+    if person is not None and session_is_idle(moment):
+        return None
+    key = _key(person)
+    if key is None:
+        return None
+    found = _pages.peek(key)
+    if found is None:
+        setattr(g, _MISSED, key)
+        return None
+    if person is not None:
+        session["seen_at"] = moment.timestamp()
+    return _answer(found)
+
+
+def keep_answer(response: Response) -> Response:
+    """After the view of a kept page that was not found: keep what it answered (see ``_keepable``)."""
+    key = g.pop(_MISSED, None)
+    if key is not None:
+        kept = _keepable(response)
+        if kept is not None:
+            _pages.put(key, kept)
+    return response
 
 
 def _answer(kept: KeptPage) -> Response:
@@ -70,28 +105,6 @@ def _keepable(response: Response) -> KeptPage | None:
     token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
     has_token = bool(token) and token in body
     return KeptPage(body.replace(token, TOKEN_PLACEHOLDER) if has_token else body, response.mimetype, has_token)
-
-
-def kept_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Keep what this GET view renders per person and data version (see the module)."""
-
-    @functools.wraps(view)
-    def keeping(*args: Any, **kwargs: Any) -> Any:
-        if request.method != "GET":
-            return view(*args, **kwargs)
-        key = _key()
-        if key is None:
-            return view(*args, **kwargs)
-        found = _pages.peek(key)
-        if found is not None:
-            return _answer(found)
-        response = make_response(view(*args, **kwargs))
-        kept = _keepable(response)
-        if kept is not None:
-            _pages.put(key, kept)
-        return response
-
-    return keeping
 
 
 #: The pages kept, by endpoint: the work pages each role opens again and again. None of them writes on GET or sets
@@ -110,10 +123,12 @@ KEPT_PAGES: tuple[str, ...] = (
 )
 
 
+_KEPT_ENDPOINTS = frozenset(KEPT_PAGES)
+
+
 def keep_pages(app: Flask) -> None:
-    """Wrap the views of ``KEPT_PAGES`` (after every blueprint is registered): the wrapper is outside the view's
-    own login check, which is safe because a kept page is only ever given to the person it was rendered for, and
-    what an anonymous visitor was answered 200 is public."""
+    """Keep the pages of ``KEPT_PAGES``: called after the throttling and the request log are set up and before the
+    blueprints add their checks, so that a kept page is counted and logged like any and answered before the rest."""
     _pages.size = int(app.config["PAGE_KEEP_SIZE"])
-    for endpoint in KEPT_PAGES:
-        app.view_functions[endpoint] = kept_page(app.view_functions[endpoint])
+    app.before_request(serve_kept)
+    app.after_request(keep_answer)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, flash, render_template, request, send_file
+from flask import Flask, Response, current_app, flash, render_template, request, send_file, session
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -49,6 +49,12 @@ def programme_zone() -> str:
     """The programme's time zone, from the configuration (PROGRAMME_TIMEZONE): the one place views, the CLI and
     the jobs read it, to pass to services explicitly (services have no default zone)."""
     return current_app.config["PROGRAMME_TIMEZONE"]
+
+
+def session_is_idle(moment: datetime) -> bool:
+    """Whether this session was unused for longer than SESSION_IDLE_MINUTES (its next request logs it out)."""
+    seen = session.get("seen_at")
+    return isinstance(seen, int | float) and moment.timestamp() - seen > current_app.config["SESSION_IDLE_MINUTES"] * 60
 
 
 def page_arg(name: str = "page") -> int:

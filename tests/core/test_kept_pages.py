@@ -218,6 +218,23 @@ def test_the_clock_alone_renews_a_page_after_its_slice(app, client, login, clock
     assert renewed_count > kept_count
 
 
+def test_an_idle_session_is_logged_out_not_answered_from_what_was_kept(app, client, login, clock, w):
+    login(w.admin.email)
+    path = f"/loans/{w.loan.id}"
+    assert client.get(path).status_code == 200
+    clock(NOW + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1))
+    answer = client.get(path)
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_a_logged_out_session_is_never_answered_a_kept_page(app, client, login, w):
+    login(w.admin.email)
+    path = f"/loans/{w.loan.id}"
+    assert client.get(path).status_code == 200
+    client.post("/logout")
+    assert client.get(path).status_code == 302
+
+
 def test_keeping_can_be_turned_off(app, client, login, w):
     login(w.admin.email)
     path = f"/loans/{w.loan.id}"

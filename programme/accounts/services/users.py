@@ -96,15 +96,18 @@ def load_session_user(session_id: str) -> User | None:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    # One statement with the roles (every page reads them for its menu) and the data version (a kept page is
-    # answered with nothing more read: core.pages).
+    # One statement with the roles (every page reads them for its menu), and with the data version unless this
+    # request has read it already (core.pages looks for a kept page before anything else).
+    read_version = not changes.known()
     row = db.session.execute(
-        select(User, *changes.version_columns()).where(User.id == user_id).options(joinedload(User.roles))
+        select(User, *(changes.version_columns() if read_version else ())).where(User.id == user_id)
+        .options(joinedload(User.roles))
     ).unique().one_or_none()
     if row is None:
         return None
     user = row[0]
-    changes.remember(tuple(row[1:]))
+    if read_version:
+        changes.remember(tuple(row[1:]))
     if user is None or user.session_version != version or not user.active:
         return None
     return user

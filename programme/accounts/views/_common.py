@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from programme.accounts import services
 from programme.core.timezone import now
+from programme.core.web import session_is_idle
 
 bp = Blueprint("accounts", __name__)
 
@@ -88,17 +89,16 @@ def check_session() -> Response | None:
     account whose address is not proven sees only the "confirm your address" page (and the few above)."""
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
-    moment = now().timestamp()
-    idle = current_app.config["SESSION_IDLE_MINUTES"]
-    seen = session.get("seen_at")
-    if isinstance(seen, int | float) and moment - seen > idle * 60:
+    moment = now()
+    if session_is_idle(moment):
+        idle = current_app.config["SESSION_IDLE_MINUTES"]
         logout_user()
         session.pop("seen_at", None)
         session.pop("csrf_token", None)
         g.pop("csrf_token", None)
         flash(f"You were logged out after {idle} minutes without activity.", "info")
         return None
-    session["seen_at"] = moment
+    session["seen_at"] = moment.timestamp()
     if not current_user.email_verified and request.endpoint not in UNVERIFIED_ALLOWED:
         return redirect(url_for("accounts.confirm_address"))
     return None
