@@ -266,7 +266,7 @@ def generate_proposals(call: Call, plan: Plan, rng: random.Random) -> dict:
                             "main_problem": "Small orders", "market_failure": "Coordination failure"},
                 "objectives": "Export together.", "sustainability_plan": "Member fees.",
                 "activities": [{"id": 1, "title": "Joint fair stand", "kind": "practical", "description": "",
-                                "start_quarter": 1, "end_quarter": 2, "cost": Decimal("20000.00")}],
+                                "start_quarter": 1, "end_quarter": 2, "cost": total}],  # what the lines add up to
                 "budget_lines": budget, "budget_total": total, "requested_amount": requested,
                 "cofinancing": [{"organisation_id": members[0]["id"], "organisation": members[0]["name"],
                                  "kind": "cash", "amount": cash, "description": ""}],
