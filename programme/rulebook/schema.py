@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from programme.core.money import is_exact_amount
+from programme.rulebook.base import PositiveMoney, Share, Strict
 
 #: Kinds of support institution a group may include (DESIGN section 2, issue 2).
 SUPPORT_INSTITUTION_TYPES: dict[str, str] = {
@@ -29,15 +30,7 @@ SUPPORT_INSTITUTION_TYPES: dict[str, str] = {
 #: Every organisation type: a firm or one of the support institutions.
 ORGANISATION_TYPES: dict[str, str] = {"firm": "Firm", **SUPPORT_INSTITUTION_TYPES}
 
-Share = Annotated[Decimal, Field(ge=0, le=1)]
-PositiveMoney = Annotated[Decimal, Field(gt=0)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class CallSection(_Strict):
+class CallSection(Strict):
     name: str = Field(min_length=3, max_length=200)
     description: str = ""
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")
@@ -72,7 +65,7 @@ class CallSection(_Strict):
         return self
 
 
-class EligibilitySection(_Strict):
+class EligibilitySection(Strict):
     min_members: int = Field(ge=1)
     min_firms: int = Field(ge=0)
     min_support_institutions: int = Field(ge=0)
@@ -100,7 +93,7 @@ class EligibilitySection(_Strict):
         return self
 
 
-class Criterion(_Strict):
+class Criterion(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
     title: str = Field(min_length=3, max_length=200)
     guidance: str = Field(min_length=10)
@@ -108,7 +101,7 @@ class Criterion(_Strict):
     threshold: Decimal = Field(ge=0)
 
 
-class ScoringSection(_Strict):
+class ScoringSection(Strict):
     scale_min: Decimal = Decimal(0)
     scale_max: Decimal = Decimal(5)
     step: Decimal = Field(default=Decimal("0.5"), gt=0)
@@ -150,13 +143,13 @@ class ScoringSection(_Strict):
         return sum((c.weight * self.scale_max for c in self.criteria), Decimal(0))
 
 
-class StartupGrant(_Strict):
+class StartupGrant(Strict):
     share: Share = Decimal(1)
     maximum: PositiveMoney
     duration_months: int = Field(ge=1, le=60)
 
 
-class ExternalShare(_Strict):
+class ExternalShare(Strict):
     """The declining cap on the external share of costs, by programme year."""
 
     schedule: list[Share] = Field(min_length=1)
@@ -180,7 +173,7 @@ class ExternalShare(_Strict):
         return self.floor
 
 
-class Matching(_Strict):
+class Matching(Strict):
     """Programme money per unit of verified co-financing, by programme year (last one repeats)."""
 
     ratios: list[Annotated[Decimal, Field(gt=0)]] = Field(min_length=1)
@@ -192,7 +185,7 @@ class Matching(_Strict):
         return self.ratios[min(programme_year, len(self.ratios)) - 1]
 
 
-class Loans(_Strict):
+class Loans(Strict):
     max_rate: Annotated[Decimal, Field(ge=0, le=1)]
     max_term_months: int = Field(ge=1, le=360)
     max_grace_months: int = Field(ge=0, le=60)
@@ -218,12 +211,12 @@ class Loans(_Strict):
         return self.second_approval_above == "all" or principal > self.second_approval_above
 
 
-class FundingRequestCriterion(_Strict):
+class FundingRequestCriterion(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=3)
 
 
-class FundingSection(_Strict):
+class FundingSection(Strict):
     startup_grant: StartupGrant
     external_share: ExternalShare
     matching: Matching
@@ -231,14 +224,14 @@ class FundingSection(_Strict):
     request_criteria: list[FundingRequestCriterion] = Field(default_factory=list)
 
 
-class MonitoringSection(_Strict):
+class MonitoringSection(Strict):
     report_frequency_months: int = Field(ge=1, le=24)
     reminder_days: int = Field(default=14, ge=0, le=90)
     report_due_days: int = Field(default=30, ge=0, le=120, description="days after a period ends to file its report")
     scorecard: str = Field(min_length=1, description="key of a scorecard template in rules/scorecards/")
 
 
-class CallRules(_Strict):
+class CallRules(Strict):
     call: CallSection
     eligibility: EligibilitySection
     scoring: ScoringSection
@@ -256,7 +249,7 @@ class CallRules(_Strict):
         return self
 
 
-class Kpi(_Strict):
+class Kpi(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     name: str = Field(min_length=3)
     unit: str = Field(min_length=1)
@@ -266,26 +259,26 @@ class Kpi(_Strict):
     target: Decimal | None = None
 
 
-class SuccessFactor(_Strict):
+class SuccessFactor(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     title: str = Field(min_length=3)
     kpis: list[Kpi] = Field(min_length=1, max_length=3)
 
 
-class Perspective(_Strict):
+class Perspective(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     title: str = Field(min_length=3)
     factors: list[SuccessFactor] = Field(min_length=1)
 
 
-class ScorecardSection(_Strict):
+class ScorecardSection(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     name: str = Field(min_length=3)
     source: str = Field(min_length=3)
     description: str = ""
 
 
-class ScorecardTemplate(_Strict):
+class ScorecardTemplate(Strict):
     scorecard: ScorecardSection
     perspectives: list[Perspective] = Field(min_length=1)
 
