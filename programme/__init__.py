@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login.login_message_category = "info"
     login.user_loader(load_session_user)
     register_web(app)
+    from programme.core.i18n import set_up_languages
+
+    set_up_languages(app)
     from programme.core.logs import set_up_logs
 
     set_up_logs(app)
@@ -80,6 +83,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     for blueprint in (monitoring_bp, reports_bp, benchmarking_bp, milestones_bp, figures_bp):
         app.register_blueprint(blueprint)
+    from programme.dashboard.validity_views import bp as validity_bp
+
+    app.register_blueprint(validity_bp)
+    from programme.api.views import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
     from programme.cli import register_commands
 

@@ -37,14 +37,19 @@ def init_db_command() -> None:
 
 @click.group("rules")
 def rules_group() -> None:
-    """List and check the rules files of calls and scorecard templates."""
+    """List and check the rules files of calls, scorecard templates and the programme's own targets."""
 
 
 def _rules_paths(files: tuple[str, ...]) -> list[Path]:
     if files:
         return [Path(f) for f in files]
     folder = Path(current_app.config["RULES_FOLDER"])
-    return sorted(folder.rglob("*.toml"))
+    paths = sorted(folder.rglob("*.toml"))
+    programme_file = current_app.config.get("PROGRAMME_RULES_FILE")  # the programme's targets, kept elsewhere
+    if programme_file and Path(programme_file).is_file() and Path(programme_file).resolve() not in {
+            p.resolve() for p in paths}:
+        paths.append(Path(programme_file))
+    return paths
 
 
 @rules_group.command("check")
@@ -52,7 +57,7 @@ def _rules_paths(files: tuple[str, ...]) -> list[Path]:
 @with_appcontext
 def rules_check(files: tuple[str, ...]) -> None:
     """Validate rules files (default: every .toml under the rules folder). Exits 1 if any is wrong."""
-    from programme.rulebook import CallRules, RulesError, load_rules_file
+    from programme.rulebook import CallRules, ProgrammeRules, RulesError, load_rules_file
 
     paths = _rules_paths(files)
     if not paths:
@@ -73,6 +78,8 @@ def rules_check(files: tuple[str, ...]) -> None:
         if isinstance(rules, CallRules):
             summary = (f"call '{rules.call.name}': {len(rules.scoring.criteria)} criteria, "
                        f"budget {rules.call.currency} {rules.call.budget:,}")
+            if rules.stages:
+                summary += f", {len(rules.stages)} stages ({', '.join(s.key for s in rules.stages)})"
             scorecard = rules.monitoring.scorecard
             if templates and scorecard not in templates:
                 bad += 1
@@ -80,6 +87,8 @@ def rules_check(files: tuple[str, ...]) -> None:
                 click.echo(f"     {path}: monitoring.scorecard: expected one of {sorted(templates)} "
                            f"(got {scorecard!r})")
                 continue
+        elif isinstance(rules, ProgrammeRules):
+            summary = f"programme '{rules.programme.name}': {len(rules.targets)} target(s)"
         else:
             kpis = sum(len(f.kpis) for p in rules.perspectives for f in p.factors)
             summary = f"scorecard '{rules.scorecard.name}': {len(rules.perspectives)} perspectives, {kpis} KPIs"
@@ -93,7 +102,7 @@ def rules_check(files: tuple[str, ...]) -> None:
 @with_appcontext
 def rules_list() -> None:
     """List the rules files in the rules folder."""
-    from programme.rulebook import CallRules, RulesError, load_rules_file
+    from programme.rulebook import CallRules, ProgrammeRules, RulesError, load_rules_file
 
     folder = Path(current_app.config["RULES_FOLDER"])
     click.echo(f"Rules folder: {folder}")
@@ -102,6 +111,10 @@ def rules_list() -> None:
             rules = load_rules_file(path)
         except RulesError:
             click.echo(f"  {path.relative_to(folder)}  (invalid: run 'programme rules check')")
+            continue
+        if isinstance(rules, ProgrammeRules):
+            click.echo(f"  {path.relative_to(folder)}  [programme] {rules.programme.name}: "
+                       f"{len(rules.targets)} target(s)")
             continue
         kind = "call" if isinstance(rules, CallRules) else "scorecard"
         name = rules.call.name if isinstance(rules, CallRules) else rules.scorecard.name

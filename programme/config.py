@@ -34,6 +34,9 @@ class Defaults:
     PAGE_KEEP_SECONDS = 30
     PAGE_KEEP_SIZE = 256
     RULES_FOLDER = str(PROJECT_ROOT / "rules")
+    # The programme's own targets (rulebook.programme): unset, programme.toml in RULES_FOLDER. A missing file means
+    # no targets on the dashboard (not an error); an invalid one is shown there with its problems.
+    PROGRAMME_RULES_FILE: str | None = None
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     # An attachment may be up to MAX_ATTACHMENT_BYTES (the form says so); a request above MAX_CONTENT_LENGTH is
     # refused by Flask with 413 before it is read. Keep the second above the first.
@@ -65,6 +68,8 @@ class Defaults:
     RESET_LIMIT_PER_ADDRESS = "10 per hour;50 per day"
     RESET_LIMIT_PER_EMAIL = "3 per hour;10 per day"
     VERIFY_RESEND_LIMIT = "3 per hour;10 per day"
+    # The JSON API: requests per token (or, without one, per client address).
+    API_LIMIT_PER_TOKEN = "120 per minute;5000 per hour"
     # Links mailed to an account's address: valid this long, usable once.
     ENROLMENT_LINK_HOURS = 72
     VERIFY_LINK_HOURS = 48
@@ -114,6 +119,7 @@ ENVIRONMENT = {
     "PROGRAMME_MODE": "PROGRAMME_MODE",
     "PROGRAMME_TIMEZONE": "PROGRAMME_TIMEZONE",
     "PROGRAMME_RULES_FOLDER": "RULES_FOLDER",
+    "PROGRAMME_RULES_FILE": "PROGRAMME_RULES_FILE",
     "PROGRAMME_UPLOAD_FOLDER": "UPLOAD_FOLDER",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "PROGRAMME_PROXY_COUNT": "PROXY_COUNT",

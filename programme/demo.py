@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from programme.accounts import services as accounts
 from programme.accounts.models import ApplicantGroup, OrganisationType, SizeClass, User
 from programme.calls import services as calls
+from programme.calls.demo_staged import seed_staged_call
 from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
 from programme.core.notifications import MailState, Notification
@@ -24,8 +25,10 @@ from programme.core.timezone import now as clock_now
 from programme.core.web import programme_zone
 from programme.extensions import db
 from programme.funding import services as funding
+from programme.funding.demo_facilitation import seed_facilitation_claim
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.loans import services as loans
+from programme.loans.demo_guarantees import seed_guaranteed_loan
 from programme.loans.models import Loan, RevolvingFund
 from programme.loans.services.arrears import run_daily
 from programme.monitoring.services import benchmarking, milestones
@@ -167,8 +170,14 @@ def seed_demo(app: Flask, echo: Callable[[str], None] = print) -> bool:
     echo(f"[6/{steps}] a pilot call decided 14 months ago: the demo group's initiative, its grants, co-financing, "
          "revolving fund and loans")
     initiative, others = _initiative_with_loans(app, users, group, now)
+    echo("[+] a facilitation-fund claim on the demo group's initiative: verified, approved and paid")
+    seed_facilitation_claim(app, users, initiative, programme_zone())
+    echo("[+] a loan guaranteed by two members, in default: its guarantees called and partly collected")
+    seed_guaranteed_loan(users, initiative, now=now, timezone=programme_zone())
     echo(f"[7/{steps}] scorecards, self-evaluation reports and milestone reviews of the pilot call's initiatives")
     _monitoring(app, users, [initiative, *others], now)
+    echo("[+] a staged network call: its concept notes decided, the demo group invited to the business plan stage")
+    seed_staged_call(app, users, now)
     # The story's notifications are its past (months of it, to addresses that do not exist): shown in the app, never
     # mailed; what happens from now on is mailed (printed to the console in demo mode).
     db.session.execute(update(Notification).where(Notification.mail_state == MailState.PENDING)

@@ -174,7 +174,8 @@ class FormClient(FlaskClient):
         return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
 
     def post(self, *args, data=None, csrf: bool = True, **kwargs):  # type: ignore[override]
-        if csrf and (data is None or isinstance(data, dict)) and "csrf_token" not in (data or {}):
+        form = "json" not in kwargs and (data is None or isinstance(data, dict))  # a JSON body carries no form token
+        if csrf and form and "csrf_token" not in (data or {}):
             data = {**(data or {}), "csrf_token": self.csrf_token()}
         return super().post(*args, data=data, **kwargs)
 

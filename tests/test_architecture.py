@@ -19,11 +19,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "programme"
 PURE = {
     "programme.loans.schedule",
     "programme.loans.allocation",
+    "programme.loans.foresight",
     "programme.reviews.aggregation",
     "programme.reviews.agreement",
     "programme.reviews.assignment_plan",
     "programme.reviews.ranking",
     "programme.core.money",
+    "programme.funding.facilitation",
 }
 #: What a pure module may not import (prefixes of module names).
 IMPURE = ("flask", "flask_", "sqlalchemy", "werkzeug", "programme.extensions", "programme.core.db",

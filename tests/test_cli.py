@@ -54,10 +54,12 @@ def test_init_db_prints_the_head_revision(runner):
 def test_rules_check_accepts_the_shipped_files(runner):
     result = runner.invoke(args=["rules", "check"])
     assert result.exit_code == 0, result.output
-    assert "3 of 3 rules file(s) valid." in result.output
+    shipped = len(list(RULES.rglob("*.toml")))
+    assert f"{shipped} of {shipped} rules file(s) valid." in result.output
     assert "FAIL" not in result.output
-    for name in ("cluster-contest.toml", "scottish-cluster.toml", "thai-food-cluster.toml"):
+    for name in ("cluster-contest.toml", "scottish-cluster.toml", "thai-food-cluster.toml", "programme.toml"):
         assert name in result.output
+    assert "3 stages (concept, planning, implementation)" in result.output  # staged-network-contest.toml
 
 
 def test_rules_check_reports_a_bad_file_with_its_key_and_exits_1(runner, tmp_path):
@@ -93,7 +95,8 @@ def test_rules_list_shows_the_call_and_both_scorecards(runner):
     assert "cluster-contest.toml  [call] Cluster Development Contest" in listed
     assert any(line.startswith("scorecards/scottish-cluster.toml  [scorecard] ") for line in listed)
     assert any(line.startswith("scorecards/thai-food-cluster.toml  [scorecard] ") for line in listed)
-    assert len(listed) == 3
+    assert any(line.startswith("programme.toml  [programme] ") for line in listed)
+    assert len(listed) == len(list(RULES.rglob("*.toml")))
 
 
 # --- create-user --------------------------------------------------------------------------------
@@ -159,8 +162,20 @@ def test_demo_seeds_an_empty_database_once(runner):
     # the demo accounts, and the leads of the four other groups that applied to the call in review
     assert len(users) == len(DEMO_USERS) + len(REVIEW_GROUPS) - 1
     assert {d.email for d in DEMO_USERS} <= {u.email for u in users}
-    statuses = sorted(c.status for c in db.session.scalars(select(Call)))
+    statuses = sorted(c.status for c in db.session.scalars(select(Call).where(Call.stage_index.is_(None))))
     assert statuses == sorted([CallStatus.OPEN, CallStatus.DRAFT, CallStatus.REVIEWING, CallStatus.DECIDED])
+    # The staged call (issue 18): its concept notes decided, the demo group invited to the business plan stage, open
+    # now, with its proposal started from its concept note.
+    from programme.calls.staging import stages_of
+    from programme.proposals.models import Proposal, ProposalStatus
+
+    staged = db.session.scalar(select(Call).where(Call.stage_index == 0))
+    concept, planning, implementation = stages_of(staged)
+    assert (staged.status, concept.status, planning.status, implementation.status) == (
+        CallStatus.OPEN, CallStatus.DECIDED, CallStatus.OPEN, CallStatus.DRAFT)
+    invited = db.session.scalars(select(Proposal).where(Proposal.call_id == planning.id)).all()
+    assert len(invited) == 2 and all(p.status == ProposalStatus.DRAFT and p.previous_proposal_id for p in invited)
+    assert "Garden Route Wood Furniture Network" in {p.group.name for p in invited}
     in_review = db.session.scalar(select(Call).where(Call.status == CallStatus.REVIEWING))
     reviews = db.session.scalars(select(Review).where(Review.call_id == in_review.id)).all()
     assert len(reviews) == 3 * len(REVIEW_GROUPS)
@@ -171,7 +186,7 @@ def test_demo_seeds_an_empty_database_once(runner):
 
     states = set(db.session.scalars(select(Notification.mail_state)))
     assert states == {MailState.IN_APP_ONLY}
-    open_call = db.session.scalar(select(Call).where(Call.status == CallStatus.OPEN))
+    open_call = db.session.scalar(select(Call).where(Call.status == CallStatus.OPEN, Call.stage_index.is_(None)))
     now = utcnow()
     assert open_call.opens_at < now < open_call.closes_at
     # the pilot call's initiative: grants paid, a revolving fund lending to three members, one loan in arrears,
@@ -198,9 +213,40 @@ def test_demo_seeds_an_empty_database_once(runner):
     assert decisions == ["continue", "continue_with_conditions", "terminate"]
     assert sorted(i.status.value for i in initiatives) == ["implementation", "implementation", "terminated"]
     loans = db.session.scalars(select(Loan).order_by(Loan.id)).all()
-    assert len(loans) == 3 and [loan.days_late > 30 for loan in loans] == [False, True, False]
+    assert len(loans) == 4 and [loan.days_late > 30 for loan in loans] == [False, True, False, True]
+    # mutual guarantees (issue 18): the fourth loan, guaranteed by two members, in default; its guarantees called
+    # with four eyes and one guarantor's obligation partly collected
+    from programme.loans.guarantee_models import CallStatus as GuaranteeCallStatus
+    from programme.loans.guarantee_models import GuaranteeCall
+
+    (guarantee_call,) = db.session.scalars(select(GuaranteeCall)).all()
+    assert guarantee_call.loan_id == loans[3].id and guarantee_call.status == GuaranteeCallStatus.CALLED
+    assert guarantee_call.decided_by_id != guarantee_call.requested_by_id and len(guarantee_call.obligations) == 2
+    collected = sorted(o.collected for o in guarantee_call.obligations)
+    assert collected[0] == 0 and 0 < collected[1] < max(o.amount for o in guarantee_call.obligations)
     programme_row = db.session.scalar(select(PortfolioFigures).where(PortfolioFigures.fund_id.is_(None)))
     assert 0 < programme_row.par30 < 1
+    # the facilitation fund (seed 003, section 8): one claim on the demo group's initiative, verified and paid
+    from programme.funding.models import ClaimStatus, DisbursementStatus, FacilitationClaim
+
+    (facilitation_claim,) = db.session.scalars(select(FacilitationClaim)).all()
+    assert facilitation_claim.initiative_id == initiative.id and facilitation_claim.status == ClaimStatus.VERIFIED
+    assert facilitation_claim.disbursement.status == DisbursementStatus.PAID and len(facilitation_claim.items) == 4
+    # revolving-fund foresight (issue 18): the demo fund's projection from its loans and its approved loan request
+    # not yet lent (the finishing line's 12,000.00), its risk score, and the same figures on the programme's page
+    from decimal import Decimal
+
+    from programme.core.timezone import programme_today
+    from programme.loans.services import foresight
+
+    demo_fund = loans[0].fund
+    manager = db.session.scalar(select(User).where(User.email == "manager@demo.example"))
+    shown = foresight.fund_foresight(demo_fund.id, actor=manager, scenario=None, as_of=programme_today("UTC"))
+    assert shown.base.money("pipeline") == Decimal("12000.00") and shown.base.money("outstanding") > 0
+    assert len(shown.base.months) == 60 and shown.base.total("principal") > 0 and shown.base.total("interest") > 0
+    programme_view = foresight.programme_foresight(actor=manager, scenario=None, as_of=programme_today("UTC"),
+                                                   version="demo")
+    assert demo_fund.id in {f.fund.fund_id for f in programme_view.funds}
     assert check_ledger() == [] and check_loans() == [] and trial_balance().balanced
 
     before = _row_counts()

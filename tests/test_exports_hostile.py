@@ -50,6 +50,12 @@ EXPORTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "/ledger/trial-balance.xlsx": ("/ledger/trial-balance.xlsx", "fund_admin", ()),
     "/ledger/entries.xlsx": ("/ledger/entries.xlsx?date_from=2000-01-01&date_to=2049-12-31", "auditor", (TAB,)),
     "/audit.xlsx": ("/audit.xlsx", "auditor", (MINUS, TAB)),
+    "/dashboard/targets.xlsx": ("/dashboard/targets.xlsx", "auditor", ()),
+    # (the decided call of the access world funded no initiative: the sheet names none; a fund's sheet shows its
+    # initiative's reference, not its name)
+    "/dashboard/validity/<int:call_id>.xlsx": ("/dashboard/validity/{decided_call}.xlsx", "manager", ()),
+    "/funds/<int:fund_id>/foresight.xlsx": ("/funds/{fund_a}/foresight.xlsx", "fund_admin", ()),
+    "/funds/foresight.xlsx": ("/funds/foresight.xlsx", "auditor", (MINUS,)),
 }
 
 

@@ -15,7 +15,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, V
 
 from programme.accounts.models import SizeClass
 from programme.core.access import Role
+from programme.core.fields import DayField
 from programme.core.forms import MultiCheckboxField, ProgrammeForm, choices
+from programme.core.i18n import LANGUAGES
 from programme.rulebook import ORGANISATION_TYPES
 
 EMAIL = [DataRequired(), Email(message="Enter an e-mail address such as name@example.org."), Length(max=255)]
@@ -42,6 +44,25 @@ class ChangePasswordForm(ProgrammeForm):
     confirm = PasswordField(
         "New password again", validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")]
     )
+
+
+class AccessTokenForm(ProgrammeForm):
+    """A personal access token for a program that uses the API in one's name."""
+
+    name = StringField("Name", validators=[DataRequired(message="Name the token after the program that will use it."),
+                                           Length(max=100)],
+                       description="The program that will use it, for example \u201cAccounting system\u201d.")
+    write = BooleanField("Also act (write)", description="Record repayments, submit a report's KPI values, request "
+                         "disbursements, as your roles allow. Left unticked, the token only reads.")
+    expires_on = DayField("Expires on", validators=[DataRequired(message="Give the last day the token works.")],
+                          description="At most a year from today.")
+
+
+class LanguageForm(ProgrammeForm):
+    """The language switch on every page."""
+
+    language = SelectField("Language", choices=choices(LANGUAGES.items()))
+    next = HiddenField()
 
 
 ROLE_CHOICES = choices((role.value, role.label) for role in Role)

@@ -34,6 +34,8 @@ class User(UserMixin, Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # When the person proved the address by a mailed link (or set a password through an enrolment link).
     email_verified_at: Mapped[datetime | None]
+    # The language the person chose ("en", "es", "pt"; None: the browser's). Pages, mail and exports use it.
+    language: Mapped[str | None] = mapped_column(String(5))
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -116,6 +118,52 @@ class AccountToken(Base):
         CheckConstraint("NOT (used_at IS NOT NULL AND revoked_at IS NOT NULL)", name="used_or_revoked"),
         CheckConstraint("expires_at > created_at", name="expires_after_creation"),
     )
+
+
+class TokenScope(enum.StrEnum):
+    """What a personal access token lets a program do through the API: ``read`` what its owner may read; ``write``
+    also act (record a repayment, submit a report's KPI values, request a disbursement) as its owner may."""
+
+    READ = "read"
+    WRITE = "write"
+
+
+class PersonalAccessToken(Base):
+    """A token a person makes on their account page for a program that uses the API in their name (an accounting
+    system, a bank integration, a donor's report). Shown once when made; only its SHA-256 is stored, with its first
+    characters to recognise it by. It expires, can be revoked, and acts with its owner's roles, never more."""
+
+    __tablename__ = "personal_access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    #: The first characters of the token, shown in the list so that its owner can tell which one a program holds.
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "read" or "read write".
+    scopes: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("scopes IN ('read', 'read write')", name="known_scopes"),
+        CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    )
+
+    @property
+    def scope_set(self) -> set[TokenScope]:
+        return {TokenScope(s) for s in self.scopes.split()}
+
+    def is_usable(self, moment: datetime) -> bool:
+        return self.revoked_at is None and moment < self.expires_at
+
+    def can_revoke(self, user: object) -> bool:
+        return getattr(user, "id", None) == self.user_id
 
 
 class RoleRequestStatus(enum.StrEnum):

@@ -13,6 +13,19 @@ class NewCallForm(ProgrammeForm):
     rules_file = SelectField("Rules file", validators=[DataRequired()])
 
 
+class StageDatesForm(ProgrammeForm):
+    """A stage's submission period (a staged call, issue 18)."""
+
+    opens_at = DayTimeField("Opens", validators=[InputRequired("Give the stage's opening time.")],
+                            description="In the programme's time zone.")
+    closes_at = DayTimeField("Closes (deadline)", validators=[InputRequired("Give the stage's deadline.")],
+                             description="In the programme's time zone.")
+
+    def validate_closes_at(self, field: DayTimeField) -> None:
+        if field.data and self.opens_at.data and field.data <= self.opens_at.data:
+            raise ValidationError("The stage must close after it opens.")
+
+
 class CallDraftForm(ProgrammeForm):
     name = StringField("Name", validators=[DataRequired(), Length(min=3, max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=10000)])

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
 from programme.rulebook import CallRules, call_rules_by_digest
+from programme.rulebook.stages import stage_rules
 
 
 class CallStatus(enum.StrEnum):
@@ -62,6 +63,12 @@ class Call(Base):
     # Changes whenever a submitted review, a consensus score or a decision changes, so that the
     # computed ranking can be kept until the next change (a random token, never reused).
     results_token: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
+    # A staged call (issue 18): the parent holds the rules and takes no proposals (stage_index 0); each stage is a
+    # call of its own (stage_index 1, 2, ...; its stage_key names its [[stages]] entry), reviewed and decided like
+    # a one-stage call. A one-stage call has none of the three.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    stage_index: Mapped[int | None]
+    stage_key: Mapped[str | None] = mapped_column(String(40))
 
     # Loaded when read (one short query): most pages that load a call never read its criteria.
     criteria: Mapped[list[Criterion]] = relationship(
@@ -69,8 +76,14 @@ class Call(Base):
     )
 
     __table_args__ = (
-        CheckConstraint("budget > 0", name="budget_positive"),
-        CheckConstraint("per_initiative_cap > 0 AND per_initiative_cap <= budget", name="cap_within_budget"),
+        # A stage that awards no money (a concept note) has a budget and a cap of zero; every other call above zero.
+        CheckConstraint("budget > 0 OR (parent_id IS NOT NULL AND budget = 0)", name="budget_positive"),
+        CheckConstraint("(per_initiative_cap > 0 OR (parent_id IS NOT NULL AND per_initiative_cap = 0)) "
+                        "AND per_initiative_cap <= budget", name="cap_within_budget"),
+        CheckConstraint("(parent_id IS NULL) = (stage_key IS NULL)", name="stage_has_key"),
+        CheckConstraint("(parent_id IS NULL AND (stage_index IS NULL OR stage_index = 0)) "
+                        "OR (parent_id IS NOT NULL AND stage_index >= 1)", name="stage_index_in_order"),
+        UniqueConstraint("parent_id", "stage_index", name="uq_calls_parent_stage_index"),
         CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="closes_after_opens"),
         CheckConstraint(
             "status = 'draft' OR (opens_at IS NOT NULL AND closes_at IS NOT NULL AND opened_at IS NOT NULL)",
@@ -86,9 +99,20 @@ class Call(Base):
 
     @cached_property
     def rules(self) -> CallRules:
-        """The call's own copy of its rules (never the file on disk, which may have changed), by its digest."""
-        return call_rules_by_digest(self.rules_sha256, lambda: self.rules_source,
-                                    f"call {self.reference} ({self.rules_file})")
+        """The call's own copy of its rules (never the file on disk, which may have changed), by its digest; a
+        stage's are its staged call's, with the stage's sections, criteria, budget, maximum and share."""
+        rules = call_rules_by_digest(self.rules_sha256, lambda: self.rules_source,
+                                     f"call {self.reference} ({self.rules_file})")
+        return rules if self.stage_key is None else stage_rules(rules, self.stage_key)
+
+    @property
+    def is_staged(self) -> bool:
+        """A staged call's parent: it holds the stages and takes no proposals itself."""
+        return self.stage_index == 0 and self.parent_id is None
+
+    @property
+    def is_stage(self) -> bool:
+        return self.parent_id is not None
 
     @validates("rules_source")
     def _keep_digest(self, _key: str, source: str) -> str:
@@ -105,6 +129,7 @@ class Call(Base):
         """Open for submissions at `now`: published, opened, and before the deadline."""
         return (
             self.status == CallStatus.OPEN
+            and not self.is_staged
             and self.opens_at is not None
             and self.closes_at is not None
             and self.opens_at <= now < self.closes_at

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
+from programme.calls import staging
 from programme.calls.models import Call, CallStatus, Criterion
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
@@ -46,7 +47,8 @@ def call_rules_files(folder: str | Path, *, actor: Actor) -> list[RulesFileEntry
 
 def _next_reference(now: datetime) -> str:
     prefix = f"CALL-{now:%Y}-"
-    count = db.session.scalar(select(func.count()).select_from(Call).where(Call.reference.like(f"{prefix}%")))
+    count = db.session.scalar(select(func.count()).select_from(Call).where(Call.reference.like(f"{prefix}%"),
+                                                                           Call.parent_id.is_(None)))
     return f"{prefix}{count + 1:03d}"
 
 
@@ -85,6 +87,8 @@ def create_call(file_name: str, *, rules_folder: str | Path, timezone: str, acto
     db.session.add(call)
     db.session.flush()
     audit.record(db.session, actor, "call.created", call, rules_file=path.name, sha256=call.rules_sha256)
+    if rules.stages:  # a staged call: one call per stage beside it
+        staging.add_stages(call, source=source, timezone=timezone, actor=actor, now=now)
     return call
 
 
@@ -136,10 +140,13 @@ def open_call(call: Call, *, actor: Actor, now: datetime) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER)
     if call.status != CallStatus.DRAFT:
         raise RuleViolation(f"The call is {call.status.value}; only a draft call can be opened.")
+    if call.is_staged:  # refused: a staged call opens stage by stage
+        staging.before_opening(call, now=now)
     if call.opens_at is None or call.closes_at is None:
         raise RuleViolation("Set the opening and closing times before opening the call.", field="closes_at")
     if call.closes_at <= now:
         raise RuleViolation("The closing time has passed; set a later one before opening.", field="closes_at")
+    staging.before_opening(call, now=now)  # a stage: the one before it decided; its opening publishes the parent
     call.status = CallStatus.OPEN
     call.opened_at = now
     audit.record(db.session, actor, "call.opened", call, opens_at=call.opens_at, closes_at=call.closes_at)
@@ -204,7 +211,8 @@ def public_calls() -> list[Call]:
     short query; either loads when read)."""
     return list(
         db.session.scalars(
-            select(Call).where(Call.status != CallStatus.DRAFT).order_by(Call.closes_at.desc(), Call.id.desc())
+            select(Call).where(Call.status != CallStatus.DRAFT, Call.parent_id.is_(None))
+            .order_by(Call.closes_at.desc(), Call.id.desc())
             .options(lazyload(Call.criteria))
         )
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import login_required
 
-from programme.calls import services
-from programme.calls.forms import CallDraftForm, NewCallForm
+from programme.calls import services, staging
+from programme.calls.forms import CallDraftForm, NewCallForm, StageDatesForm
 from programme.core.forms import ActionForm, choices
 from programme.core.timezone import local_to_utc, to_local
 from programme.core.web import actor, attempt, now, programme_zone
+from programme.proposals.domain import SECTIONS
 
 bp = Blueprint("calls", __name__)
 
@@ -26,7 +27,8 @@ def public_list():
 @bp.route("/calls/<int:call_id>")
 def public_detail(call_id: int):
     call = services.get_call(call_id, actor=actor())
-    return render_template("calls/public_detail.html", call=call, rules=call.rules, now=now())
+    return render_template("calls/public_detail.html", call=call, rules=call.rules, now=now(),
+                           stages=staging.stage_views(call), stage=staging.stage_view(call), sections=SECTIONS)
 
 
 @bp.route("/manage/calls")
@@ -40,7 +42,9 @@ def manage_list():
 def new():
     entries = services.call_rules_files(current_app.config["RULES_FOLDER"], actor=actor())
     form = NewCallForm()
-    form.rules_file.choices = choices((e.name, f"{e.name}: {e.rules.call.name}") for e in entries if e.rules)
+    form.rules_file.choices = choices(
+        (e.name, f"{e.name}: {e.rules.call.name}" + (f" (in {len(e.rules.stages)} stages)" if e.rules.stages else ""))
+        for e in entries if e.rules)
     if form.validate_on_submit():
         with attempt(form) as done:
             call = services.create_call(
@@ -57,7 +61,8 @@ def new():
 @login_required
 def manage_detail(call_id: int):
     call = services.get_call_for_management(call_id, actor=actor())
-    return render_template("calls/manage_detail.html", call=call, rules=call.rules, action_form=ActionForm(), now=now())
+    return render_template("calls/manage_detail.html", call=call, rules=call.rules, action_form=ActionForm(), now=now(),
+                           stage=staging.stage_view(call))
 
 
 @bp.route("/manage/calls/<int:call_id>/edit", methods=["GET", "POST"])
@@ -106,3 +111,47 @@ def close(call_id: int):
         if done.ok:
             flash(f"Call {call.reference} is closed.", "success")
     return redirect(url_for("calls.manage_detail", call_id=call.id))
+
+
+# Staged calls (issue 18): the stages of a staged call, their dates, and each stage opened and closed on its own page.
+
+
+def _stages_page(parent, refused: StageDatesForm | None = None, refused_id: int | None = None):
+    """The stages page: each stage's dates form shows its saved dates, or the refused form with its messages."""
+    zone = programme_zone()
+    views = staging.stage_views(parent)
+    forms = {}
+    for view in views:
+        if view.call.id == refused_id and refused is not None:
+            forms[view.call.id] = refused
+            continue
+        form = StageDatesForm(prefix=f"stage{view.call.id}", formdata=None)
+        for name in ("opens_at", "closes_at"):
+            moment = getattr(view.call, name)
+            getattr(form, name).data = to_local(moment, zone).replace(tzinfo=None) if moment else None
+        forms[view.call.id] = form
+    return render_template("calls/manage_stages.html", call=parent, stages=views, forms=forms, sections=SECTIONS,
+                           action_form=ActionForm(), now=now())
+
+
+@bp.route("/manage/calls/<int:call_id>/stages")
+@login_required
+def stages(call_id: int):
+    return _stages_page(staging.get_staged_call_for_management(call_id, actor=actor()))
+
+
+@bp.route("/manage/calls/<int:call_id>/stages/<int:stage_id>/dates", methods=["POST"])
+@login_required
+def stage_dates(call_id: int, stage_id: int):
+    parent = staging.get_staged_call_for_management(call_id, actor=actor())
+    stage = staging.get_stage(parent, stage_id)
+    zone = programme_zone()
+    form = StageDatesForm(prefix=f"stage{stage.id}")
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            staging.set_stage_dates(stage, opens_at=local_to_utc(form.opens_at.data, zone),
+                                    closes_at=local_to_utc(form.closes_at.data, zone), actor=actor())
+        if done.ok:
+            flash(f"Dates of {stage.reference} saved.", "success")
+            return redirect(url_for("calls.stages", call_id=parent.id))
+    return _stages_page(parent, form, stage.id)

@@ -16,6 +16,14 @@ Number = int | Decimal | Fraction
 N = TypeVar("N", int, Decimal, Fraction)
 
 
+@dataclass(frozen=True)
+class Tick:
+    """A tick on an axis: where it stands (an SVG coordinate) and what it reads."""
+
+    at: str
+    label: str
+
+
 def exact(value: Number) -> Fraction:
     """A value as an exact fraction (ints, Decimals and fractions only: never a float)."""
     if isinstance(value, float):

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any
 
+from babel import Locale
 from dateutil.parser import ParserError, parse, parserinfo
 from wtforms import DateField, DateTimeField
 from wtforms.widgets import TextInput
 
+from programme.core.i18n import current_language
 from programme.core.timezone import format_day
 
 #: The day every hint, placeholder and message shows as its example; the moment adds a time to it.
@@ -36,6 +39,34 @@ MAX_MOMENT_LENGTH = MAX_LENGTH + 8
 #: dayfirst would read 2026-12-06 as the 12th of June.
 _YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _NAMES = parserinfo()  # dateutil's English month and weekday names
+
+
+class _Names(parserinfo):
+    """The month and weekday names of a language beside English's (a Spanish reader may type "6 dic 2026", or
+    paste "6 Dec 2026"), and the little words a day is written with ("6 de dezembro de 2026")."""
+
+    def __init__(self, language: str) -> None:
+        locale = Locale.parse(language)
+        months, weekdays = locale.months["format"], locale.days["format"]
+        self.MONTHS = [tuple({*english, *(n.lower().rstrip(".") for n in (months["abbreviated"][i + 1],
+                                                                          months["wide"][i + 1]))})
+                       for i, english in enumerate(parserinfo.MONTHS)]
+        # Babel counts weekdays from Monday (0), as dateutil does.
+        self.WEEKDAYS = [tuple({*english, *(n.lower().rstrip(".") for n in (weekdays["abbreviated"][i],
+                                                                            weekdays["wide"][i]))})
+                         for i, english in enumerate(parserinfo.WEEKDAYS)]
+        self.JUMP = [*parserinfo.JUMP, "de", "del"]
+        super().__init__(dayfirst=True)
+
+
+@cache
+def _names_of(language: str) -> parserinfo:
+    return _NAMES if language == "en" else _Names(language)
+
+
+def _names() -> parserinfo:
+    """The names a day may be typed with in the language being answered."""
+    return _names_of(current_language())
 #: A moment as a datetime-local input posts it: ISO, the day, a T, hours:minutes.
 _ISO_MOMENT = re.compile(r"(?P<day>\d{4}-\d{1,2}-\d{1,2})T(?P<hours>\d{2}):(?P<minutes>\d{2})")
 #: A day followed by a time, hours:minutes (a space or a comma between them).
@@ -75,7 +106,7 @@ def read_day(text: str, pattern: str | None = None, *, how: str | None = None) -
         except ValueError:
             raise ValueError(f"That day does not exist: check the day and the month. {refused}") from None
     try:
-        moment = parse(text, dayfirst=True, default=datetime(2000, 1, 1))
+        moment = parse(text, _names(), dayfirst=True, default=datetime(2000, 1, 1))
     except ParserError as error:
         if isinstance(error.__cause__, ValueError):  # read as a day, month and year that make no day (31/02)
             raise ValueError(f"That day does not exist: check the day and the month. {refused}") from None
@@ -86,7 +117,8 @@ def read_day(text: str, pattern: str | None = None, *, how: str | None = None) -
         raise ValueError(refused)
     day = moment.date()
     words = re.findall(r"[^\W\d_]+", text)
-    named_month = any(_NAMES.month(word) is not None for word in words)
+    names = _names()
+    named_month = any(names.month(word) is not None for word in words)
     # The numbers, in the order typed: the day, the month unless named, the year (two digits or four).
     numbers = re.findall(r"\d+", text)
     wanted = [day.day, day.year] if named_month else [day.day, day.month, day.year]
@@ -97,7 +129,7 @@ def read_day(text: str, pattern: str | None = None, *, how: str | None = None) -
     if [int(n) for n in numbers[:-1]] != wanted[:-1]:  # dateutil turned a month-first 12/31/2026 round
         raise ValueError(f"Write the day before the month. {refused}")
     for word in words:
-        weekday = _NAMES.weekday(word)
+        weekday = names.weekday(word)
         if weekday is not None and weekday != day.weekday():
             shown = format_day(day, pattern)
             raise ValueError(f"{shown} is a {_weekday_name(day.weekday())}, not a {_weekday_name(weekday)}: check the "

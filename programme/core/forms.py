@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
@@ -11,6 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeField, DecimalField, Field, SelectMultipleField, StringField, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+
+from programme.core.money import MoneyError, format_number, symbols_in_use, typed_number
 
 #: The years a date typed into any form may fall in: far enough for any programme, near enough that converting it
 #: between time zones or adding a loan's term never leaves what Python and the databases can hold.
@@ -71,29 +72,33 @@ class FiniteDecimalField(DecimalField):
             raise ValueError(f"Give a number below {self.limit:,}.")
 
 
-#: An amount with its thousands separated by commas in groups of three: 1,250 or 12,500.50.
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
-
-
 class MoneyField(FiniteDecimalField):
-    """An amount typed by a person: spaces and thousands commas are allowed, a float never appears.
+    """An amount typed by a person in their language's way (12,500.50 in English, 12.500,50 in Spanish and
+    Portuguese): spaces and thousands separators in groups of three are allowed, a float never appears, and an
+    amount written the other way round is refused with a message that shows how to write it (``core.money``).
 
-    A text input (inputmode decimal), since a number input would refuse the thousands commas."""
+    A text input (inputmode decimal), since a number input would refuse the thousands separators; shown back in the
+    language's way."""
 
     widget = widgets.TextInput()
     limit = Decimal(10) ** 12  # Numeric(14, 2)
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        if valuelist:
-            raw = valuelist[0].strip().replace(" ", "").replace("\u00a0", "")
-            if "," in raw and not _GROUPED.fullmatch(raw):
+        if valuelist and valuelist[0].strip():
+            try:
+                valuelist = [typed_number(valuelist[0])]
+            except MoneyError as refused:
                 self.data = None
-                if re.fullmatch(r"[+-]?\d+,\d{1,2}", raw):
-                    raise ValueError(f"Write the cents after a point: {raw.replace(',', '.')}, not {raw} "
-                                     "(a comma only separates thousands).")
-                raise ValueError("Separate thousands with commas in groups of three (12,500.00), or not at all.")
-            valuelist = [raw.replace(",", "")]
+                raise ValueError(str(refused)) from None
         super().process_formdata(valuelist)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if isinstance(self.data, Decimal):
+            places = self.places if self.places is not None else 2
+            return format_number(self.data, places).replace(symbols_in_use()[1], "")
+        return super()._value()
 
 
 def at_most_places(places: int):

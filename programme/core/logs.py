@@ -122,6 +122,9 @@ def _install(form: str, level: str) -> None:
     root.addHandler(new)
     root.setLevel(level.upper())
     logging.getLogger("programme").removeHandler(default_handler)  # the app's lines reach the root's handler
+    # APScheduler writes three INFO lines per run of every job ("Running job", "executed successfully", ...); the
+    # scheduler's own line (programme.scheduler) and its job_runs row say the same once. Its warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING if root.level >= logging.INFO else logging.NOTSET)
 
 
 def set_up_logs(app: Flask) -> None:

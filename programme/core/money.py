@@ -6,6 +6,7 @@ no Flask, no database, so domain code and the rulebook can use them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 #: The amount columns are Numeric(14, 2): twelve digits before the point.
@@ -101,10 +102,56 @@ def parse_amount(value: object, currency: str, *, places: int | None = None, wha
     return amount.quantize(step)
 
 
-def format_money(value: Decimal | None, currency: str = "") -> str:
-    """Human display: thousands separated by a thin space-free comma, fixed minor unit."""
+#: (decimal mark, thousands separator) when none is given: English's, unless ``core.i18n`` names the language of the
+#: request being answered (``answer_in``; this module stays pure: it knows no request).
+ENGLISH_SYMBOLS = (".", ",")
+_symbols: Callable[[], tuple[str, str]] = lambda: ENGLISH_SYMBOLS  # noqa: E731
+
+
+def answer_in(symbols: Callable[[], tuple[str, str]]) -> None:
+    """Say where the symbols of the language being answered come from (``core.i18n`` does, once)."""
+    global _symbols
+    _symbols = symbols
+
+
+def symbols_in_use() -> tuple[str, str]:
+    """(decimal mark, thousands separator) of the language being answered (English's outside a request)."""
+    return _symbols()
+
+
+def format_number(value: Decimal, places: int, symbols: tuple[str, str] | None = None) -> str:
+    """A number with its thousands grouped and ``places`` decimals, in a language's way (1,500.00; 1.500,00)."""
+    decimal, group = symbols or symbols_in_use()
+    return f"{to_decimal(value):,.{places}f}".translate(str.maketrans({",": group, ".": decimal}))
+
+
+def format_money(value: Decimal | None, currency: str = "", symbols: tuple[str, str] | None = None) -> str:
+    """Human display: the currency, then the amount with its minor unit, grouped in the language's way."""
     if value is None:
         return "–"
     places = minor_unit(currency) if currency else 2
-    text = f"{to_decimal(value):,.{places}f}"
-    return f"{currency} {text}".strip()
+    return f"{currency} {format_number(value, places, symbols)}".strip()
+
+
+def typed_number(text: str, symbols: tuple[str, str] | None = None) -> str:
+    """A number as a person typed it in their language's way ("12.500,50" in Spanish, "12,500.50" in English;
+    spaces anywhere, thousands grouped in threes or not at all), rewritten as Decimal reads it ("12500.50"), or
+    MoneyError saying how to write it."""
+    decimal, group = symbols or symbols_in_use()
+    raw = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
+    point, comma = ("a point", "a comma") if decimal == "." else ("a comma", "a point")
+    example = format_number(Decimal("12500"), 2, (decimal, group))
+    if group in raw:
+        whole, _, fraction = raw.partition(decimal)
+        sign = whole[:1] if whole[:1] in "+-" else ""
+        groups = whole[len(sign):].split(group)
+        if not (groups[0].isdigit() and len(groups[0]) <= 3 and all(g.isdigit() and len(g) == 3 for g in groups[1:])):
+            if len(groups) == 2 and groups[1].isdigit() and len(groups[1]) <= 2 and not fraction:
+                raise MoneyError(f"Write the cents after {point}: {groups[0]}{decimal}{groups[1]}, not {raw} "
+                                 f"({comma} only separates thousands).")
+            separators = "commas" if group == "," else "points"
+            raise MoneyError(f"Separate thousands with {separators} in groups of three ({example}), or not at all.")
+        raw = sign + "".join(groups) + (decimal + fraction if fraction or raw.endswith(decimal) else "")
+    if decimal != "." and "." in raw:
+        raise MoneyError(f"Write the cents after {point}, as {example}.")
+    return raw.replace(decimal, ".")

@@ -28,6 +28,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from programme.core import changes
+from programme.core.i18n import SESSION_KEY
 from programme.core.kept import Kept, database_key
 from programme.core.timezone import now, programme_today
 from programme.core.web import session_is_idle
@@ -52,8 +53,11 @@ def _key(person: str | None) -> tuple[Any, ...] | None:
     if seconds <= 0 or session.get("_flashes") or changes.uncommitted(db.session):
         return None
     moment = now()
+    # The language a page is in comes from the account (a change of it is a commit, so a new version), else the
+    # visitor's choice in the session, else the browser's preference: both are in the key.
+    language = (session.get(SESSION_KEY), request.headers.get("Accept-Language", ""))
     return (database_key(), person, request.full_path, changes.version(),
-            programme_today(current_app.config["PROGRAMME_TIMEZONE"]), int(moment.timestamp() // seconds))
+            programme_today(current_app.config["PROGRAMME_TIMEZONE"]), int(moment.timestamp() // seconds), language)
 
 
 def serve_kept() -> Response | None:

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import current_app, has_app_context
+
+from programme.core.i18n import current_language
 
 #: The programme's clock: None is the system's; a test sets another once (tests/conftest.py's `clock`).
 _clock: Callable[[], datetime] | None = None
@@ -51,8 +54,16 @@ def date_pattern() -> str:
 
 def format_day(value: date | None, pattern: str | None = None) -> str:
     """A day as every page, message and notification writes it (``pattern``, by default the configuration's
-    ``DATE_FORMAT``: "6 Dec 2026")."""
-    return "–" if value is None else value.strftime(pattern or date_pattern())
+    ``DATE_FORMAT``: "6 Dec 2026"); in another language than English, the default is written with that language's
+    month names ("6 dic 2026", "6 dez. 2026")."""
+    if value is None:
+        return "–"
+    chosen = pattern or date_pattern()
+    if chosen == DATE_FORMAT:
+        language = current_language()
+        if language != "en":
+            return format_date(value, "d MMM y", locale=language)
+    return value.strftime(chosen)
 
 
 def format_local(moment: datetime | None, zone: str, with_zone: bool = True) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from programme.core.access import AccessDenied, NotFound, RuleViolation
-from programme.core.money import format_money
+from programme.core.money import format_money, symbols_in_use
 from programme.core.security import bounded_int
 from programme.core.timezone import format_day, format_local
 from programme.core.timezone import now as now  # the views' clock, re-exported: one clock, set once in tests
@@ -134,8 +135,27 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+#: Paths answered with application/problem+json instead of an error page: the JSON API's.
+API_PATHS = "/api/"
+
+
+def problem_body(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """An error as RFC 9457 writes one, with the fields it is about (``errors``: field and message)."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or []}
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    response = current_app.response_class(json.dumps(problem_body(status, title, detail, errors)), status=status,
+                                          mimetype="application/problem+json")
+    response.headers.update(headers or {})
+    return response
+
+
 def _error_page(status: int, title: str, message: str):
     db.session.rollback()
+    if request.path.startswith(API_PATHS):
+        return problem(status, title, message)
     return render_template("error.html", status=status, title=title, message=message), status
 
 
@@ -153,6 +173,10 @@ _CONTENTION = ("database is locked", "database table is locked", "could not seri
 def _is_contention(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return any(marker in text for marker in _CONTENTION)
+
+
+def _decimal_text(value: Decimal) -> str:
+    return f"{value:f}".replace(".", symbols_in_use()[0])
 
 
 def register_web(app: Flask) -> None:
@@ -226,11 +250,12 @@ def register_web(app: Flask) -> None:
 
     @app.template_filter("percent")
     def percent(value: Decimal | None) -> str:
-        return "–" if value is None else f"{(Decimal(value) * 100).normalize():f} %"
+        return "–" if value is None else f"{_decimal_text((Decimal(value) * 100).normalize())} %"
 
     @app.template_filter("number")
     def number(value: Decimal | None) -> str:
-        return "–" if value is None else f"{Decimal(value).normalize():f}"
+        """A decimal as it is (no grouping), with the decimal mark of the language being answered."""
+        return "–" if value is None else _decimal_text(Decimal(value).normalize())
 
     @app.context_processor
     def programme_globals() -> dict[str, Any]:

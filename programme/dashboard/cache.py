@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date
 
 from programme.core.audit import AuditEntry
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key, newest_rows
 from programme.dashboard.figures import ProgrammeFigures, programme_figures
 from programme.ledger.models import JournalEntry
@@ -37,11 +38,11 @@ def figures_at(version: str, *, today: date, timezone: str) -> ProgrammeFigures:
 
 def page_at(version: str, render: Callable[[], str]) -> str:
     """A page that is the same for every visitor (the public figures to an anonymous one), rendered once per data
-    version."""
-    return _pages.get(version, render)
+    version and language."""
+    return _pages.get((version, current_language()), render)
 
 
 def figures_html_at(version: str, *, public: bool, timezone: str, render: Callable[[], str]) -> str:
     """The figures' part of a page (tables and charts: the same for every reader of the staff or the public
     version), rendered once per data version."""
-    return _fragments.get((version, public, timezone), render)
+    return _fragments.get((version, public, timezone, current_language()), render)

@@ -50,7 +50,15 @@ from sqlalchemy import case, func, or_, select
 from programme.calls.models import Call
 from programme.dashboard._common import SHARE_PLACES, ratio
 from programme.dashboard.fund_figures import FundFigures, fund_figures
-from programme.dashboard.money_figures import INSTRUMENTS, InstrumentMoney, Leverage, leverage, money_rows, totals
+from programme.dashboard.money_figures import (
+    INSTRUMENTS,
+    InstrumentMoney,
+    Leverage,
+    guarantee_money,
+    leverage,
+    money_rows,
+    totals,
+)
 from programme.dashboard.share_figures import InitiativeShare, initiative_shares
 from programme.extensions import db
 from programme.funding.domain import at_floor, current_year
@@ -119,6 +127,8 @@ class ProgrammeFigures:
     initiatives: int = 0
     initiatives_by_call: dict[int, int] = field(default_factory=dict)
     reports: ReportFigures = field(default_factory=ReportFigures)
+    #: Mutual guarantees called and collected, per currency (``money_figures.guarantee_money``).
+    guarantees: list = field(default_factory=list)
 
     @property
     def years(self) -> list[int]:
@@ -187,6 +197,7 @@ def programme_figures(*, today: date, timezone: str) -> ProgrammeFigures:
         self_funding=SelfFunding(reached, running),
         terminated=by_status[InitiativeStatus.TERMINATED.value], termination_reviews=int(reviews),
         initiatives=len(initiatives), initiatives_by_call=dict(by_call), reports=_reports(today),
+        guarantees=guarantee_money(),
     )
 
 

@@ -15,14 +15,18 @@ from markupsafe import Markup
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
+from programme.core.i18n import current_language
 from programme.core.money import format_money
-from programme.core.timezone import programme_today
+from programme.core.timezone import now, programme_today
 from programme.core.web import actor, programme_zone, send_workbook
 from programme.dashboard.cache import data_version, figures_at, figures_html_at, page_at
 from programme.dashboard.export import write_dashboard
 from programme.dashboard.figures import ProgrammeFigures
 from programme.dashboard.money_figures import INSTRUMENTS
+from programme.dashboard.targets_page import rules_key, targets_html
+from programme.dashboard.validity import decided_calls
 from programme.funding.models import InitiativeStatus
+from programme.loans.services.foresight import early_warnings
 
 bp = Blueprint("figures", __name__)
 
@@ -155,7 +159,10 @@ def dashboard():
     today, zone = _today()
     version = data_version(today=today)
     return render_template("dashboard/dashboard.html",
-                           figures_html=_figures_html(version, today=today, zone=zone, public=False))
+                           figures_html=_figures_html(version, today=today, zone=zone, public=False),
+                           targets_html=targets_html(version, today=today, zone=zone, public=False),
+                           validity_calls=decided_calls(actor=actor()),
+                           fund_warnings=early_warnings(actor=actor(), as_of=today, moment=now()))
 
 
 @bp.route("/programme-figures")
@@ -169,13 +176,15 @@ def public():
         response = Response(_render_public(version, today=today, zone=zone), mimetype="text/html")
         response.headers["Cache-Control"] = "private, no-cache"
         return response
-    etag = f"figures-{version}"
+    kept_as = f"{version}-{rules_key()}"  # the programme's targets file changes the page too
+    etag = f"figures-{kept_as}-{current_language()}"  # page_at keeps one per language
     if etag in request.if_none_match:
         response = Response(status=304)
     else:
-        body = page_at(version, lambda: _render_public(version, today=today, zone=zone))
+        body = page_at(kept_as, lambda: _render_public(version, today=today, zone=zone))
         response = Response(body, mimetype="text/html")
     response.set_etag(etag)
+    response.vary.add("Accept-Language")  # a shared cache keeps one page per language asked for
     response.headers["Cache-Control"] = "public, no-cache"
     return response
 
@@ -192,7 +201,8 @@ def _figures_html(version: str, *, today: date, zone: str, public: bool) -> Mark
 
 def _render_public(version: str, *, today: date, zone: str) -> str:
     return render_template("dashboard/public.html",
-                           figures_html=_figures_html(version, today=today, zone=zone, public=True))
+                           figures_html=_figures_html(version, today=today, zone=zone, public=True),
+                           targets_html=targets_html(version, today=today, zone=zone, public=True))
 
 
 @bp.route("/dashboard.xlsx")

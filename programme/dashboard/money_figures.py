@@ -25,6 +25,7 @@ from programme.funding.models import (
 )
 from programme.loans.allocation import PAR_DAYS
 from programme.loans.models import Capitalisation, Loan, LoanStatus, RevolvingFund
+from programme.loans.services.guarantee_figures import GuaranteeFigures, guarantee_figures
 
 STARTUP = "startup_grant"
 MATCHING = "matching_grant"
@@ -75,7 +76,9 @@ def money_rows(today: date, loan_totals: dict[str, list[int]]) -> list[Instrumen
     loans' figures per currency for ``fund_figures.fund_figures`` (active loans, and in cents: outstanding, at
     risk over 30 days, written off, recovered, principal repaid)."""
     sums: dict[tuple[int, str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    kind = {GrantKind.STARTUP.value: STARTUP, GrantKind.MATCHING.value: MATCHING}
+    # The facilitation fund pays its claims as a matching grant (seed 003, section 8): counted with them.
+    kind = {GrantKind.STARTUP.value: STARTUP, GrantKind.MATCHING.value: MATCHING,
+            GrantKind.FACILITATION.value: MATCHING}
     for call_id, grant_kind, currency, committed in db.session.execute(
             select(Initiative.call_id, Grant.kind, Grant.currency, sum_cents(Grant.committed))
             .join(Initiative, Initiative.id == Grant.initiative_id)
@@ -157,3 +160,9 @@ def totals(rows: list[InstrumentMoney]) -> list[InstrumentMoney]:
             for (instrument, currency), (committed, paid)
             in sorted(sums.items(), key=lambda item: (item[0][1], order.index(item[0][0])))]
 
+
+def guarantee_money() -> list[GuaranteeFigures]:
+    """Mutual guarantees on the funds' loans (issue 18), per currency: what active guarantees cover now, what was
+    called, collected, written off and is still owed by the guarantors. Computed where guarantees live
+    (``loans.services.guarantee_figures``): the dashboard reads them, never re-derives them."""
+    return guarantee_figures()

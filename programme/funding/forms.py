@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import FieldList, FormField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from programme.core.fields import DayField
@@ -145,3 +145,43 @@ class ContributionForm(ProgrammeForm):
     contributor_id = SelectField("Contributed by (optional)", coerce=_optional_id, validate_choice=False)
     file = FileField("Evidence", validators=[FileRequired("Upload the evidence of the contribution.")],
                      description="An invoice, a bank statement, a signed valuation: PDF or an office document.")
+
+
+# The facilitation fund: a claim lists its costs, one row each (rows left empty are not costs).
+
+#: The rows of a new claim's form.
+CLAIM_ROWS = 5
+
+
+class CostItemForm(ProgrammeForm):
+    """One cost of a facilitation claim (a row of ``ClaimForm``; the claim's own form carries the CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField("Kind of cost", validate_choice=False)
+    description = StringField("What it was", validators=[Optional(), Length(max=2000, message="Write at most "
+                                                                                              "2,000 characters.")],
+                              description="For example: facilitator, two days of workshops.")
+    incurred_on = DayField("Date of the cost", validators=[Optional()])
+    amount = AmountField("Amount", validators=[Optional(), positive, at_most_places(2)], description=AMOUNT_HELP,
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    file = FileField("Evidence", description="The invoice or receipt: PDF or an office document.")
+
+
+class ClaimForm(ProgrammeForm):
+    items = FieldList(FormField(CostItemForm), min_entries=CLAIM_ROWS, max_entries=CLAIM_ROWS)
+    amount = AmountField("Payment asked (optional)", validators=[Optional(), positive, at_most_places(2)],
+                         description="Empty: the most the fund allows for these costs (its share, within its "
+                                     "ceiling and caps).",
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    note = TextAreaField("Note for the fund administrator (optional)", validators=[
+        Optional(), Length(max=5000, message="Write at most 5,000 characters.")])
+
+
+def claim_form(kinds: Sequence[tuple[str, str]], **kwargs: Any) -> ClaimForm:
+    """The claim form with the kinds of cost the call's rules make eligible on every row."""
+    form = ClaimForm(**kwargs)
+    for row in form.items:
+        row.form.kind.choices = choices(kinds)
+    return form

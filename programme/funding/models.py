@@ -70,10 +70,18 @@ class Initiative(Base):
 class GrantKind(enum.StrEnum):
     STARTUP = "startup"
     MATCHING = "matching"
+    #: The facilitation fund's matching grant (seed 003, section 8): paid against verified facilitation claims.
+    FACILITATION = "facilitation"
 
     @property
     def label(self) -> str:
-        return {"startup": "Start-up grant", "matching": "Matching grant"}[self.value]
+        return {"startup": "Start-up grant", "matching": "Matching grant",
+                "facilitation": "Facilitation fund"}[self.value]
+
+
+#: The grants whose tranches are external money under the declining schedule (the start-up grant is not: the rules
+#: allow it at 100 %).
+EXTERNAL_SHARE_KINDS = (GrantKind.MATCHING, GrantKind.FACILITATION)
 
 
 class Grant(Base):
@@ -102,6 +110,11 @@ class Grant(Base):
         Index(
             "uq_grants_one_startup", "initiative_id", unique=True,
             sqlite_where=text("kind = 'startup'"), postgresql_where=text("kind = 'startup'"),
+        ),
+        # One facilitation fund per initiative.
+        Index(
+            "uq_grants_one_facilitation", "initiative_id", unique=True,
+            sqlite_where=text("kind = 'facilitation'"), postgresql_where=text("kind = 'facilitation'"),
         ),
     )
 
@@ -394,3 +407,101 @@ class CoFinancingContribution(Base):
 
     def can_view(self, user: object) -> bool:
         return self.initiative.can_view(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# The facilitation fund (seed 003, section 8): the group's lead claims facilitation costs of the first year with
+# evidence; a fund administrator who did not submit the claim verifies it, which requests a tranche of the
+# initiative's facilitation grant (then approved by another person and paid through the disbursement flow).
+
+
+class ClaimStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    VERIFIED = "verified"
+    REFUSED = "refused"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class FacilitationClaim(Base):
+    """A claim on the facilitation fund: its cost items (``costs`` is their sum, ``costs_from`` and ``costs_until``
+    their first and last dates) and the payment asked (``amount``, at most the rules' share of the costs).
+    Verified, it holds the tranche (``disbursement_id``) that pays it."""
+
+    __tablename__ = "facilitation_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    costs: Mapped[Money]
+    amount: Mapped[Money]
+    costs_from: Mapped[date] = mapped_column(Date)
+    costs_until: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ClaimStatus] = mapped_column(
+        state_enum(ClaimStatus, "status"), default=ClaimStatus.SUBMITTED, index=True
+    )
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None]
+    refused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    refused_at: Mapped[datetime | None]
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id"), index=True)
+    disbursement_id: Mapped[int | None] = mapped_column(ForeignKey("disbursements.id"), unique=True)
+
+    initiative: Mapped[Initiative] = relationship()
+    disbursement: Mapped[Disbursement | None] = relationship()
+    items: Mapped[list[FacilitationCostItem]] = relationship(
+        back_populates="claim", order_by="FacilitationCostItem.position", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        CheckConstraint("amount > 0 AND round(amount * 100) <= round(costs * 100)", name="amount_within_costs"),
+        CheckConstraint("costs_from <= costs_until", name="costs_dated"),
+        CheckConstraint(
+            "(status = 'verified') = (verified_at IS NOT NULL AND verified_by_id IS NOT NULL"
+            " AND disbursement_id IS NOT NULL AND grant_id IS NOT NULL)", name="verified_has_tranche"),
+        CheckConstraint(
+            "(status = 'refused') = (refused_at IS NOT NULL AND length(trim(coalesce(refusal_reason, ''))) > 0)",
+            name="refused_has_reason"),
+        CheckConstraint(
+            "verified_by_id IS NULL OR submitted_by_id IS NULL OR verified_by_id <> submitted_by_id",
+            name="verifier_not_submitter"),
+        CheckConstraint(
+            "refused_by_id IS NULL OR submitted_by_id IS NULL OR refused_by_id <> submitted_by_id",
+            name="refuser_not_submitter"),
+    )
+
+    def can_view(self, user: object) -> bool:
+        return self.initiative.can_view(user)
+
+
+class FacilitationCostItem(Base):
+    """One cost of a facilitation claim: its kind (among the rules' eligible kinds), what it was, its date and
+    amount, and its evidence, stored under a name the user does not choose."""
+
+    __tablename__ = "facilitation_cost_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("facilitation_claims.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    incurred_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Money]
+    evidence_name: Mapped[str] = mapped_column(String(255))
+    evidence_stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    evidence_content_type: Mapped[str] = mapped_column(String(120))
+    evidence_size_bytes: Mapped[int]
+    evidence_sha256: Mapped[str] = mapped_column(String(64))
+
+    claim: Mapped[FacilitationClaim] = relationship(back_populates="items")
+
+    __table_args__ = (
+        UniqueConstraint("claim_id", "position", name="uq_facilitation_item_position"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(trim(description)) > 0", name="description_given"),
+    )

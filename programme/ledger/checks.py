@@ -17,6 +17,7 @@ from programme.core.db import cents, from_cents, sum_cents
 from programme.core.timezone import now as clock_now
 from programme.extensions import db
 from programme.ledger.domain import ZERO
+from programme.ledger.guarantee_checks import check_guarantees
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerCheckRun
 from programme.loans.models import Loan, LoanInstalment, LoanStatus, Repayment, RepaymentPart, RevolvingFund
 
@@ -193,7 +194,7 @@ def check_loans() -> list[str]:
     }
     for loan in db.session.execute(select(
             Loan.id, Loan.number, Loan.status, Loan.principal, Loan.principal_outstanding, Loan.credit,
-            Loan.written_off, Loan.recovered, Loan.rescheduled).order_by(Loan.id)).all():
+            Loan.written_off, Loan.recovered, Loan.rescheduled, Loan.guarantees_called).order_by(Loan.id)).all():
         ledger_outstanding = on(loans_ledger, loan.id, AccountKind.LOANS_RECEIVABLE) + on(
             loans_ledger, loan.id, AccountKind.LOANS_RESCHEDULED)
         if loan.principal_outstanding != ledger_outstanding:
@@ -209,13 +210,17 @@ def check_loans() -> list[str]:
                 problems.append(f"{loan.number}: {name} {cached} but the ledger has {ledger}")
         paid_cents, unpaid_cents = instalment_sums.get(loan.id, (Decimal(0), Decimal(0)))
         principal_paid = from_cents(paid_cents)
-        if principal_paid + loan.written_off + loan.principal_outstanding != loan.principal:
+        # Principal moved to guarantors (their guarantees called) is neither repaid nor written off on the loan.
+        called = loan.guarantees_called
+        if principal_paid + loan.written_off + called + loan.principal_outstanding != loan.principal:
             problems.append(f"{loan.number}: principal {loan.principal} is not repaid {principal_paid} + written "
-                            f"off {loan.written_off} + outstanding {loan.principal_outstanding}")
+                            f"off {loan.written_off} + called from guarantors {called} + outstanding "
+                            f"{loan.principal_outstanding}")
         status = LoanStatus(loan.status)
-        if status != LoanStatus.WRITTEN_OFF and from_cents(unpaid_cents) != loan.principal_outstanding:
+        if status != LoanStatus.WRITTEN_OFF and from_cents(unpaid_cents) != loan.principal_outstanding + called:
             problems.append(f"{loan.number}: the current instalments leave {from_cents(unpaid_cents)} of "
-                            f"principal unpaid, the loan {loan.principal_outstanding}")
+                            f"principal unpaid, the loan {loan.principal_outstanding}"
+                            + (f" and its guarantors {called}" if called else ""))
 
     paid_parts = (
         select(RepaymentPart.instalment_id, func.sum(cents(RepaymentPart.penalty)).label("penalty"),
@@ -269,4 +274,5 @@ def check_loans() -> list[str]:
         cash = on(funds_ledger, fund_id, AccountKind.REVOLVING_FUND_CASH)
         if cash < 0:
             problems.append(f"fund {fund_id}: cash is below zero ({cash})")
+    problems.extend(check_guarantees())
     return problems

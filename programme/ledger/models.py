@@ -27,6 +27,9 @@ credits for a debit-normal account (assets, expenses), credits minus debits for 
     recoveries             credit  loan        money recovered after a write-off
     cofinancing_received   debit   initiative  verified co-financing (cash or in kind at its value)
     member_contributions   credit  initiative  its counterpart: what the members contributed
+    guarantee_receivable   debit   obligation  what a guarantor owes after a loan's guarantees were called
+    guarantor_credit       credit  obligation  a guarantor's overpayment, held for it
+    guarantee_write_offs   debit   obligation  what a guarantor could not pay, written off
 
     budget a call            Dr programme_budget:call       Cr programme_funds:programme
     pay a grant tranche      Dr grants_paid:initiative      Cr programme_budget:call
@@ -39,6 +42,9 @@ credits for a debit-normal account (assets, expenses), credits minus debits for 
     recover after write-off  Dr revolving_fund_cash         Cr recoveries:loan
     refund a borrower credit Dr borrower_credit:loan        Cr revolving_fund_cash:fund
     verified co-financing    Dr cofinancing_received        Cr member_contributions
+    call a loan's guarantees Dr guarantee_receivable:obl.   Cr loans_receivable or loans_rescheduled:loan
+    collect from a guarantor Dr revolving_fund_cash         Cr guarantee_receivable, guarantor_credit:obligation
+    write off an obligation  Dr guarantee_write_offs:obl.   Cr guarantee_receivable:obligation
 
 The loan entries' idempotency keys (``programme.loans.services``): ``capitalisation:<bank reference>``,
 ``loan:<id>:disbursed``, ``repayment:<bank reference>`` (a recovery too), ``loan:<id>:rescheduled`` (the
@@ -82,6 +88,9 @@ class AccountKind(enum.StrEnum):
     RECOVERIES = "recoveries"
     COFINANCING_RECEIVED = "cofinancing_received"
     MEMBER_CONTRIBUTIONS = "member_contributions"
+    GUARANTEE_RECEIVABLE = "guarantee_receivable"
+    GUARANTOR_CREDIT = "guarantor_credit"
+    GUARANTEE_WRITE_OFFS = "guarantee_write_offs"
 
     @property
     def normal_side(self) -> Side:
@@ -106,6 +115,9 @@ NORMAL_SIDE: dict[AccountKind, Side] = {
     AccountKind.RECOVERIES: Side.CREDIT,
     AccountKind.COFINANCING_RECEIVED: Side.DEBIT,
     AccountKind.MEMBER_CONTRIBUTIONS: Side.CREDIT,
+    AccountKind.GUARANTEE_RECEIVABLE: Side.DEBIT,
+    AccountKind.GUARANTOR_CREDIT: Side.CREDIT,
+    AccountKind.GUARANTEE_WRITE_OFFS: Side.DEBIT,
 }
 
 _KIND_LABELS: dict[AccountKind, str] = {AccountKind.COFINANCING_RECEIVED: "Co-financing received"}

@@ -11,10 +11,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from programme.accounts.models import Organisation
 from programme.calls.models import Call
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.ledger.models import Account
+from programme.loans.guarantee_models import GuaranteeObligation
 from programme.loans.models import Loan, RevolvingFund
 
 __all__ = ["account_name", "account_names"]
@@ -36,6 +38,12 @@ def _owner_names(owner_type: str, ids: set[int]) -> dict[int, str]:
                                   .join(Initiative, Initiative.id == RevolvingFund.initiative_id)
                                   .where(RevolvingFund.id.in_(ids)))
         return {id_: f"revolving fund of {reference}" for id_, reference in rows}
+    if owner_type == "obligation":
+        rows = db.session.execute(select(GuaranteeObligation.id, Organisation.name, Loan.number)
+                                  .join(Organisation, Organisation.id == GuaranteeObligation.guarantor_id)
+                                  .join(Loan, Loan.id == GuaranteeObligation.loan_id)
+                                  .where(GuaranteeObligation.id.in_(ids)))
+        return {id_: f"{name} as guarantor of loan {number}" for id_, name, number in rows}
     return {}
 
 

@@ -31,6 +31,7 @@ from programme.ledger.export import write_ledger, write_trial_balance
 from programme.ledger.forms import AsOfForm, PeriodForm
 from programme.ledger.models import Account, JournalEntry
 from programme.ledger.naming import account_names
+from programme.ledger.reading import require_ledger_reader
 
 bp = Blueprint("ledger", __name__)
 
@@ -57,13 +58,6 @@ _posted_since_kept: Kept[int] = Kept(8)
 
 #: Accounts per page of the per-account table.
 PER_PAGE = 50
-READERS = (Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
-
-
-def require_ledger_reader(user: Actor) -> None:
-    """Managers, fund administrators and auditors read the ledger; AccessDenied for anyone else."""
-    require_role(user, *READERS)
-
 
 def may_run_checks(user: Actor) -> bool:
     return user.has_role(Role.PROGRAMME_MANAGER) or user.has_role(Role.FUND_ADMINISTRATOR)

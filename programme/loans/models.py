@@ -127,6 +127,8 @@ class Loan(Base):
     rescheduled: Mapped[bool] = mapped_column(Boolean, default=False)
     written_off: Mapped[Money] = mapped_column(default=ZERO)
     recovered: Mapped[Money] = mapped_column(default=ZERO)
+    #: Principal moved to the guarantors when its guarantees were called (``loans.guarantee_models``).
+    guarantees_called: Mapped[Money] = mapped_column(default=ZERO, server_default="0")
     closed_on: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

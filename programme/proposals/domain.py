@@ -263,6 +263,8 @@ def check_budget(snapshot: dict[str, Any], limits: BudgetLimits) -> BudgetCheck:
 def _requested_check(budget: BudgetCheck) -> RuleCheck:
     limits, requested = budget.limits, budget.requested_amount
     label = "Amount requested within the call's limits"
+    if limits.limit == 0 and not requested:  # a stage of a staged call that awards no money (a concept note)
+        return RuleCheck("requested_amount", label, True, "This stage awards no money: nothing is requested.")
     if requested is None:
         return RuleCheck("requested_amount", label, False, "No amount is requested from the programme yet.")
     if requested <= 0:

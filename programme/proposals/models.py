@@ -70,6 +70,9 @@ class Proposal(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     override_at: Mapped[datetime | None]
+    # In a later stage of a staged call: the proposal of the stage before that it was invited from (its content
+    # copied as this draft's start). Only an invited group's proposal takes part in a later stage.
+    previous_proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"), unique=True)
 
     call: Mapped[Call] = relationship(lazy="joined")
     group: Mapped[ApplicantGroup] = relationship(lazy="joined")

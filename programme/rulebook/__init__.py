@@ -5,11 +5,14 @@ from programme.rulebook.loader import (
     RulesProblem,
     call_rules_by_digest,
     load_call_rules,
+    load_programme_rules,
     load_rules_file,
     load_scorecard_template,
     parse_call_rules,
+    parse_programme_rules,
     parse_scorecard_template,
 )
+from programme.rulebook.programme import PROGRAMME_FIGURES, ProgrammeRules
 from programme.rulebook.schema import (
     ORGANISATION_TYPES,
     SUPPORT_INSTITUTION_TYPES,
@@ -19,12 +22,16 @@ from programme.rulebook.schema import (
 
 __all__ = [
     "ORGANISATION_TYPES",
+    "PROGRAMME_FIGURES",
+    "ProgrammeRules",
     "SUPPORT_INSTITUTION_TYPES",
     "CallRules",
     "RulesError",
     "RulesProblem",
     "ScorecardTemplate",
     "load_call_rules",
+    "load_programme_rules",
+    "parse_programme_rules",
     "load_rules_file",
     "load_scorecard_template",
     "call_rules_by_digest",

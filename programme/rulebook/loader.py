@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 
+from programme.rulebook.programme import ProgrammeRules
 from programme.rulebook.schema import CallRules, ScorecardTemplate
 
 M = TypeVar("M", bound=BaseModel)
@@ -147,15 +148,26 @@ def load_scorecard_template(path: Path | str) -> ScorecardTemplate:
     return parse_scorecard_template(_read(path), str(path))
 
 
-def load_rules_file(path: Path | str) -> CallRules | ScorecardTemplate:
-    """Load either kind of rules file, telling them apart by their top-level table."""
+def parse_programme_rules(text: str, file: str = "<programme rules>") -> ProgrammeRules:
+    return _validate(ProgrammeRules, _parse_toml(text, file), file)
+
+
+def load_programme_rules(path: Path | str) -> ProgrammeRules:
+    path = Path(path)
+    return parse_programme_rules(_read(path), str(path))
+
+
+def load_rules_file(path: Path | str) -> CallRules | ScorecardTemplate | ProgrammeRules:
+    """Load any kind of rules file, telling them apart by their top-level table."""
     path = Path(path)
     data = _parse_toml(_read(path), str(path))
     if "scorecard" in data:
         return _validate(ScorecardTemplate, data, str(path))
     if "call" in data:
         return _validate(CallRules, data, str(path))
-    expected = "expected a [call] table (call rules) or a [scorecard] table"
+    if "programme" in data:
+        return _validate(ProgrammeRules, data, str(path))
+    expected = "expected a [call] table (call rules), a [scorecard] table or a [programme] table (programme rules)"
     raise RulesError([RulesProblem(str(path), "", expected)])
 
 

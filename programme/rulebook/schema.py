@@ -15,6 +15,10 @@ from pydantic import Field, field_validator, model_validator
 
 from programme.core.money import is_exact_amount
 from programme.rulebook.base import PositiveMoney, Share, Strict
+from programme.rulebook.facilitation import Facilitation
+from programme.rulebook.foresight import RevolvingFundRules
+from programme.rulebook.guarantees import Guarantees
+from programme.rulebook.stages import Stage, check_stages
 
 #: Kinds of support institution a group may include (DESIGN section 2, issue 2).
 SUPPORT_INSTITUTION_TYPES: dict[str, str] = {
@@ -143,6 +147,10 @@ class ScoringSection(Strict):
         return sum((c.weight * self.scale_max for c in self.criteria), Decimal(0))
 
 
+# A stage's criteria are the schema's Criterion (the stages module cannot import the schema that imports it).
+Stage.model_rebuild(_types_namespace={"Criterion": Criterion})
+
+
 class StartupGrant(Strict):
     share: Share = Decimal(1)
     maximum: PositiveMoney
@@ -198,6 +206,8 @@ class Loans(Strict):
     second_approval_above: Annotated[Decimal, Field(ge=0, le=10**12)] | Literal["all"] = Field(
         default="all", union_mode="left_to_right",
         description='principal above which a new loan needs a second approval, or "all" for every loan')
+    #: Mutual guarantees on the fund's loans (seed 004, para. 42; ``rulebook.guarantees``). Left out: none.
+    guarantees: Guarantees | None = None
 
     @field_validator("second_approval_above", mode="before")
     @classmethod
@@ -222,6 +232,10 @@ class FundingSection(Strict):
     matching: Matching
     loans: Loans
     request_criteria: list[FundingRequestCriterion] = Field(default_factory=list)
+    #: The facilitation fund (seed 003, section 8), optional: a call without it has none.
+    facilitation: Facilitation | None = None
+    #: Revolving-fund foresight (the fund plan: projection, utilisation standard, cash floor), optional.
+    revolving_fund: RevolvingFundRules | None = None
 
 
 class MonitoringSection(Strict):
@@ -237,6 +251,8 @@ class CallRules(Strict):
     scoring: ScoringSection
     funding: FundingSection
     monitoring: MonitoringSection
+    #: A staged call's stages (seed 004, section 4; ``rulebook.stages``). Left out: a call in one stage.
+    stages: list[Stage] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> CallRules:
@@ -246,6 +262,17 @@ class CallRules(Strict):
             raise ValueError(f"funding.startup_grant.maximum: whole minor units of {currency}")
         if grant.maximum > self.call.per_initiative_cap:
             raise ValueError("funding.startup_grant.maximum: at most call.per_initiative_cap")
+        guarantees = self.funding.loans.guarantees
+        if guarantees is not None and (problem := guarantees.exposure_error(currency)):
+            raise ValueError(problem)
+        facilitation = self.funding.facilitation
+        if facilitation is not None:
+            if not is_exact_amount(facilitation.ceiling, currency):
+                raise ValueError(f"funding.facilitation.ceiling: whole minor units of {currency}")
+            if facilitation.ceiling > self.call.per_initiative_cap:
+                raise ValueError("funding.facilitation.ceiling: at most call.per_initiative_cap")
+        if self.stages is not None:
+            check_stages(self)
         return self
 
 

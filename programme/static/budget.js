@@ -21,17 +21,32 @@
     return /^\d+$/.test(text || "") ? parseInt(text, 10) : 0;
   }
 
-  /* Typed text as a whole number of minor units, or null when it is not an amount (yet). As on the server,
-     spaces are ignored and thousands may be separated by commas in groups of three; at most `places` decimals. */
+  /* The page's language's marks (base.html writes them on <html>): "." and "," in English, "," and "." in Spanish
+     and Portuguese. */
+  var decimalMark = document.documentElement.getAttribute("data-decimal") || ".";
+  var groupMark = document.documentElement.getAttribute("data-group") || ",";
+
+  function escaped(mark) {
+    return mark.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+
+  /* Typed text as a whole number of minor units, or null when it is not an amount (yet). As on the server
+     (core.money.typed_number), spaces are ignored and thousands may be separated in groups of three, in the page's
+     language's way; at most `places` decimals. */
   function toMinorUnits(text, places) {
-    var raw = String(text).replace(/[\s\u00a0]/g, "");
-    if (raw.indexOf(",") !== -1) {
-      if (!/^\d{1,3}(,\d{3})+(\.\d*)?$/.test(raw)) {
+    var raw = String(text).replace(/[\s\u00a0\u202f]/g, "");
+    var group = escaped(groupMark);
+    var decimal = escaped(decimalMark);
+    if (raw.indexOf(groupMark) !== -1) {
+      if (!new RegExp("^\\d{1,3}(" + group + "\\d{3})+(" + decimal + "\\d*)?$").test(raw)) {
         return null;
       }
-      raw = raw.replace(/,/g, "");
+      raw = raw.split(groupMark).join("");
     }
-    var match = /^(\d+)(?:\.(\d*))?$/.exec(raw);
+    if (decimalMark !== "." && raw.indexOf(".") !== -1) {
+      return null;
+    }
+    var match = new RegExp("^(\\d+)(?:" + decimal + "(\\d*))?$").exec(raw);
     if (!match) {
       return null;
     }
@@ -49,15 +64,15 @@
     return parseInt(digits, 10);
   }
 
-  /* An amount of minor units written as the server writes it: "EUR 60,000.00". */
+  /* An amount of minor units written as the server writes it: "EUR 60,000.00" ("EUR 60.000,00" in Spanish). */
   function formatMoney(units, currency, places) {
     var text = String(Math.abs(units));
     while (text.length <= places) {
       text = "0" + text;
     }
     var integer = places ? text.slice(0, text.length - places) : text;
-    var fraction = places ? "." + text.slice(text.length - places) : "";
-    integer = integer.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var fraction = places ? decimalMark + text.slice(text.length - places) : "";
+    integer = integer.replace(/\B(?=(\d{3})+(?!\d))/g, groupMark);
     return (currency + " " + (units < 0 ? "-" : "") + integer + fraction).trim();
   }
 

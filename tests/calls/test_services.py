@@ -198,7 +198,7 @@ def test_call_rules_files_lists_the_call_rules_and_the_faults(app, tmp_path):
 
     entries = {e.name: e for e in services.call_rules_files(folder, actor=SETUP)}
 
-    assert set(entries) == {"broken.toml", "cluster-contest.toml"}
+    assert set(entries) == {"broken.toml", "cluster-contest.toml", "staged-network-contest.toml"}
     assert entries["cluster-contest.toml"].rules is not None and entries["cluster-contest.toml"].error is None
     assert entries["broken.toml"].rules is None and "call.currency" in entries["broken.toml"].error
 

@@ -76,8 +76,9 @@ def edit_through_the_form(client, call_id: int, **changes):
 
 def test_the_new_call_page_offers_the_call_rules_files_only(client, manager):
     page = client.get("/manage/calls/new").get_data(as_text=True)
-    options = re.findall(r'<option[^>]*value="([^"]+)"', page)
-    assert options == ["cluster-contest.toml"]
+    chooser = re.search(r'<select[^>]*name="rules_file".*?</select>', page, flags=re.S).group(0)
+    options = re.findall(r'<option[^>]*value="([^"]+)"', chooser)
+    assert options == ["cluster-contest.toml", "staged-network-contest.toml"]
     assert "cluster-contest.toml: Cluster Development Contest" in page
 
 

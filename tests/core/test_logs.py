@@ -181,3 +181,23 @@ def test_no_secret_is_ever_logged_through_a_login_and_a_repayment(app, client, b
     secrets.update({f"the cookie {name}": value for name, value in cookies.items()})
     for what, secret in secrets.items():
         assert secret not in text, f"{what} was logged"
+
+
+def test_apscheduler_says_only_what_matters_at_info(database_url) -> None:
+    """At INFO the scheduler's own line reports each run; APScheduler's three lines per run are left out, its
+    warnings kept. At DEBUG, nothing is left out."""
+    from tests.conftest import test_application
+
+    saved = logging.getLogger("apscheduler").level
+    try:
+        test_application(database_url, {"PROGRAMME_MODE": "production", "SECRET_KEY": SECRET_KEY,
+                                        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+                                        "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}, own=True)
+        aps = logging.getLogger("apscheduler")
+        assert not aps.isEnabledFor(logging.INFO) and aps.isEnabledFor(logging.WARNING)
+        test_application(database_url, {"PROGRAMME_MODE": "production", "SECRET_KEY": SECRET_KEY,
+                                        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+                                        "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}, own=True)
+        assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.DEBUG
+    finally:
+        logging.getLogger("apscheduler").setLevel(saved)

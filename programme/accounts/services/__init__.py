@@ -73,6 +73,7 @@ from programme.accounts.services.users import (
     list_users,
     load_session_user,
     set_active,
+    set_language,
 )
 
 __all__ = [
@@ -84,6 +85,7 @@ __all__ = [
     "mark_all_read", "mark_read", "normalise_email", "notifications_page", "pending_invitations_for",
     "register_applicant", "reject_role_request", "remove_member", "remove_organisation", "request_password_reset",
     "request_roles", "resend_enrolment", "resend_verification", "reset_password", "reset_user", "revoke_invitation",
-    "role_requests_waiting", "set_active", "set_roles", "unread_count", "update_group", "update_organisation",
+    "role_requests_waiting", "set_active", "set_language", "set_roles", "unread_count", "update_group",
+    "update_organisation",
     "verification_user", "verify_email",
 ]

@@ -14,6 +14,7 @@ from programme.accounts.services._common import find_user_by_email, normalise_em
 from programme.core import audit, changes
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.db import utcnow
+from programme.core.i18n import LANGUAGES
 from programme.core.notifications import notify
 from programme.extensions import db
 
@@ -121,6 +122,18 @@ def change_password(user: User, *, current: str, new: str, actor: Actor) -> None
     user.password_hash = checked_password(new, email=user.email, name=user.name, field="new_password")
     user.session_version += 1
     audit.record(db.session, actor, "user.password_changed", user)
+
+
+def set_language(user: User, language: str | None, *, actor: Actor) -> None:
+    """The language a person's pages, mail and exports are in (``core.i18n.LANGUAGES``; None: the browser's).
+    A person sets their own only."""
+    if getattr(actor, "id", None) != user.id:
+        raise AccessDenied("a person chooses their own language")
+    if language is not None and language not in LANGUAGES:
+        raise RuleViolation(f"Choose one of: {', '.join(LANGUAGES.values())}.", field="language")
+    if user.language != language:
+        user.language = language
+        audit.record(db.session, actor, "user.language_set", user, language=language)
 
 
 def set_active(user: User, active: bool, *, actor: Actor) -> None:

@@ -4,7 +4,7 @@ navigation), ``outbox`` (the managers' dead letters), ``users`` (staff users, ro
 (applicant groups, organisations, members, invitations); ``_common`` holds the blueprint, the known-device cookie
 and the checks every request passes (idle timeout, unverified address)."""
 
-from programme.accounts.views import groups, notifications, outbox, session, users
+from programme.accounts.views import access_tokens, groups, language, notifications, outbox, session, users
 from programme.accounts.views._common import bp
 
-__all__ = ["bp", "groups", "notifications", "outbox", "session", "users"]
+__all__ = ["access_tokens", "bp", "groups", "language", "notifications", "outbox", "session", "users"]

@@ -87,8 +87,8 @@ UNVERIFIED_ALLOWED = frozenset({
 def check_session() -> Response | None:
     """Idle timeout (SESSION_IDLE_MINUTES): a session unused for longer is logged out on its next request. An
     account whose address is not proven sees only the "confirm your address" page (and the few above)."""
-    if request.endpoint in (None, "static") or not current_user.is_authenticated:
-        return None
+    if request.endpoint in (None, "static") or request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API ignores the session cookie: its caller is named by a token
     moment = now()
     if session_is_idle(moment):
         idle = current_app.config["SESSION_IDLE_MINUTES"]

@@ -9,6 +9,9 @@
 - ``funding_requests``: submitting a funding request and judging it (an approved grant part becomes a matching
   grant);
 - ``cofinancing``: the members' co-financing contributions, their evidence and their verification;
+- ``facilitation``: the facilitation fund's claims (submitted by the group's lead with evidence, verified into a
+  tranche of the facilitation grant, or refused) and its position; ``facilitation_caps``: the limits of a claim's
+  payment (share, ceiling, the year's external share, the overall cap);
 - ``matching``: the matching grants' positions and the external-share chart of the initiative's page;
 - ``_common``: what the flow modules share (private to this package).
 
@@ -52,6 +55,19 @@ from programme.funding.services.disbursements import (
     reject_disbursement,
     request_disbursement,
 )
+from programme.funding.services.facilitation import (
+    CostItemInput,
+    claims_folder,
+    claims_of,
+    facilitation_position,
+    get_claim,
+    get_claim_item,
+    may_claim,
+    refuse_claim,
+    submit_claim,
+    verify_claim,
+)
+from programme.funding.services.facilitation_caps import claim_limits, facilitation_grant, facilitation_rules
 from programme.funding.services.funding_requests import (
     funding_requests_awaiting,
     funding_requests_of,
@@ -68,6 +84,7 @@ from programme.funding.services.initiatives import (
     change_initiative_stage,
     get_initiative,
     initiative_list,
+    initiatives_after,
     initiatives_for,
     later_stages,
     open_initiative,
@@ -90,7 +107,7 @@ from programme.funding.services.matching import (
 __all__ = [
     # initiatives
     "CLOSED", "STAGES", "InitiativeList", "InitiativeRow", "change_initiative_stage", "get_initiative",
-    "initiative_list", "initiatives_for", "later_stages",
+    "initiative_list", "initiatives_after", "initiatives_for", "later_stages",
     "open_initiative", "started_on", "terminate_initiative", "year_of",
     # disbursements
     "HANDLERS", "HOLDING", "GrantPosition", "approve_disbursement", "awaiting", "budget_call", "disbursements_of",
@@ -105,6 +122,10 @@ __all__ = [
     # co-financing
     "contributions_awaiting", "contributions_folder", "contributions_of", "get_contribution",
     "may_record_contributions", "people_named", "record_contribution", "reject_contribution", "verify_contribution",
+    # the facilitation fund
+    "CostItemInput", "claim_limits", "claims_folder", "claims_of", "facilitation_grant", "facilitation_rules",
+    "facilitation_position", "get_claim", "get_claim_item", "may_claim", "refuse_claim", "submit_claim",
+    "verify_claim",
     # matching grants
     "MatchingPosition", "matching_grants_of", "matching_positions", "share_chart",
     # the initiative's page

@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, literal, select
 
 from programme.core.access import RuleViolation
+from programme.core.db import cents
 from programme.core.money import format_money
 from programme.extensions import db
 from programme.funding.domain import (
@@ -29,13 +30,15 @@ from programme.funding.domain import (
     year_begins,
 )
 from programme.funding.models import (
+    EXTERNAL_SHARE_KINDS,
     HOLDING,
+    ClaimStatus,
     CoFinancingContribution,
     ContributionStatus,
     Disbursement,
     DisbursementStatus,
+    FacilitationClaim,
     Grant,
-    GrantKind,
     Initiative,
 )
 from programme.funding.services._common import _lock_initiative, _money_sum
@@ -53,8 +56,8 @@ def _held(initiative: Initiative, *, grant: Grant | None = None, excluding: Disb
              .where(Disbursement.initiative_id == initiative.id, Disbursement.status.in_(statuses)))
     if grant is not None:
         query = query.where(Disbursement.grant_id == grant.id)
-    if matching_only:
-        query = query.join(Grant, Grant.id == Disbursement.grant_id).where(Grant.kind == GrantKind.MATCHING)
+    if matching_only:  # the external money under the declining schedule: matching and facilitation tranches
+        query = query.join(Grant, Grant.id == Disbursement.grant_id).where(Grant.kind.in_(EXTERNAL_SHARE_KINDS))
     if excluding is not None:
         query = query.where(Disbursement.id != excluding.id)
     return _money_sum(query)
@@ -100,7 +103,7 @@ def refuse_over_initiative_cap(initiative: Initiative, amount: Decimal, *, what:
 def _paid_matching_in(initiative: Initiative, first: date, after: date, excluding: Disbursement | None) -> Decimal:
     query = (select(func.coalesce(func.sum(Disbursement.amount), 0))
              .join(Grant, Grant.id == Disbursement.grant_id)
-             .where(Disbursement.initiative_id == initiative.id, Grant.kind == GrantKind.MATCHING,
+             .where(Disbursement.initiative_id == initiative.id, Grant.kind.in_(EXTERNAL_SHARE_KINDS),
                     Disbursement.status == DisbursementStatus.PAID,
                     Disbursement.value_date >= first, Disbursement.value_date < after))
     if excluding is not None:
@@ -108,12 +111,52 @@ def _paid_matching_in(initiative: Initiative, first: date, after: date, excludin
     return _money_sum(query)
 
 
-def _cofinancing_in(initiative: Initiative, first: date, after: date) -> Decimal:
-    return _money_sum(
+def _cofinancing_in(initiative: Initiative, first: date, after: date,
+                    excluding_claim: FacilitationClaim | None = None) -> Decimal:
+    """The members' own money of a programme year: their co-financing verified with a date in it, and their own
+    part of the verified facilitation claims whose last cost is dated in it (``facilitation_own_parts``)."""
+    cofinancing = _money_sum(
         select(func.coalesce(func.sum(CoFinancingContribution.amount), 0))
         .where(CoFinancingContribution.initiative_id == initiative.id,
                CoFinancingContribution.status == ContributionStatus.VERIFIED,
                CoFinancingContribution.contributed_on >= first, CoFinancingContribution.contributed_on < after))
+    own = sum((amount for _, day, amount in facilitation_own_parts([initiative.id], since=first,
+                                                                     excluding_claim=excluding_claim)
+               if day < after), Decimal("0.00"))
+    return cofinancing + own
+
+
+def facilitation_own_cents(since: date) -> Select:
+    """``facilitation_own_parts`` of every initiative as SQL (initiative id, day, own part in whole cents), to be
+    summed with the co-financing in one statement (the dashboard's ``shares.current_year_shares``)."""
+    held = Disbursement.status.in_(HOLDING)
+    return (select(FacilitationClaim.initiative_id, FacilitationClaim.costs_until,
+                   cents(FacilitationClaim.costs) - case((held, cents(FacilitationClaim.amount)), else_=literal(0)))
+            .join(Disbursement, Disbursement.id == FacilitationClaim.disbursement_id)
+            .where(FacilitationClaim.status == ClaimStatus.VERIFIED, FacilitationClaim.costs_until >= since))
+
+
+def facilitation_own_parts(initiative_ids: list[int] | None, *, since: date | None = None,
+                           excluding_claim: FacilitationClaim | None = None) -> list[tuple[int, date, Decimal]]:
+    """The members' own part of each verified facilitation claim of these initiatives (one query): the claim's costs
+    less the fund's payment while its tranche holds (requested, approved or paid), all of its costs once the tranche
+    is rejected; dated by the claim's last cost (``costs_until``), on or after ``since``. It is their money in the
+    year's external share, as co-financing is. ``initiative_ids`` None: every initiative's."""
+    query = (select(FacilitationClaim.initiative_id, FacilitationClaim.costs_until, FacilitationClaim.costs,
+                    FacilitationClaim.amount, Disbursement.status)
+             .join(Disbursement, Disbursement.id == FacilitationClaim.disbursement_id)
+             .where(FacilitationClaim.status == ClaimStatus.VERIFIED))
+    if initiative_ids is not None:
+        query = query.where(FacilitationClaim.initiative_id.in_(initiative_ids))
+    if since is not None:
+        query = query.where(FacilitationClaim.costs_until >= since)
+    if excluding_claim is not None:
+        query = query.where(FacilitationClaim.id != excluding_claim.id)
+    parts = []
+    for initiative_id, day, costs, amount, status in db.session.execute(query):
+        paid_by_fund = Decimal(amount) if DisbursementStatus(status) in HOLDING else Decimal("0.00")
+        parts.append((initiative_id, day, (Decimal(costs) - paid_by_fund).quantize(Decimal("0.01"))))
+    return parts
 
 
 def matchable_of(grant: Grant, *, timezone: str) -> Matchable:
@@ -134,11 +177,12 @@ def tranche_limits(grant: Grant, *, day: date, at_payment: bool, excluding: Disb
     approved; the value date when it is paid), leaving out the tranche ``excluding`` itself.
 
     - the ratio cap: held + paid on the grant (requested, approved or paid) against its matchable co-financing;
-    - the year cap: P = the initiative's matching-grant tranches paid with a value date in ``day``'s programme
-      year, plus, when the tranche is requested or approved, every matching-grant tranche requested or approved
-      but not yet paid (counted in the current year, where it will be paid); at payment only what is really
+    - the year cap: P = the initiative's matching-grant (and facilitation-fund) tranches paid with a value date in
+      ``day``'s programme year, plus, when the tranche is requested or approved, every such tranche requested or
+      approved but not yet paid (counted in the current year, where it will be paid); at payment only what is really
       paid counts, since a tranche approved in one year may be paid in the next, under that year's lower cap.
-      C = the initiative's co-financing verified with a date in that year. The start-up grant is not in P: the
+      C = the initiative's co-financing verified with a date in that year, and the members' own part of its
+      verified facilitation claims dated in it (``facilitation_own_parts``). The start-up grant is not in P: the
       rules allow it at 100 %;
     - the overall cap: held + paid on all the initiative's grants (the start-up grant too), and the capitalisations
       of its revolving fund, against the call's cap per initiative;

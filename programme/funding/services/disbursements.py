@@ -52,6 +52,7 @@ from programme.funding.models import (
 )
 from programme.funding.services._common import HANDLERS, _amount, _lock_grant, _lock_initiative, positions_of_ids
 from programme.funding.services.caps import _refuse_over_caps, refuse_over_initiative_cap
+from programme.funding.services.facilitation_caps import refuse_facilitation_tranche
 from programme.ledger.balances import balance
 from programme.ledger.domain import BankReferenceError
 from programme.ledger.domain import bank_reference as checked_bank_reference
@@ -136,6 +137,8 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
     today's programme year (``timezone`` is the programme's)."""
     require_role(actor, *HANDLERS)
     initiative = grant.initiative
+    if grant.kind == GrantKind.FACILITATION:
+        raise RuleViolation("A facilitation-fund tranche is requested by verifying the group's claim.")
     if initiative.status == InitiativeStatus.TERMINATED:
         raise RuleViolation(f"{initiative.reference} is terminated; nothing more is paid to it.")
     value = _amount(amount, grant.currency, "amount", maximum=None)
@@ -193,6 +196,9 @@ def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datet
     if grant.kind == GrantKind.MATCHING:
         _refuse_over_caps(grant, d.amount, day=local_date(now, timezone), at_payment=False, excluding=d,
                           timezone=timezone, field="amount")
+    elif grant.kind == GrantKind.FACILITATION:
+        refuse_facilitation_tranche(d, day=local_date(now, timezone), at_payment=False, timezone=timezone,
+                                    field="amount")
     else:
         refuse_over_initiative_cap(d.initiative, d.amount, what="a tranche", excluding=d)
     d.status = DisbursementStatus.APPROVED
@@ -298,6 +304,8 @@ def record_payment(
     if d.grant.kind == GrantKind.MATCHING:
         _refuse_over_caps(d.grant, d.amount, day=value_date, at_payment=True, excluding=d, timezone=timezone,
                           field=None)
+    elif d.grant.kind == GrantKind.FACILITATION:
+        refuse_facilitation_tranche(d, day=value_date, at_payment=True, timezone=timezone, field=None)
     call = initiative.call
     budget_call(call, actor=actor, now=now)
     paid = get_or_create_account(AccountKind.GRANTS_PAID, "initiative", initiative.id, d.currency)

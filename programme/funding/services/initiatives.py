@@ -70,6 +70,23 @@ def initiatives_for(actor: Actor, *, status: InitiativeStatus | None = None, cal
     return shown
 
 
+def initiatives_after(actor: Actor, *, after_id: int | None, limit: int, status: InitiativeStatus | None = None,
+                      call_id: int | None = None) -> list[Initiative]:
+    """The initiatives the actor may see (``initiatives_for``'s rule), in the order of their ids from the one after
+    ``after_id``, ``limit`` of them: for programs that read the list page by page."""
+    _may_see_initiatives(actor)
+    query = select(Initiative)
+    if not _sees_all(actor):
+        query = query.where(Initiative.group_id.in_(select(GroupUser.group_id).where(GroupUser.user_id == actor.id)))
+    if status is not None:
+        query = query.where(Initiative.status == status)
+    if call_id is not None:
+        query = query.where(Initiative.call_id == call_id)
+    if after_id is not None:
+        query = query.where(Initiative.id > after_id)
+    return list(db.session.scalars(query.order_by(Initiative.id).limit(limit)))
+
+
 #: Initiatives per page of the list.
 PER_PAGE = 50
 

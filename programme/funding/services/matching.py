@@ -26,6 +26,7 @@ from programme.funding.domain import (
     programme_year,
 )
 from programme.funding.models import (
+    EXTERNAL_SHARE_KINDS,
     CoFinancingContribution,
     ContributionStatus,
     Disbursement,
@@ -35,7 +36,7 @@ from programme.funding.models import (
     GrantKind,
     Initiative,
 )
-from programme.funding.services.caps import matchable_of, tranche_limits
+from programme.funding.services.caps import facilitation_own_parts, matchable_of, tranche_limits
 from programme.funding.services.disbursements import grant_position, paid_from_ledger
 from programme.funding.services.initiatives import started_on
 
@@ -72,13 +73,14 @@ def matching_positions(initiative: Initiative, *, now: datetime, timezone: str) 
 
 def share_chart(initiative: Initiative, *, now: datetime, timezone: str) -> list[YearShare]:
     """The chart of the initiative's page: per programme year, the schedule's cap and the external share
-    actually paid (``domain.external_share_by_year``)."""
+    actually paid (``domain.external_share_by_year``): matching and facilitation tranches paid against them and
+    the members' own money (verified co-financing, their own part of verified facilitation claims)."""
     start = started_on(initiative, timezone)
     schedule = initiative.call.rules.funding.external_share
     paid: dict[int, Decimal] = {}
     for value_date, amount in db.session.execute(
             select(Disbursement.value_date, Disbursement.amount).join(Grant, Grant.id == Disbursement.grant_id)
-            .where(Disbursement.initiative_id == initiative.id, Grant.kind == GrantKind.MATCHING,
+            .where(Disbursement.initiative_id == initiative.id, Grant.kind.in_(EXTERNAL_SHARE_KINDS),
                    Disbursement.status == DisbursementStatus.PAID)):
         if value_date >= start:
             year = programme_year(start, value_date)
@@ -91,6 +93,9 @@ def share_chart(initiative: Initiative, *, now: datetime, timezone: str) -> list
         if day >= start:
             year = programme_year(start, day)
             cofinancing[year] = cofinancing.get(year, ZERO) + Decimal(amount)
+    for _, day, amount in facilitation_own_parts([initiative.id], since=start):
+        year = programme_year(start, day)
+        cofinancing[year] = cofinancing.get(year, ZERO) + amount
     today = local_date(now, timezone)
     current = current_year(start, today)
     return external_share_by_year(current_year=current, schedule_length=len(schedule.schedule),

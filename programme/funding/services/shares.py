@@ -9,19 +9,20 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from programme.core.db import from_cents, sum_cents
 from programme.extensions import db
 from programme.funding.domain import YearShare, current_year, year_begins, year_share
 from programme.funding.models import (
+    EXTERNAL_SHARE_KINDS,
     CoFinancingContribution,
     ContributionStatus,
     Disbursement,
     DisbursementStatus,
     Grant,
-    GrantKind,
 )
+from programme.funding.services.caps import facilitation_own_cents
 from programme.rulebook.schema import ExternalShare
 
 
@@ -31,9 +32,9 @@ def current_year_shares(initiatives: Mapping[int, tuple[date, ExternalShare]], *
     schedule), its external share in its current programme year on ``today``: the matching-grant tranches
     paid with a value date in that year and the co-financing verified dated in it, against the year's cap.
 
-    Two queries over all of them (the paid matching tranches and the verified co-financing dated on or after
-    the earliest start of a current year, summed per initiative and day), each summed per initiative over
-    the days of its own current year."""
+    Two queries over all of them (the paid matching and facilitation tranches, and the verified co-financing with
+    the members' own part of verified facilitation claims, dated on or after the earliest start of a current year,
+    per initiative and day), each summed per initiative over the days of its own current year."""
     if not initiatives:
         return {}
     years = {initiative_id: current_year(start, today) for initiative_id, (start, _) in initiatives.items()}
@@ -45,17 +46,20 @@ def current_year_shares(initiatives: Mapping[int, tuple[date, ExternalShare]], *
     for initiative_id, day, cents in db.session.execute(
             select(Disbursement.initiative_id, Disbursement.value_date, sum_cents(Disbursement.amount))
             .join(Grant, Grant.id == Disbursement.grant_id)
-            .where(Grant.kind == GrantKind.MATCHING, Disbursement.status == DisbursementStatus.PAID,
+            .where(Grant.kind.in_(EXTERNAL_SHARE_KINDS), Disbursement.status == DisbursementStatus.PAID,
                    Disbursement.value_date >= earliest)
             .group_by(Disbursement.initiative_id, Disbursement.value_date)):
         if initiative_id in bounds and bounds[initiative_id][0] <= day < bounds[initiative_id][1]:
             paid[initiative_id] += int(cents)
-    for initiative_id, day, cents in db.session.execute(
+    # the members' money: their verified co-financing, and their own part of verified facilitation claims (as on
+    # the initiative's chart), in one statement
+    for initiative_id, day, cents in db.session.execute(union_all(
             select(CoFinancingContribution.initiative_id, CoFinancingContribution.contributed_on,
                    sum_cents(CoFinancingContribution.amount))
             .where(CoFinancingContribution.status == ContributionStatus.VERIFIED,
                    CoFinancingContribution.contributed_on >= earliest)
-            .group_by(CoFinancingContribution.initiative_id, CoFinancingContribution.contributed_on)):
+            .group_by(CoFinancingContribution.initiative_id, CoFinancingContribution.contributed_on),
+            facilitation_own_cents(earliest))):
         if initiative_id in bounds and bounds[initiative_id][0] <= day < bounds[initiative_id][1]:
             cofinancing[initiative_id] += int(cents)
     return {initiative_id: year_share(years[initiative_id], cap=schedule.cap_for_year(years[initiative_id]),

@@ -5,6 +5,8 @@
   reject, record the payment);
 - ``funding_requests``: submitting a funding request and judging it;
 - ``cofinancing``: recording the members' co-financing, verifying or rejecting it, its evidence;
+- ``facilitation``: the facilitation fund's claims (the lead's claim form, the claim's page, verifying or refusing
+  it, its costs' evidence);
 - ``_common``: what those pages share (the initiative's page with its matching grants and external-share chart).
 
 Managers, fund administrators and applicants (their groups' initiatives) read them; managers and fund
@@ -18,6 +20,12 @@ from flask import Blueprint
 bp = Blueprint("funding", __name__)
 
 # The route modules register their views on ``bp`` when imported.
-from programme.funding.views import cofinancing, disbursements, funding_requests, initiatives  # noqa: E402
+from programme.funding.views import (  # noqa: E402
+    cofinancing,
+    disbursements,
+    facilitation,
+    funding_requests,
+    initiatives,
+)
 
-__all__ = ["bp", "cofinancing", "disbursements", "funding_requests", "initiatives"]
+__all__ = ["bp", "cofinancing", "disbursements", "facilitation", "funding_requests", "initiatives"]

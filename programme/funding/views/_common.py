@@ -89,8 +89,19 @@ def page(initiative: Initiative, *, request_form: RequestForm | None = None, fai
         people=matching["matching_people"], handles=user_handles, pays=user_pays, me=user.id,
         request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
         failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,
-        **matching,
+        **matching, **_facilitation_context(initiative, user),
     ), status
+
+
+def _facilitation_context(initiative: Initiative, user: Any) -> dict[str, Any]:
+    """The facilitation fund on the initiative's page: its figures and claims (read afresh: a few rows), and
+    whether the reader may claim on it."""
+    fund = services.facilitation_position(initiative, now=now(), timezone=programme_zone())
+    if fund is None:
+        return {"facilitation": None}
+    return {"facilitation": fund, "facilitation_claims": services.claims_of(initiative, actor=user),
+            "may_claim": services.may_claim(initiative, user)
+            and initiative.status not in (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)}
 
 
 def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any], user_handles: bool,

@@ -11,6 +11,9 @@
 - ``arrears``: the daily arrears job (aging, portfolio figures, reminders);
 - ``portfolio``: fund and portfolio figures, the loan book's filters, the fund chart;
 - ``statements``: the bank-statement import;
+- ``guarantees``, ``guarantee_calls``, ``guarantee_collections``, ``guarantee_figures``: mutual guarantees on a
+  loan by member organisations (issue 18): giving and releasing them, calling them when the loan is in default
+  (four eyes), collecting from the guarantors, writing off what one cannot pay (four eyes), the figures;
 - ``_common``: what the flow modules share (private to this package).
 
 The package re-exports the operations of ``funds``, ``lending``, ``repayments``, ``loan_events`` and
@@ -70,12 +73,18 @@ from programme.loans.services.loan_book import (
     schedule_with_payments,
 )
 from programme.loans.services.loan_events import reschedule_loan
-from programme.loans.services.repayments import find_repayment, record_repayment
+from programme.loans.services.repayments import (
+    RecordedRepayment,
+    find_repayment,
+    record_repayment,
+    record_repayment_once,
+)
 
 __all__ = [
     "HANDLERS", "RATE_PLACES", "VIEWERS", "ZERO", "PaymentOnInstalment", "ScheduleRow", "capitalisations_of",
     "capitalise_fund", "events_of", "existing_fund", "find_repayment", "fund_cash", "fund_of", "funds_for", "open_fund",
     "get_fund", "get_loan", "loan_by_number", "loan_requests_of", "make_loan", "record_repayment",
+    "RecordedRepayment", "record_repayment_once",
     "repayments_of", "reschedule_loan", "schedule_with_payments",
     # four eyes: write-offs, refunds and new loans above the rules' threshold wait for a second person
     "approve", "get_approval", "may_decide", "pending_approvals", "reject", "request_credit_refund",

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from programme.core.charts import Scale, coordinate, nice_step, tick_values
+from programme.core.charts import Scale, Tick, coordinate, nice_step, tick_values
 from programme.core.db import from_cents, sum_cents
 from programme.core.timezone import format_day
 from programme.extensions import db
@@ -57,12 +57,6 @@ def balance_series(fund: RevolvingFund) -> list[BalancePoint]:
         outstanding += changes[day][1]
         points.append(BalancePoint(day, from_cents(cash), from_cents(outstanding)))
     return points
-
-
-@dataclass(frozen=True)
-class Tick:
-    at: str
-    label: str
 
 
 @dataclass(frozen=True)

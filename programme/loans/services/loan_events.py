@@ -52,6 +52,7 @@ from programme.loans.services._common import (
     _state,
 )
 from programme.loans.services.funds import fund_cash
+from programme.loans.services.guarantees import refuse_after_call, refuse_write_off_while_guaranteed
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -80,6 +81,7 @@ def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: s
         raise RuleViolation("The new schedule's first instalment falls due after today.", field="first_due")
     _lock_loan(loan)
     _must_be_active(loan, "rescheduled")
+    refuse_after_call(loan, "a reschedule")
     rules = _rules(loan.fund)
     terms = _check_terms(rules, annual_rate=loan.annual_rate if annual_rate is None else annual_rate,
                          term_periods=term_periods, grace_periods=grace_periods, grace=grace,
@@ -155,6 +157,7 @@ def _write_off_now(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
         raise RuleViolation(f"The date {format_day(on_date)} is in the future.", field="on_date")
     _lock_loan(loan)
     _must_be_active(loan, "written off")
+    refuse_write_off_while_guaranteed(loan)
     if on_date < loan.disbursed_on:
         raise RuleViolation(f"The date {format_day(on_date)} is before {loan.number} was paid out.", field="on_date")
     _refuse_back_dated(loan, on_date, "A write-off")

@@ -202,3 +202,14 @@ def _book_totals(filters: LoanBookFilter, actor: Actor) -> list[BookTotals]:
     ), filters, actor).group_by(Loan.currency).order_by(Loan.currency)
     return [BookTotals(currency, int(count), from_cents(outstanding), from_cents(late), from_cents(risk))
             for currency, count, outstanding, late, risk in db.session.execute(totals_query)]
+
+
+def loans_after(filters: LoanBookFilter, *, actor: Actor, after_id: int | None, limit: int) -> list[Loan]:
+    """The loans the filter selects and the actor may see (the loan book's rule), in the order of their ids, from
+    the one after ``after_id``: ``limit`` of them (a caller reading page by page asks one more than it shows, to
+    know whether more follow). For programs that read the book in pages that neither skip nor repeat a loan."""
+    may_list(actor)
+    query = _book_filtered(select(Loan), filters, actor)
+    if after_id is not None:
+        query = query.where(Loan.id > after_id)
+    return list(db.session.scalars(query.order_by(Loan.id).limit(limit)))

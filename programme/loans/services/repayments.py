@@ -17,6 +17,7 @@ which no repayment changed in between; ``penalty_assessed`` is their running tot
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -55,6 +56,7 @@ from programme.loans.services._common import (
     _refuse_back_dated,
     _state,
 )
+from programme.loans.services.guarantees import refuse_after_call
 
 
 def find_repayment(bank_reference: str) -> Repayment | None:
@@ -62,9 +64,26 @@ def find_repayment(bank_reference: str) -> Repayment | None:
         bank_reference)))
 
 
+@dataclass(frozen=True)
+class RecordedRepayment:
+    """A repayment, and whether this call recorded it (False: its bank reference was recorded before, with the same
+    loan, amount and date, and the call changed nothing)."""
+
+    repayment: Repayment
+    new: bool
+
+
 def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_reference: str, actor: Actor,
                      now: datetime, source: RepaymentSource = RepaymentSource.MANUAL,
                      statement: BankStatementImport | None = None, timezone: str) -> Repayment:
+    """See ``record_repayment_once``: the repayment alone."""
+    return record_repayment_once(loan, amount=amount, value_date=value_date, bank_reference=bank_reference,
+                                 actor=actor, now=now, source=source, statement=statement, timezone=timezone).repayment
+
+
+def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_reference: str, actor: Actor,
+                          now: datetime, source: RepaymentSource = RepaymentSource.MANUAL,
+                          statement: BankStatementImport | None = None, timezone: str) -> RecordedRepayment:
     """Record money the borrower paid. On an active loan it is allocated penalties (if the rules have them),
     interest, principal, oldest instalment first; what is left after the whole loan is repaid is a credit,
     and a full repayment closes the loan (the future interest is cancelled). On a written-off loan it is a
@@ -80,7 +99,7 @@ def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_refer
     existing = find_repayment(reference)
     if existing is not None:
         if existing.loan_id == loan.id and existing.amount == value and existing.value_date == value_date:
-            return existing
+            return RecordedRepayment(existing, new=False)
         raise RuleViolation(
             f"The bank reference {reference} is already used for a repayment of "
             f"{_money_of(existing.amount, currency)} on {existing.loan.number} dated "
@@ -94,6 +113,7 @@ def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_refer
         raise RuleViolation(f"{loan.number} was repaid in full on {format_day(loan.closed_on)}; nothing more is "
                             "due on it.", field="amount")
     _refuse_back_dated(loan, value_date)
+    refuse_after_call(loan, "a repayment by the borrower")
 
     fund = loan.fund
     cash = _account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id, currency)
@@ -173,4 +193,4 @@ def record_repayment(loan: Loan, *, amount: object, value_date: date, bank_refer
                  interest=str(repayment.interest), principal=str(repayment.principal), credit=str(repayment.credit),
                  recovery=str(repayment.recovery), closed=loan.status == LoanStatus.CLOSED,
                  journal_entry=entry.id)
-    return repayment
+    return RecordedRepayment(repayment, new=True)

@@ -16,6 +16,8 @@ The blueprint ``loans``, its routes in one module per flow:
 - ``loan_page``: a loan's page and what a fund administrator does on it;
 - ``bank_statements``: the bank-statement import;
 - ``four_eyes``: requests waiting for a second person;
+- ``guarantees``: a loan's mutual guarantees (give, release, call, collect, write off what a guarantor cannot pay);
+- ``foresight``: a fund's and the programme's projection for five years (read-only);
 - ``_common``: what those share.
 """
 
@@ -24,6 +26,15 @@ from flask import Blueprint
 bp = Blueprint("loans", __name__)
 
 # The route modules register their views on ``bp`` when imported.
-from programme.loans.views import bank_statements, book, four_eyes, funds, lending, loan_page  # noqa: E402
+from programme.loans.views import (  # noqa: E402
+    bank_statements,
+    book,
+    foresight,
+    four_eyes,
+    funds,
+    guarantees,
+    lending,
+    loan_page,
+)
 
-__all__ = ["bank_statements", "book", "bp", "four_eyes", "funds", "lending", "loan_page"]
+__all__ = ["bank_statements", "book", "bp", "foresight", "four_eyes", "funds", "guarantees", "lending", "loan_page"]

@@ -19,7 +19,7 @@ from programme.loans.forms import (
 from programme.loans.models import (
     RevolvingFund,
 )
-from programme.loans.services import approvals, portfolio, statements
+from programme.loans.services import approvals, guarantee_figures, portfolio, statements
 from programme.loans.views import bp
 from programme.loans.views._common import _administered_fund, _administers, _approvals_shown, _today
 
@@ -49,6 +49,7 @@ def _fund_page(fund: RevolvingFund, *, capitalise_form: CapitaliseForm | None = 
         "loans/fund.html", fund=fund, initiative=fund.initiative, position=shown.position, chart=shown.chart,
         table=shown.table, capitalisations=services.capitalisations_of(fund), loans=shown.loans,
         loan_count=shown.loan_count, administers=administers, capitalise_form=capitalise_form,
+        guaranteed=guarantee_figures.fund_guarantees(fund.id), share_text=guarantee_figures.format_share,
         **_approvals_shown(fund=fund),
     ), status
 

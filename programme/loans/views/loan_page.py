@@ -24,6 +24,7 @@ from programme.loans.models import (
 )
 from programme.loans.views import bp
 from programme.loans.views._common import _administered_loan, _administers, _approvals_shown, _today
+from programme.loans.views.guarantee_section import guarantee_section
 
 
 def _prefixed(form: Any, prefix: str) -> Any:
@@ -55,6 +56,7 @@ def _loan_page(loan: Loan, *, forms: dict[str, Any] | None = None, opened: str =
         current=[row for row in rows if not row.superseded], superseded=[row for row in rows if row.superseded],
         repayments=services.repayments_of(loan), events=services.events_of(loan), administers=administers,
         forms=shown, opened=opened, today=today, **_approvals_shown(loan=loan),
+        **guarantee_section(loan, today, forms),
     ), status
 
 

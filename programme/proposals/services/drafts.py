@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from programme.accounts.models import ApplicantGroup, GroupUser
+from programme.calls import staging
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
@@ -60,6 +61,7 @@ def start_proposal(call: Call, group: ApplicantGroup, *, title: str, actor: Acto
         raise NotFound()
     if not call.is_accepting(now):
         raise RuleViolation("This call is not open for proposals.")
+    staging.refuse_unless_invited(call)
     existing = db.session.scalar(select(Proposal).where(Proposal.call_id == call.id, Proposal.group_id == group.id))
     if existing is not None:
         raise RuleViolation(f"{group.name} has a proposal to this call already.", field="group_id")

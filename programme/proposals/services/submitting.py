@@ -129,7 +129,8 @@ def submit(proposal: Proposal, *, actor: Actor, now: datetime) -> ProposalVersio
         eligibility=json.dumps(verdict.as_json()), eligible=verdict.eligible,
         members_count=len(members), firms_count=kinds.count("firm"),
         institutions_count=sum(1 for k in kinds if k in SUPPORT_INSTITUTION_TYPES),
-        requested_amount=snapshot["requested_amount"], budget_total=snapshot["budget_total"],
+        # A stage that awards no money (a concept note) asks for no amount: zero is recorded.
+        requested_amount=snapshot["requested_amount"] or Decimal("0.00"), budget_total=snapshot["budget_total"],
         cofinancing_cash=cash, cofinancing_in_kind=in_kind,
     )
     proposal.versions.append(version)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from programme.calls import staging
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, NotFound, RuleViolation
@@ -21,6 +22,7 @@ from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.funding.services import open_initiative
 from programme.proposals.models import Proposal, ProposalStatus
+from programme.proposals.services.stages import invite_to_next_stage
 from programme.reviews.aggregation import Consensus, aggregate
 from programme.reviews.domain import display, plain_number
 from programme.reviews.models import Decision, Outcome, Review, ReviewStatus
@@ -33,6 +35,9 @@ from programme.reviews.services._common import (
 )
 from programme.reviews.services.results import CallResults, results_of
 from programme.reviews.services.scoring import consensus_of
+
+#: The proposals whose funded decisions count against a staged call's cap per group: in review or funded.
+FUNDING = (*IN_REVIEW, ProposalStatus.FUNDED)
 
 
 def _against(outcome: Outcome, ranked_as: str) -> bool:
@@ -77,6 +82,10 @@ def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor:
                 f"Funding {proposal.reference} ({format_money(amount, call.currency)}) would commit "
                 f"{format_money(total, call.currency)}, {format_money(total - call.budget, call.currency)} over the "
                 f"call's budget of {format_money(call.budget, call.currency)}.", field="outcome")
+        over_cap = staging.over_group_cap(staging.group_commitment(call, proposal.group_id, funded_statuses=FUNDING),
+                                          amount)
+        if over_cap:
+            raise RuleViolation(f"Funding {proposal.reference} is refused: {over_cap}", field="outcome")
     decision = db.session.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
     previous = None if decision is None else (decision.outcome.value, decision.reason)
     if decision is None:
@@ -137,6 +146,12 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
                       f"already recorded ({left}) does not cover its {format_money(amount, call.currency)}: on the "
                       "reserve list.")
             outcome, amount = Outcome.RESERVE, None
+        over_cap = None if amount is None or not call.is_stage else staging.over_group_cap(
+            staging.group_commitment(call, db.session.get(Proposal, pid).group_id, funded_statuses=FUNDING), amount)
+        if over_cap:
+            reason = f"Ranked {place.rank}, above the funding line, but over the cap per group: {over_cap} On the " \
+                     "reserve list."
+            outcome, amount = Outcome.RESERVE, None
         if amount is not None:
             funded_total += amount
         new.append({"proposal_id": pid, "outcome": outcome, "reason": reason, "ranked_as": place.status,
@@ -182,13 +197,17 @@ def publish_decisions(call: Call, *, actor: Actor, now: datetime,
         raise RuleViolation("The funded start-up grants exceed the call's budget.")
     proposals = {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(list(decisions))))}
     initiatives: list[Initiative] = []
+    following = staging.next_stage(call)  # a staged call's next stage: the groups that pass are invited to it
     for pid in sorted(decisions, key=lambda p: (decisions[p].rank or 10**9, proposals[p].reference or "")):
         decision = decisions[pid]
         proposal = proposals[pid]
         proposal.status = ProposalStatus(decision.outcome.value)
-        if decision.outcome == Outcome.FUNDED:
-            # The initiative's life is funding's: it opens the initiative and commits the start-up grant.
+        if decision.outcome == Outcome.FUNDED and decision.amount:
+            # The initiative's life is funding's: it opens the initiative and commits the start-up grant (a stage
+            # that awards no money, a concept note, opens none).
             initiatives.append(open_initiative(call, proposal, amount=decision.amount, actor=actor, now=now))
+        if decision.outcome == Outcome.FUNDED and following is not None:
+            invite_to_next_stage(proposal, following, actor=actor, now=now)
     call.status = CallStatus.DECIDED
     call.decided_at = now
     call.touch_results()
@@ -208,9 +227,11 @@ def _notify_group(call: Call, proposal: Proposal, decision: Decision, results: C
     score = results.scores.get(proposal.id)
     lines = [f"The review of {call.name} ({call.reference}) is decided. Your proposal {proposal.reference} is "
              f"{decision.outcome.label.lower()}: {decision.reason}"]
-    if decision.outcome == Outcome.FUNDED and decision.amount is not None:
+    if decision.outcome == Outcome.FUNDED and decision.amount:
         grant = format_money(decision.amount, call.currency)
         lines.append(f"It becomes an initiative with a start-up grant of {grant}.")
+    if decision.outcome == Outcome.FUNDED and call.is_stage and staging.next_stage(call) is not None:
+        lines.append("It passes this stage: your group is invited to the next one (see the invitation).")
     if score is not None and score.scored:
         lines.append("")
         lines.append("Scores per criterion (mean of the reviews, or the panel's consensus):")

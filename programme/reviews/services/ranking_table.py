@@ -16,6 +16,7 @@ from typing import Any
 
 from programme.calls.models import Call
 from programme.core.access import Actor
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key
 from programme.reviews.services._common import IN_REVIEW, require_decision_reader
 from programme.reviews.services.chart import Chart, ranking_chart
@@ -39,7 +40,7 @@ class RankingView:
         shown = items[(page - 1) * per_page:page * per_page]
         rows = []
         for item in shown:
-            key = (kind, readers, item.proposal_id)
+            key = (kind, readers, item.proposal_id, current_language())
             drawn = self._drawn.get(key)
             if drawn is None:
                 drawn = draw(item)
@@ -51,7 +52,7 @@ class RankingView:
     def ranked_rows(self, page: int, per_page: int, *, readers: Any, draw: Callable[[Any], str]
                     ) -> list[tuple[Any, str]]:
         """The fundable proposals of one page, each with its row as ``draw`` drew it (once per ``readers``: a row
-        drawn for a manager has links an auditor's has not)."""
+        drawn for a manager has links an auditor's has not; and once per language: amounts are written its way)."""
         return self._rows("ranked", self.results.ranking.ranked, page, per_page, readers, draw)
 
     def other_rows(self, page: int, per_page: int, *, readers: Any, draw: Callable[[Any], str]
@@ -61,7 +62,7 @@ class RankingView:
 
     def drawn_chart(self, draw: Callable[[Chart], str]) -> str:
         """The chart as ``draw`` drew it, once per version of the results."""
-        key = ("chart",)
+        key = ("chart", current_language())
         drawn = self._drawn.get(key)
         if drawn is None:
             drawn = draw(self.chart)

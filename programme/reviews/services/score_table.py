@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from programme.calls.models import Call
 from programme.core.access import Actor
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key
 from programme.reviews.aggregation import ProposalScore
 from programme.reviews.domain import display
@@ -66,7 +67,7 @@ class _Table:
     searchable: dict[int, str] = field(default_factory=dict)
     flagged: int = 0
     lines: dict[int, ScoreLine] = field(default_factory=dict)
-    drawn: dict[int, str] = field(default_factory=dict)
+    drawn: dict[tuple[int, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def order(self, sort: str) -> list[int]:
@@ -83,9 +84,12 @@ class _Table:
         return found
 
     def drawing(self, pid: int, draw: Callable[[ScoreLine], str]) -> str:
-        found = self.drawn.get(pid)
+        """A proposal's row as ``draw`` drew it, once per version of the results and language (numbers are written
+        in the language's way)."""
+        key = (pid, current_language())
+        found = self.drawn.get(key)
         if found is None:
-            found = self.drawn[pid] = draw(self.line(pid))
+            found = self.drawn[key] = draw(self.line(pid))
         return found
 
 

@@ -1,0 +1,177 @@
+"""Calling a defaulted loan's guarantees, with four eyes (``services.guarantees`` has the rules of the flow): a fund
+administrator asks (``request_call``) once the loan is in default; a second person (a fund administrator or a
+programme manager who is not the one who asked, nor created nor was created by them) approves it
+(``approve_call``) and only then is it posted, ``guarantee_call:<call id>``: Dr guarantee_receivable:obligation for
+each guarantor's obligation (``loans.guarantees.obligations``: shares and amounts, to the cent), Cr
+loans_receivable (or loans_rescheduled):loan for their total; or it is rejected with a reason (``reject_call``).
+One live call per loan (a unique index): two requests at once make one; the call's row is locked while it is
+decided, so approving twice posts once. Flushes, never commits; audited."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+
+from programme.accounts.models import User
+from programme.core import audit
+from programme.core.access import AccessDenied, Actor, RuleViolation, require_role, require_second_person
+from programme.core.money import format_money
+from programme.extensions import db
+from programme.ledger.models import AccountKind
+from programme.ledger.posting import credit, debit
+from programme.loans import guarantees as arithmetic
+from programme.loans.guarantee_models import (
+    CallStatus,
+    GuaranteeCall,
+    GuaranteeObligation,
+    GuaranteeStatus,
+    LoanGuarantee,
+)
+from programme.loans.models import Loan, LoanStatus
+from programme.loans.services._common import HANDLERS, ZERO, _account, _lock_loan, _post, _receivable_kind
+from programme.loans.services.guarantees import (
+    APPROVERS,
+    _lock_call,
+    _rules_or_refuse,
+    _today,
+    active_guarantees,
+    live_call,
+    loan_days_late,
+    pledge,
+)
+
+
+def _planned(loan: Loan) -> tuple[dict[int, Decimal], list[LoanGuarantee]]:
+    guarantees = active_guarantees(loan)
+    return arithmetic.obligations([pledge(g) for g in guarantees], loan.principal_outstanding,
+                                  loan.currency), guarantees
+
+
+def _refuse_not_callable(loan: Loan, today: date) -> None:
+    rules = _rules_or_refuse(loan)
+    if loan.status != LoanStatus.ACTIVE:
+        raise RuleViolation(f"{loan.number} is {loan.status.label.lower()}: only an active loan's guarantees can be "
+                            "called.")
+    late = loan_days_late(loan, today)
+    if late < rules.default_after_days:
+        raise RuleViolation(f"{loan.number} is {late} days late; its guarantees can be called only once it is in "
+                            f"default, {rules.default_after_days} days late or more "
+                            "(funding.loans.guarantees.default_after_days).")
+    if not active_guarantees(loan):
+        raise RuleViolation(f"{loan.number} has no active guarantee to call.")
+    if loan.principal_outstanding <= 0:
+        raise RuleViolation(f"{loan.number} has no principal outstanding.")
+
+
+def request_call(loan: Loan, *, reason: str, actor: Actor, now: datetime, timezone: str) -> GuaranteeCall:
+    """Ask for the loan's guarantees to be called (it must be in default); a second person approves it. The same
+    person asking again while it waits gets the call waiting."""
+    require_role(actor, *HANDLERS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for calling the guarantees.", field="reason")
+    _lock_loan(loan)
+    existing = live_call(loan)
+    if existing is not None:
+        if existing.status == CallStatus.REQUESTED and existing.requested_by_id == actor.id:
+            return existing
+        raise RuleViolation(f"The guarantees of {loan.number} are already "
+                            f"{'being called' if existing.status == CallStatus.REQUESTED else 'called'}.")
+    today = _today(now, timezone)
+    _refuse_not_callable(loan, today)
+    planned, _ = _planned(loan)
+    if not planned:
+        raise RuleViolation(f"The guarantees of {loan.number} cover nothing of what is owed.")
+    call = GuaranteeCall(loan_id=loan.id, status=CallStatus.REQUESTED, on_date=today,
+                         owed_when_asked=loan.principal_outstanding, reason=reason, requested_by_id=actor.id,
+                         requested_at=now, decision_note="")
+    try:
+        with db.session.begin_nested():
+            db.session.add(call)
+            db.session.flush()
+    except IntegrityError:
+        # Another administrator asked at the same moment and committed first: one call.
+        raise RuleViolation(f"The guarantees of {loan.number} are already being called.") from None
+    audit.record(db.session, actor, "loans.guarantee_call_requested", call, loan=loan.number, reason=reason,
+                 owed=str(loan.principal_outstanding), planned={str(k): str(v) for k, v in planned.items()})
+    return call
+
+
+def _requester(call: GuaranteeCall) -> User | None:
+    return db.session.get(User, call.requested_by_id) if call.requested_by_id is not None else None
+
+
+def may_decide_call(call: GuaranteeCall, actor: Actor) -> bool:
+    if call.status != CallStatus.REQUESTED or not any(actor.has_role(r) for r in APPROVERS):
+        return False
+    try:
+        require_second_person(_requester(call), actor, "calling these guarantees")
+    except AccessDenied:
+        return False
+    return True
+
+
+def approve_call(call: GuaranteeCall, *, actor: Actor, now: datetime, timezone: str) -> GuaranteeCall:
+    """Approve a requested call and post it (module docstring). The approver is a second person."""
+    require_role(actor, *APPROVERS)
+    c = _lock_call(call)
+    require_second_person(_requester(c), actor, "calling these guarantees")
+    if c.status != CallStatus.REQUESTED:
+        raise RuleViolation(f"This call was {c.status.value} already: only a requested call can be approved.")
+    loan = _lock_loan(c.loan)
+    today = _today(now, timezone)
+    _refuse_not_callable(loan, today)
+    planned, guarantees = _planned(loan)
+    if not planned:
+        raise RuleViolation(f"The guarantees of {loan.number} cover nothing of what is owed.")
+    owed = loan.principal_outstanding
+    total = sum(planned.values(), ZERO)
+    obligations = [GuaranteeObligation(call_id=c.id, guarantee_id=g.id, loan_id=loan.id, guarantor_id=g.guarantor_id,
+                                       amount=planned[g.id], write_off_reason="")
+                   for g in guarantees if g.id in planned]
+    for obligation in obligations:
+        db.session.add(obligation)
+    db.session.flush()
+    cur = loan.currency
+    lines = [debit(_account(AccountKind.GUARANTEE_RECEIVABLE, "obligation", o.id, cur), o.amount) for o in obligations]
+    lines.append(credit(_account(_receivable_kind(loan), "loan", loan.id, cur), total))
+    entry = _post(lines, description=f"Guarantees of {loan.number} called: {format_money(total, cur)} of "
+                                     f"{format_money(owed, cur)} owed", value_date=today,
+                  idempotency_key=f"guarantee_call:{c.id}", actor=actor, source=("GuaranteeCall", c.id), now=now)
+    for guarantee in guarantees:
+        guarantee.status = GuaranteeStatus.CALLED
+    loan.principal_outstanding -= total
+    loan.guarantees_called += total
+    c.status = CallStatus.CALLED
+    c.decided_by_id = actor.id
+    c.decided_at = now
+    c.on_date = today
+    c.owed = owed
+    c.called = total
+    c.journal_entry_id = entry.id
+    db.session.flush()
+    audit.record(db.session, actor, "loans.guarantees_called", c, loan=loan.number, owed=str(owed), called=str(total),
+                 uncovered=str(owed - total), requested_by=c.requested_by_id, journal_entry=entry.id,
+                 obligations={o.guarantor.name: str(o.amount) for o in obligations})
+    return c
+
+
+def reject_call(call: GuaranteeCall, *, reason: str, actor: Actor, now: datetime) -> GuaranteeCall:
+    """Reject a requested call with a reason (a possible approver, or the person who asked, withdrawing it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RuleViolation("Give the reason for the rejection.", field="reason")
+    c = _lock_call(call)
+    if c.requested_by_id is None or c.requested_by_id != actor.id:
+        require_role(actor, *APPROVERS)
+    if c.status != CallStatus.REQUESTED:
+        raise RuleViolation(f"This call was {c.status.value} already: only a requested call can be rejected.")
+    c.status = CallStatus.REJECTED
+    c.decided_by_id = actor.id
+    c.decided_at = now
+    c.decision_note = reason
+    db.session.flush()
+    audit.record(db.session, actor, "loans.guarantee_call_rejected", c, loan=c.loan.number, reason=reason)
+    return c

@@ -1,0 +1,201 @@
+"""What a fund administrator does with a loan's guarantees, on the loan's page: give and release a guarantee, ask
+for the call of a defaulted loan's guarantees (a second person approves or rejects it), record what a guarantor
+paid, ask for a write-off of what one cannot pay (a second person approves or rejects it).
+
+Access as on the loan's other forms: a loan one may not see is a 404; acting needs a fund administrator (403),
+deciding a four-eyes request a second fund administrator or a programme manager. A refusal is shown beside the
+field it names on the loan's page, with what was typed kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask_login import login_required
+
+from programme.core.access import require_role
+from programme.core.forms import ActionForm
+from programme.core.money import format_money
+from programme.core.web import actor, attempt, now, programme_zone
+from programme.loans import services
+from programme.loans.forms import DecisionForm
+from programme.loans.guarantee_forms import (
+    CallForm,
+    CollectionForm,
+    GuaranteeForm,
+    ObligationWriteOffForm,
+    ReleaseForm,
+    share_of,
+)
+from programme.loans.services import guarantee_calls, guarantee_collections, guarantees
+from programme.loans.views import bp
+from programme.loans.views._common import _administered_loan
+from programme.loans.views.guarantee_section import guarantor_choices
+from programme.loans.views.loan_page import _loan_page
+
+
+def _back(loan_id: int):
+    return redirect(url_for("loans.loan", loan_id=loan_id, _anchor="guarantees"))
+
+
+def _again(loan: Any, forms: dict[str, Any]):
+    return _loan_page(loan, forms=forms, opened="guarantees")
+
+
+@bp.route("/loans/<int:loan_id>/guarantees", methods=["POST"])
+@login_required
+def add_guarantee(loan_id: int):
+    loan = _administered_loan(loan_id)
+    form = GuaranteeForm()
+    form.guarantor_id.choices = guarantor_choices(loan)
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            given = guarantees.add_guarantee(
+                loan, guarantor_id=form.guarantor_id.data, share=share_of(form.share.data), amount=form.amount.data,
+                actor=actor(), now=now(), timezone=programme_zone())
+            message = f"{given.guarantor.name} now guarantees {loan.number}."
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"guarantee_add": form})
+
+
+@bp.route("/loans/<int:loan_id>/guarantees/<int:guarantee_id>/release", methods=["POST"])
+@login_required
+def release_guarantee(loan_id: int, guarantee_id: int):
+    loan = _administered_loan(loan_id)
+    guarantee = guarantees.get_guarantee(loan, guarantee_id)
+    form = ReleaseForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantees.release_guarantee(guarantee, reason=form.reason.data.strip(), actor=actor(), now=now(),
+                                         timezone=programme_zone())
+            message = f"The guarantee of {guarantee.guarantor.name} is released."
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"guarantee_release": form})
+
+
+@bp.route("/loans/<int:loan_id>/guarantee-call", methods=["POST"])
+@login_required
+def call_guarantees(loan_id: int):
+    loan = _administered_loan(loan_id)
+    form = CallForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantee_calls.request_call(loan, reason=form.reason.data.strip(), actor=actor(), now=now(),
+                                    timezone=programme_zone())
+            message = f"The call of the guarantees of {loan.number} is waiting for a second person's approval."
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"guarantee_call": form})
+
+
+def _deciding_loan(loan_id: int):
+    loan = services.get_loan(loan_id, actor=actor())
+    require_role(actor(), *guarantees.APPROVERS)
+    return loan
+
+
+@bp.route("/loans/<int:loan_id>/guarantee-call/approve", methods=["POST"])
+@login_required
+def approve_guarantee_call(loan_id: int):
+    loan = _deciding_loan(loan_id)
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            call = guarantee_calls.approve_call(guarantees.requested_call(loan), actor=actor(), now=now(),
+                                           timezone=programme_zone())
+            message = (f"Guarantees of {loan.number} called: the guarantors owe "
+                       f"{format_money(call.called, loan.currency)}.")
+        if done.ok:
+            flash(message, "success")
+    return _back(loan_id)
+
+
+@bp.route("/loans/<int:loan_id>/guarantee-call/reject", methods=["POST"])
+@login_required
+def reject_guarantee_call(loan_id: int):
+    loan = _deciding_loan(loan_id)  # the one who asked (a fund administrator) withdraws, or a second person rejects
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantee_calls.reject_call(guarantees.requested_call(loan), reason=form.reason.data.strip(), actor=actor(),
+                                   now=now())
+        if done.ok:
+            flash("The call is rejected: nothing was posted.", "success")
+    else:
+        flash("Give the reason for the rejection.", "error")
+    return _back(loan_id)
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/collections", methods=["POST"])
+@login_required
+def collect_guarantee(loan_id: int, obligation_id: int):
+    loan = _administered_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    form = CollectionForm(prefix=f"collect-{obligation.id}")
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            collection = guarantee_collections.record_collection(
+                obligation, amount=form.amount.data, value_date=form.value_date.data,
+                bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
+            message = (f"{format_money(collection.amount, loan.currency)} received from {obligation.guarantor.name}, "
+                       f"reference {collection.bank_reference}.")
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"collection": (obligation.id, form)})
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/write-off", methods=["POST"])
+@login_required
+def write_off_obligation(loan_id: int, obligation_id: int):
+    loan = _administered_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    form = ObligationWriteOffForm(prefix=f"write-off-{obligation.id}")
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantee_collections.request_obligation_write_off(
+                obligation, reason=form.reason.data.strip(), on_date=form.on_date.data, actor=actor(), now=now(),
+                timezone=programme_zone())
+            message = (f"The write-off of what {obligation.guarantor.name} owes is waiting for a second person's "
+                       "approval.")
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"obligation_write_off": (obligation.id, form)})
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/write-off/approve", methods=["POST"])
+@login_required
+def approve_obligation_write_off(loan_id: int, obligation_id: int):
+    loan = _deciding_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            decided = guarantee_collections.approve_obligation_write_off(obligation, actor=actor(), now=now(),
+                                                                         timezone=programme_zone())
+            message = (f"Written off: {format_money(decided.written_off, loan.currency)} that "
+                       f"{decided.guarantor.name} could not pay.")
+        if done.ok:
+            flash(message, "success")
+    return _back(loan_id)
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/write-off/reject", methods=["POST"])
+@login_required
+def reject_obligation_write_off(loan_id: int, obligation_id: int):
+    loan = _deciding_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantee_collections.reject_obligation_write_off(obligation, reason=form.reason.data.strip(),
+                                                              actor=actor(), now=now())
+        if done.ok:
+            flash("The write-off is rejected: nothing was posted.", "success")
+    else:
+        flash("Give the reason for the rejection.", "error")
+    return _back(loan_id)
