@@ -99,7 +99,14 @@ def test_any_sequence_of_calls_collections_and_write_offs_loses_no_cent(
                 or not guarantees.in_default(loan, NOW.date()):
             event("nothing to call")
             return
-        asked = guarantee_calls.request_call(loan, reason="In default", actor=w.admin, now=NOW, timezone="UTC")
+        try:
+            asked = guarantee_calls.request_call(loan, reason="In default", actor=w.admin, now=NOW, timezone="UTC")
+        except RuleViolation as refusal:
+            # a small share of a small remainder rounds to no cent: nothing to call, and nothing was written
+            assert "cover nothing" in refusal.message, refusal.message
+            assert guarantees.live_call(loan) is None
+            event("the guarantees round to no cent")
+            return
         call = guarantee_calls.approve_call(asked, actor=w.admin2, now=NOW, timezone="UTC")
         owed = call.owed
         assert call.called <= owed
