@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.core.access import Role
 from programme.core.db import Base, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
 from programme.rulebook import ORGANISATION_TYPES, SUPPORT_INSTITUTION_TYPES
 
 
@@ -210,11 +211,41 @@ class RoleRequest(Base):
 OrganisationType = enum.StrEnum("OrganisationType", {k.upper(): k for k in ORGANISATION_TYPES})
 
 
+#: An organisation type's label for people, in the language being answered in (the rules file names the types, in
+#: English: ``rulebook.ORGANISATION_TYPES``; a test keeps the two in step). A type only the rules know reads as the
+#: rules name it.
+ORGANISATION_TYPE_LABELS = {
+    "firm": _l("Firm"),
+    "business_association": _l("Business association"),
+    "chamber": _l("Chamber of commerce or industry"),
+    "training_provider": _l("Training provider"),
+    "technology_institute": _l("Technology or research institute"),
+    "university": _l("University"),
+    "local_government": _l("Local government"),
+    "bank": _l("Bank or financial institution"),
+    "other": _l("Other support institution"),
+}
+
+
+def organisation_type_label(kind: str) -> str:
+    """An organisation type's label for people (``str``), in the language being answered in."""
+    label = ORGANISATION_TYPE_LABELS.get(kind)
+    return str(label) if label is not None else ORGANISATION_TYPES.get(kind, kind)
+
+
 class SizeClass(enum.StrEnum):
     MICRO = "micro"
     SMALL = "small"
     MEDIUM = "medium"
     LARGE = "large"
+
+    @property
+    def label(self) -> str:
+        """"Micro", "Small"...: in the language being answered in."""
+        return str(_SIZE_CLASS_LABELS[self.value])
+
+
+_SIZE_CLASS_LABELS = {"micro": _l("Micro"), "small": _l("Small"), "medium": _l("Medium"), "large": _l("Large")}
 
 
 class Organisation(Base):
@@ -245,7 +276,7 @@ class Organisation(Base):
 
     @property
     def kind_label(self) -> str:
-        return ORGANISATION_TYPES[self.kind.value]
+        return organisation_type_label(self.kind.value)
 
     @property
     def is_support_institution(self) -> bool:

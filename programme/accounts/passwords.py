@@ -13,6 +13,9 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+
 #: Argon2id's parameters, pinned here (a library upgrade must not change them silently): RFC 9106's second
 #: recommended setting, 64 MiB of memory, 3 passes, 4 lanes; above OWASP's minimum for Argon2id (19 MiB, 2 passes,
 #: 1 lane) in memory and passes. A login verifies one hash: under 100 ms on this 2-core machine (bench/pages_bench.py
@@ -40,6 +43,41 @@ MIN_LENGTH = 12
 MIN_SCORE = 3
 #: Words every account of the programme shares: a password built on them is easier to guess.
 PROGRAMME_WORDS = ("cluster", "programme", "program", "funding", "development", "contest")
+#: What zxcvbn says of a weak password (its warnings and suggestions, in English), in the language being answered in.
+#: A text zxcvbn adds in a later version is shown as it writes it.
+ESTIMATOR_TEXTS = {
+    "Add another word or two. Uncommon words are better.":
+        _l("Add another word or two. Uncommon words are better."),
+    "Capitalization doesn't help very much.": _l("Capitalization doesn't help very much."),
+    "Reversed words aren't much harder to guess.": _l("Reversed words aren't much harder to guess."),
+    "Predictable substitutions like '@' instead of 'a' don't help very much.":
+        _l("Predictable substitutions like '@' instead of 'a' don't help very much."),
+    "Use a few words, avoid common phrases.": _l("Use a few words, avoid common phrases."),
+    "No need for symbols, digits, or uppercase letters.": _l("No need for symbols, digits, or uppercase letters."),
+    "Straight rows of keys are easy to guess.": _l("Straight rows of keys are easy to guess."),
+    "Short keyboard patterns are easy to guess.": _l("Short keyboard patterns are easy to guess."),
+    "This is a top-10 common password.": _l("This is a top-10 common password."),
+    "This is similar to a commonly used password.": _l("This is similar to a commonly used password."),
+    "A word by itself is easy to guess.": _l("A word by itself is easy to guess."),
+    "All-uppercase is almost as easy to guess as all-lowercase.":
+        _l("All-uppercase is almost as easy to guess as all-lowercase."),
+    "Use a longer keyboard pattern with more turns.": _l("Use a longer keyboard pattern with more turns."),
+    'Repeats like "aaa" are easy to guess.': _l('Repeats like "aaa" are easy to guess.'),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".':
+        _l('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    "This is a top-100 common password.": _l("This is a top-100 common password."),
+    "This is a very common password.": _l("This is a very common password."),
+    "Names and surnames by themselves are easy to guess.": _l("Names and surnames by themselves are easy to guess."),
+    "Common names and surnames are easy to guess.": _l("Common names and surnames are easy to guess."),
+    "Avoid repeated words and characters.": _l("Avoid repeated words and characters."),
+    'Sequences like "abc" or "6543" are easy to guess.': _l('Sequences like "abc" or "6543" are easy to guess.'),
+    "Avoid sequences.": _l("Avoid sequences."),
+    "Recent years are easy to guess.": _l("Recent years are easy to guess."),
+    "Dates are often easy to guess.": _l("Dates are often easy to guess."),
+    "Avoid recent years.": _l("Avoid recent years."),
+    "Avoid years that are associated with you.": _l("Avoid years that are associated with you."),
+    "Avoid dates and years that are associated with you.": _l("Avoid dates and years that are associated with you."),
+}
 #: zxcvbn's work grows with the length; what it estimates beyond this length is strong anyway.
 _CHECKED_LENGTH = 100
 
@@ -82,11 +120,21 @@ def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | No
     e-mail address, name and the like, which make a password built on them guessable."""
     problems: list[str] = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"Use at least {MIN_LENGTH} characters.")
+        problems.append(_("Use at least %(number)s characters.", number=MIN_LENGTH))
     result = zxcvbn(password[:_CHECKED_LENGTH], user_inputs=_inputs(user_inputs))
     if result["score"] < MIN_SCORE:
         feedback = result.get("feedback") or {}
-        warning = feedback.get("warning") or "This password is too easy to guess."
-        problems.append(warning if warning.endswith(".") else warning + ".")
-        problems.extend(feedback.get("suggestions") or ["Add another word or two. Uncommon words are better."])
+        warning = feedback.get("warning") or ""
+        if warning and not warning.endswith("."):
+            warning += "."
+        problems.append(_estimator_text(warning) if warning else _("This password is too easy to guess."))
+        problems.extend(_estimator_text(text) for text in feedback.get("suggestions") or [])
+        if not feedback.get("suggestions"):
+            problems.append(_("Add another word or two. Uncommon words are better."))
     return " ".join(dict.fromkeys(problems)) or None
+
+
+def _estimator_text(text: str) -> str:
+    """One of zxcvbn's texts in the language being answered in."""
+    translated = ESTIMATOR_TEXTS.get(text)
+    return str(translated) if translated is not None else text

@@ -13,6 +13,7 @@ from programme.accounts.models import PersonalAccessToken, TokenScope, User
 from programme.accounts.services import access_tokens
 from programme.core import changes
 from programme.core.access import AccessDenied
+from programme.core.texts import gettext as _
 from programme.core.timezone import now
 from programme.extensions import db
 
@@ -23,11 +24,11 @@ class Unauthenticated(Exception):
 
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
-    kind, _, secret = header.partition(" ")
+    kind, _space, secret = header.partition(" ")
     if not header:
         return None
     if kind.lower() != "bearer" or not secret.strip():
-        raise Unauthenticated("Send the token as 'Authorization: Bearer <token>'.")
+        raise Unauthenticated(_("Send the token as 'Authorization: Bearer <token>'."))
     return secret.strip()
 
 
@@ -43,7 +44,7 @@ def _resolve() -> None:
             return
         found = access_tokens.token_user(secret, now=now())
         if found is None:
-            raise Unauthenticated("The token is unknown, expired or revoked.")
+            raise Unauthenticated(_("The token is unknown, expired or revoked."))
         g.api_user, g.api_token = found
     except Unauthenticated as refused:
         g.api_refusal = refused
@@ -70,9 +71,9 @@ def acting(scope: TokenScope = TokenScope.READ) -> User:
     """The person calling, who must have sent a token with ``scope``: 401 without a token, 403 without the scope."""
     user, held = caller(), token()
     if user is None or held is None:
-        raise Unauthenticated("This needs a personal access token: make one on your account page.")
+        raise Unauthenticated(_("This needs a personal access token: make one on your account page."))
     if scope not in held.scope_set:
-        raise AccessDenied(f"the token has no '{scope.value}' scope")
+        raise AccessDenied(_("the token has no '%(scope)s' scope", scope=scope.value))
     return user
 
 

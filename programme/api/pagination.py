@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from programme.core.access import RuleViolation
+from programme.core.texts import gettext as _
 
 T = TypeVar("T")
 
@@ -31,8 +32,8 @@ def read_cursor(cursor: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     if not text.startswith(_PREFIX) or not text[len(_PREFIX):].isdigit() or len(text) > 40:
-        raise RuleViolation("This is not a cursor this API gave: start from the first page (no cursor) and follow "
-                            "each page's next_cursor.", field="cursor")
+        raise RuleViolation(_("This is not a cursor this API gave: start from the first page (no cursor) and follow "
+                              "each page's next_cursor."), field="cursor")
     return int(text[len(_PREFIX):])
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 
+from programme.core.texts import gettext as _
 from programme.core.web import problem_body
 
 TOKEN_SCHEME = "token"
@@ -35,8 +36,8 @@ def _as_problem(req: Any, resp: Any, req_validation_error: Exception | None, ins
         return
     errors = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "is not valid"))}
               for e in model_adapter.validation_errors(req_validation_error)]
-    resp.set_data(json.dumps(problem_body(422, "Invalid request", "The request does not have the shape this route "
-                                          "takes: see errors.", errors)))
+    resp.set_data(json.dumps(problem_body(422, _("Invalid request"), _("The request does not have the shape this "
+                                                                       "route takes: see errors."), errors)))
     resp.mimetype = "application/problem+json"
 
 

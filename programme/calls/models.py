@@ -14,8 +14,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.i18n import current_language
+from programme.core.texts import lazy_pgettext
 from programme.rulebook import CallRules, call_rules_by_digest
 from programme.rulebook.stages import stage_rules
+from programme.rulebook.texts import localized
 
 
 class CallStatus(enum.StrEnum):
@@ -27,7 +30,26 @@ class CallStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(CALL_STATUSES[self.value])
+
+
+CALL_STATUSES = {
+    "draft": lazy_pgettext("call status", "Draft"),
+    "open": lazy_pgettext("call status", "Open"),
+    "closed": lazy_pgettext("call status", "Closed"),
+    "reviewing": lazy_pgettext("call status", "Reviewing"),
+    "decided": lazy_pgettext("call status", "Decided"),
+}
+#: What the public sees of a call (``Call.phase``), as a badge.
+CALL_PHASES = {
+    "draft": lazy_pgettext("call phase", "draft"),
+    "upcoming": lazy_pgettext("call phase", "upcoming"),
+    "open": lazy_pgettext("call phase", "open"),
+    "closing": lazy_pgettext("call phase", "closing"),
+    "closed": lazy_pgettext("call phase", "closed"),
+    "reviewing": lazy_pgettext("call phase", "reviewing"),
+    "decided": lazy_pgettext("call phase", "decided"),
+}
 
 
 class Call(Base):
@@ -98,11 +120,16 @@ class Call(Base):
     )
 
     @cached_property
+    def _rules_as_written(self) -> CallRules:
+        return call_rules_by_digest(self.rules_sha256, lambda: self.rules_source,
+                                    f"call {self.reference} ({self.rules_file})")
+
+    @property
     def rules(self) -> CallRules:
-        """The call's own copy of its rules (never the file on disk, which may have changed), by its digest; a
-        stage's are its staged call's, with the stage's sections, criteria, budget, maximum and share."""
-        rules = call_rules_by_digest(self.rules_sha256, lambda: self.rules_source,
-                                     f"call {self.reference} ({self.rules_file})")
+        """The call's own copy of its rules (never the file on disk, which may have changed), by its digest, with
+        their criteria's and stages' texts in the language being answered in (``rulebook.texts``); a stage's are
+        its staged call's, with the stage's sections, criteria, budget, maximum and share."""
+        rules = localized(self._rules_as_written, current_language())
         return rules if self.stage_key is None else stage_rules(rules, self.stage_key)
 
     @property
@@ -118,7 +145,7 @@ class Call(Base):
     def _keep_digest(self, _key: str, source: str) -> str:
         """The digest always follows the text (the rules are found by it)."""
         self.rules_sha256 = hashlib.sha256(source.encode("utf-8")).hexdigest()
-        self.__dict__.pop("rules", None)
+        self.__dict__.pop("_rules_as_written", None)
         return source
 
     @property
@@ -142,6 +169,11 @@ class Call(Base):
         if self.status == CallStatus.OPEN and self.closes_at and now >= self.closes_at:
             return "closing"
         return self.status.value
+
+    def phase_label(self, now: datetime) -> str:
+        """The phase as people read it (lower case, in the language being answered in)."""
+        phase = self.phase(now)
+        return str(CALL_PHASES[phase]) if phase in CALL_PHASES else phase.replace("_", " ")
 
     # Permission rules.
     def can_view(self, user: object) -> bool:
@@ -169,12 +201,37 @@ class Criterion(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
     position: Mapped[int]
     key: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200))
-    guidance: Mapped[str] = mapped_column(Text)
+    #: The title and guidance as the rules file wrote them (English); ``title`` and ``guidance`` read them in the
+    #: language being answered in.
+    title_as_written: Mapped[str] = mapped_column("title", String(200))
+    guidance_as_written: Mapped[str] = mapped_column("guidance", Text)
     weight: Mapped[Decimal] = mapped_column(Numeric(8, 4))
     threshold: Mapped[Decimal] = mapped_column(Numeric(8, 4))
 
     call: Mapped[Call] = relationship(back_populates="criteria")
+
+    def _in_language(self, name: str) -> str:
+        written = getattr(self, f"{name}_as_written")
+        if current_language() == "en" or self.call is None:
+            return written
+        rule = next((c for c in self.call.rules.scoring.criteria if c.key == self.key), None)
+        return getattr(rule, name) if rule is not None else written
+
+    @property
+    def title(self) -> str:
+        return self._in_language("title")
+
+    @title.setter
+    def title(self, value: str) -> None:
+        self.title_as_written = value
+
+    @property
+    def guidance(self) -> str:
+        return self._in_language("guidance")
+
+    @guidance.setter
+    def guidance(self, value: str) -> None:
+        self.guidance_as_written = value
 
     __table_args__ = (
         UniqueConstraint("call_id", "key", name="uq_criteria_call_key"),

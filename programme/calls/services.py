@@ -16,6 +16,7 @@ from programme.calls.models import Call, CallStatus, Criterion
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.money import format_money, is_exact_amount
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.rulebook import CallRules, RulesError, load_rules_file, parse_call_rules
 from programme.rulebook.loader import to_utc
@@ -58,12 +59,13 @@ def create_call(file_name: str, *, rules_folder: str | Path, timezone: str, acto
     folder = Path(rules_folder).resolve()
     path = (folder / file_name).resolve()
     if path.parent != folder or path.suffix != ".toml" or not path.is_file():
-        raise RuleViolation(f"No rules file named {file_name!r} in the rules folder.", field="rules_file")
+        raise RuleViolation(_("No rules file named %(name)s in the rules folder.", name=repr(file_name)),
+                            field="rules_file")
     source = path.read_text(encoding="utf-8")
     try:
         rules = parse_call_rules(source, path.name)
     except RulesError as exc:
-        raise RuleViolation(f"The rules file cannot be used: {exc}", field="rules_file") from None
+        raise RuleViolation(_("The rules file cannot be used: %(error)s", error=str(exc)), field="rules_file") from None
     zone = rules.call.timezone or timezone
     call = Call(
         reference=_next_reference(now),
@@ -107,24 +109,25 @@ class CallDraft:
 def update_draft_call(call: Call, draft: CallDraft, *, actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER)
     if call.status != CallStatus.DRAFT:
-        raise RuleViolation("Only a draft call can be edited; this one is published already.")
+        raise RuleViolation(_("Only a draft call can be edited; this one is published already."))
     for field in ("budget", "per_initiative_cap"):
         value = getattr(draft, field)
         if value <= 0:
-            raise RuleViolation("Give an amount above zero.", field=field)
+            raise RuleViolation(_("Give an amount above zero."), field=field)
         if not is_exact_amount(value, call.currency):
-            raise RuleViolation(f"Give the amount in whole minor units of {call.currency}.", field=field)
+            raise RuleViolation(_("Give the amount in whole minor units of %(currency)s.", currency=call.currency),
+                                field=field)
     if draft.per_initiative_cap > draft.budget:
-        raise RuleViolation("The cap per initiative cannot exceed the call's budget.", field="per_initiative_cap")
+        raise RuleViolation(_("The cap per initiative cannot exceed the call's budget."), field="per_initiative_cap")
     startup_maximum = call.rules.funding.startup_grant.maximum
     if draft.per_initiative_cap < startup_maximum:
         raise RuleViolation(
-            f"The cap per initiative cannot be below the start-up grant maximum of the rules "
-            f"({format_money(startup_maximum, call.currency)}).",
+            _("The cap per initiative cannot be below the start-up grant maximum of the rules (%(maximum)s).",
+              maximum=format_money(startup_maximum, call.currency)),
             field="per_initiative_cap",
         )
     if draft.opens_at and draft.closes_at and draft.closes_at <= draft.opens_at:
-        raise RuleViolation("The call must close after it opens.", field="closes_at")
+        raise RuleViolation(_("The call must close after it opens."), field="closes_at")
     before = {"budget": str(call.budget), "per_initiative_cap": str(call.per_initiative_cap),
               "opens_at": call.opens_at, "closes_at": call.closes_at}
     call.name, call.description = draft.name.strip(), draft.description.strip()
@@ -139,13 +142,14 @@ def open_call(call: Call, *, actor: Actor, now: datetime) -> None:
     """Publish the call. It takes proposals from its opening time until its deadline."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if call.status != CallStatus.DRAFT:
-        raise RuleViolation(f"The call is {call.status.value}; only a draft call can be opened.")
+        raise RuleViolation(_("The call is %(status)s; only a draft call can be opened.",
+                                status=call.status.label.lower()))
     if call.is_staged:  # refused: a staged call opens stage by stage
         staging.before_opening(call, now=now)
     if call.opens_at is None or call.closes_at is None:
-        raise RuleViolation("Set the opening and closing times before opening the call.", field="closes_at")
+        raise RuleViolation(_("Set the opening and closing times before opening the call."), field="closes_at")
     if call.closes_at <= now:
-        raise RuleViolation("The closing time has passed; set a later one before opening.", field="closes_at")
+        raise RuleViolation(_("The closing time has passed; set a later one before opening."), field="closes_at")
     staging.before_opening(call, now=now)  # a stage: the one before it decided; its opening publishes the parent
     call.status = CallStatus.OPEN
     call.opened_at = now
@@ -156,7 +160,8 @@ def close_call(call: Call, *, actor: Actor, now: datetime) -> None:
     """Close an open call by hand (before or after its deadline)."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if call.status != CallStatus.OPEN:
-        raise RuleViolation(f"The call is {call.status.value}; only an open call can be closed.")
+        raise RuleViolation(_("The call is %(status)s; only an open call can be closed.",
+                                status=call.status.label.lower()))
     _close(call, actor, now, early=call.closes_at is not None and now < call.closes_at)
 
 
@@ -220,5 +225,5 @@ def public_calls() -> list[Call]:
 
 def all_calls(*, actor: Actor) -> list[Call]:
     if not Call.can_manage(actor):
-        raise AccessDenied("only programme managers see every call")
+        raise AccessDenied(_("only programme managers see every call"))
     return list(db.session.scalars(select(Call).order_by(Call.created_at.desc(), Call.id.desc())))

@@ -16,6 +16,7 @@ from programme.calls.models import Call, CallStatus, Criterion
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.rulebook.loader import to_utc
 from programme.rulebook.stages import Stage, stage_of
@@ -102,19 +103,21 @@ def set_stage_dates(stage: Call, *, opens_at: datetime, closes_at: datetime, act
     if not stage.is_stage:
         raise NotFound()
     if stage.status != CallStatus.DRAFT:
-        raise RuleViolation(f"Stage {stage.reference} is {stage.status.value}: only a draft stage's dates change.")
+        raise RuleViolation(_("Stage %(stage)s is %(status)s: only a draft stage's dates change.",
+                              stage=stage.reference, status=stage.status.label.lower()))
     if closes_at <= opens_at:
-        raise RuleViolation("The stage must close after it opens.", field="closes_at")
+        raise RuleViolation(_("The stage must close after it opens."), field="closes_at")
     siblings = {s.stage_index: s for s in stages_of(parent_of(stage))}
     before = siblings.get((stage.stage_index or 0) - 1)
     after = siblings.get((stage.stage_index or 0) + 1)
     if before is not None and before.closed_at is None and before.closes_at is not None \
             and opens_at < before.closes_at:
-        raise RuleViolation(f"The stage cannot open before the stage before it ({before.reference}) closes.",
+        raise RuleViolation(_("The stage cannot open before the stage before it (%(stage)s) closes.",
+                              stage=before.reference),
                             field="opens_at")
     if after is not None and after.opens_at is not None and closes_at > after.opens_at:
-        raise RuleViolation(f"The stage must close before the stage after it ({after.reference}) opens.",
-                            field="closes_at")
+        raise RuleViolation(_("The stage must close before the stage after it (%(stage)s) opens.",
+                              stage=after.reference), field="closes_at")
     previous = {"opens_at": stage.opens_at, "closes_at": stage.closes_at}
     stage.opens_at, stage.closes_at = opens_at, closes_at
     _keep_parent_timetable(parent_of(stage))
@@ -126,21 +129,22 @@ def before_opening(call: Call, *, now: datetime) -> None:
     """Called when a call is opened. A staged call's parent is never opened by hand (its stages are); a stage opens
     once the stage before it is decided, and its opening publishes the parent with the stages' timetable."""
     if call.is_staged:
-        raise RuleViolation("A staged call opens stage by stage: open its first stage.")
+        raise RuleViolation(_("A staged call opens stage by stage: open its first stage."))
     if not call.is_stage:
         return
     parent = parent_of(call)
     siblings = {s.stage_index: s for s in stages_of(parent)}
     before = siblings.get((call.stage_index or 0) - 1)
     if before is not None and before.status != CallStatus.DECIDED:
-        raise RuleViolation(f"The stage before ({before.reference}) is {before.status.value}: a stage opens once the "
-                            "one before it is decided, for the groups it invites.")
+        raise RuleViolation(_("The stage before (%(stage)s) is %(status)s: a stage opens once the one before it is "
+                              "decided, for the groups it invites.", stage=before.reference,
+                              status=before.status.label.lower()))
     _keep_parent_timetable(parent)
     if parent.status in (CallStatus.DRAFT, CallStatus.CLOSED):
         # Published with its first stage; open again with a later one (closed by the deadline job meanwhile, when
         # the later stages' dates were not set yet).
         if parent.opens_at is None or parent.closes_at is None:  # pragma: no cover - the stage's dates are set
-            raise RuleViolation("Set the stage's dates before opening it.", field="closes_at")
+            raise RuleViolation(_("Set the stage's dates before opening it."), field="closes_at")
         parent.status = CallStatus.OPEN
         parent.opened_at = parent.opened_at or now
 
@@ -148,8 +152,8 @@ def before_opening(call: Call, *, now: datetime) -> None:
 def refuse_unless_invited(call: Call) -> None:
     """Only the groups a stage invites take part in the later stages: nobody starts a proposal there."""
     if call.is_stage and (call.stage_index or 0) > 1:
-        raise RuleViolation("Only the groups invited after the stage before take part in this stage: their "
-                            "proposal is started for them, from the one that passed.")
+        raise RuleViolation(_("Only the groups invited after the stage before take part in this stage: their "
+                              "proposal is started for them, from the one that passed."))
 
 
 @dataclass(frozen=True)
@@ -193,9 +197,10 @@ def over_group_cap(commitment: GroupCommitment | None, amount: Decimal) -> str |
     def money(value: Decimal) -> str:
         return format_money(value, commitment.currency)
 
-    return (f"{money(amount)} more would bring the group's awards over all stages to {money(total)}, "
-            f"{money(total - commitment.cap)} over the staged call's cap per group of {money(commitment.cap)} "
-            f"({money(commitment.awarded)} awarded in the other stages).")
+    return _("%(amount)s more would bring the group's awards over all stages to %(total)s, %(over)s over the staged "
+             "call's cap per group of %(cap)s (%(awarded)s awarded in the other stages).", amount=money(amount),
+             total=money(total), over=money(total - commitment.cap), cap=money(commitment.cap),
+             awarded=money(commitment.awarded))
 
 
 # What the pages read ----------------------------------------------------------------------------------------

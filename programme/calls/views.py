@@ -8,6 +8,7 @@ from flask_login import login_required
 from programme.calls import services, staging
 from programme.calls.forms import CallDraftForm, NewCallForm, StageDatesForm
 from programme.core.forms import ActionForm, choices
+from programme.core.texts import gettext as _
 from programme.core.timezone import local_to_utc, to_local
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.proposals.domain import SECTIONS
@@ -43,7 +44,8 @@ def new():
     entries = services.call_rules_files(current_app.config["RULES_FOLDER"], actor=actor())
     form = NewCallForm()
     form.rules_file.choices = choices(
-        (e.name, f"{e.name}: {e.rules.call.name}" + (f" (in {len(e.rules.stages)} stages)" if e.rules.stages else ""))
+        (e.name, _("%(file)s: %(name)s (in %(stages)s stages)", file=e.name, name=e.rules.call.name,
+                   stages=len(e.rules.stages)) if e.rules.stages else f"{e.name}: {e.rules.call.name}")
         for e in entries if e.rules)
     if form.validate_on_submit():
         with attempt(form) as done:
@@ -52,7 +54,8 @@ def new():
                 timezone=programme_zone(), actor=actor(), now=now(),
             )
         if done.ok:
-            flash(f"Call {call.reference} created as a draft. Check its dates and budget, then open it.", "success")
+            flash(_("Call %(reference)s created as a draft. Check its dates and budget, then open it.",
+                    reference=call.reference), "success")
             return redirect(url_for("calls.manage_detail", call_id=call.id))
     return render_template("calls/manage_new.html", form=form, entries=entries)
 
@@ -84,7 +87,7 @@ def edit(call_id: int):
         with attempt(form) as done:
             services.update_draft_call(call, draft, actor=actor())
         if done.ok:
-            flash("Call updated.", "success")
+            flash(_("Call updated."), "success")
             return redirect(url_for("calls.manage_detail", call_id=call.id))
     return render_template("calls/manage_edit.html", form=form, call=call)
 
@@ -97,7 +100,7 @@ def open_(call_id: int):
         with attempt() as done:
             services.open_call(call, actor=actor(), now=now())
         if done.ok:
-            flash(f"Call {call.reference} is open and on the public calls page.", "success")
+            flash(_("Call %(reference)s is open and on the public calls page.", reference=call.reference), "success")
     return redirect(url_for("calls.manage_detail", call_id=call.id))
 
 
@@ -109,7 +112,7 @@ def close(call_id: int):
         with attempt() as done:
             services.close_call(call, actor=actor(), now=now())
         if done.ok:
-            flash(f"Call {call.reference} is closed.", "success")
+            flash(_("Call %(reference)s is closed.", reference=call.reference), "success")
     return redirect(url_for("calls.manage_detail", call_id=call.id))
 
 
@@ -152,6 +155,6 @@ def stage_dates(call_id: int, stage_id: int):
             staging.set_stage_dates(stage, opens_at=local_to_utc(form.opens_at.data, zone),
                                     closes_at=local_to_utc(form.closes_at.data, zone), actor=actor())
         if done.ok:
-            flash(f"Dates of {stage.reference} saved.", "success")
+            flash(_("Dates of %(reference)s saved.", reference=stage.reference), "success")
             return redirect(url_for("calls.stages", call_id=parent.id))
     return _stages_page(parent, form, stage.id)

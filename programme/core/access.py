@@ -10,8 +10,13 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+
 
 class Role(enum.StrEnum):
+    """A role a person holds; ``label`` is its name in the language being answered (a ``str``)."""
+
     APPLICANT = "applicant"
     REVIEWER = "reviewer"
     PROGRAMME_MANAGER = "programme_manager"
@@ -21,7 +26,12 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(ROLE_LABELS[self.value])
+
+
+#: The roles' names, as people read them (``Role.label``).
+ROLE_LABELS = {"applicant": _l("Applicant"), "reviewer": _l("Reviewer"), "programme_manager": _l("Programme manager"),
+               "fund_administrator": _l("Fund administrator"), "auditor": _l("Auditor")}
 
 
 STAFF_ROLES = (Role.REVIEWER, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR, Role.AUDITOR)
@@ -75,27 +85,30 @@ class RuleViolation(Exception):
 def require_role(actor: Actor | None, *roles: Role) -> None:
     """Raise AccessDenied unless the actor holds one of the roles."""
     if actor is None or not getattr(actor, "is_authenticated", False):
-        raise AccessDenied("log in first")
+        raise AccessDenied(_("log in first"))
     if not any(actor.has_role(role) for role in roles):
-        raise AccessDenied("your role does not allow this")
+        raise AccessDenied(_("your role does not allow this"))
 
 
 def require_second_person(requester: object | None, approver: Actor, what: str) -> None:
     """Four eyes means two real people: refuse (AccessDenied) an approval of ``what`` by the person who asked for it,
     by an account that person created or enrolled, or by the person who created or enrolled the requester's
     account. ``requester`` is the requesting user (anything with ``id`` and ``created_by_id``), or None when the
-    system asked. The system itself never approves: an approval needs a named person."""
+    system asked. The system itself never approves: an approval needs a named person.
+
+    ``what`` goes into a sentence in the language being answered: the caller gives it already translated
+    (``_("this write-off")``)."""
     approver_id = getattr(approver, "id", None)
     if approver_id is None:
-        raise AccessDenied(f"{what} needs the approval of a named person.")
+        raise AccessDenied(_("%(what)s needs the approval of a named person.", what=what))
     if requester is None:
         return
     requester_id = getattr(requester, "id", None)
     if requester_id == approver_id:
-        raise AccessDenied(f"You asked for {what}, so someone else must approve it.")
+        raise AccessDenied(_("You asked for %(what)s, so someone else must approve it.", what=what))
     if getattr(approver, "created_by_id", None) == requester_id:
-        raise AccessDenied(f"Your account was created by the person who asked for {what}: someone else must "
-                           "approve it.")
+        raise AccessDenied(_("Your account was created by the person who asked for %(what)s: someone else must "
+                             "approve it.", what=what))
     if getattr(requester, "created_by_id", None) == approver_id:
-        raise AccessDenied(f"You created the account of the person who asked for {what}: someone else must "
-                           "approve it.")
+        raise AccessDenied(_("You created the account of the person who asked for %(what)s: someone else must "
+                             "approve it.", what=what))

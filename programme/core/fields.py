@@ -25,6 +25,7 @@ from wtforms import DateField, DateTimeField
 from wtforms.widgets import TextInput
 
 from programme.core.i18n import current_language
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 
 #: The day every hint, placeholder and message shows as its example; the moment adds a time to it.
@@ -75,14 +76,14 @@ _DAY_THEN_TIME = re.compile(r"(?P<day>.+?)(?:\s*,\s*|\s+)(?P<hours>\d{1,2}):(?P<
 
 def how_to_write(pattern: str | None = None) -> str:
     """The sentence every refusal ends with: "Write the day as day month year, for example 6 Dec 2026."."""
-    return f"Write the day as day month year, for example {format_day(EXAMPLE_DAY, pattern)}."
+    return _("Write the day as day month year, for example %(example)s.", example=format_day(EXAMPLE_DAY, pattern))
 
 
 def how_to_write_moment(pattern: str | None = None) -> str:
     """The sentence every refusal of a moment ends with: "Write the day and time as day month year hours:minutes,
     for example 6 Dec 2026 17:00."."""
-    return ("Write the day and time as day month year hours:minutes, for example "
-            f"{write_moment(EXAMPLE_MOMENT, pattern)}.")
+    return _("Write the day and time as day month year hours:minutes, for example %(example)s.",
+             example=write_moment(EXAMPLE_MOMENT, pattern))
 
 
 def write_moment(moment: datetime, pattern: str | None = None) -> str:
@@ -104,12 +105,14 @@ def read_day(text: str, pattern: str | None = None, *, how: str | None = None) -
         try:
             return date(*(int(part) for part in year_first.groups()))
         except ValueError:
-            raise ValueError(f"That day does not exist: check the day and the month. {refused}") from None
+            raise ValueError(_("That day does not exist: check the day and the month. %(how)s",
+                               how=refused)) from None
     try:
         moment = parse(text, _names(), dayfirst=True, default=datetime(2000, 1, 1))
     except ParserError as error:
         if isinstance(error.__cause__, ValueError):  # read as a day, month and year that make no day (31/02)
-            raise ValueError(f"That day does not exist: check the day and the month. {refused}") from None
+            raise ValueError(_("That day does not exist: check the day and the month. %(how)s",
+                               how=refused)) from None
         raise ValueError(refused) from None
     except (ValueError, OverflowError):
         raise ValueError(refused) from None
@@ -127,13 +130,13 @@ def read_day(text: str, pattern: str | None = None, *, how: str | None = None) -
     if int(numbers[-1]) != (day.year if len(numbers[-1]) == 4 else day.year % 100):
         raise ValueError(refused)
     if [int(n) for n in numbers[:-1]] != wanted[:-1]:  # dateutil turned a month-first 12/31/2026 round
-        raise ValueError(f"Write the day before the month. {refused}")
+        raise ValueError(_("Write the day before the month. %(how)s", how=refused))
     for word in words:
         weekday = names.weekday(word)
         if weekday is not None and weekday != day.weekday():
             shown = format_day(day, pattern)
-            raise ValueError(f"{shown} is a {_weekday_name(day.weekday())}, not a {_weekday_name(weekday)}: check the "
-                             f"day. {refused}")
+            raise ValueError(_("%(day)s is a %(weekday)s, not a %(typed)s: check the day. %(how)s", day=shown,
+                               weekday=_weekday_name(day.weekday()), typed=_weekday_name(weekday), how=refused))
     return day
 
 
@@ -148,17 +151,22 @@ def read_moment(text: str, pattern: str | None = None) -> datetime:
     if typed is None:
         if ":" not in text:  # no time typed: a day gets "give the time", anything else read_day's own message
             read_day(text, pattern, how=refused)
-            raise ValueError(f"Give the time as well as the day. {refused}")
+            raise ValueError(_("Give the time as well as the day. %(how)s", how=refused))
         raise ValueError(refused)
     day = read_day(typed["day"], pattern, how=refused)
     hours, minutes = int(typed["hours"]), int(typed["minutes"])
     if hours > 23 or minutes > 59:
-        raise ValueError(f"That time does not exist: hours go from 0 to 23, minutes from 00 to 59. {refused}")
+        raise ValueError(_("That time does not exist: hours go from 0 to 23, minutes from 00 to 59. %(how)s",
+                           how=refused))
     return datetime.combine(day, time(hours, minutes))
 
 
 def _weekday_name(index: int) -> str:
-    return _NAMES.WEEKDAYS[index][1]
+    """A weekday's name in the language being answered (Monday is 0): "Monday", "lunes", "segunda-feira"."""
+    language = current_language()
+    if language == "en":
+        return _NAMES.WEEKDAYS[index][1]
+    return Locale.parse(language).days["format"]["wide"][index]
 
 
 class _WrittenAsShown:
@@ -226,7 +234,7 @@ class DayField(_WrittenAsShown, DateField):
         return format_day(EXAMPLE_DAY)
 
     def _hint(self, example: str) -> str:
-        return f"Day month year, for example {example}."
+        return _("Day month year, for example %(example)s.", example=example)
 
     def _is_value(self, value: Any) -> bool:
         return isinstance(value, date)
@@ -254,7 +262,7 @@ class DayTimeField(_WrittenAsShown, DateTimeField):
         return write_moment(EXAMPLE_MOMENT)
 
     def _hint(self, example: str) -> str:
-        return f"Day month year and the time, 24-hour, for example {example}."
+        return _("Day month year and the time, 24-hour, for example %(example)s.", example=example)
 
     def _is_value(self, value: Any) -> bool:
         return isinstance(value, datetime)

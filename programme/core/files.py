@@ -17,6 +17,8 @@ from typing import BinaryIO
 from werkzeug.utils import secure_filename
 
 from programme.core.access import NotFound, RuleViolation
+from programme.core.money import symbols_in_use
+from programme.core.texts import gettext as _
 
 # Extension -> (content type, the file's first bytes, one of which it must start with).
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -53,10 +55,10 @@ def display_name(filename: str | None) -> str:
 def readable_size(size: int) -> str:
     if size >= 1024 * 1024:
         megabytes = (Decimal(size) / (1024 * 1024)).quantize(Decimal("0.1"))
-        return f"{megabytes.normalize():f} MB"
+        return f"{megabytes.normalize():f} MB".replace(".", symbols_in_use()[0])
     if size >= 1024:
         return f"{size // 1024} KB"
-    return f"{size} bytes"
+    return _("%(size)s bytes", size=size)
 
 
 def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_bytes: int) -> StoredFile:
@@ -65,17 +67,19 @@ def store_upload(stream: BinaryIO, filename: str | None, folder: Path, *, max_by
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in ALLOWED_TYPES:
         raise RuleViolation(
-            f"'{name}' is not an accepted type: upload PDF or an office document "
-            f"({', '.join(sorted(ALLOWED_TYPES))}).", field="file",
+            _("'%(name)s' is not an accepted type: upload PDF or an office document (%(types)s).", name=name,
+              types=", ".join(sorted(ALLOWED_TYPES))), field="file",
         )
     content_type, signatures = ALLOWED_TYPES[extension]
     data = stream.read(max_bytes + 1)
     if not data:
-        raise RuleViolation(f"'{name}' is empty.", field="file")
+        raise RuleViolation(_("'%(name)s' is empty.", name=name), field="file")
     if len(data) > max_bytes:
-        raise RuleViolation(f"'{name}' is larger than the limit of {readable_size(max_bytes)}.", field="file")
+        raise RuleViolation(_("'%(name)s' is larger than the limit of %(limit)s.", name=name,
+                                   limit=readable_size(max_bytes)), field="file")
     if not data.startswith(signatures):
-        raise RuleViolation(f"'{name}' does not contain what its name says ({extension.upper()}).", field="file")
+        raise RuleViolation(_("'%(name)s' does not contain what its name says (%(type)s).", name=name,
+                                   type=extension.upper()), field="file")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stored_name = f"{secrets.token_hex(16)}.{extension}"
     target = folder / stored_name

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from programme.core.money import MoneyError, format_number, symbols_in_use, typed_number
+from programme.core.texts import gettext as _
 
 #: The years a date typed into any form may fall in: far enough for any programme, near enough that converting it
 #: between time zones or adding a loan's term never leaves what Python and the databases can hold.
@@ -25,12 +26,13 @@ def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
 
 def _no_nul(form: FlaskForm, field: Field) -> None:
     if any("\x00" in value for value in field.raw_data or () if isinstance(value, str)):
-        raise ValidationError("This contains a NUL character, which cannot be stored: remove it.")
+        raise ValidationError(_("This contains a NUL character, which cannot be stored: remove it."))
 
 
 def _year_in_range(form: FlaskForm, field: Field) -> None:
     if field.data is not None and not FIRST_YEAR <= field.data.year <= LAST_YEAR:
-        raise ValidationError(f"Give a date between the years {FIRST_YEAR} and {LAST_YEAR}.")
+        raise ValidationError(_("Give a date between the years %(first)s and %(last)s.", first=FIRST_YEAR,
+                                last=LAST_YEAR))
 
 
 class ProgrammeForm(FlaskForm):
@@ -69,7 +71,7 @@ class FiniteDecimalField(DecimalField):
             raise ValueError(self.gettext("Not a valid decimal value."))
         if self.data is not None and abs(self.data) >= self.limit:
             self.data = None
-            raise ValueError(f"Give a number below {self.limit:,}.")
+            raise ValueError(_("Give a number below %(limit)s.", limit=format_number(self.limit, 0)))
 
 
 class MoneyField(FiniteDecimalField):
@@ -107,11 +109,11 @@ def at_most_places(places: int):
     def check(form: FlaskForm, field: DecimalField) -> None:
         value = field.data
         if value is not None and value != value.quantize(Decimal(1).scaleb(-places)):
-            raise ValidationError(f"Use at most {places} decimal places.")
+            raise ValidationError(_("Use at most %(places)s decimal places.", places=places))
 
     return check
 
 
 def positive(form: FlaskForm, field: DecimalField) -> None:
     if field.data is not None and field.data <= 0:
-        raise ValidationError("Give an amount above zero.")
+        raise ValidationError(_("Give an amount above zero."))

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -21,8 +23,8 @@ from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask import Flask, current_app, has_app_context, has_request_context, request, session
+from flask_babel import Babel, force_locale, get_locale, refresh
 from flask_login import current_user
 
 from programme.core import money
@@ -51,11 +53,28 @@ def choose_language() -> str:
 
 
 def current_language() -> str:
-    """The language being answered in (English outside a request)."""
-    if not has_request_context():
+    """The language being answered in, or written in (``speaking_to``); English outside the application."""
+    if not has_app_context():
         return DEFAULT_LANGUAGE
     locale = get_locale()
     return locale.language if locale is not None and locale.language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_of(person: object | None) -> str:
+    """The language a person reads: the one chosen on their account, else the one being answered in (a person who
+    never chose is written to in the language of whoever acted, or in English by a scheduled job)."""
+    chosen = getattr(person, "language", None)
+    return chosen if chosen in LANGUAGES else current_language()
+
+
+@contextmanager
+def speaking_to(person: object | None) -> Iterator[str]:
+    """Write in a person's language inside the block (a notification's subject and body, a mail): every
+    ``gettext``, amount and day is in that language; the request's language comes back after. Yields the
+    language."""
+    language = language_of(person)
+    with force_locale(language):
+        yield language
 
 
 @cache
@@ -109,6 +128,9 @@ def set_up_languages(app: Flask) -> None:
     money.answer_in(lambda: decimal_symbols(current_language()))
     Babel(app, locale_selector=choose_language, default_translation_directories=str(target),
           timezone_selector=lambda: current_app.config["PROGRAMME_TIMEZONE"])
+    # Flask-Babel keeps the language chosen on ``g``, which a request shares with an application context already
+    # pushed (a test's, a command's): each request chooses its own.
+    app.before_request(refresh)
 
     @app.context_processor
     def languages() -> dict[str, object]:

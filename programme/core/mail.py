@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.notifications import MailState, Notification
+from programme.core.texts import gettext as _
 
 #: Minutes to wait after the 1st, 2nd, ... failed attempt (the last figure repeats).
 RETRY_MINUTES = (1, 5, 30, 120, 360)
@@ -339,7 +340,7 @@ def send_outbox(session: Session, settings: MailSettings, *, now: Callable[[], d
     session.commit()
     transport = transport or transport_for(settings)
     try:
-        for _ in range(limit):
+        for _attempt in range(limit):
             note = _claim_next(session, now())
             session.commit()
             if note is None:
@@ -419,8 +420,8 @@ def send_again(session: Session, notification_id: int, *, actor: Actor, now: dat
     if note is None:
         raise NotFound("No such message.")
     if note.mail_state not in UNDELIVERED:
-        raise RuleViolation(f"This message is {note.mail_state.label}: only a message that was not delivered, or "
-                            "whose delivery is uncertain, can be sent again.")
+        raise RuleViolation(_("This message is %(state)s: only a message that was not delivered, or whose delivery "
+                              "is uncertain, can be sent again.", state=note.mail_state.label))
     audit.record(session, actor, "mail.send_again", note, state=note.mail_state.value,
                  attempts=note.mail_attempts, last_error=note.send_error, at=now.isoformat())
     note.mail_state, note.mail_attempts = MailState.PENDING, 0

@@ -1,13 +1,17 @@
 """Money as Decimal, never float.
 
 Amounts are quantised to the currency's minor unit. The helpers here are pure:
-no Flask, no database, so domain code and the rulebook can use them.
+no request, no database, so domain code and the rulebook can use them. Their messages are marked for translation
+(``flask_babel.gettext``): in the language of the request, English outside one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+# Flask-Babel's gettext answers in English outside an application (this module still needs no request).
+from programme.core.texts import gettext as _
 
 #: The amount columns are Numeric(14, 2): twelve digits before the point.
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -37,7 +41,7 @@ def quantum(currency: str) -> Decimal:
 def to_decimal(value: object) -> Decimal:
     """Convert int, str or Decimal to Decimal; refuse floats and garbage."""
     if isinstance(value, bool | float):
-        raise MoneyError(f"money must not be a float or a boolean (got {value!r})")
+        raise MoneyError(_("money must not be a float or a boolean (got %(value)s)", value=repr(value)))
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -47,11 +51,11 @@ def to_decimal(value: object) -> Decimal:
         try:
             result = Decimal(text)
         except InvalidOperation:
-            raise MoneyError(f"{value!r} is not a number") from None
+            raise MoneyError(_("%(value)s is not a number", value=repr(value))) from None
     else:
-        raise MoneyError(f"cannot use {type(value).__name__} as money")
+        raise MoneyError(_("cannot use %(type)s as money", type=type(value).__name__))
     if not result.is_finite():
-        raise MoneyError(f"{value!r} is not a finite number")
+        raise MoneyError(_("%(value)s is not a finite number", value=repr(value)))
     return result
 
 
@@ -66,39 +70,50 @@ def is_exact_amount(value: Decimal, currency: str) -> bool:
     return value == value.quantize(quantum(currency))
 
 
-def parse_amount(value: object, currency: str, *, places: int | None = None, what: str = "The amount",
+def parse_amount(value: object, currency: str, *, places: int | None = None, what: str | None = None,
                  zero: bool = False, maximum: Decimal | None = None, text: bool = True) -> Decimal:
     """The one parser of an amount of money: ``value`` as a Decimal quantised to ``places`` (the currency's minor
-    unit unless given), or MoneyError with a message naming ``what`` (e.g. "The amount", "line 1 debit").
+    unit unless given), or MoneyError with a message naming ``what`` (e.g. "The amount", "line 1 debit"; "The
+    amount" in the request's language when not given: a caller gives ``what`` already translated).
 
     Refused: nothing given (None or blank text), a float or a boolean, text when ``text`` is false, anything that
     is not a finite number, a negative amount, zero unless ``zero``, more than ``maximum`` when one is given
     (e.g. ``MAX_AMOUNT``, what the columns hold), and more decimal places than ``places``.
     """
+    what = what or _("The amount")
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise MoneyError(f"Give {what[0].lower() + what[1:]}.")
-    if isinstance(value, bool | float) or not (isinstance(value, Decimal | int) or (text and isinstance(value, str))):
-        never = ": money is never a float or a boolean" if isinstance(value, bool | float) else ""
-        raise MoneyError(f"{what} must be a Decimal, not {type(value).__name__} ({value!r}){never}.")
+        raise MoneyError(_("Give %(what)s.", what=what[0].lower() + what[1:]))
+    if isinstance(value, bool | float):
+        raise MoneyError(_("%(what)s must be a Decimal, not %(type)s (%(value)s): money is never a float or a "
+                           "boolean.", what=what, type=type(value).__name__, value=repr(value)))
+    if not (isinstance(value, Decimal | int) or (text and isinstance(value, str))):
+        raise MoneyError(_("%(what)s must be a Decimal, not %(type)s (%(value)s).", what=what,
+                           type=type(value).__name__, value=repr(value)))
     try:
         amount = Decimal(value.strip().replace("_", "")) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
-        raise MoneyError(f"{what} is not a number ({value!r}).") from None
+        raise MoneyError(_("%(what)s is not a number (%(value)s).", what=what, value=repr(value))) from None
     if not amount.is_finite():
-        raise MoneyError(f"{what} is not a finite amount ({value!r}).")
+        raise MoneyError(_("%(what)s is not a finite amount (%(value)s).", what=what, value=repr(value)))
+    if amount < 0 and zero:
+        raise MoneyError(_("%(what)s must be zero or more, never negative (got %(amount)s).", what=what,
+                           amount=amount))
     if amount < 0:
-        rule = "zero or more" if zero else "more than zero"
-        raise MoneyError(f"{what} must be {rule}, never negative (got {amount}).")
+        raise MoneyError(_("%(what)s must be more than zero, never negative (got %(amount)s).", what=what,
+                           amount=amount))
     if amount == 0 and not zero:
-        raise MoneyError(f"{what} must be more than zero.")
+        raise MoneyError(_("%(what)s must be more than zero.", what=what))
     if maximum is not None and amount > maximum:
-        raise MoneyError(f"{what} is too large: {amount} is more than {maximum}.")
+        raise MoneyError(_("%(what)s is too large: %(amount)s is more than %(maximum)s.", what=what, amount=amount,
+                           maximum=maximum))
     places = minor_unit(currency) if places is None else places
     step = Decimal(1).scaleb(-places)
     if amount != amount.quantize(step):
-        unit = "units" if places == 0 else "cents"
-        raise MoneyError(f"{what} must be in whole {unit} of {currency}: {amount} has more than {places} "
-                         "decimal places.")
+        if places == 0:
+            raise MoneyError(_("%(what)s must be in whole units of %(currency)s: %(amount)s has more than %(places)s "
+                               "decimal places.", what=what, currency=currency, amount=amount, places=places))
+        raise MoneyError(_("%(what)s must be in whole cents of %(currency)s: %(amount)s has more than %(places)s "
+                           "decimal places.", what=what, currency=currency, amount=amount, places=places))
     return amount.quantize(step)
 
 
@@ -139,19 +154,25 @@ def typed_number(text: str, symbols: tuple[str, str] | None = None) -> str:
     MoneyError saying how to write it."""
     decimal, group = symbols or symbols_in_use()
     raw = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
-    point, comma = ("a point", "a comma") if decimal == "." else ("a comma", "a point")
     example = format_number(Decimal("12500"), 2, (decimal, group))
     if group in raw:
-        whole, _, fraction = raw.partition(decimal)
+        whole, _mark, fraction = raw.partition(decimal)
         sign = whole[:1] if whole[:1] in "+-" else ""
         groups = whole[len(sign):].split(group)
         if not (groups[0].isdigit() and len(groups[0]) <= 3 and all(g.isdigit() and len(g) == 3 for g in groups[1:])):
             if len(groups) == 2 and groups[1].isdigit() and len(groups[1]) <= 2 and not fraction:
-                raise MoneyError(f"Write the cents after {point}: {groups[0]}{decimal}{groups[1]}, not {raw} "
-                                 f"({comma} only separates thousands).")
-            separators = "commas" if group == "," else "points"
-            raise MoneyError(f"Separate thousands with {separators} in groups of three ({example}), or not at all.")
+                right = f"{groups[0]}{decimal}{groups[1]}"
+                if decimal == ".":
+                    raise MoneyError(_("Write the cents after a point: %(right)s, not %(typed)s (a comma only "
+                                       "separates thousands).", right=right, typed=raw))
+                raise MoneyError(_("Write the cents after a comma: %(right)s, not %(typed)s (a point only separates "
+                                   "thousands).", right=right, typed=raw))
+            if group == ",":
+                raise MoneyError(_("Separate thousands with commas in groups of three (%(example)s), or not at all.",
+                                   example=example))
+            raise MoneyError(_("Separate thousands with points in groups of three (%(example)s), or not at all.",
+                               example=example))
         raw = sign + "".join(groups) + (decimal + fraction if fraction or raw.endswith(decimal) else "")
     if decimal != "." and "." in raw:
-        raise MoneyError(f"Write the cents after {point}, as {example}.")
+        raise MoneyError(_("Write the cents after a comma, as %(example)s.", example=example))
     return raw.replace(decimal, ".")

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from programme.core.db import Base, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
 
 
 class MailState(enum.StrEnum):
@@ -26,8 +27,14 @@ class MailState(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"pending": "waiting", "sending": "being sent", "sent": "sent", "uncertain": "outcome unknown",
-                "failed": "not delivered", "in_app_only": "shown in the app only"}[self.value]
+        """The state in words, in the language being answered."""
+        return str(MAIL_STATE_LABELS[self.value])
+
+
+#: The mail states in words (the outbox page, and a refusal to send a message again).
+MAIL_STATE_LABELS = {"pending": _l("waiting"), "sending": _l("being sent"), "sent": _l("sent"),
+                     "uncertain": _l("outcome unknown"), "failed": _l("not delivered"),
+                     "in_app_only": _l("shown in the app only")}
 
 
 class Notification(Base):

@@ -25,6 +25,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from programme.core.access import RuleViolation
+from programme.core.money import format_number
+from programme.core.texts import gettext as _
 
 MONEY_FORMAT = "#,##0.00"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -146,7 +148,7 @@ def open_uploaded_workbook(data: bytes, name: str, limits: WorkbookLimits) -> An
     from openpyxl.utils.exceptions import InvalidFileException
 
     if not data or not zipfile.is_zipfile(io.BytesIO(data)):
-        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.")
+        raise WorkbookRefused(_not_a_workbook(name))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_entries(archive, name, limits)
@@ -157,22 +159,35 @@ def open_uploaded_workbook(data: bytes, name: str, limits: WorkbookLimits) -> An
         raise
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError,
             EOFError) as exc:
-        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.") from exc
+        raise WorkbookRefused(_not_a_workbook(name)) from exc
+
+
+def _not_a_workbook(name: str) -> str:
+    return _("%(name)s is not an Excel workbook (.xlsx): it cannot be opened as one.", name=name)
+
+
+def _count(number: int) -> str:
+    """A count grouped in the language's way (10,010; 10.010)."""
+    return format_number(Decimal(number), 0)
 
 
 def _check_entries(archive: zipfile.ZipFile, name: str, limits: WorkbookLimits) -> None:
     entries = archive.infolist()
     if len(entries) > limits.max_entries:
-        raise WorkbookRefused(f"{name} holds {len(entries):,} parts, more than any spreadsheet of this kind "
-                              f"({limits.max_entries:,}): it is not read.")
+        raise WorkbookRefused(_("%(name)s holds %(parts)s parts, more than any spreadsheet of this kind (%(most)s): "
+                                "it is not read.", name=name, parts=_count(len(entries)),
+                                most=_count(limits.max_entries)))
     total = sum(entry.file_size for entry in entries)
     if total > limits.max_uncompressed_bytes:
-        raise WorkbookRefused(f"{name} unpacks to {total // _MB:,} MB, more than the limit of "
-                              f"{limits.max_uncompressed_bytes // _MB} MB: it is not read.")
+        raise WorkbookRefused(_("%(name)s unpacks to %(size)s MB, more than the limit of %(limit)s MB: it is not "
+                                "read.", name=name, size=_count(total // _MB),
+                                limit=limits.max_uncompressed_bytes // _MB))
     for entry in entries:
         if entry.file_size > _MB and entry.file_size > limits.max_ratio * max(entry.compress_size, 1):
-            raise WorkbookRefused(f"{name} is packed {entry.file_size // max(entry.compress_size, 1):,} times "
-                                  f"tighter than any real spreadsheet ({entry.filename}): it is not read.")
+            raise WorkbookRefused(_("%(name)s is packed %(ratio)s times tighter than any real spreadsheet (%(part)s): "
+                                    "it is not read.", name=name,
+                                    ratio=_count(entry.file_size // max(entry.compress_size, 1)),
+                                    part=entry.filename))
 
 
 def _sheet_paths(archive: zipfile.ZipFile) -> list[str]:
@@ -186,7 +201,7 @@ def _count_rows(archive: zipfile.ZipFile, sheet: str, name: str, max_rows: int) 
     with archive.open(sheet) as stream:
         head = stream.read(64 * 1024)
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:  # a spreadsheet never declares any; a billion laughs does
-        raise WorkbookRefused(f"{name} is not an Excel workbook (.xlsx): it cannot be opened as one.")
+        raise WorkbookRefused(_not_a_workbook(name))
     rows = 0
     with archive.open(sheet) as stream:
         # lxml streams the sheet and hands back only the row elements (C speed: 10,000 rows in a few ms), never
@@ -195,6 +210,6 @@ def _count_rows(archive: zipfile.ZipFile, sheet: str, name: str, max_rows: int) 
                                                no_network=True, load_dtd=False, huge_tree=False):
             rows += 1
             if rows > max_rows:
-                raise WorkbookRefused(f"{name} has more than {max_rows:,} rows (blank ones count too): split "
-                                      "it in parts and import each.")
+                raise WorkbookRefused(_("%(name)s has more than %(rows)s rows (blank ones count too): split it in "
+                                        "parts and import each.", name=name, rows=_count(max_rows)))
             element.clear()

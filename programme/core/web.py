@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from programme.core.access import AccessDenied, NotFound, RuleViolation
 from programme.core.money import format_money, symbols_in_use
 from programme.core.security import bounded_int
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, format_local
 from programme.core.timezone import now as now  # the views' clock, re-exported: one clock, set once in tests
 from programme.extensions import db
@@ -161,8 +162,35 @@ def _error_page(status: int, title: str, message: str):
 
 def _megabytes(size: int | None) -> str:
     if not size:
-        return "the configured size"
-    return f"{Decimal(size) / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+        return _("the configured size")
+    return f"{Decimal(size) / (1024 * 1024):.1f}".removesuffix(".0").replace(".", symbols_in_use()[0]) + " MB"
+
+
+def _http_error_words(code: int) -> tuple[str, str] | None:
+    """Our own title and sentence for the HTTP errors a person may meet (Werkzeug's are English only), in the
+    language being answered; None for another code (Werkzeug's words are kept)."""
+    if code == 400:
+        return _("Bad request"), _("The request could not be understood. Go back, reload the page and try again.")
+    if code == 401:
+        return _("Not authenticated"), _("Log in first, then try again.")
+    if code == 403:
+        return _("Not allowed"), _("You may not do this.")
+    if code == 404:
+        return _("Not found"), _("There is nothing here, or it is not yours to see.")
+    if code == 405:
+        return _("Not possible"), _("This address cannot be used that way. Go back and use the page's own links and "
+                                    "buttons.")
+    if code == 409:
+        return _("Not possible"), _("This conflicts with what was recorded meanwhile. Reload the page and try again.")
+    if code == 413:
+        limit = current_app.config.get("MAX_ATTACHMENT_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH")
+        return _("File too large"), _("The file is too large: the limit is %(limit)s per file. Nothing was uploaded. "
+                                      "Go back and choose a smaller file.", limit=_megabytes(limit))
+    if code == 429:
+        return _("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")
+    if code == 500:
+        return _("Something went wrong"), _("The error was logged. Nothing was saved by this request.")
+    return None
 
 
 #: What the databases answer when two transactions meet: SQLite's lock, PostgreSQL's serialisation and deadlock.
@@ -182,56 +210,51 @@ def _decimal_text(value: Decimal) -> str:
 def register_web(app: Flask) -> None:
     @app.errorhandler(AccessDenied)
     def access_denied(exc: AccessDenied):
-        return _error_page(403, "Not allowed", f"You may not do this: {exc}." if str(exc) else "You may not do this.")
+        return _error_page(403, _("Not allowed"), _("You may not do this: %(reason)s.", reason=str(exc)) if str(exc)
+                           else _("You may not do this."))
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
-        return _error_page(404, "Not found", "There is nothing here, or it is not yours to see.")
+        return _error_page(404, _("Not found"), _("There is nothing here, or it is not yours to see."))
 
     @app.errorhandler(RuleViolation)
     def rule_violation(exc: RuleViolation):
-        return _error_page(409, "Not possible", exc.message)
+        return _error_page(409, _("Not possible"), exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        message = "The form was stale or incomplete. Go back, reload the page and try again."
-        return _error_page(400, "Form expired", message)
+        message = _("The form was stale or incomplete. Go back, reload the page and try again.")
+        return _error_page(400, _("Form expired"), message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        titles = {413: "File too large", 429: "Too many attempts"}
-        if exc.code == 413:
-            limit = current_app.config.get("MAX_ATTACHMENT_BYTES") or current_app.config.get("MAX_CONTENT_LENGTH")
-            message = (
-                f"The file is too large: the limit is {_megabytes(limit)} per file. "
-                "Nothing was uploaded. Go back and choose a smaller file."
-            )
-        elif exc.code == 429:
-            message = "Too many attempts in a short time. Wait a minute and try again."
-        else:
-            message = exc.description or ""
-        return _error_page(exc.code or 500, titles.get(exc.code or 500, exc.name), message)
+        words = _http_error_words(exc.code or 500)
+        if words is None:
+            return _error_page(exc.code or 500, exc.name, exc.description or "")
+        return _error_page(exc.code or 500, *words)
 
     @app.errorhandler(IntegrityError)
     def integrity_error(exc: IntegrityError):
         # A unique key or a check the database enforces, met by two identical posts at once (a double click, two
         # people): the first did the work; this one saved nothing.
         current_app.logger.info("refused by the database on %s %s: %s", request.method, request.path, exc.orig)
-        return _error_page(409, "Already done", "This was already done, or done at the same moment by someone else. "
-                           "Nothing was saved by this request: reload the page to see what was recorded.")
+        return _error_page(409, _("Already done"), _("This was already done, or done at the same moment by someone "
+                                                     "else. Nothing was saved by this request: reload the page to see "
+                                                     "what was recorded."))
 
     @app.errorhandler(OperationalError)
     def operational_error(exc: OperationalError):
         if not _is_contention(exc):
             return unexpected(exc)
         current_app.logger.info("write contention on %s %s: %s", request.method, request.path, exc.orig)
-        return _error_page(409, "Busy", "Someone else was changing this at the same moment. Nothing was saved by "
-                           "this request: reload the page to see what was recorded, then try again if needed.")
+        return _error_page(409, _("Busy"), _("Someone else was changing this at the same moment. Nothing was saved "
+                                             "by this request: reload the page to see what was recorded, then try "
+                                             "again if needed."))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         current_app.logger.exception("unexpected error on %s %s", request.method, request.path)
-        return _error_page(500, "Something went wrong", "The error was logged. Nothing was saved by this request.")
+        return _error_page(500, *_http_error_words(500))  # type: ignore[misc]
 
     zone = app.config["PROGRAMME_TIMEZONE"]
 

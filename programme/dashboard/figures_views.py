@@ -16,7 +16,8 @@ from markupsafe import Markup
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, pixels
 from programme.core.i18n import current_language
-from programme.core.money import format_money
+from programme.core.money import format_money, symbols_in_use
+from programme.core.texts import gettext as _
 from programme.core.timezone import now, programme_today
 from programme.core.web import actor, programme_zone, send_workbook
 from programme.dashboard.cache import data_version, figures_at, figures_html_at, page_at
@@ -81,8 +82,7 @@ def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str, str]], Decimal
     right = 170
     span = width - left - right
     largest = top if top is not None else max(
-        [value for _, bars, _, _ in rows for value, _, _, _ in bars]
-        + [marker for _, _, marker, _ in rows if marker is not None] + [Decimal(0)])
+        [bar[0] for row in rows for bar in row[1]] + [row[2] for row in rows if row[2] is not None] + [Decimal(0)])
     scale = Scale(0, largest if largest > 0 else 0, 0, span)
     drawn, y = [], 8
     descriptions = []
@@ -99,13 +99,20 @@ def bar_chart(rows: list[tuple[str, list[tuple[Decimal, str, str, str]], Decimal
         longest = max((bar.width for bar in row_bars), default=0)
         drawn.append(BarRow(label, y + height // 2, row_bars, marker_x, text,
                             left + max(longest, (marker_x or left) - left) + 6))
-        descriptions.append(f"{label}: " + (text or ", ".join(b.title for b in row_bars)))
+        descriptions.append(_("%(label)s: %(figures)s", label=label,
+                              figures=text or ", ".join(b.title for b in row_bars)))
         y += height + 12
     return BarChart(width, y + 4, left, drawn, "; ".join(descriptions))
 
 
 def _count_chart(counts: list[tuple[str, int]]) -> BarChart:
-    return bar_chart([(label, [(Decimal(n), "count", f"{label}: {n}", "")], None, str(n)) for label, n in counts])
+    return bar_chart([(label, [(Decimal(n), "count", _("%(label)s: %(figures)s", label=label, figures=n), "")], None,
+                       str(n)) for label, n in counts])
+
+
+def _percent(share: Decimal) -> str:
+    """A share as a percentage written in the language being answered (12.5 %, 12,5 %)."""
+    return f"{(share * 100).normalize():f} %".replace(".", symbols_in_use()[0])
 
 
 def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | list[tuple[str, BarChart]]]:
@@ -117,24 +124,26 @@ def charts(figures: ProgrammeFigures, *, public: bool) -> dict[str, BarChart | l
         for m in figures.money_totals:
             if m.currency != currency:
                 continue
-            committed = f"{m.label} committed: {format_money(m.committed, currency)}"
-            paid = f"{m.label} paid: {format_money(m.paid, currency)}"
+            committed_amount, paid_amount = format_money(m.committed, currency), format_money(m.paid, currency)
+            committed = _("%(instrument)s committed: %(amount)s", instrument=m.label, amount=committed_amount)
+            paid = _("%(instrument)s paid: %(amount)s", instrument=m.label, amount=paid_amount)
             rows.append((m.label, [
-                (m.committed, "committed", committed, f"committed {format_money(m.committed, currency)}"),
-                (m.paid, "paid", paid, f"paid {format_money(m.paid, currency)}"),
+                (m.committed, "committed", committed, _("committed %(amount)s", amount=committed_amount)),
+                (m.paid, "paid", paid, _("paid %(amount)s", amount=paid_amount)),
             ], None, ""))
         money.append((currency, bar_chart(rows)))
     result: dict[str, BarChart | list[tuple[str, BarChart]]] = {
         "money": money,
         "status": _count_chart([(s.label, figures.by_status.get(s.value, 0)) for s in InitiativeStatus]),
-        "year": _count_chart([(f"Year {year}", n) for year, n in figures.by_year.items()]),
+        "year": _count_chart([(_("Year %(year)s", year=year), n) for year, n in figures.by_year.items()]),
     }
     if not public and figures.shares:
         rows = []
         for s in figures.shares:
             share = s.share if s.share is not None else Decimal(0)
-            shown = "no money" if s.share is None else f"{(s.share * 100).normalize():f} %"
-            title = f"{s.reference}, year {s.year}: {shown} paid, cap {(s.cap * 100).normalize():f} %"
+            shown = _("no money") if s.share is None else _percent(s.share)
+            title = _("%(reference)s, year %(year)s: %(share)s paid, cap %(cap)s", reference=s.reference, year=s.year,
+                      share=shown, cap=_percent(s.cap))
             rows.append((s.reference, [(share, "over" if s.over else "share", title, "")], s.cap, shown))
         result["shares"] = bar_chart(rows, top=Decimal(1))
     return result

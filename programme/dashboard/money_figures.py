@@ -12,6 +12,8 @@ from decimal import Decimal
 from sqlalchemy import case, func, literal, select
 
 from programme.core.db import from_cents, sum_cents
+from programme.core.texts import LazyText
+from programme.core.texts import lazy_gettext as _l
 from programme.dashboard._common import SHARE_PLACES, ZERO, ratio
 from programme.extensions import db
 from programme.funding.models import (
@@ -32,8 +34,9 @@ MATCHING = "matching_grant"
 LOANS = "loan"
 CAPITALISATION = "fund_capitalisation"
 #: The instruments, in the order the pages show them, with their labels.
-INSTRUMENTS: dict[str, str] = {STARTUP: "Start-up grants", MATCHING: "Matching grants", LOANS: "Loans",
-                               CAPITALISATION: "Revolving-fund capitalisation"}
+#: Labels in the language being answered: ``str(...)`` of one where a text is needed (a cell, a sentence).
+INSTRUMENTS: dict[str, LazyText] = {STARTUP: _l("Start-up grants"), MATCHING: _l("Matching grants"),
+                                      LOANS: _l("Loans"), CAPITALISATION: _l("Revolving-fund capitalisation")}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class InstrumentMoney:
 
     @property
     def label(self) -> str:
-        return INSTRUMENTS[self.instrument]
+        return str(INSTRUMENTS[self.instrument])
 
 
 @dataclass(frozen=True)

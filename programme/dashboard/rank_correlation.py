@@ -1,4 +1,5 @@
-"""Spearman's rank correlation, for the contest's validity (pure: no Flask, no database, never a float).
+"""Spearman's rank correlation, for the contest's validity (pure: no database, never a float; its words are in the
+language being answered, English outside a request).
 
 - **Ranks** are 1 for the smallest value up to n for the largest; values that tie share the average of the ranks
   they span (two values tied for ranks 2 and 3 both get 2.5), so ties need no special formula.
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+
+from programme.core.texts import gettext as _
 
 Value = int | Decimal | Fraction
 
@@ -60,16 +63,16 @@ def spearman(xs: Sequence[Value], ys: Sequence[Value]) -> Correlation:
         raise ValueError(f"as many x values as y values (got {len(xs)} and {len(ys)})")
     n = len(xs)
     if n < MIN_PAIRS:
-        return Correlation(n, None, f"fewer than {MIN_PAIRS} pairs")
+        return Correlation(n, None, _("fewer than %(count)s pairs", count=MIN_PAIRS))
     rx, ry = average_ranks(xs), average_ranks(ys)
     mean = Fraction(n + 1, 2)
     sxy = sum(((a - mean) * (b - mean) for a, b in zip(rx, ry, strict=True)), Fraction(0))
     sxx = sum(((a - mean) ** 2 for a in rx), Fraction(0))
     syy = sum(((b - mean) ** 2 for b in ry), Fraction(0))
     if sxx == 0:
-        return Correlation(n, None, "every score is the same")
+        return Correlation(n, None, _("every score is the same"))
     if syy == 0:
-        return Correlation(n, None, "every outcome is the same")
+        return Correlation(n, None, _("every outcome is the same"))
     with localcontext() as ctx:
         ctx.prec = 40
         product = sxx * syy
@@ -84,6 +87,9 @@ def strength(rho: Decimal) -> str:
     sign: a description, not a test of significance."""
     size = abs(rho)
     if size < Decimal("0.1"):
-        return "no visible relation"
-    word = "weak" if size < Decimal("0.3") else "moderate" if size < Decimal("0.5") else "strong"
-    return f"{word} {'positive' if rho > 0 else 'negative'}"
+        return _("no visible relation")
+    if size < Decimal("0.3"):
+        return _("weak positive") if rho > 0 else _("weak negative")
+    if size < Decimal("0.5"):
+        return _("moderate positive") if rho > 0 else _("moderate negative")
+    return _("strong positive") if rho > 0 else _("strong negative")

@@ -36,6 +36,7 @@ from sqlalchemy import select
 
 from programme.calls.models import Call
 from programme.core.db import from_cents, sum_cents
+from programme.core.texts import gettext as _
 from programme.core.timezone import local_date
 from programme.dashboard._common import PAR_PLACES, SHARE_PLACES, ratio
 from programme.extensions import db
@@ -105,7 +106,7 @@ def _accumulated(moves: dict[str, list[tuple[date, Decimal]]], ends: list[date])
         dated.sort()
         days = [day for day, _ in dated]
         running, totals = Decimal("0.00"), [Decimal("0.00")]
-        for _, amount in dated:
+        for _day, amount in dated:
             running += amount
             totals.append(running)
         result[scope] = [totals[bisect.bisect_right(days, end)] for end in ends]
@@ -140,8 +141,8 @@ def leverage_history(ends: list[date], zone: str) -> History:
     values = {currency: [ratio(verified, whole, SHARE_PLACES) for verified, whole
                          in zip(verified_by.get(currency, zero), paid_by.get(currency, zero), strict=True)]
               for currency in sorted(set(paid) | set(cofinancing))}
-    return History(values, "Co-financing verified by the period's end (by the day it was verified) ÷ grants paid "
-                           "(by value date) + fund capitalisations (by value date) by then.")
+    return History(values, _("Co-financing verified by the period's end (by the day it was verified) ÷ grants paid "
+                             "(by value date) + fund capitalisations (by value date) by then."))
 
 
 def write_off_recovery_history(ends: list[date], zone: str) -> History:
@@ -163,8 +164,8 @@ def write_off_recovery_history(ends: list[date], zone: str) -> History:
     values = {currency: [ratio(back, off, SHARE_PLACES) for back, off
                          in zip(recovered_by.get(currency, zero), written_by.get(currency, zero), strict=True)]
               for currency in sorted(set(written) | set(recovered))}
-    return History(values, "Money recovered on written-off loans by the period's end (by value date) ÷ principal "
-                           "written off by then (by the day of the write-off).")
+    return History(values, _("Money recovered on written-off loans by the period's end (by value date) ÷ principal "
+                             "written off by then (by the day of the write-off)."))
 
 
 def portfolio_history(ends: list[date], zone: str, *, figure: str) -> History:
@@ -190,8 +191,8 @@ def portfolio_history(ends: list[date], zone: str, *, figure: str) -> History:
             series.append(dated[found][1] if found >= 0 and (begins is None or days[found] > begins) else None)
         values[currency] = series
     return History(dict(sorted(values.items())),
-                   "The daily job's programme figures of the last day it ran in each period; a period in which it "
-                   "did not run has no figure (the loans keep no history of their days late to recompute it).")
+                   _("The daily job's programme figures of the last day it ran in each period; a period in which it "
+                     "did not run has no figure (the loans keep no history of their days late to recompute it)."))
 
 
 # ------------------------------------------------------------------------------------------------ initiatives
@@ -221,7 +222,7 @@ def _stopped(zone: str) -> tuple[dict[int, date], set[int], set[int]]:
 
 
 def reports_history(ends: list[date], zone: str) -> History:
-    stopped, _, undated = _stopped(zone)
+    stopped, _terminated, undated = _stopped(zone)
     submitted = [0] * len(ends)
     overdue_changes = [0] * (len(ends) + 1)
     for initiative_id, due_on, status, submitted_at in db.session.execute(
@@ -252,12 +253,12 @@ def reports_history(ends: list[date], zone: str) -> History:
         values.append(ratio(Decimal(running_submitted), Decimal(running_submitted + running_overdue),
                             SHARE_PLACES))
     return History({PROGRAMME: values},
-                   "Reports submitted by the period's end ÷ (those + reports then past their due date and not yet "
-                   "submitted, of initiatives still running then).")
+                   _("Reports submitted by the period's end ÷ (those + reports then past their due date and not yet "
+                     "submitted, of initiatives still running then)."))
 
 
 def self_funding_history(ends: list[date], zone: str) -> History:
-    stopped, terminated, _ = _stopped(zone)
+    stopped, terminated, _undated = _stopped(zone)
     lengths = {call.id: len(call.rules.funding.external_share.schedule)
                for call in db.session.scalars(select(Call).where(Call.id.in_(select(Initiative.call_id))))}
     reached = [0] * (len(ends) + 1)
@@ -277,13 +278,13 @@ def self_funding_history(ends: list[date], zone: str) -> History:
         gone += failed[index]
         values.append(ratio(Decimal(at_floor - gone), Decimal(at_floor), SHARE_PLACES))
     return History({PROGRAMME: values},
-                   "Of the initiatives past the last year of their call's schedule at the period's end, the share "
-                   "not terminated by then.")
+                   _("Of the initiatives past the last year of their call's schedule at the period's end, the share "
+                     "not terminated by then."))
 
 
 def not_reconstructed(ends: list[date], zone: str) -> History:
-    return History({}, "Not reconstructed: it needs each initiative's external share in the programme year it was "
-                       "in at each past date, which the records do not keep; only today's figure is shown.",
+    return History({}, _("Not reconstructed: it needs each initiative's external share in the programme year it "
+                         "was in at each past date, which the records do not keep; only today's figure is shown."),
                    reconstructed=False)
 
 

@@ -20,10 +20,13 @@ from pathlib import Path
 
 from programme.core.charts import Scale, coordinate, nice_step
 from programme.core.kept import Kept
+from programme.core.money import symbols_in_use
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.dashboard.figures import ProgrammeFigures
 from programme.dashboard.target_trends import HISTORIES, PROGRAMME, History, period_ends, programme_start
 from programme.rulebook import ProgrammeRules, RulesError, parse_programme_rules
-from programme.rulebook.programme import Target
+from programme.rulebook.programme import PROGRAMME_FIGURES, Target
 
 #: Each figure a target may name, read from the dashboard's figures: (scope, value) per currency or once.
 ACTUALS: dict[str, Callable[[ProgrammeFigures], list[tuple[str, Decimal | None]]]] = {
@@ -35,6 +38,27 @@ ACTUALS: dict[str, Callable[[ProgrammeFigures], list[tuple[str, Decimal | None]]
     "write_off_recovery": lambda f: [(fund.currency, fund.write_off_recovery) for fund in f.funds],
     "initiatives_over_cap": lambda f: [(PROGRAMME, Decimal(sum(1 for share in f.shares if share.over)))],
 }
+
+
+#: The figures' titles (``rulebook.programme.PROGRAMME_FIGURES``, in English there) in the language being answered.
+FIGURE_TITLES = {
+    "co_financing_leveraged": _l("Co-financing leveraged per unit of programme money paid"),
+    "self_funding_share": _l("Initiatives still running after their external-share schedule ended"),
+    "par30": _l("Portfolio at risk over 30 days (PAR30)"),
+    "reports_on_time": _l("Self-evaluation reports in on time"),
+    "recovery_rate": _l("Recovery rate of the revolving funds' loans"),
+    "write_off_recovery": _l("Money recovered on written-off loans"),
+    "initiatives_over_cap": _l("Running initiatives over their external-share cap this year"),
+}
+
+
+def figure_label(target: Target) -> str:
+    """What a target is called: the title its rules file gives it (as typed there), else its figure's title in the
+    language being answered."""
+    if target.title:
+        return target.title
+    title = FIGURE_TITLES.get(target.figure)
+    return str(title) if title is not None else PROGRAMME_FIGURES[target.figure].title
 
 
 # ------------------------------------------------------------------------------------------------ reading the rules
@@ -139,6 +163,11 @@ class TargetResult:
     reconstructed: bool = True
 
     @property
+    def label(self) -> str:
+        """The target's name, in the language being answered (``figure_label``)."""
+        return figure_label(self.target)
+
+    @property
     def status(self) -> str:
         """"met" when every scope meets it, "not_met" when any misses it, else "no_figure"."""
         judged = [a.met for a in self.actuals if a.met is not None]
@@ -188,7 +217,7 @@ def target_results(rules: ProgrammeRules, figures: ProgrammeFigures, *, zone: st
                 trends.append(Trend(actual.scope, points, trend_chart(points, target, actual.scope, step)))
         results.append(TargetResult(
             target=target, year=today.year, year_target=target.value_in(today.year), actuals=actuals, trends=trends,
-            trend_how=history.how if history is not None else "No initiative yet: the programme has no history.",
+            trend_how=history.how if history is not None else _("No initiative yet: the programme has no history."),
             reconstructed=history.reconstructed if history is not None else False))
     return TargetsReport(rules, results, step)
 
@@ -197,15 +226,31 @@ def target_results(rules: ProgrammeRules, figures: ProgrammeFigures, *, zone: st
 
 
 def _shown(value: Decimal, kind: str) -> str:
+    """A figure as a chart writes it, with the decimal mark of the language being answered."""
     if kind == "share":
-        return f"{(value * 100).quantize(Decimal('0.1')).normalize():f} %"
-    if kind == "count":
-        return f"{value.normalize():f}"
-    return f"{value.normalize():f} ×"
+        text = f"{(value * 100).quantize(Decimal('0.1')).normalize():f} %"
+    elif kind == "count":
+        text = f"{value.normalize():f}"
+    else:
+        text = f"{value.normalize():f} ×"
+    return text.replace(".", symbols_in_use()[0])
 
 
 def period_label(day: date, step: str) -> str:
-    return f"Q{(day.month - 1) // 3 + 1} {day.year}" if step == "quarter" else str(day.year)
+    if step == "quarter":
+        return _("Q%(quarter)s %(year)s", quarter=(day.month - 1) // 3 + 1, year=day.year)
+    return str(day.year)
+
+
+def _point_text(point: TrendPoint, kind: str, step: str) -> str:
+    """One point of a trend, as the chart's description says it."""
+    when = _("today") if point.today else period_label(point.day, step)
+    value = _("no figure") if point.value is None else _shown(point.value, kind)
+    if point.met is None:
+        return _("%(period)s: %(value)s", period=when, value=value)
+    if point.met:
+        return _("%(period)s: %(value)s (met)", period=when, value=value)
+    return _("%(period)s: %(value)s (not met)", period=when, value=value)
 
 
 def trend_chart(points: list[TrendPoint], target: Target, scope: str, step: str) -> TrendChart | None:
@@ -242,11 +287,9 @@ def trend_chart(points: list[TrendPoint], target: Target, scope: str, step: str)
         target_parts.append(f"H{x(index)}V{y(points[index].target)}")
     marks = [(x(i), y(p.value), bool(p.met)) for i, p in enumerate(points) if p.value is not None]
     ticks = [(y(v), _shown(v, kind)) for v in (Decimal(0), top_value / 2, top_value)]
-    labels = [(x(0), period_label(points[0].day, step)), (x(len(points) - 1), "today")]
-    shown = "; ".join(f"{'today' if p.today else period_label(p.day, step)}: "
-                      f"{'no figure' if p.value is None else _shown(p.value, kind)}"
-                      f"{'' if p.met is None else ' (met)' if p.met else ' (not met)'}" for p in points)
-    scope_text = f" ({scope})" if scope else ""
-    description = f"{target.label}{scope_text} at each period's end against the target: {shown}."
+    labels = [(x(0), period_label(points[0].day, step)), (x(len(points) - 1), _("today"))]
+    shown = "; ".join(_point_text(p, kind, step) for p in points)
+    named = f"{figure_label(target)} ({scope})" if scope else figure_label(target)
+    description = _("%(figure)s at each period's end against the target: %(points)s.", figure=named, points=shown)
     return TrendChart(width, height, left, top, height - bottom, " ".join(figure_parts), " ".join(target_parts),
                       marks, ticks, labels, description)

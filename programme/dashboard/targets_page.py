@@ -13,7 +13,7 @@ from programme.core.kept import Kept
 from programme.dashboard.cache import figures_at
 from programme.dashboard.targets import read_rules, rules_path, target_results
 
-_sections: Kept[str] = Kept(4)
+_sections: Kept[str] = Kept(12)  # per language too
 
 
 def rules_key() -> str:

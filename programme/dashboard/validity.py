@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from programme.calls.models import Call, CallStatus
 from programme.core.access import Actor, NotFound, Role
+from programme.core.texts import gettext as _
 from programme.dashboard.rank_correlation import Correlation, spearman
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
@@ -92,11 +93,11 @@ class ValidityRow:
     @property
     def outcome_text(self) -> str:
         if self.terminated:
-            return "terminated"
+            return _("terminated")
         if self.latest_report_end is None:
-            return "no report submitted yet"
+            return _("no report submitted yet")
         if self.progress is None:
-            return "no usable KPI in its latest report"
+            return _("no usable KPI in its latest report")
         return ""
 
 
@@ -164,7 +165,7 @@ def _origins(call_id: int) -> dict[int, int]:
     to the call's proposal it comes from."""
     origin = {pid: pid for pid in db.session.scalars(select(Proposal.id).where(Proposal.call_id == call_id))}
     frontier = set(origin)
-    for _ in range(MOST_STAGES):
+    for _step in range(MOST_STAGES):
         if not frontier:
             break
         found = db.session.execute(select(Proposal.id, Proposal.previous_proposal_id)
@@ -221,7 +222,7 @@ def call_validity(call: Call, *, actor: Actor) -> CallValidity:
     if call.status != CallStatus.DECIDED:
         raise NotFound("the call is not decided")
     initiatives = _initiatives_of(call.id)
-    reports = _latest_reports([row.id for row, _ in initiatives])
+    reports = _latest_reports([row.id for row, _origin in initiatives])
     keys = list(results.scoring.keys)
     rows = []
     for row, scored_proposal in initiatives:
@@ -238,7 +239,7 @@ def call_validity(call: Call, *, actor: Actor) -> CallValidity:
                             [(key, results.scoring.name_of(key)) for key in keys], rows, [])
     sample = validity.sample
     outcomes = [row.outcome for row in sample]
-    correlations = [CriterionValidity(TOTAL, "Total score", spearman([row.total for row in sample], outcomes))]
+    correlations = [CriterionValidity(TOTAL, _("Total score"), spearman([row.total for row in sample], outcomes))]
     for key, name in validity.criteria:
         with_score = [row for row in sample if key in row.scores]
         correlations.append(CriterionValidity(key, name, spearman([row.scores[key] for row in with_score],

@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from programme.core.spreadsheets import StreamingWorkbook
+from programme.core.texts import gettext as _
 from programme.dashboard.validity import CallValidity
 from programme.reviews.domain import display
 
+#: The sheets' titles in English; the workbook is written in the language of whoever asks for it.
 CORRELATIONS_SHEET = "Rank correlations"
 INITIATIVES_SHEET = "Initiatives"
 
@@ -19,23 +21,26 @@ def write_validity(target: str | BinaryIO, validity: CallValidity, *, min_sample
     ``min_sample`` (else the reason); returns the rows written."""
     book = StreamingWorkbook()
     rows = 0
-    book.add_sheet(CORRELATIONS_SHEET, ["Score", "Sample (n)", "Spearman's rho", "Note"], widths=[50, 10, 14, 60])
+    correlations, initiatives = _("Rank correlations"), _("Initiatives")
+    book.add_sheet(correlations, [_("Score"), _("Sample (n)"), _("Spearman's rho"), _("Note")],
+                   widths=[50, 10, 14, 60])
     for item in validity.correlations:
         c = item.correlation
         if c.rho is None:
-            rho, note = None, f"undefined: {c.reason}"
+            rho, note = None, _("undefined: %(reason)s", reason=c.reason)
         elif c.n < min_sample:
-            rho, note = None, f"not shown: fewer than {min_sample} initiatives, no conclusion can be drawn"
+            rho, note = None, _("not shown: fewer than %(min_sample)s initiatives, no conclusion can be drawn",
+                                min_sample=min_sample)
         else:
             rho, note = c.rho, ""
-        book.append(CORRELATIONS_SHEET, [item.name, c.n, rho, note])
+        book.append(correlations, [item.name, c.n, rho, note])
         rows += 1
-    keys = [key for key, _ in validity.criteria]
-    book.add_sheet(INITIATIVES_SHEET, ["Initiative", "Name", "Status", "Total score",
-                                       *[name for _, name in validity.criteria], "Progress (0 to 1)",
-                                       "KPIs counted", "Latest report's period end", "Outcome note"])
+    keys = [key for key, _name in validity.criteria]
+    book.add_sheet(initiatives, [_("Initiative"), _("Name"), _("Status"), _("Total score"),
+                                 *[name for _key, name in validity.criteria], _("Progress (0 to 1)"),
+                                 _("KPIs counted"), _("Latest report's period end"), _("Outcome note")])
     for row in validity.rows:
-        book.append(INITIATIVES_SHEET, [
+        book.append(initiatives, [
             row.reference, row.name, row.status.label, display(row.total),
             *[display(row.scores.get(key)) for key in keys],
             None if row.progress is None else Decimal(row.progress), row.kpis_used, row.latest_report_end,

@@ -1,6 +1,7 @@
 """Pure rules of funding: what is left of a grant, what blocks a tranche, the programme years of an initiative,
 the matchable co-financing of a matching grant and the caps on its tranches, and the external share paid in a
-programme year against its cap (the initiative's chart and the programme dashboard). No Flask, no database."""
+programme year against its cap (the initiative's chart and the programme dashboard). No database; the refusals are
+written in the language being answered in (Flask-Babel's ``gettext``, English outside a request)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 
-from programme.core.money import format_money, minor_unit
+from programme.core.money import format_money, minor_unit, symbols_in_use
+from programme.core.texts import gettext as _
+from programme.core.texts import pgettext
 
 ZERO = Decimal("0.00")
 
@@ -45,9 +48,9 @@ def over_grant(amount: Decimal, left: Decimal, committed: Decimal, *, currency: 
     """Why a tranche of ``amount`` cannot be held against a grant with ``left`` remaining, or None if it can."""
     if amount <= left:
         return None
-    left_shown = format_money(max(left, ZERO), currency)
-    return (f"{format_money(amount, currency)} is more than is left: {left_shown} is left of the "
-            f"{grant_label.lower()} of {format_money(committed, currency)}.")
+    return _("%(amount)s is more than is left: %(left)s is left of the %(grant)s of %(committed)s.",
+             amount=format_money(amount, currency), left=format_money(max(left, ZERO), currency),
+             grant=grant_label.lower(), committed=format_money(committed, currency))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,10 +102,11 @@ def floor_money(value: Fraction | Decimal | int, currency: str = "EUR") -> Decim
 
 
 def percent(share: Decimal | Fraction) -> str:
-    """A share as people write it: 0.75 -> '75 %', 0.125 -> '12.5 %'."""
+    """A share as people write it: 0.75 -> '75 %', 0.125 -> '12.5 %' (with the decimal mark of the language being
+    answered in: '12,5 %' in Spanish and Portuguese)."""
     value = (Decimal(share.numerator) / Decimal(share.denominator) if isinstance(share, Fraction)
              else Decimal(share)) * 100
-    return f"{value.quantize(Decimal('0.01')).normalize():f} %"
+    return f"{value.quantize(Decimal('0.01')).normalize():f} %".replace(".", symbols_in_use()[0])
 
 
 @dataclass(frozen=True)
@@ -240,23 +244,25 @@ def tranche_refusal(amount: Decimal, limits: TrancheLimits) -> str | None:
     cur = limits.currency
     shown = format_money(amount, cur)
     if amount > limits.ratio_room:
-        return (f"The matching ratio allows at most {format_money(limits.ratio_room, cur)} more on this grant "
-                f"(verified co-financing matches {format_money(limits.matchable, cur)}; "
-                f"{format_money(limits.grant_held, cur)} is requested, approved or paid already): "
-                f"{shown} is too much.")
+        return _("The matching ratio allows at most %(room)s more on this grant (verified co-financing matches "
+                 "%(matchable)s; %(held)s is requested, approved or paid already): %(amount)s is too much.",
+                 room=format_money(limits.ratio_room, cur), matchable=format_money(limits.matchable, cur),
+                 held=format_money(limits.grant_held, cur), amount=shown)
     room = limits.year_room
     if room is not None and amount > room:
-        return (f"The year-{limits.year} external-share cap of {percent(limits.year_cap)} allows at most "
-                f"{format_money(room, cur)} more this year (paid or held "
-                f"{format_money(limits.year_programme, cur)}, co-financing "
-                f"{format_money(limits.year_cofinancing, cur)}): {shown} is too much.")
+        return _("The year-%(year)s external-share cap of %(cap)s allows at most %(room)s more this year (paid or "
+                 "held %(programme)s, co-financing %(cofinancing)s): %(amount)s is too much.",
+                 year=limits.year, cap=percent(limits.year_cap), room=format_money(room, cur),
+                 programme=format_money(limits.year_programme, cur),
+                 cofinancing=format_money(limits.year_cofinancing, cur), amount=shown)
     if amount > limits.overall_room:
-        return (f"The overall cap of {format_money(limits.overall_cap, cur)} per initiative allows at most "
-                f"{format_money(limits.overall_room, cur)} more ({format_money(limits.initiative_held, cur)} "
-                f"is requested, approved or paid on the initiative's grants or put into its revolving fund): "
-                f"{shown} is too much.")
+        return _("The overall cap of %(cap)s per initiative allows at most %(room)s more (%(held)s is requested, "
+                 "approved or paid on the initiative's grants or put into its revolving fund): %(amount)s is too "
+                 "much.", cap=format_money(limits.overall_cap, cur), room=format_money(limits.overall_room, cur),
+                 held=format_money(limits.initiative_held, cur), amount=shown)
     left = limits.committed - limits.grant_held
-    return over_grant(amount, left, limits.committed, currency=cur, grant_label="matching grant")
+    return over_grant(amount, left, limits.committed, currency=cur,
+                      grant_label=pgettext("grant kind", "Matching grant"))
 
 
 # ---------------------------------------------------------------------------------------------

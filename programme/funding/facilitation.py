@@ -1,6 +1,6 @@
 """Pure rules of the facilitation fund (seed 003, section 8): the window in which a facilitation cost counts, the
 limits of a claim's payment and the refusal of one over a limit, and the fund's figures on the initiative's page.
-No Flask, no database.
+No database.
 
 A claim's payment A is allowed only if ALL hold (exactly at a limit is accepted, one cent over is refused):
 
@@ -12,7 +12,8 @@ A claim's payment A is allowed only if ALL hold (exactly at a limit is accepted,
 - the overall cap (``domain.TrancheLimits.overall_room``): all programme money to the initiative + A <= the call's
   cap per initiative.
 
-The year and overall rooms are ``funding.domain``'s own arithmetic: this module only gathers them."""
+The year and overall rooms are ``funding.domain``'s own arithmetic: this module only gathers them. The refusals are
+written in the language being answered in (Flask-Babel's ``gettext``, English outside a request)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from fractions import Fraction
 from dateutil.relativedelta import relativedelta
 
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.funding.domain import ZERO, floor_money, percent, year_cap_room
 
 
@@ -37,13 +39,14 @@ def cost_day_refusal(day: date, *, start: date, months: int, today: date) -> str
     initiative's start, for ``months`` months) and not after ``today``."""
     ends = window_ends(start, months)
     if day < start:
-        return (f"{day.isoformat()} is before the initiative started on {start.isoformat()}: the facilitation fund "
-                f"pays costs from the start for {months} months.")
+        return _("%(day)s is before the initiative started on %(start)s: the facilitation fund pays costs from the "
+                 "start for %(months)s months.", day=day.isoformat(), start=start.isoformat(), months=months)
     if day >= ends:
-        return (f"{day.isoformat()} is after the facilitation fund's window ended on "
-                f"{(ends - relativedelta(days=1)).isoformat()}: it pays costs of the first {months} months only.")
+        return _("%(day)s is after the facilitation fund's window ended on %(end)s: it pays costs of the first "
+                 "%(months)s months only.", day=day.isoformat(), end=(ends - relativedelta(days=1)).isoformat(),
+                 months=months)
     if day > today:
-        return f"{day.isoformat()} is in the future: claim a cost once it is incurred."
+        return _("%(day)s is in the future: claim a cost once it is incurred.", day=day.isoformat())
     return None
 
 
@@ -133,27 +136,33 @@ def claim_refusal(amount: Decimal, limits: ClaimLimits) -> str | None:
     cur = limits.currency
     shown = format_money(amount, cur)
     if amount <= 0:
-        return "The amount of the claim must be above zero."
+        return _("The amount of the claim must be above zero.")
     if amount > limits.share_room:
-        return (f"The facilitation fund pays {percent(limits.share)} of the costs: at most "
-                f"{format_money(limits.share_room, cur)} of {format_money(limits.costs, cur)}; {shown} is too much.")
+        return _("The facilitation fund pays %(share)s of the costs: at most %(room)s of %(costs)s; %(amount)s is "
+                 "too much.", share=percent(limits.share), room=format_money(limits.share_room, cur),
+                 costs=format_money(limits.costs, cur), amount=shown)
     if amount > limits.ceiling_room:
-        return (f"The facilitation fund's ceiling of {format_money(limits.ceiling, cur)} allows at most "
-                f"{format_money(limits.ceiling_room, cur)} more ({format_money(limits.fund_held, cur)} is "
-                f"requested, approved or paid already): {shown} is too much.")
+        return _("The facilitation fund's ceiling of %(ceiling)s allows at most %(room)s more (%(held)s is "
+                 "requested, approved or paid already): %(amount)s is too much.",
+                 ceiling=format_money(limits.ceiling, cur), room=format_money(limits.ceiling_room, cur),
+                 held=format_money(limits.fund_held, cur), amount=shown)
     room = limits.year_room(amount)
     if room is not None and amount > room:
-        costs = (f" and this claim's costs {format_money(limits.costs, cur)}" if limits.costs_in_year
-                 else "; this claim's costs are dated in an earlier year")
-        return (f"The year-{limits.year} external-share cap of {percent(limits.year_cap)} allows at most "
-                f"{format_money(limits.most, cur)} for this claim (external money paid or held "
-                f"{format_money(limits.year_programme, cur)}, the members' own money "
-                f"{format_money(limits.year_own, cur)}{costs}): {shown} is too much.")
+        figures = {"year": limits.year, "cap": percent(limits.year_cap), "most": format_money(limits.most, cur),
+                   "programme": format_money(limits.year_programme, cur), "own": format_money(limits.year_own, cur),
+                   "amount": shown}
+        if limits.costs_in_year:
+            return _("The year-%(year)s external-share cap of %(cap)s allows at most %(most)s for this claim "
+                     "(external money paid or held %(programme)s, the members' own money %(own)s and this claim's "
+                     "costs %(costs)s): %(amount)s is too much.", costs=format_money(limits.costs, cur), **figures)
+        return _("The year-%(year)s external-share cap of %(cap)s allows at most %(most)s for this claim (external "
+                 "money paid or held %(programme)s, the members' own money %(own)s; this claim's costs are dated in "
+                 "an earlier year): %(amount)s is too much.", **figures)
     if amount > limits.overall_room:
-        return (f"The overall cap of {format_money(limits.overall_cap, cur)} per initiative allows at most "
-                f"{format_money(limits.overall_room, cur)} more ({format_money(limits.initiative_held, cur)} is "
-                f"requested, approved or paid on the initiative's grants or put into its revolving fund): "
-                f"{shown} is too much.")
+        return _("The overall cap of %(cap)s per initiative allows at most %(room)s more (%(held)s is requested, "
+                 "approved or paid on the initiative's grants or put into its revolving fund): %(amount)s is too "
+                 "much.", cap=format_money(limits.overall_cap, cur), room=format_money(limits.overall_room, cur),
+                 held=format_money(limits.initiative_held, cur), amount=shown)
     return None
 
 

@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import force_locale
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -13,8 +14,76 @@ from programme.accounts.models import ApplicantGroup
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext, lazy_pgettext
 from programme.ledger.models import JournalEntry
 from programme.proposals.models import Proposal
+
+#: What a person reads for each stage, kind and state (``label``), in the language of the request. A context names
+#: what the word describes (a Spanish or Portuguese adjective agrees with it).
+INITIATIVE_STATUS_LABELS = {
+    "start_up": lazy_pgettext("initiative stage", "Start-up"),
+    "implementation": lazy_pgettext("initiative stage", "Implementation"),
+    "self_sustaining": lazy_pgettext("initiative stage", "Self sustaining"),
+    "terminated": lazy_pgettext("initiative stage", "Terminated"),
+    "completed": lazy_pgettext("initiative stage", "Completed"),
+}
+GRANT_KIND_LABELS = {
+    "startup": lazy_pgettext("grant kind", "Start-up grant"),
+    "matching": lazy_pgettext("grant kind", "Matching grant"),
+    "facilitation": lazy_pgettext("grant kind", "Facilitation fund"),
+}
+DISBURSEMENT_STATUS_LABELS = {
+    "requested": lazy_pgettext("disbursement status", "Requested"),
+    "approved": lazy_pgettext("disbursement status", "Approved"),
+    "paid": lazy_pgettext("disbursement status", "Paid"),
+    "rejected": lazy_pgettext("disbursement status", "Rejected"),
+}
+INSTRUMENT_LABELS = {
+    "matching_grant": lazy_pgettext("instrument", "Matching grant"),
+    "loan": lazy_pgettext("instrument", "Loan"),
+    "both": lazy_pgettext("instrument", "Matching grant and loan"),
+}
+FUNDING_REQUEST_STATUS_LABELS = {
+    "submitted": lazy_pgettext("funding request status", "Submitted"),
+    "approved": lazy_pgettext("funding request status", "Approved"),
+    "rejected": lazy_pgettext("funding request status", "Rejected"),
+}
+CONTRIBUTION_KIND_LABELS = {
+    "cash": lazy_pgettext("contribution kind", "Cash"),
+    "in_kind": lazy_pgettext("contribution kind", "In kind"),
+}
+CONTRIBUTION_STATUS_LABELS = {
+    "recorded": lazy_pgettext("contribution status", "Recorded"),
+    "verified": lazy_pgettext("contribution status", "Verified"),
+    "rejected": lazy_pgettext("contribution status", "Rejected"),
+}
+CLAIM_STATUS_LABELS = {
+    "submitted": lazy_pgettext("claim status", "Submitted"),
+    "verified": lazy_pgettext("claim status", "Verified"),
+    "refused": lazy_pgettext("claim status", "Refused"),
+}
+
+#: The kinds of facilitation cost (``rulebook.facilitation.FACILITATION_COST_KINDS``'s keys), as a person reads them.
+COST_KIND_LABELS = {
+    "facilitator": lazy_gettext("Facilitator's fee and time"),
+    "venue": lazy_gettext("Rental of venues for meetings and workshops"),
+    "catering": lazy_gettext("Catering at meetings and workshops"),
+    "transport": lazy_gettext("Transport to meetings"),
+    "research": lazy_gettext("Research (fact-finding) needed to start the initiative"),
+}
+
+
+def cost_kind_label(kind: str) -> str:
+    """A kind of facilitation cost as a person reads it, in the language of the request (the key itself when it is
+    not one of the known kinds)."""
+    return str(COST_KIND_LABELS[kind]) if kind in COST_KIND_LABELS else kind
+
+
+def in_english(label: object) -> str:
+    """A label as the records keep it (a journal entry's description): in English, whatever the language of the
+    request."""
+    with force_locale("en"):
+        return str(label)
 
 
 class InitiativeStatus(enum.StrEnum):
@@ -26,7 +95,7 @@ class InitiativeStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", "-" if self is InitiativeStatus.START_UP else " ").capitalize()
+        return str(INITIATIVE_STATUS_LABELS[self.value])
 
 
 class Initiative(Base):
@@ -75,8 +144,12 @@ class GrantKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"startup": "Start-up grant", "matching": "Matching grant",
-                "facilitation": "Facilitation fund"}[self.value]
+        return str(GRANT_KIND_LABELS[self.value])
+
+    @property
+    def english_label(self) -> str:
+        """The label as the records keep it (journal entries)."""
+        return in_english(GRANT_KIND_LABELS[self.value])
 
 
 #: The grants whose tranches are external money under the declining schedule (the start-up grant is not: the rules
@@ -127,7 +200,7 @@ class DisbursementStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(DISBURSEMENT_STATUS_LABELS[self.value])
 
 
 #: The statuses whose amounts hold part of a grant (everything but rejected).
@@ -227,7 +300,7 @@ class Instrument(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"matching_grant": "Matching grant", "loan": "Loan", "both": "Matching grant and loan"}[self.value]
+        return str(INSTRUMENT_LABELS[self.value])
 
 
 class FundingRequestStatus(enum.StrEnum):
@@ -237,7 +310,7 @@ class FundingRequestStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(FUNDING_REQUEST_STATUS_LABELS[self.value])
 
 
 class FundingRequest(Base):
@@ -338,7 +411,12 @@ class ContributionKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"cash": "Cash", "in_kind": "In kind"}[self.value]
+        return str(CONTRIBUTION_KIND_LABELS[self.value])
+
+    @property
+    def english_label(self) -> str:
+        """The label as the records keep it (journal entries)."""
+        return in_english(CONTRIBUTION_KIND_LABELS[self.value])
 
 
 class ContributionStatus(enum.StrEnum):
@@ -348,7 +426,7 @@ class ContributionStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(CONTRIBUTION_STATUS_LABELS[self.value])
 
 
 class CoFinancingContribution(Base):
@@ -422,7 +500,7 @@ class ClaimStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(CLAIM_STATUS_LABELS[self.value])
 
 
 class FacilitationClaim(Base):

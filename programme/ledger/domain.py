@@ -1,9 +1,10 @@
-"""The ledger's rules on plain values (pure: no Flask, no database): a line to post, the check that the lines
+"""The ledger's rules on plain values (pure: no application, no database): a line to post, the check that the lines
 of an entry balance, and the bank reference that identifies the transfer behind a cash posting.
 
 Every line is a positive amount on exactly one side, in one currency, and the sum of an entry's debits equals the
 sum of its credits. Amounts are Decimals (never floats), with no more decimal places than the currency's minor
-unit (the column holds two).
+unit (the column holds two). A message for a person (a bank reference refused) is in the language being answered
+in (English outside a request).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from programme.core.money import MAX_AMOUNT, MoneyError, minor_unit, parse_amount
+from programme.core.texts import gettext as _
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -112,7 +114,8 @@ def bank_reference(value: str | None) -> str:
     ``BANK_REFERENCE_MAX`` characters."""
     reference = normal_bank_reference(value)
     if not reference:
-        raise BankReferenceError("Give the bank's reference of the transfer.")
+        raise BankReferenceError(_("Give the bank's reference of the transfer."))
     if len(reference) > BANK_REFERENCE_MAX:
-        raise BankReferenceError(f"The bank reference is longer than {BANK_REFERENCE_MAX} characters.")
+        raise BankReferenceError(_("The bank reference is longer than %(number)s characters.",
+                                   number=BANK_REFERENCE_MAX))
     return reference

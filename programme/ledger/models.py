@@ -64,6 +64,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.ledger.domain import ZERO, LedgerError, Line, check_balanced
 
 __all__ = ["NORMAL_SIDE", "Account", "AccountKind", "JournalEntry", "JournalLine", "LedgerError", "Side"]
@@ -72,6 +74,14 @@ __all__ = ["NORMAL_SIDE", "Account", "AccountKind", "JournalEntry", "JournalLine
 class Side(enum.StrEnum):
     DEBIT = "debit"
     CREDIT = "credit"
+
+    @property
+    def label(self) -> str:
+        """"debit" or "credit", in the language being answered in (the value stays the code)."""
+        return str(_SIDE_LABELS[self.value])
+
+
+_SIDE_LABELS = {"debit": lazy_pgettext("normal side", "debit"), "credit": lazy_pgettext("normal side", "credit")}
 
 
 class AccountKind(enum.StrEnum):
@@ -98,7 +108,8 @@ class AccountKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return _KIND_LABELS.get(self, self.value.replace("_", " ").capitalize())
+        """The kind's name for people ("Loans receivable"), in the language being answered in."""
+        return str(_KIND_LABELS[self.value])
 
 
 NORMAL_SIDE: dict[AccountKind, Side] = {
@@ -120,7 +131,24 @@ NORMAL_SIDE: dict[AccountKind, Side] = {
     AccountKind.GUARANTEE_WRITE_OFFS: Side.DEBIT,
 }
 
-_KIND_LABELS: dict[AccountKind, str] = {AccountKind.COFINANCING_RECEIVED: "Co-financing received"}
+_KIND_LABELS = {
+    "programme_funds": _l("Programme funds"),
+    "programme_budget": _l("Programme budget"),
+    "grants_paid": _l("Grants paid"),
+    "revolving_fund_cash": _l("Revolving fund cash"),
+    "loans_receivable": _l("Loans receivable"),
+    "loans_rescheduled": _l("Loans rescheduled"),
+    "interest_income": _l("Interest income"),
+    "penalty_income": _l("Penalty income"),
+    "borrower_credit": _l("Borrower credit"),
+    "write_offs": _l("Write offs"),
+    "recoveries": _l("Recoveries"),
+    "cofinancing_received": _l("Co-financing received"),
+    "member_contributions": _l("Member contributions"),
+    "guarantee_receivable": _l("Guarantee receivable"),
+    "guarantor_credit": _l("Guarantor credit"),
+    "guarantee_write_offs": _l("Guarantee write offs"),
+}
 
 _DEBIT_KINDS = ", ".join(f"'{kind.value}'" for kind in AccountKind if NORMAL_SIDE[kind] is Side.DEBIT)
 

@@ -17,6 +17,7 @@ from flask_login import login_required
 from programme.core.access import Actor, Role, require_role
 from programme.core.forms import ActionForm
 from programme.core.kept import Kept, database_key, newest_rows
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, send_workbook
 from programme.ledger.balances import (
     CurrencyTotal,
@@ -106,8 +107,8 @@ def checks():
             run = run_checks(actor=actor(), now=now())
             found = len(run.ledger_faults) + len(run.loan_faults)
         if done.ok:
-            flash("The checks found nothing wrong." if not found else f"The checks found {found} problem(s).",
-                  "success" if not found else "error")
+            flash(_("The checks found nothing wrong.") if not found
+                  else _("The checks found %(number)s problem(s).", number=found), "success" if not found else "error")
     return redirect(url_for("ledger.index", _anchor="verdict"))
 
 

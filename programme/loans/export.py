@@ -22,6 +22,8 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from programme.accounts.models import Organisation
 from programme.core.db import cents, from_cents
 from programme.core.spreadsheets import Money, StreamingWorkbook
+from programme.core.texts import N_
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
@@ -38,19 +40,28 @@ from programme.loans.models import (
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
-LOAN_BOOK = "Loan book"
-LOAN = "Loan"
-SCHEDULE = "Schedule"
-REPAYMENTS = "Repayments"
-PARTS = "Repayment parts"
-EVENTS = "Events"
+
+
+#: The sheets' names and the loan book's headings, in English; each workbook writes them in the language of the
+#: person asking (``_``).
+LOAN_BOOK = N_("Loan book")
+LOAN = N_("Loan")
+SCHEDULE = N_("Schedule")
+REPAYMENTS = N_("Repayments")
+PARTS = N_("Repayment parts")
+EVENTS = N_("Events")
 _BATCH = 1000
 
 LOAN_BOOK_HEADERS = [
-    "Loan", "Fund", "Initiative", "Borrower", "Currency", "Principal", "Annual rate", "Term (periods)",
-    "Grace periods", "Grace", "Method", "Frequency", "First due", "Disbursed on", "Outstanding", "Credit",
-    "Days late", "Arrears bucket", "Status", "Rescheduled", "Written off", "Recovered",
+    N_("Loan"), N_("Fund"), N_("Initiative"), N_("Borrower"), N_("Currency"), N_("Principal"), N_("Annual rate"),
+    N_("Term (periods)"), N_("Grace periods"), N_("Grace"), N_("Method"), N_("Frequency"), N_("First due"),
+    N_("Disbursed on"), N_("Outstanding"), N_("Credit"), N_("Days late"), N_("Arrears bucket"), N_("Status"),
+    N_("Rescheduled"), N_("Written off"), N_("Recovered"),
 ]
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
 
 
 
@@ -96,8 +107,9 @@ def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None 
 
     Read in batches and written row by row: memory does not grow with the number of loans."""
     book = StreamingWorkbook()
-    book.add_sheet(LOAN_BOOK, LOAN_BOOK_HEADERS, widths=[12, 12, 36, 32, 9, 14, 10, 9, 8, 12, 15, 11, 11, 11, 14, 12,
-                                                         9, 9, 12, 11, 12, 12])
+    sheet = _(LOAN_BOOK)
+    book.add_sheet(sheet, [_(heading) for heading in LOAN_BOOK_HEADERS],
+                   widths=[12, 12, 36, 32, 9, 14, 10, 9, 8, 12, 15, 11, 11, 11, 14, 12, 9, 9, 12, 11, 12, 12])
     ledger = _ledger_as_of(as_of)
     late = _oldest_late(as_of)
     query = (
@@ -122,11 +134,11 @@ def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None 
          recovered) in db.session.execute(query):
         count += 1
         days = (as_of - oldest_due).days if oldest_due is not None and status == LoanStatus.ACTIVE else 0
-        book.append(LOAN_BOOK, [
+        book.append(sheet, [
             number, fund, initiative, borrower, currency,
             Money(principal), Decimal(rate), term, grace_periods, grace, method, frequency, first_due,
             disbursed_on, Money(from_cents(outstanding)), Money(from_cents(credit)), days, arrears_bucket(days) or "",
-            LoanStatus(status).label, "yes" if rescheduled else "no", Money(from_cents(written_off)),
+            LoanStatus(status).label, _yes_no(rescheduled), Money(from_cents(written_off)),
             Money(from_cents(recovered)),
         ])
     book.save(target)
@@ -135,14 +147,14 @@ def write_loan_book(target: str | BinaryIO, *, as_of: date, fund_id: int | None 
 
 def _status(instalment: LoanInstalment) -> str:
     if instalment.superseded:
-        return "superseded"
+        return _("superseded")
     if instalment.unpaid <= 0 and instalment.penalty_paid >= instalment.penalty_assessed:
-        return "paid"
+        return _("paid")
     if instalment.overdue:
-        return f"late ({instalment.days_late} days)"
+        return _("late (%(days)s days)", days=instalment.days_late)
     if instalment.principal_paid or instalment.interest_paid:
-        return "partly paid"
-    return "due"
+        return _("partly paid")
+    return _("due")
 
 
 def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
@@ -151,44 +163,54 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
     and its events; returns the number of instalments."""
     cur = loan.currency
     book = StreamingWorkbook()
-    book.add_sheet(LOAN, ["Field", "Value"], widths=[24, 48])
-    book.add_sheet(SCHEDULE, [
-        "Instalment", "Due date", f"Principal ({cur})", f"Interest ({cur})", f"Instalment ({cur})",
-        f"Principal paid ({cur})", f"Interest paid ({cur})", f"Interest cancelled ({cur})",
-        f"Penalty assessed ({cur})", f"Penalty paid ({cur})", f"Unpaid ({cur})", "Days late", "Status",
+    loan_sheet, schedule_sheet, repayments_sheet, parts_sheet, events_sheet = (
+        _(LOAN), _(SCHEDULE), _(REPAYMENTS), _(PARTS), _(EVENTS))
+    book.add_sheet(loan_sheet, [_("Field"), _("Value")], widths=[24, 48])
+    book.add_sheet(schedule_sheet, [
+        _("Instalment"), _("Due date"), _("Principal (%(currency)s)", currency=cur),
+        _("Interest (%(currency)s)", currency=cur), _("Instalment (%(currency)s)", currency=cur),
+        _("Principal paid (%(currency)s)", currency=cur), _("Interest paid (%(currency)s)", currency=cur),
+        _("Interest cancelled (%(currency)s)", currency=cur), _("Penalty assessed (%(currency)s)", currency=cur),
+        _("Penalty paid (%(currency)s)", currency=cur), _("Unpaid (%(currency)s)", currency=cur), _("Days late"),
+        _("Status"),
     ], widths=[10, 11, 14, 14, 14, 14, 14, 14, 14, 14, 14, 9, 16])
-    book.add_sheet(REPAYMENTS, [
-        "Value date", "Bank reference", f"Amount ({cur})", "Source", f"Penalty ({cur})", f"Interest ({cur})",
-        f"Principal ({cur})", f"Credit ({cur})", f"Recovery ({cur})", "Recorded (UTC)", "Journal entry",
+    book.add_sheet(repayments_sheet, [
+        _("Value date"), _("Bank reference"), _("Amount (%(currency)s)", currency=cur), _("Source"),
+        _("Penalty (%(currency)s)", currency=cur), _("Interest (%(currency)s)", currency=cur),
+        _("Principal (%(currency)s)", currency=cur), _("Credit (%(currency)s)", currency=cur),
+        _("Recovery (%(currency)s)", currency=cur), _("Recorded (UTC)"), _("Journal entry"),
     ], widths=[11, 24, 14, 16, 12, 12, 14, 12, 12, 17, 10])
-    book.add_sheet(PARTS, ["Value date", "Bank reference", "Instalment", "Due date", f"Penalty ({cur})",
-                           f"Interest ({cur})", f"Principal ({cur})"], widths=[11, 24, 10, 11, 12, 12, 14])
-    book.add_sheet(EVENTS, ["Date", "Event", f"Amount ({cur})", "Reason", "By", "At (UTC)", "Journal entry"],
+    book.add_sheet(parts_sheet, [_("Value date"), _("Bank reference"), _("Instalment"), _("Due date"),
+                                 _("Penalty (%(currency)s)", currency=cur), _("Interest (%(currency)s)", currency=cur),
+                                 _("Principal (%(currency)s)", currency=cur)], widths=[11, 24, 10, 11, 12, 12, 14])
+    book.add_sheet(events_sheet, [_("Date"), _("Event"), _("Amount (%(currency)s)", currency=cur), _("Reason"),
+                                  _("By"), _("At (UTC)"), _("Journal entry")],
                    widths=[11, 16, 14, 48, 28, 17, 10])
     fund = db.session.get(RevolvingFund, loan.fund_id)
     facts: list[tuple[str, Any]] = [
-        ("Loan", loan.number), ("Fund", fund.initiative.reference if fund else ""),
-        ("Initiative", fund.initiative.name if fund else ""),
-        ("Borrower", loan.borrower.name), ("Purpose", loan.purpose),
-        ("Currency", cur), ("Principal", Money(loan.principal)), ("Annual rate", Decimal(loan.annual_rate)),
-        ("Term (periods)", loan.term_periods), ("Grace periods", loan.grace_periods), ("Grace", loan.grace),
-        ("Method", loan.method), ("Frequency", loan.frequency), ("Rounding", loan.rounding),
-        ("First due", loan.first_due), ("Disbursed on", loan.disbursed_on), ("Bank reference", loan.bank_reference),
-        ("Status", loan.status.label), ("Rescheduled", "yes" if loan.rescheduled else "no"),
-        ("Principal outstanding", Money(loan.principal_outstanding)), ("Credit", Money(loan.credit)),
-        ("Days late", loan.days_late), ("Arrears bucket", loan.arrears_bucket or ""),
-        ("Written off", Money(loan.written_off)), ("Recovered", Money(loan.recovered)),
-        ("Closed on", loan.closed_on),
+        (_("Loan"), loan.number), (_("Fund"), fund.initiative.reference if fund else ""),
+        (_("Initiative"), fund.initiative.name if fund else ""),
+        (_("Borrower"), loan.borrower.name), (_("Purpose"), loan.purpose),
+        (_("Currency"), cur), (_("Principal"), Money(loan.principal)), (_("Annual rate"), Decimal(loan.annual_rate)),
+        (_("Term (periods)"), loan.term_periods), (_("Grace periods"), loan.grace_periods), (_("Grace"), loan.grace),
+        (_("Method"), loan.method), (_("Frequency"), loan.frequency), (_("Rounding"), loan.rounding),
+        (_("First due"), loan.first_due), (_("Disbursed on"), loan.disbursed_on),
+        (_("Bank reference"), loan.bank_reference), (_("Status"), loan.status.label),
+        (_("Rescheduled"), _yes_no(loan.rescheduled)),
+        (_("Principal outstanding"), Money(loan.principal_outstanding)), (_("Credit"), Money(loan.credit)),
+        (_("Days late"), loan.days_late), (_("Arrears bucket"), loan.arrears_bucket or ""),
+        (_("Written off"), Money(loan.written_off)), (_("Recovered"), Money(loan.recovered)),
+        (_("Closed on"), loan.closed_on),
     ]
     for name, value in facts:
-        book.append(LOAN, [name, value])
+        book.append(loan_sheet, [name, value])
     count = 0
     instalments = db.session.scalars(select(LoanInstalment).where(LoanInstalment.loan_id == loan.id)
                                      .order_by(LoanInstalment.number)
                                      .execution_options(yield_per=_BATCH))
     for i in instalments:
         count += 1
-        book.append(SCHEDULE, [
+        book.append(schedule_sheet, [
             i.number, i.due_date, Money(i.principal), Money(i.interest), Money(i.principal + i.interest),
             Money(i.principal_paid), Money(i.interest_paid), Money(i.interest_cancelled), Money(i.penalty_assessed),
             Money(i.penalty_paid), Money(i.unpaid + i.penalty_assessed - i.penalty_paid), i.days_late, _status(i),
@@ -196,7 +218,7 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
     repayments = db.session.scalars(select(Repayment).where(Repayment.loan_id == loan.id)
                                     .order_by(Repayment.value_date, Repayment.id))
     for r in repayments:
-        book.append(REPAYMENTS, [
+        book.append(repayments_sheet, [
             r.value_date, r.bank_reference, Money(r.amount), r.source.label,
             Money(r.penalty), Money(r.interest), Money(r.principal), Money(r.credit), Money(r.recovery),
             r.recorded_at, r.journal_entry_id,
@@ -209,12 +231,12 @@ def write_loan_schedule(target: str | BinaryIO, loan: Loan) -> int:
         .where(Repayment.loan_id == loan.id)
         .order_by(Repayment.value_date, Repayment.id, LoanInstalment.number))
     for value_date, reference, number, due, penalty, interest, principal in parts:
-        book.append(PARTS, [value_date, reference, number, due, Money(penalty), Money(interest),
+        book.append(parts_sheet, [value_date, reference, number, due, Money(penalty), Money(interest),
                             Money(principal)])
     events = db.session.scalars(select(LoanEvent).where(LoanEvent.loan_id == loan.id)
                                 .order_by(LoanEvent.on_date, LoanEvent.id))
     for e in events:
-        book.append(EVENTS, [
+        book.append(events_sheet, [
             e.on_date, e.kind.label, Money(e.amount) if e.amount is not None else None, e.reason,
             e.actor_label, e.at, e.journal_entry_id,
         ])

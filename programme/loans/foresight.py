@@ -51,6 +51,13 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from babel.dates import format_date
+
+from programme.core.i18n import current_language
+from programme.core.money import symbols_in_use
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+
 HORIZON = 60
 #: Fixed-point scale of the new loans' factors (an integer times 10^-24 of a unit): far below a cent.
 _SCALE = 10**24
@@ -205,11 +212,12 @@ def books_from_rows(rows: Iterable[tuple[int, int, int, date, int, int]], *, sta
 #: The columns of a month, in cents; their order in ``Projection.columns``.
 COLUMNS = ("beginning_cash", "principal", "prepaid", "interest", "defaulted", "recovered", "losses",
            "admin_costs", "new_loans", "not_lent", "ending_cash", "outstanding")
+#: Their titles, in the language of the request (lazy: give ``str(...)`` of one outside a template).
 COLUMN_TITLES = {
-    "beginning_cash": "Beginning cash", "principal": "Principal collected", "prepaid": "Prepaid",
-    "interest": "Interest collected", "defaulted": "Defaulted", "recovered": "Recovered", "losses": "Losses",
-    "admin_costs": "Administrative costs", "new_loans": "New loans", "not_lent": "Not lent (no cash)",
-    "ending_cash": "Ending cash", "outstanding": "Loans outstanding",
+    "beginning_cash": _l("Beginning cash"), "principal": _l("Principal collected"), "prepaid": _l("Prepaid"),
+    "interest": _l("Interest collected"), "defaulted": _l("Defaulted"), "recovered": _l("Recovered"),
+    "losses": _l("Losses"), "admin_costs": _l("Administrative costs"), "new_loans": _l("New loans"),
+    "not_lent": _l("Not lent (no cash)"), "ending_cash": _l("Ending cash"), "outstanding": _l("Loans outstanding"),
 }
 
 
@@ -221,6 +229,11 @@ class Month:
     first_day: date
     values: dict[str, Decimal]
     utilisation: Decimal | None
+
+    @property
+    def label(self) -> str:
+        """The month and year ("Dec 2026"), with the month's name in the language being answered in."""
+        return format_date(self.first_day, "MMM y", locale=current_language())
 
     def __getattr__(self, name: str) -> Decimal:
         try:
@@ -458,34 +471,48 @@ class Projector:
 
 @dataclass(frozen=True)
 class RiskScore:
-    """A fund's warning signs (the score is how many): see the module docstring."""
+    """A fund's warning signs (the score is how many): see the module docstring. ``warnings`` holds each sign as
+    data (kept between requests, in no language); ``signs`` says them in the language being answered in."""
 
-    signs: tuple[str, ...]
+    warnings: tuple[tuple[str, Decimal | int, Decimal | int | None], ...]
     par30: Decimal
     utilisation: Decimal | None
     runway_months: int | None  # months the cash stays at or above the floor under stress; None: all 60
 
     @property
     def score(self) -> int:
-        return len(self.signs)
+        return len(self.warnings)
+
+    @property
+    def signs(self) -> tuple[str, ...]:
+        return tuple(_said(kind, value, limit) for kind, value, limit in self.warnings)
 
 
 def _percent(share: Decimal) -> str:
-    return f"{(share * 100).quantize(Decimal('0.1'))} %"
+    return f"{(share * 100).quantize(Decimal('0.1'))} %".replace(".", symbols_in_use()[0])
+
+
+def _said(kind: str, value: Decimal | int, limit: Decimal | int | None) -> str:
+    """One warning sign, in the language being answered in."""
+    if kind == "par30":
+        return _("PAR30 %(par30)s is above %(limit)s", par30=_percent(Decimal(value)), limit=_percent(Decimal(limit)))
+    if kind == "utilisation":
+        return _("capital utilisation %(utilisation)s is under the standard %(standard)s",
+                 utilisation=_percent(Decimal(value)), standard=_percent(Decimal(limit)))
+    return _("under stress the cash falls below the floor in month %(month)s", month=value)
 
 
 def risk_score(*, par30: Decimal, base: Projection, stress: Projection, policy: Policy) -> RiskScore:
     """The fund's warning signs: PAR30 over the rules' limit, utilisation under the standard (on the start day),
     and the cash under the floor within ``warning_months`` under the stress scenario."""
-    signs = []
+    signs: list[tuple[str, Decimal | int, Decimal | int | None]] = []
     if par30 > policy.par30_warning:
-        signs.append(f"PAR30 {_percent(par30)} is above {_percent(policy.par30_warning)}")
+        signs.append(("par30", par30, policy.par30_warning))
     utilisation = base.utilisation
     if utilisation is not None and utilisation < policy.utilisation_standard:
-        signs.append(f"capital utilisation {_percent(utilisation)} is under the standard "
-                     f"{_percent(policy.utilisation_standard)}")
+        signs.append(("utilisation", utilisation, policy.utilisation_standard))
     breach = stress.floor_month
     runway = None if breach is None else breach - 1
     if breach is not None and breach <= policy.warning_months:
-        signs.append(f"under stress the cash falls below the floor in month {breach}")
+        signs.append(("floor", breach, None))
     return RiskScore(tuple(signs), par30, utilisation, runway)

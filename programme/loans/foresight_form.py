@@ -14,12 +14,14 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from programme.core.forms import at_most_places
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.funding.forms import AmountField
 from programme.loans.foresight import Scenario
 
 #: Places of a rate typed in percent.
 PERCENT_PLACES = 4
-AMOUNT_HELP = "Per year, with a point before the cents: 24000.00 or 24,000.00; 0 for none."
+AMOUNT_HELP = _l("Per year, with a point before the cents: 24000.00 or 24,000.00; 0 for none.")
 
 
 class PercentField(StringField):
@@ -33,10 +35,10 @@ class PercentField(StringField):
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise ValueError(f"'{valuelist[0].strip()[:40]}' is not a number: give a percentage from 0 to 100, "
-                             "e.g. 2.5.") from None
+            raise ValueError(_("'%(typed)s' is not a number: give a percentage from 0 to 100, e.g. 2.5.",
+                               typed=valuelist[0].strip()[:40])) from None
         if not value.is_finite():
-            raise ValueError("Give a percentage from 0 to 100, e.g. 2.5.")
+            raise ValueError(_("Give a percentage from 0 to 100, e.g. 2.5."))
         self.data = value
 
     def _value(self) -> str:
@@ -47,12 +49,13 @@ class PercentField(StringField):
 
 def _within_percent(form: FlaskForm, field: PercentField) -> None:
     if field.data is not None and not Decimal(0) <= field.data <= Decimal(100):
-        raise ValidationError(f"Give a percentage from 0 to 100 (got {field.data.normalize():f}).")
+        raise ValidationError(_("Give a percentage from 0 to 100 (got %(got)s).",
+                                got=format(field.data.normalize(), "f")))
 
 
 def _not_negative(form: FlaskForm, field: AmountField) -> None:
     if field.data is not None and field.data < 0:
-        raise ValidationError("Give an amount of 0 or more.")
+        raise ValidationError(_("Give an amount of 0 or more."))
 
 
 def _percent(label: str, description: str) -> PercentField:
@@ -66,13 +69,14 @@ class ScenarioForm(FlaskForm):
     class Meta:
         csrf = False
 
-    default_rate = _percent("Default rate per year (%)", "Share of the performing principal that defaults in a year.")
-    loss_given_default = _percent("Loss given default (%)", "Share of defaulted principal that is lost.")
-    prepayment_rate = _percent("Prepayment rate per year (%)", "Share of the performing principal repaid early "
-                                                                 "in a year.")
-    new_lending = AmountField("New lending per year", validators=[_not_negative, at_most_places(2)],
+    default_rate = _percent(_l("Default rate per year (%)"),
+                            _l("Share of the performing principal that defaults in a year."))
+    loss_given_default = _percent(_l("Loss given default (%)"), _l("Share of defaulted principal that is lost."))
+    prepayment_rate = _percent(_l("Prepayment rate per year (%)"),
+                               _l("Share of the performing principal repaid early in a year."))
+    new_lending = AmountField(_l("New lending per year"), validators=[_not_negative, at_most_places(2)],
                               description=AMOUNT_HELP, render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    admin_share = _percent("Administrative costs (% of interest)", "Drawn from the interest collected.")
+    admin_share = _percent(_l("Administrative costs (% of interest)"), _l("Drawn from the interest collected."))
 
     FIELDS = ("default_rate", "loss_given_default", "prepayment_rate", "new_lending", "admin_share")
 

@@ -16,13 +16,15 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from programme.core.fields import DayField
 from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, choices, positive
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.funding.forms import AmountField
 from programme.rulebook.schema import Loans
 
-AMOUNT_HELP = "With a point before the cents: 10000.00 or 10,000.00."
-GRACE_CHOICES = {"none": "No grace", "interest_only": "Interest only"}
-FREQUENCY_CHOICES = {"monthly": "Monthly", "quarterly": "Quarterly"}
-METHOD_CHOICES = {"annuity": "Annuity (equal instalments)", "equal_principal": "Equal principal (declining)"}
+AMOUNT_HELP = _l("With a point before the cents: 10000.00 or 10,000.00.")
+GRACE_CHOICES = {"none": _l("No grace"), "interest_only": _l("Interest only")}
+FREQUENCY_CHOICES = {"monthly": _l("Monthly"), "quarterly": _l("Quarterly")}
+METHOD_CHOICES = {"annuity": _l("Annuity (equal instalments)"), "equal_principal": _l("Equal principal (declining)")}
 #: Places of the rate in percent: the column keeps six places of the fraction (0.025000), so four in percent.
 RATE_PLACES = 4
 
@@ -32,15 +34,15 @@ def _amount(label: str, message: str) -> AmountField:
                        description=AMOUNT_HELP, render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
-def _reference(message: str = "Give the bank's reference of the transfer.") -> StringField:
-    return StringField("Bank reference", validators=[DataRequired(message=message),
-                                                     Length(max=100, message="Write at most 100 characters.")],
+def _reference(message: str = _l("Give the bank's reference of the transfer.")) -> StringField:
+    return StringField(_l("Bank reference"), validators=[DataRequired(message=message),
+                                                         Length(max=100, message=_l("Write at most 100 characters."))],
                        render_kw={"autocomplete": "off"})
 
 
 def _rate_in_range(form: FlaskForm, field: FiniteDecimalField) -> None:
     if field.data is not None and not (Decimal(0) <= field.data <= Decimal(100)):
-        raise ValidationError("Give a rate between 0 and 100 percent.")
+        raise ValidationError(_("Give a rate between 0 and 100 percent."))
 
 
 def _percent(label: str, *required: object) -> FiniteDecimalField:
@@ -54,76 +56,88 @@ def rate_of(percent: Decimal | None) -> Decimal | None:
 
 
 def _periods(label: str, *, low: int, message: str) -> IntegerField:
-    return IntegerField(label, validators=[InputRequired(message=message),
-                                           NumberRange(min=low, max=1200, message=f"Give a whole number from {low}.")])
+    return IntegerField(label, validators=[
+        InputRequired(message=message),
+        NumberRange(min=low, max=1200, message=_l("Give a whole number from %(low)s.", low=low))])
 
 
 class CapitaliseForm(ProgrammeForm):
-    amount = _amount("Amount", "Give the amount.")
-    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
-                          description="The day the bank moved the money (not after today).")
+    amount = _amount(_l("Amount"), _l("Give the amount."))
+    value_date = DayField(_l("Value date"),
+                          validators=[InputRequired(message=_l("Give the value date of the transfer."))],
+                          description=_l("The day the bank moved the money (not after today)."))
     bank_reference = _reference()
-    note = TextAreaField("Note", validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
+    note = TextAreaField(_l("Note"), validators=[Optional(),
+                                                 Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
 
 class LoanForm(ProgrammeForm):
-    borrower_id = SelectField("Borrower", coerce=int, validators=[DataRequired(message="Choose the borrower.")],
-                              description="A member organisation of the initiative's group.")
-    principal = _amount("Principal", "Give the principal.")
-    annual_rate = _percent("Annual rate (percent)", InputRequired(message="Give the annual rate (0 is allowed)."))
-    term_periods = _periods("Term (repayment periods)", low=1, message="Give the number of repayment periods.")
-    grace_periods = _periods("Grace periods", low=0, message="Give the grace periods (0 for none).")
-    grace = SelectField("Grace", choices=choices(GRACE_CHOICES.items()), default="none")
-    frequency = SelectField("Frequency", choices=choices(FREQUENCY_CHOICES.items()), default="monthly")
-    method = SelectField("Method", choices=choices(METHOD_CHOICES.items()), default="annuity")
-    first_due = DayField("First due date", validators=[InputRequired(message="Give the first due date.")],
-                         description="Later instalments keep its day of the month (or the month's last day).")
-    disbursed_on = DayField("Disbursed on", validators=[InputRequired(message="Give the day the money was sent.")])
-    bank_reference = _reference("Give the bank's reference of the disbursement.")
-    purpose = TextAreaField("Purpose", validators=[DataRequired(message="Say what the loan is for."),
-                                                   Length(max=2000, message="Write at most 2,000 characters.")])
-    funding_request_id = SelectField("Funding request", coerce=int, default=0,
-                                     description="An approved request with a loan part, if the loan answers one.")
-    preview = SubmitField("Preview schedule")
-    make = SubmitField("Make the loan")
+    borrower_id = SelectField(_l("Borrower"), coerce=int,
+                              validators=[DataRequired(message=_l("Choose the borrower."))],
+                              description=_l("A member organisation of the initiative's group."))
+    principal = _amount(_l("Principal"), _l("Give the principal."))
+    annual_rate = _percent(_l("Annual rate (percent)"),
+                           InputRequired(message=_l("Give the annual rate (0 is allowed).")))
+    term_periods = _periods(_l("Term (repayment periods)"), low=1,
+                            message=_l("Give the number of repayment periods."))
+    grace_periods = _periods(_l("Grace periods"), low=0, message=_l("Give the grace periods (0 for none)."))
+    grace = SelectField(_l("Grace"), choices=choices(GRACE_CHOICES.items()), default="none")
+    frequency = SelectField(_l("Frequency"), choices=choices(FREQUENCY_CHOICES.items()), default="monthly")
+    method = SelectField(_l("Method"), choices=choices(METHOD_CHOICES.items()), default="annuity")
+    first_due = DayField(_l("First due date"), validators=[InputRequired(message=_l("Give the first due date."))],
+                         description=_l("Later instalments keep its day of the month (or the month's last day)."))
+    disbursed_on = DayField(_l("Disbursed on"),
+                            validators=[InputRequired(message=_l("Give the day the money was sent."))])
+    bank_reference = _reference(_l("Give the bank's reference of the disbursement."))
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(message=_l("Say what the loan is for.")),
+                                                       Length(max=2000, message=_l("Write at most 2,000 characters."))])
+    funding_request_id = SelectField(_l("Funding request"), coerce=int, default=0,
+                                     description=_l("An approved request with a loan part, if the loan answers one."))
+    preview = SubmitField(_l("Preview schedule"))
+    make = SubmitField(_l("Make the loan"))
 
     def validate_grace_periods(self, field: IntegerField) -> None:
         if field.data and self.grace.data == "none":
-            raise ValidationError("Choose 'Interest only' as the grace, or give 0 grace periods.")
+            raise ValidationError(_("Choose 'Interest only' as the grace, or give 0 grace periods."))
 
     def limit(self, rules: Loans) -> None:
         """Offer only what the call's rules allow, and say the limits beside the fields."""
         self.method.choices = choices((m, METHOD_CHOICES[m]) for m in rules.methods)
         self.frequency.choices = choices((f, FREQUENCY_CHOICES[f]) for f in rules.frequencies)
         rate = f"{(rules.max_rate * 100).normalize():f}"
-        self.annual_rate.description = f"At most {rate} % a year under the call's rules; 0 is allowed. 2.5 means 2.5 %."
-        self.term_periods.description = (f"Periods that repay principal, after the grace: at most "
-                                         f"{rules.max_term_months} months in all.")
-        self.grace_periods.description = f"Interest-only periods at the start: at most {rules.max_grace_months} months."
+        self.annual_rate.description = _("At most %(rate)s %% a year under the call's rules; 0 is allowed. "
+                                         "2.5 means 2.5 %%.", rate=rate)
+        self.term_periods.description = _("Periods that repay principal, after the grace: at most %(months)s months "
+                                          "in all.", months=rules.max_term_months)
+        self.grace_periods.description = _("Interest-only periods at the start: at most %(months)s months.",
+                                           months=rules.max_grace_months)
 
 
 class RepaymentForm(ProgrammeForm):
-    amount = _amount("Amount", "Give the amount received.")
-    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")],
-                          description="The day the bank received the money (not after today).")
+    amount = _amount(_l("Amount"), _l("Give the amount received."))
+    value_date = DayField(_l("Value date"),
+                          validators=[InputRequired(message=_l("Give the value date of the transfer."))],
+                          description=_l("The day the bank received the money (not after today)."))
     bank_reference = _reference()
 
 
 class RescheduleForm(ProgrammeForm):
-    term_periods = _periods("New term (repayment periods)", low=1, message="Give the number of repayment periods.")
-    first_due = DayField("First due date of the new schedule", validators=[
-        InputRequired(message="Give the first due date of the new schedule.")])
-    annual_rate = _percent("New annual rate (percent)", Optional())
-    grace_periods = IntegerField("Grace periods", default=0, validators=[
-        Optional(), NumberRange(min=0, max=1200, message="Give a whole number from 0.")])
-    grace = SelectField("Grace", choices=choices(GRACE_CHOICES.items()), default="none")
-    method = SelectField("Method", choices=choices([("", "Keep the loan's"), *METHOD_CHOICES.items()]), default="")
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the reschedule."),
-                                                 Length(max=2000, message="Write at most 2,000 characters.")])
+    term_periods = _periods(_l("New term (repayment periods)"), low=1,
+                            message=_l("Give the number of repayment periods."))
+    first_due = DayField(_l("First due date of the new schedule"), validators=[
+        InputRequired(message=_l("Give the first due date of the new schedule."))])
+    annual_rate = _percent(_l("New annual rate (percent)"), Optional())
+    grace_periods = IntegerField(_l("Grace periods"), default=0, validators=[
+        Optional(), NumberRange(min=0, max=1200, message=_l("Give a whole number from 0."))])
+    grace = SelectField(_l("Grace"), choices=choices(GRACE_CHOICES.items()), default="none")
+    method = SelectField(_l("Method"), choices=choices([("", _l("Keep the loan's")), *METHOD_CHOICES.items()]),
+                         default="")
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give the reason for the reschedule.")),
+                                                     Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
     def validate_grace_periods(self, field: IntegerField) -> None:
         if field.data and self.grace.data == "none":
-            raise ValidationError("Choose 'Interest only' as the grace, or give 0 grace periods.")
+            raise ValidationError(_("Choose 'Interest only' as the grace, or give 0 grace periods."))
 
 
 #: The value of the hidden ``confirmed`` field that only a confirmation (its page, or the script's dialog) sets.
@@ -134,9 +148,10 @@ class WriteOffForm(ProgrammeForm):
     """Ask for a write-off: the POST asks only with ``confirmed`` set; without it the view shows the confirmation
     page with the date and reason typed, kept in its fields."""
 
-    on_date = DayField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the write-off."),
-                                                 Length(max=2000, message="Write at most 2,000 characters.")])
+    on_date = DayField(_l("Date of the write-off"),
+                       validators=[InputRequired(message=_l("Give the date of the write-off."))])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give the reason for the write-off.")),
+                                                     Length(max=2000, message=_l("Write at most 2,000 characters."))])
     confirmed = HiddenField()
 
     @property
@@ -145,26 +160,28 @@ class WriteOffForm(ProgrammeForm):
 
 
 class RefundForm(ProgrammeForm):
-    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the refund.")])
-    bank_reference = _reference("Give the bank's reference of the refund.")
-    reason = TextAreaField("Reason", validators=[DataRequired(message="Give the reason for the refund."),
-                                                 Length(max=2000, message="Write at most 2,000 characters.")])
+    value_date = DayField(_l("Value date"),
+                          validators=[InputRequired(message=_l("Give the value date of the refund."))])
+    bank_reference = _reference(_l("Give the bank's reference of the refund."))
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(message=_l("Give the reason for the refund.")),
+                                                     Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
 
 class DecisionForm(ProgrammeForm):
     """Reject a request waiting for a second person (a write-off, refund, new loan or bank statement)."""
 
-    reason = TextAreaField("Reason for the rejection", validators=[
-        DataRequired(message="Give the reason for the rejection."),
-        Length(max=2000, message="Write at most 2,000 characters.")])
+    reason = TextAreaField(_l("Reason for the rejection"), validators=[
+        DataRequired(message=_l("Give the reason for the rejection.")),
+        Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
 
 class StatementForm(ProgrammeForm):
-    statement = FileField("Bank statement (.xlsx)", validators=[FileRequired(message="Choose the statement file.")],
-                          description="Columns: date, amount, reference, loan number. A file with any bad row is "
-                                      "refused whole, and nothing is applied.")
+    statement = FileField(_l("Bank statement (.xlsx)"),
+                          validators=[FileRequired(message=_l("Choose the statement file."))],
+                          description=_l("Columns: date, amount, reference, loan number. A file with any bad row is "
+                                         "refused whole, and nothing is applied."))
 
     def validate_statement(self, field: FileField) -> None:
         name = getattr(field.data, "filename", "") or ""
         if not name.lower().endswith(".xlsx"):
-            raise ValidationError("Upload an Excel workbook (.xlsx).")
+            raise ValidationError(_("Upload an Excel workbook (.xlsx)."))

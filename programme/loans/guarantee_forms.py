@@ -13,6 +13,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from programme.core.fields import DayField
 from programme.core.forms import FiniteDecimalField, ProgrammeForm, at_most_places, positive
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.funding.forms import AmountField
 from programme.loans.forms import AMOUNT_HELP, _reference
 
@@ -21,8 +23,8 @@ SHARE_PLACES = 4
 
 
 def _reason(message: str) -> TextAreaField:
-    return TextAreaField("Reason", validators=[DataRequired(message=message),
-                                               Length(max=2000, message="Write at most 2,000 characters.")])
+    return TextAreaField(_l("Reason"), validators=[DataRequired(message=message),
+                                                   Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
 
 def share_of(percent: Decimal | None) -> Decimal | None:
@@ -31,38 +33,41 @@ def share_of(percent: Decimal | None) -> Decimal | None:
 
 
 class GuaranteeForm(ProgrammeForm):
-    guarantor_id = SelectField("Guarantor (a member organisation, not the borrower)", coerce=int,
-                               validators=[InputRequired(message="Choose the guarantor.")])
-    share = FiniteDecimalField("Share of what is owed (percent)", places=None,
+    guarantor_id = SelectField(_l("Guarantor (a member organisation, not the borrower)"), coerce=int,
+                               validators=[InputRequired(message=_l("Choose the guarantor."))])
+    share = FiniteDecimalField(_l("Share of what is owed (percent)"), places=None,
                                validators=[Optional(), at_most_places(SHARE_PLACES)],
                                render_kw={"inputmode": "decimal", "autocomplete": "off"},
-                               description="For example 25 for a quarter. Leave empty to give an amount.")
-    amount = AmountField("Or an amount", validators=[Optional(), positive, at_most_places(2)],
+                               description=_l("For example 25 for a quarter. Leave empty to give an amount."))
+    amount = AmountField(_l("Or an amount"), validators=[Optional(), positive, at_most_places(2)],
                          description=AMOUNT_HELP, render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
     def validate_share(self, field: FiniteDecimalField) -> None:
         if field.data is not None and not (Decimal(0) < field.data <= Decimal(100)):
-            raise ValidationError("Give a share more than 0 and at most 100 percent.")
+            raise ValidationError(_("Give a share more than 0 and at most 100 percent."))
         if (field.data is None) == (self.amount.data is None):
-            raise ValidationError("Give either a share or an amount (one of them).")
+            raise ValidationError(_("Give either a share or an amount (one of them)."))
 
 
 class ReleaseForm(ProgrammeForm):
-    reason = _reason("Give the reason for the release.")
+    reason = _reason(_l("Give the reason for the release."))
 
 
 class CallForm(ProgrammeForm):
-    reason = _reason("Give the reason for calling the guarantees.")
+    reason = _reason(_l("Give the reason for calling the guarantees."))
 
 
 class CollectionForm(ProgrammeForm):
-    amount = AmountField("Amount received", validators=[InputRequired(message="Give the amount received."), positive,
-                                                        at_most_places(2)],
+    amount = AmountField(_l("Amount received"),
+                         validators=[InputRequired(message=_l("Give the amount received.")), positive,
+                                     at_most_places(2)],
                          description=AMOUNT_HELP, render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    value_date = DayField("Value date", validators=[InputRequired(message="Give the value date of the transfer.")])
+    value_date = DayField(_l("Value date"),
+                          validators=[InputRequired(message=_l("Give the value date of the transfer."))])
     bank_reference = _reference()
 
 
 class ObligationWriteOffForm(ProgrammeForm):
-    on_date = DayField("Date of the write-off", validators=[InputRequired(message="Give the date of the write-off.")])
-    reason = _reason("Give the reason for the write-off.")
+    on_date = DayField(_l("Date of the write-off"),
+                       validators=[InputRequired(message=_l("Give the date of the write-off."))])
+    reason = _reason(_l("Give the reason for the write-off."))

@@ -19,9 +19,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.accounts.models import Organisation, User
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.loans.models import Loan
 
 ZERO = Decimal("0.00")
+
+#: What a person reads for each state (``label``), in the language of the request.
+GUARANTEE_STATUS_LABELS = {"active": lazy_pgettext("guarantee status", "Active"),
+                           "released": lazy_pgettext("guarantee status", "Released"),
+                           "called": lazy_pgettext("guarantee status", "Called")}
+CALL_STATUS_LABELS = {"requested": _l("Waiting for a second person"), "called": lazy_pgettext("call status", "Called"),
+                      "rejected": lazy_pgettext("call status", "Rejected")}
 
 
 class GuaranteeStatus(enum.StrEnum):
@@ -31,7 +40,7 @@ class GuaranteeStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(GUARANTEE_STATUS_LABELS[self.value])
 
 
 class LoanGuarantee(Base):
@@ -74,8 +83,7 @@ class CallStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"requested": "Waiting for a second person", "called": "Called",
-                "rejected": "Rejected"}[self.value]
+        return str(CALL_STATUS_LABELS[self.value])
 
 
 class GuaranteeCall(Base):

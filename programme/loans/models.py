@@ -34,10 +34,34 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.accounts.models import Organisation, User
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.funding.models import FundingRequest, Initiative
 from programme.ledger.models import JournalEntry
 
 ZERO = Decimal("0.00")
+
+#: What a person reads for each state and kind (``label``), in the language of the request.
+LOAN_STATUS_LABELS = {"active": lazy_pgettext("loan status", "Active"),
+                      "closed": lazy_pgettext("loan status", "Closed"),
+                      "written_off": lazy_pgettext("loan status", "Written off")}
+REPAYMENT_SOURCE_LABELS = {"manual": _l("Recorded by hand"), "bank_statement": _l("Bank statement")}
+LOAN_EVENT_LABELS = {"disbursed": lazy_pgettext("loan event", "Disbursed"),
+                     "rescheduled": lazy_pgettext("loan event", "Rescheduled"),
+                     "written_off": lazy_pgettext("loan event", "Written off"),
+                     "closed": lazy_pgettext("loan event", "Closed"),
+                     "credit_refunded": lazy_pgettext("loan event", "Credit refunded")}
+STATEMENT_STATUS_LABELS = {"checked": _l("Checked, waiting for a second person"),
+                           "applied": lazy_pgettext("statement status", "Applied"),
+                           "rejected": lazy_pgettext("statement status", "Rejected")}
+APPROVAL_KIND_LABELS = {"new_loan": _l("New loan"), "write_off": _l("Write-off"), "credit_refund": _l("Credit refund")}
+LOAN_METHOD_LABELS = {"annuity": lazy_pgettext("loan method", "annuity"),
+                      "equal_principal": lazy_pgettext("loan method", "equal principal")}
+LOAN_ROUNDING_LABELS = {"half_up": lazy_pgettext("loan rounding", "half up"),
+                        "half_even": lazy_pgettext("loan rounding", "half even")}
+APPROVAL_STATUS_LABELS = {"pending": lazy_pgettext("approval status", "Pending"),
+                          "approved": lazy_pgettext("approval status", "Approved"),
+                          "rejected": lazy_pgettext("approval status", "Rejected")}
 
 
 class RevolvingFund(Base):
@@ -87,7 +111,7 @@ class LoanStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(LOAN_STATUS_LABELS[self.value])
 
 
 class Loan(Base):
@@ -167,6 +191,18 @@ class Loan(Base):
     def can_view(self, user: object) -> bool:
         return self.fund.initiative.can_view(user)
 
+    @property
+    def method_label(self) -> str:
+        """The method as the loan page names it ("annuity"), in the language of the request."""
+        label = LOAN_METHOD_LABELS.get(self.method)
+        return self.method.replace("_", " ") if label is None else str(label)
+
+    @property
+    def rounding_label(self) -> str:
+        """The rounding as the loan page names it ("half up"), in the language of the request."""
+        label = LOAN_ROUNDING_LABELS.get(self.rounding)
+        return self.rounding.replace("_", " ") if label is None else str(label)
+
 
 class LoanInstalment(Base):
     """One instalment of a loan's schedule and what has been paid on it.
@@ -219,7 +255,7 @@ class RepaymentSource(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"manual": "Recorded by hand", "bank_statement": "Bank statement"}[self.value]
+        return str(REPAYMENT_SOURCE_LABELS[self.value])
 
 
 class Repayment(Base):
@@ -291,7 +327,7 @@ class LoanEventKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(LOAN_EVENT_LABELS[self.value])
 
 
 class LoanEvent(Base):
@@ -325,8 +361,7 @@ class StatementStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"checked": "Checked, waiting for a second person", "applied": "Applied",
-                "rejected": "Rejected"}[self.value]
+        return str(STATEMENT_STATUS_LABELS[self.value])
 
 
 class BankStatementImport(Base):
@@ -391,7 +426,7 @@ class ApprovalKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"new_loan": "New loan", "write_off": "Write-off", "credit_refund": "Credit refund"}[self.value]
+        return str(APPROVAL_KIND_LABELS[self.value])
 
 
 class ApprovalStatus(enum.StrEnum):
@@ -401,7 +436,7 @@ class ApprovalStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(APPROVAL_STATUS_LABELS[self.value])
 
 
 class LoanApproval(Base):

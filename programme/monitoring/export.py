@@ -11,14 +11,17 @@ from sqlalchemy import select
 from programme.calls.models import Call
 from programme.core.access import Actor, Role, require_role
 from programme.core.spreadsheets import StreamingWorkbook
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.monitoring.models import ReportValue, Scorecard, ScorecardKpi, SelfEvaluationReport
 
-SHEET = "KPI matrix"
-HEADERS = ("Initiative reference", "Initiative", "Call", "Perspective", "Critical success factor", "KPI key",
-           "KPI", "Unit", "Direction", "Baseline", "Target", "Report", "Period start", "Period end", "Value",
-           "Report status")
+SHEET = "KPI matrix"  # its title in English; the sheet is titled in the language of whoever asks
+#: The columns' headings (written in the language of whoever asks).
+HEADERS = (_l("Initiative reference"), _l("Initiative"), _l("Call"), _l("Perspective"), _l("Critical success factor"),
+           _l("KPI key"), _l("KPI"), _l("Unit"), _l("Direction"), _l("Baseline"), _l("Target"), _l("Report"),
+           _l("Period start"), _l("Period end"), _l("Value"), _l("Report status"))
 WIDTHS = (16, 32, 14, 24, 28, 22, 32, 12, 16, 12, 12, 8, 12, 12, 14, 12)
 PLACES = Decimal("0.0001")
 BATCH = 1000
@@ -33,7 +36,8 @@ def write_kpi_matrix(target: IO[bytes] | Any, *, actor: Actor) -> int:
     returns the number of value rows written."""
     require_role(actor, Role.PROGRAMME_MANAGER, Role.FUND_ADMINISTRATOR)
     book = StreamingWorkbook()
-    book.add_sheet(SHEET, HEADERS, WIDTHS)
+    sheet = _("KPI matrix")
+    book.add_sheet(sheet, [str(heading) for heading in HEADERS], WIDTHS)
     statement = (
         select(Initiative.reference, Initiative.name, Call.reference, ScorecardKpi.perspective_title,
                ScorecardKpi.factor_title, ScorecardKpi.key, ScorecardKpi.name, ScorecardKpi.unit,
@@ -52,7 +56,7 @@ def write_kpi_matrix(target: IO[bytes] | Any, *, actor: Actor) -> int:
     written = 0
     for (reference, name, call, perspective, factor, key, kpi, unit, direction, baseline, goal, number, start,
          end, value, status) in db.session.execute(statement):
-        book.append(SHEET, [reference, name, call, perspective, factor, key, kpi, unit, direction.label,
+        book.append(sheet, [reference, name, call, perspective, factor, key, kpi, unit, direction.label,
                             _number(baseline), _number(goal), number, start, end, _number(value), status.label])
         written += 1
     book.save(target)

@@ -17,6 +17,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, Numeric, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from programme.core.db import Base, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.rulebook import ScorecardTemplate, parse_scorecard_template
 
@@ -52,13 +54,22 @@ class Scorecard(Base):
         return self.initiative.can_view(user)
 
 
+#: The labels of the states and kinds below, in the language being answered (``.label`` gives a ``str``).
+ORIGIN_LABELS = {"template": _l("From the template"), "group": _l("The group's own")}
+DIRECTION_LABELS = {"higher": _l("Higher is better"), "lower": _l("Lower is better")}
+#: A report's states (``report``: the words agree with "report" where a language gives words a gender).
+REPORT_STATUS_LABELS = {"draft": lazy_pgettext("report", "Draft"), "submitted": lazy_pgettext("report", "Submitted")}
+DECISION_LABELS = {"continue": _l("Continue"), "continue_with_conditions": _l("Continue with conditions"),
+                   "terminate": _l("Terminate")}
+
+
 class KpiOrigin(enum.StrEnum):
     TEMPLATE = "template"
     GROUP = "group"
 
     @property
     def label(self) -> str:
-        return {"template": "From the template", "group": "The group's own"}[self.value]
+        return str(ORIGIN_LABELS[self.value])
 
 
 class Direction(enum.StrEnum):
@@ -67,7 +78,7 @@ class Direction(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"higher": "Higher is better", "lower": "Lower is better"}[self.value]
+        return str(DIRECTION_LABELS[self.value])
 
 
 class ScorecardKpi(Base):
@@ -118,7 +129,7 @@ class ReportStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(REPORT_STATUS_LABELS[self.value])
 
 
 class SelfEvaluationReport(Base):
@@ -201,8 +212,7 @@ class MilestoneDecision(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"continue": "Continue", "continue_with_conditions": "Continue with conditions",
-                "terminate": "Terminate"}[self.value]
+        return str(DECISION_LABELS[self.value])
 
 
 class MilestoneReview(Base):

@@ -1,7 +1,8 @@
 """Pure rules on a proposal's content: section completeness, the budget's checks and eligibility.
 
 All work on a snapshot: the plain dictionary that `services.build_snapshot` makes
-from the draft, and that a submitted version stores as JSON. No Flask, no database.
+from the draft, and that a submitted version stores as JSON. No database; the texts people read (labels,
+reasons) are written through Flask-Babel in the language being answered in (English outside the application).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from programme.core.money import format_money, quantum
+from programme.core.texts import N_, ngettext
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.rulebook import ORGANISATION_TYPES, SUPPORT_INSTITUTION_TYPES, CallRules
 
 
@@ -29,21 +33,24 @@ class ActivityKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"facilitation": "Facilitation", "practical": "Practical activity"}[self.value]
+        return str(ACTIVITY_KINDS[self.value])
+
+
+ACTIVITY_KINDS = {"facilitation": _l("Facilitation"), "practical": _l("Practical activity")}
 
 
 #: Cost types of budget lines: facilitation costs first, then those of practical activities.
-COST_TYPES: dict[str, str] = {
-    "facilitator_fees": "Facilitator fees",
-    "venues": "Venues and meetings",
-    "travel": "Travel",
-    "fact_finding": "Fact-finding and studies",
-    "fairs": "Trips to fairs and joint stands",
-    "training": "Training",
-    "testing": "Testing and certification",
-    "export_consortium": "Export consortium",
-    "shared_equipment": "Shared equipment",
-    "other": "Other",
+COST_TYPES: dict[str, Any] = {
+    "facilitator_fees": _l("Facilitator fees"),
+    "venues": _l("Venues and meetings"),
+    "travel": _l("Travel"),
+    "fact_finding": _l("Fact-finding and studies"),
+    "fairs": _l("Trips to fairs and joint stands"),
+    "training": _l("Training"),
+    "testing": _l("Testing and certification"),
+    "export_consortium": _l("Export consortium"),
+    "shared_equipment": _l("Shared equipment"),
+    "other": _l("Other"),
 }
 
 
@@ -53,16 +60,19 @@ class CoFinancingKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return "Cash" if self is CoFinancingKind.CASH else "In kind"
+        return str(COFINANCING_KINDS[self.value])
+
+
+COFINANCING_KINDS = {"cash": _l("Cash"), "in_kind": _l("In kind")}
 
 
 #: The sections of a proposal, in the order an applicant fills them.
-SECTIONS: dict[str, str] = {
-    "cluster": "The cluster",
-    "activities": "Objectives and first activities",
-    "budget": "Budget and co-financing",
-    "indicators": "Indicators of success",
-    "attachments": "Attachments",
+SECTIONS: dict[str, Any] = {
+    "cluster": _l("The cluster"),
+    "activities": _l("Objectives and first activities"),
+    "budget": _l("Budget and co-financing"),
+    "indicators": _l("Indicators of success"),
+    "attachments": _l("Attachments"),
 }
 
 MAX_QUARTER = 20
@@ -114,21 +124,22 @@ def section_gaps(snapshot: dict[str, Any]) -> dict[str, list[str]]:
     """What each section still lacks (an empty list: the section is complete)."""
     cluster = snapshot["cluster"]
     gaps: dict[str, list[str]] = {key: [] for key in SECTIONS}
-    labels = {
-        "sector": "the sector or value chain", "territory": "the territory", "stage": "the cluster's stage",
-        "main_problem": "its main problem", "market_failure": "the market failure addressed",
+    asks = {
+        "sector": _("Give the sector or value chain."), "territory": _("Give the territory."),
+        "stage": _("Give the cluster's stage."), "main_problem": _("Give its main problem."),
+        "market_failure": _("Give the market failure addressed."),
     }
-    gaps["cluster"] = [f"Give {label}." for key, label in labels.items() if not (cluster.get(key) or "").strip()]
+    gaps["cluster"] = [ask for key, ask in asks.items() if not (cluster.get(key) or "").strip()]
     if not (snapshot["objectives"] or "").strip():
-        gaps["activities"].append("Give the initiative's objectives.")
+        gaps["activities"].append(_("Give the initiative's objectives."))
     if not snapshot["activities"]:
-        gaps["activities"].append("Add at least one first activity.")
+        gaps["activities"].append(_("Add at least one first activity."))
     if not snapshot["budget_lines"]:
-        gaps["budget"].append("Add at least one budget line.")
+        gaps["budget"].append(_("Add at least one budget line."))
     if snapshot["requested_amount"] is None:
-        gaps["budget"].append("Give the amount requested from the programme.")
+        gaps["budget"].append(_("Give the amount requested from the programme."))
     if not snapshot["indicators"]:
-        gaps["indicators"].append("Add at least one indicator of success.")
+        gaps["indicators"].append(_("Add at least one indicator of success."))
     return gaps
 
 
@@ -166,16 +177,21 @@ class Verdict:
 #: (beside the field, in the eligibility checklist, in a refused submission) and for the live ones the page's
 #: script writes as the applicant types ({names} are amounts, filled in by ``check_budget`` or by the script).
 BUDGET_MESSAGES: dict[str, str] = {
-    "over_maximum": "{requested} requested is more than the call's start-up maximum of {maximum}.",
-    "over_cap": "{requested} requested is more than the call's cap per initiative of {cap}.",
-    "over_budget": "{requested} requested is more than the budget total of {budget}.",
-    "over_share": "{requested} requested is more than {payable}, the {share} of the budget total of {budget} "
-                  "that the programme may pay.",
-    "lines_under": "The budget lines add up to {budget}, {difference} less than the {activities} the first "
-                   "activities cost: the two totals must be equal.",
-    "lines_over": "The budget lines add up to {budget}, {difference} more than the {activities} the first "
-                  "activities cost: the two totals must be equal.",
+    "over_maximum": N_("{requested} requested is more than the call's start-up maximum of {maximum}."),
+    "over_cap": N_("{requested} requested is more than the call's cap per initiative of {cap}."),
+    "over_budget": N_("{requested} requested is more than the budget total of {budget}."),
+    "over_share": N_("{requested} requested is more than {payable}, the {share} of the budget total of {budget} "
+                    "that the programme may pay."),
+    "lines_under": N_("The budget lines add up to {budget}, {difference} less than the {activities} the first "
+                     "activities cost: the two totals must be equal."),
+    "lines_over": N_("The budget lines add up to {budget}, {difference} more than the {activities} the first "
+                    "activities cost: the two totals must be equal."),
 }
+
+
+def budget_messages() -> dict[str, str]:
+    """``BUDGET_MESSAGES`` in the language being written (for the page's script, as JSON)."""
+    return {key: _(message) for key, message in BUDGET_MESSAGES.items()}
 
 
 @dataclass(frozen=True)
@@ -246,12 +262,13 @@ def check_budget(snapshot: dict[str, Any], limits: BudgetLimits) -> BudgetCheck:
         }
         if requested > limits.limit:
             key = "over_cap" if limits.per_initiative_cap < limits.startup_maximum else "over_maximum"
-            over.append(BUDGET_MESSAGES[key].format(**figures))
+            over.append(_(BUDGET_MESSAGES[key]).format(**figures))
         if requested > budget_total * limits.startup_share:
-            over.append(BUDGET_MESSAGES["over_budget" if limits.startup_share >= 1 else "over_share"].format(**figures))
+            over.append(_(BUDGET_MESSAGES["over_budget" if limits.startup_share >= 1 else "over_share"])
+                        .format(**figures))
     costs: list[str] = []
     if snapshot["budget_lines"] and budget_total != activities_total:
-        costs.append(BUDGET_MESSAGES["lines_under" if budget_total < activities_total else "lines_over"].format(
+        costs.append(_(BUDGET_MESSAGES["lines_under" if budget_total < activities_total else "lines_over"]).format(
             budget=format_money(budget_total, currency), activities=format_money(activities_total, currency),
             difference=format_money(abs(budget_total - activities_total), currency),
         ))
@@ -262,41 +279,47 @@ def check_budget(snapshot: dict[str, Any], limits: BudgetLimits) -> BudgetCheck:
 
 def _requested_check(budget: BudgetCheck) -> RuleCheck:
     limits, requested = budget.limits, budget.requested_amount
-    label = "Amount requested within the call's limits"
+    label = _("Amount requested within the call's limits")
     if limits.limit == 0 and not requested:  # a stage of a staged call that awards no money (a concept note)
-        return RuleCheck("requested_amount", label, True, "This stage awards no money: nothing is requested.")
+        return RuleCheck("requested_amount", label, True, _("This stage awards no money: nothing is requested."))
     if requested is None:
-        return RuleCheck("requested_amount", label, False, "No amount is requested from the programme yet.")
+        return RuleCheck("requested_amount", label, False, _("No amount is requested from the programme yet."))
     if requested <= 0:
-        return RuleCheck("requested_amount", label, False, "The amount requested must be above zero.")
+        return RuleCheck("requested_amount", label, False, _("The amount requested must be above zero."))
     if budget.requested:
         return RuleCheck("requested_amount", label, False, " ".join(budget.requested))
 
     def money(value: Decimal) -> str:
         return format_money(value, limits.currency)
 
-    limit = ("the cap per initiative" if limits.per_initiative_cap < limits.startup_maximum
-             else "the start-up maximum")
-    of_budget = (f"the budget total of {money(budget.budget_total)}" if limits.startup_share >= 1 else
-                 f"{money(limits.payable(budget.budget_total))}, the {limits.share_text} of the budget total the "
-                 "programme may pay")
-    return RuleCheck("requested_amount", label, True,
-                     f"{money(requested)} is within {limit} of {money(limits.limit)} and {of_budget}.")
+    figures = {"requested": money(requested), "limit": money(limits.limit), "budget": money(budget.budget_total),
+               "payable": money(limits.payable(budget.budget_total)), "share": limits.share_text}
+    if limits.per_initiative_cap < limits.startup_maximum:
+        if limits.startup_share >= 1:
+            reason = _("%(requested)s is within the cap per initiative of %(limit)s and the budget total of "
+                       "%(budget)s.", **figures)
+        else:
+            reason = _("%(requested)s is within the cap per initiative of %(limit)s and %(payable)s, the %(share)s "
+                       "of the budget total the programme may pay.", **figures)
+    elif limits.startup_share >= 1:
+        reason = _("%(requested)s is within the start-up maximum of %(limit)s and the budget total of %(budget)s.",
+                   **figures)
+    else:
+        reason = _("%(requested)s is within the start-up maximum of %(limit)s and %(payable)s, the %(share)s of the "
+                   "budget total the programme may pay.", **figures)
+    return RuleCheck("requested_amount", label, True, reason)
 
 
 def _costs_check(budget: BudgetCheck) -> RuleCheck:
-    label = "Budget lines equal the first activities' costs"
+    label = _("Budget lines equal the first activities' costs")
     if budget.costs:
         return RuleCheck("costs", label, False, " ".join(budget.costs))
     if not budget.lines:
-        return RuleCheck("costs", label, True, "No budget line yet: the first activities' costs are compared with "
-                                               "the budget lines once there is one.")
+        return RuleCheck("costs", label, True, _("No budget line yet: the first activities' costs are compared with "
+                                                 "the budget lines once there is one."))
     total = format_money(budget.budget_total, budget.limits.currency)
-    return RuleCheck("costs", label, True, f"The budget lines and the first activities' costs both add up to {total}.")
-
-
-def _count(number: int, word: str) -> str:
-    return f"{number} {word}{'' if number == 1 else 's'}"
+    return RuleCheck("costs", label, True,
+                     _("The budget lines and the first activities' costs both add up to %(total)s.", total=total))
 
 
 def check_eligibility(
@@ -317,29 +340,38 @@ def check_eligibility(
     institutions = sum(1 for k in kinds if k in SUPPORT_INSTITUTION_TYPES)
     checks = [
         RuleCheck(
-            "members", f"At least {rule.min_members} member organisations", len(members) >= rule.min_members,
-            f"The group has {_count(len(members), 'member organisation')}; the call asks for at least "
-            f"{rule.min_members}.",
+            "members", _("At least %(least)s member organisations", least=rule.min_members),
+            len(members) >= rule.min_members,
+            ngettext("The group has %(num)d member organisation; the call asks for at least %(least)s.",
+                     "The group has %(num)d member organisations; the call asks for at least %(least)s.",
+                     len(members), least=rule.min_members),
         ),
         RuleCheck(
-            "firms", f"At least {rule.min_firms} firms", firms >= rule.min_firms,
-            f"The group has {_count(firms, 'firm')}; the call asks for at least {rule.min_firms}.",
+            "firms", _("At least %(least)s firms", least=rule.min_firms), firms >= rule.min_firms,
+            ngettext("The group has %(num)d firm; the call asks for at least %(least)s.",
+                     "The group has %(num)d firms; the call asks for at least %(least)s.",
+                     firms, least=rule.min_firms),
         ),
         RuleCheck(
-            "support_institutions", f"At least {rule.min_support_institutions} local support institution(s)",
+            "support_institutions",
+            _("At least %(least)s local support institution(s)", least=rule.min_support_institutions),
             institutions >= rule.min_support_institutions,
-            f"The group has {_count(institutions, 'support institution')}; the call asks for at least "
-            f"{rule.min_support_institutions} (a business association, chamber, training provider, technology "
-            "institute, university, local government, bank or similar).",
+            ngettext("The group has %(num)d support institution; the call asks for at least %(least)s (a business "
+                     "association, chamber, training provider, technology institute, university, local government, "
+                     "bank or similar).",
+                     "The group has %(num)d support institutions; the call asks for at least %(least)s (a business "
+                     "association, chamber, training provider, technology institute, university, local government, "
+                     "bank or similar).",
+                     institutions, least=rule.min_support_institutions),
         ),
     ]
     allowed = set(rule.allowed_organisation_types)
     not_allowed = [m["name"] for m in members if m["kind"] not in allowed]
     checks.append(RuleCheck(
-        "organisation_types", "Only organisation types the call accepts", not not_allowed,
-        "All members are of accepted types." if not not_allowed else
-        f"Not accepted by this call: {', '.join(not_allowed)} (accepted types: "
-        f"{', '.join(ORGANISATION_TYPES[t] for t in rule.allowed_organisation_types)}).",
+        "organisation_types", _("Only organisation types the call accepts"), not not_allowed,
+        _("All members are of accepted types.") if not not_allowed else
+        _("Not accepted by this call: %(names)s (accepted types: %(types)s).", names=", ".join(not_allowed),
+          types=", ".join(str(ORGANISATION_TYPES[t]) for t in rule.allowed_organisation_types)),
     ))
     budget = check_budget(snapshot, BudgetLimits.of(rules, per_initiative_cap=per_initiative_cap, currency=currency))
     checks.append(_requested_check(budget))
@@ -347,18 +379,18 @@ def check_eligibility(
     gaps = section_gaps(snapshot)
     missing = [f"{SECTIONS[key]}: {' '.join(gaps[key])}" for key in rule.required_sections if gaps.get(key)]
     checks.append(RuleCheck(
-        "sections", "Required sections complete", not missing,
-        "All required sections are complete." if not missing else " ".join(missing),
+        "sections", _("Required sections complete"), not missing,
+        _("All required sections are complete.") if not missing else " ".join(missing),
     ))
     if closes_at is None or opens_at is None:
-        deadline_ok, deadline_reason = False, "The call has no submission period."
+        deadline_ok, deadline_reason = False, _("The call has no submission period.")
     elif now < opens_at:
-        deadline_ok, deadline_reason = False, "The call is not open yet."
+        deadline_ok, deadline_reason = False, _("The call is not open yet.")
     elif now >= closes_at:
-        deadline_ok, deadline_reason = False, "The deadline has passed."
+        deadline_ok, deadline_reason = False, _("The deadline has passed.")
     else:
-        deadline_ok, deadline_reason = True, "The call is open."
-    checks.append(RuleCheck("deadline", "Before the deadline", deadline_ok, deadline_reason))
+        deadline_ok, deadline_reason = True, _("The call is open.")
+    checks.append(RuleCheck("deadline", _("Before the deadline"), deadline_ok, deadline_reason))
     return Verdict(tuple(checks))
 
 
@@ -387,7 +419,7 @@ def snapshot_figures(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {
         "by_kind": [(ActivityKind(kind).label, amount) for kind, amount in by_kind.items()],
         "activities_total": sum(by_kind.values(), Decimal("0.00")),
-        "by_type": [(COST_TYPES.get(key, key), by_type[key]) for key in sorted(by_type, key=_cost_type_order)],
+        "by_type": [(str(COST_TYPES.get(key, key)), by_type[key]) for key in sorted(by_type, key=_cost_type_order)],
         "budget_total": snapshot["budget_total"],
         "per_member": sorted(per_member.values(), key=lambda m: m["name"]),
         "cash": cash, "in_kind": in_kind, "cofinancing_total": cash + in_kind,

@@ -17,6 +17,8 @@ from programme.accounts.models import ApplicantGroup, Organisation, User
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.proposals.domain import ActivityKind, ClusterStage, CoFinancingKind, Verdict, load_snapshot
 
 
@@ -34,7 +36,21 @@ class ProposalStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(PROPOSAL_STATUSES[self.value])
+
+
+PROPOSAL_STATUSES = {
+    "draft": lazy_pgettext("proposal status", "Draft"),
+    "submitted": lazy_pgettext("proposal status", "Submitted"),
+    "eligible": lazy_pgettext("proposal status", "Eligible"),
+    "ineligible": lazy_pgettext("proposal status", "Ineligible"),
+    "under_review": lazy_pgettext("proposal status", "Under review"),
+    "scored": lazy_pgettext("proposal status", "Scored"),
+    "funded": lazy_pgettext("proposal status", "Funded"),
+    "reserve": lazy_pgettext("proposal status", "Reserve"),
+    "rejected": lazy_pgettext("proposal status", "Rejected"),
+    "withdrawn": lazy_pgettext("proposal status", "Withdrawn"),
+}
 
 
 class Proposal(Base):
@@ -215,7 +231,11 @@ class AttachmentKind(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return str(ATTACHMENT_KINDS[self.value])
+
+
+ATTACHMENT_KINDS = {"letter_of_commitment": _l("Letter of commitment"), "statutes": _l("Statutes"),
+                    "other": _l("Other")}
 
 
 class Attachment(Base):

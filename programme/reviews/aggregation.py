@@ -22,6 +22,7 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
+from programme.core.texts import gettext as _
 from programme.reviews.domain import (
     EXACT_CONTEXT,
     ZERO,
@@ -216,7 +217,7 @@ def aggregate(
                     raise ScoreError(f"consensus on {key}: {error}") from None
     rows = _review_scores(reviews, scoring, on_scale=on_scale)
     if not rows:
-        return ProposalScore((), (), None, False, ("not scored: no submitted review",))
+        return ProposalScore((), (), None, False, (_("not scored: no submitted review"),))
 
     count = len(rows)
     columns: list[list[Decimal | Fraction]] = [[row[c.key] for row in rows.values()] for c in scoring.criteria]
@@ -241,14 +242,16 @@ def aggregate(
             part = agreed.value * count if agreed is not None else sum_
             scaled_total += spec.weight * part if as_decimal else exact(spec.weight) * exact(part)
             if part < spec.threshold * count:
-                source = "consensus" if agreed is not None else "mean"
-                reasons.append(f"{spec.name}: {source} {_shown(result.counted)} is below the criterion threshold"
-                               f" {plain_number(spec.threshold)}")
+                reasons.append(
+                    _("%(criterion)s: consensus %(score)s is below the criterion threshold %(threshold)s",
+                      criterion=spec.name, score=_shown(result.counted), threshold=plain_number(spec.threshold))
+                    if agreed is not None else
+                    _("%(criterion)s: mean %(score)s is below the criterion threshold %(threshold)s",
+                      criterion=spec.name, score=_shown(result.counted), threshold=plain_number(spec.threshold)))
         total = ratio(scaled_total, count)
         if scaled_total < scoring.overall_threshold * count:
-            reasons.append(
-                f"total {_shown(total)} is below the overall threshold {plain_number(scoring.overall_threshold)}"
-            )
+            reasons.append(_("total %(total)s is below the overall threshold %(threshold)s", total=_shown(total),
+                             threshold=plain_number(scoring.overall_threshold)))
     reviewers = tuple(sorted(rows, key=id_key))
     return ProposalScore(reviewers, tuple(results), total, not reasons, tuple(reasons))
 

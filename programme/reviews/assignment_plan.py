@@ -63,11 +63,16 @@ class ReviewerProfile:
 
 
 class AssignmentError(ValueError):
-    """No valid assignment: ``proposal_ids`` names the proposals concerned."""
+    """No valid assignment: ``proposal_ids`` names the proposals concerned; ``short`` the proposals with too few
+    reviewers free of conflict, each with how many it has, and ``needed`` how many each needs (so that a page can
+    say it in its own words)."""
 
-    def __init__(self, message: str, proposal_ids: Iterable[ProposalId] = ()) -> None:
+    def __init__(self, message: str, proposal_ids: Iterable[ProposalId] = (), *,
+                 short: Iterable[tuple[ProposalId, int]] = (), needed: int = 0) -> None:
         super().__init__(message)
         self.proposal_ids = tuple(proposal_ids)
+        self.short = tuple(short)
+        self.needed = needed
 
 
 @dataclass(frozen=True)
@@ -448,7 +453,8 @@ def assign(
             f"proposal {proposal_list[i].id} has {_plural(free[i], 'reviewer')} without a conflict of interest"
             for i in short
         )
-        raise AssignmentError(f"{details}; {k} needed", (proposal_list[i].id for i in short))
+        raise AssignmentError(f"{details}; {k} needed", (proposal_list[i].id for i in short),
+                              short=((proposal_list[i].id, free[i]) for i in short), needed=k)
 
     kept_pairs: list[tuple[int, int]] = []
     for r, p in dict.fromkeys(keep):

@@ -20,6 +20,7 @@ Definitions (DESIGN section 3, issue 4):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
@@ -27,7 +28,8 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, Literal
 
-from programme.core.money import MoneyError, to_decimal
+from programme.core.money import MoneyError, symbols_in_use, to_decimal
+from programme.core.texts import gettext as _
 from programme.rulebook.schema import ScoringSection
 
 #: Decimal places of a derived score on pages and in exports (display only: decisions use the exact value).
@@ -126,8 +128,9 @@ class ScoreScale:
         return tuple(self.minimum + self.step * i for i in range(count + 1))
 
     def describe(self) -> str:
-        low, high, step = (plain_number(v) for v in (self.minimum, self.maximum, self.step))
-        return f"from {low} to {high} in steps of {step}"
+        mark = symbols_in_use()[0]  # 0.5 in English, 0,5 in Spanish and Portuguese
+        low, high, step = (plain_number(v).replace(".", mark) for v in (self.minimum, self.maximum, self.step))
+        return _("from %(low)s to %(high)s in steps of %(step)s", low=low, high=high, step=step)
 
     def check(self, value: Any) -> Decimal:
         """The score as a Decimal if it lies on the scale, else ScoreError with a message for the form.
@@ -135,29 +138,46 @@ class ScoreScale:
         Accepts a Decimal, an int or a string such as ``"3.5"``; refuses floats, booleans and text.
         """
         if isinstance(value, bool | float):
-            raise ScoreError(f"a score {self.describe()}, as an exact number (got {value!r})")
+            raise ScoreError(_("a score %(scale)s, as an exact number (got %(value)s)", scale=self.describe(),
+                               value=repr(value)))
         if isinstance(value, str):
             text = value.strip()
             try:
                 number = Decimal(text)
             except InvalidOperation:
-                raise ScoreError(f"a number {self.describe()} (got {value!r})") from None
+                raise ScoreError(_("a number %(scale)s (got %(value)s)", scale=self.describe(),
+                                   value=repr(value))) from None
         elif isinstance(value, Decimal | int):
             number = Decimal(value)
         else:
-            raise ScoreError(f"a number {self.describe()} (got {value!r})")
+            raise ScoreError(_("a number %(scale)s (got %(value)s)", scale=self.describe(), value=repr(value)))
         if not number.is_finite():
-            raise ScoreError(f"a number {self.describe()} (got {value!r})")
+            raise ScoreError(_("a number %(scale)s (got %(value)s)", scale=self.describe(), value=repr(value)))
         if not self.minimum <= number <= self.maximum:
-            raise ScoreError(f"a score {self.describe()} (got {plain_number(number)}, outside the scale)")
+            raise ScoreError(_("a score %(scale)s (got %(value)s, outside the scale)", scale=self.describe(),
+                               value=plain_number(number)))
         if (number - self.minimum) % self.step:
-            raise ScoreError(f"a score {self.describe()} (got {plain_number(number)}, not a whole step)")
+            raise ScoreError(_("a score %(scale)s (got %(value)s, not a whole step)", scale=self.describe(),
+                               value=plain_number(number)))
         return number
 
 
 def validate_score(value: Any, scale: ScoreScale) -> Decimal:
     """Shorthand for ``scale.check(value)``."""
     return scale.check(value)
+
+
+def justification_note(minimum: int, count: int) -> str:
+    """What a review lacks when a justification is too short (one of the problems ``check_review`` gives)."""
+    return _("a justification of at least %(minimum)s characters is needed (got %(count)s)", minimum=minimum,
+             count=count)
+
+
+def is_justification_note(text: str) -> bool:
+    """Whether one of ``check_review``'s problems is about the justification (else it is about the score), in the
+    language being answered in."""
+    pattern = re.escape(justification_note(0, 0)).replace("0", r"\d+")
+    return text.startswith("a justification") or re.fullmatch(pattern, text) is not None
 
 
 def check_review(
@@ -173,7 +193,7 @@ def check_review(
     for key in scoring.keys:
         value = scores.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
-            problems[key] = f"a score {scoring.scale.describe()} is needed"
+            problems[key] = _("a score %(scale)s is needed", scale=scoring.scale.describe())
         else:
             try:
                 scoring.scale.check(value)
@@ -181,7 +201,7 @@ def check_review(
                 problems[key] = str(error)
         text = (justifications.get(key) or "").strip()
         if len(text) < min_length:
-            note = f"a justification of at least {min_length} characters is needed (got {len(text)})"
+            note = justification_note(min_length, len(text))
             problems[key] = f"{problems[key]}; {note}" if key in problems else note
     return problems
 

@@ -27,6 +27,9 @@ from programme.calls.models import Call
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import utcnow
 from programme.core.spreadsheets import Money, StreamingWorkbook
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.core.timezone import to_local
 from programme.extensions import db
 from programme.proposals.models import Proposal
@@ -35,11 +38,12 @@ from programme.reviews.aggregation import weighted_sum
 from programme.reviews.domain import display
 from programme.reviews.models import ConsensusScore, Outcome, Review, ReviewScore, ReviewStatus
 
-SCORES = "Scores"
-REVIEWS = "Reviews"
-CONSENSUS = "Consensus"
-RANKING = "Ranking"
-SUMMARY = "Summary"
+#: The sheets' titles, in the language of whoever asks for the workbook (``str(...)`` of them).
+SCORES = _l("Scores")
+REVIEWS = _l("Reviews")
+CONSENSUS = _l("Consensus")
+RANKING = _l("Ranking")
+SUMMARY = _l("Summary")
 
 #: Scores: two decimals. Weights: at least two, up to the four the database keeps.
 SCORE_FORMAT = "0.00"
@@ -48,12 +52,14 @@ WEIGHT_FORMAT = "0.00##"
 #: Proposals read per batch by the score matrix (each brings its reviews x criteria score rows).
 BATCH = 200
 
-RANKED_AS = {"funded": "Funded", "reserve": "Reserve", "not_fundable": "Not fundable", "not_scored": "Not scored"}
-PLACED_BY = {None: "", "total": "total", "requested": "smaller amount", "submitted_at": "earlier submission",
-             "proposal_id": "proposal id"}
+RANKED_AS = {"funded": lazy_pgettext("ranked as", "Funded"), "reserve": lazy_pgettext("ranked as", "Reserve"),
+             "not_fundable": lazy_pgettext("ranked as", "Not fundable"),
+             "not_scored": lazy_pgettext("ranked as", "Not scored")}
+PLACED_BY = {None: "", "total": _l("total"), "requested": _l("smaller amount"),
+             "submitted_at": _l("earlier submission"), "proposal_id": _l("proposal id")}
 FUNDING_LINES = {
-    "stop": "stop: funding stops at the first fundable proposal that does not fit what is left",
-    "skip": "skip: a proposal that does not fit is passed over and the next that fits is funded",
+    "stop": _l("stop: funding stops at the first fundable proposal that does not fit what is left"),
+    "skip": _l("skip: a proposal that does not fit is passed over and the next that fits is funded"),
 }
 
 
@@ -77,7 +83,7 @@ def _local(moment: datetime | None, timezone: str) -> datetime | None:
 
 
 def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return _("yes") if flag else _("no")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,21 +126,25 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
     position = {c.key: i for i, c in enumerate(scoring.criteria)}
     weights = {c.key: c.weight for c in scoring.criteria}
     deadline = call.review_deadline
-    local = f"({timezone})"
+    zone = timezone
+    scores_sheet, reviews_sheet, consensus_sheet = str(SCORES), str(REVIEWS), str(CONSENSUS)
 
     book = StreamingWorkbook()
-    book.add_sheet(SCORES, [
-        "Reference", "Title", "Applicant group", "Reviewer", "Reviewer e-mail", "Criterion", "Criterion title",
-        "Weight", "Score", "Justification", f"Review submitted {local}", "Late",
+    book.add_sheet(scores_sheet, [
+        _("Reference"), _("Title"), _("Applicant group"), _("Reviewer"), _("Reviewer e-mail"), _("Criterion"),
+        _("Criterion title"), _("Weight"), _("Score"), _("Justification"),
+        _("Review submitted (%(zone)s)", zone=zone), _("Late"),
     ], widths=[24, 36, 28, 24, 30, 20, 40, 8, 8, 80, 17, 6])
-    book.add_sheet(REVIEWS, [
-        "Reference", "Title", "Applicant group", "Reviewer", "Reviewer e-mail", "Status", "Version reviewed",
-        f"Assigned {local}", "Assigned by", f"Last saved {local}", f"Submitted {local}", "Reopened", "Late",
-        "Reviewer total",
+    book.add_sheet(reviews_sheet, [
+        _("Reference"), _("Title"), _("Applicant group"), _("Reviewer"), _("Reviewer e-mail"), _("Status"),
+        _("Version reviewed"), _("Assigned (%(zone)s)", zone=zone), _("Assigned by"),
+        _("Last saved (%(zone)s)", zone=zone), _("Submitted (%(zone)s)", zone=zone), _("Reopened"), _("Late"),
+        _("Reviewer total"),
     ], widths=[24, 36, 28, 24, 30, 14, 9, 17, 24, 17, 17, 9, 6, 10])
-    book.add_sheet(CONSENSUS, [
-        "Reference", "Title", "Criterion", "Criterion title", "Consensus score", "Mean of the reviews",
-        "Lowest", "Highest", "Spread", "Reason", "Recorded by", f"Recorded {local}",
+    book.add_sheet(consensus_sheet, [
+        _("Reference"), _("Title"), _("Criterion"), _("Criterion title"), _("Consensus score"),
+        _("Mean of the reviews"), _("Lowest"), _("Highest"), _("Spread"), _("Reason"), _("Recorded by"),
+        _("Recorded (%(zone)s)", zone=zone),
     ], widths=[24, 36, 20, 40, 10, 10, 8, 8, 8, 60, 24, 17])
 
     score_query = (
@@ -181,12 +191,12 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
             if r.score is not None:
                 by_criterion[(r.proposal_id, r.criterion_key)].append(r.score)
             late = deadline is not None and r.submitted_at is not None and r.submitted_at > deadline
-            book.append(SCORES, [
+            book.append(scores_sheet, [
                 r.reference, r.title, r.group_name,
                 r.reviewer_name, r.reviewer_email, r.criterion_key,
                 titles.get(r.criterion_key, ""),
-                _number(book, SCORES, weights.get(r.criterion_key), WEIGHT_FORMAT),
-                _number(book, SCORES, r.score), r.justification,
+                _number(book, scores_sheet, weights.get(r.criterion_key), WEIGHT_FORMAT),
+                _number(book, scores_sheet, r.score), r.justification,
                 _local(r.submitted_at, timezone), _yes(late),
             ])
 
@@ -199,11 +209,11 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
             total = None
             if status == ReviewStatus.SUBMITTED and all(given.get(k) is not None for k in scoring.keys):
                 total = display(weighted_sum(given, scoring))
-            book.append(REVIEWS, [
+            book.append(reviews_sheet, [
                 r.reference, r.title, r.group_name,
                 r.reviewer_name, r.reviewer_email, status.label, r.version_number,
                 _local(r.assigned_at, timezone), r.assigned_by, _local(r.saved_at, timezone),
-                _local(r.submitted_at, timezone), r.reopened_count, _yes(late), _number(book, REVIEWS, total),
+                _local(r.submitted_at, timezone), r.reopened_count, _yes(late), _number(book, reviews_sheet, total),
             ])
 
         agreed = db.session.execute(consensus_query.where(ConsensusScore.proposal_id.in_(ids))).all()
@@ -212,11 +222,11 @@ def write_score_matrix(call: Call, target: str | BinaryIO, *, actor: Actor, time
             values = by_criterion.get((r.proposal_id, r.criterion_key), [])
             mean = display(Fraction(sum(values, Decimal(0))) / len(values)) if values else None
             low, high = (min(values), max(values)) if values else (None, None)
-            book.append(CONSENSUS, [
+            book.append(consensus_sheet, [
                 r.reference, r.title, r.criterion_key, titles.get(r.criterion_key, ""),
-                _number(book, CONSENSUS, r.score), _number(book, CONSENSUS, mean), _number(book, CONSENSUS, low),
-                _number(book, CONSENSUS, high),
-                _number(book, CONSENSUS, None if high is None or low is None else high - low),
+                _number(book, consensus_sheet, r.score), _number(book, consensus_sheet, mean),
+                _number(book, consensus_sheet, low), _number(book, consensus_sheet, high),
+                _number(book, consensus_sheet, None if high is None or low is None else high - low),
                 r.reason, r.recorded_by or "",
                 _local(r.recorded_at, timezone),
             ])
@@ -245,15 +255,17 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
     deciders = {d.decided_by_id for d in results.decisions.values() if d.decided_by_id is not None}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(deciders))).all()) if deciders else {}
 
+    ranking_sheet, summary_sheet = str(RANKING), str(SUMMARY)
     book = StreamingWorkbook()
     headers = [
-        "Rank", "Reference", "Title", "Applicant group", "Reviews submitted", "Reviews assigned", "Total",
-        *(f"{titles.get(k, k)} ({k})" for k in keys), "Flagged for consensus", "Fundable", "Why not fundable",
-        f"Requested ({cur})", f"Start-up grant ({cur})", f"Budget left at its turn ({cur})", "Ranking",
-        "Placed after the previous by", "Decision", "Decision reason", "Against the ranking",
-        f"Decided amount ({cur})", "Decided by", f"Decided ({timezone})",
+        _("Rank"), _("Reference"), _("Title"), _("Applicant group"), _("Reviews submitted"), _("Reviews assigned"),
+        _("Total"), *(f"{titles.get(k, k)} ({k})" for k in keys), _("Flagged for consensus"), _("Fundable"),
+        _("Why not fundable"), _("Requested (%(currency)s)", currency=cur),
+        _("Start-up grant (%(currency)s)", currency=cur), _("Budget left at its turn (%(currency)s)", currency=cur),
+        _("Ranking"), _("Placed after the previous by"), _("Decision"), _("Decision reason"), _("Against the ranking"),
+        _("Decided amount (%(currency)s)", currency=cur), _("Decided by"), _("Decided (%(zone)s)", zone=timezone),
     ]
-    book.add_sheet(RANKING, headers, widths=[6, 24, 36, 28, 9, 9, 8, *([10] * len(keys)), 10, 9, 50,
+    book.add_sheet(ranking_sheet, headers, widths=[6, 24, 36, 28, 9, 9, 8, *([10] * len(keys)), 10, 9, 50,
                                              14, 14, 14, 12, 18, 10, 50, 9, 14, 24, 17])
 
     def decision_cells(pid: int) -> list[Any]:
@@ -273,15 +285,15 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
         if placed_by is not None and placed_by in titles:
             placed = titles[placed_by]
         else:
-            placed = PLACED_BY.get(placed_by, placed_by or "")
-        book.append(RANKING, [
+            placed = str(PLACED_BY.get(placed_by, placed_by or ""))
+        book.append(ranking_sheet, [
             rank, info.reference, info.title, info.group_name,
-            info.submitted, info.assigned, _number(book, RANKING, display(score.total)),
-            *(_number(book, RANKING, value) for value in counted),
+            info.submitted, info.assigned, _number(book, ranking_sheet, display(score.total)),
+            *(_number(book, ranking_sheet, value) for value in counted),
             _yes(score.flagged) if score.scored else "", _yes(score.fundable),
             "" if score.fundable else "; ".join(score.reasons),
             Money(info.requested), Money(info.amount), None if available is None else Money(available),
-            RANKED_AS[status], placed, *decision_cells(pid),
+            str(RANKED_AS[status]), placed, *decision_cells(pid),
         ])
 
     count = 0
@@ -301,37 +313,37 @@ def write_ranking_workbook(call: Call, target: str | BinaryIO, *, actor: Actor, 
     committed = sum((d.amount for d in decisions if d.amount is not None and Outcome(d.outcome) == Outcome.FUNDED),
                     Decimal(0))
     funded = len(ranking.funded)
-    book.add_sheet(SUMMARY, ["Item", "Value"], widths=[44, 60])
+    book.add_sheet(summary_sheet, [_("Item"), _("Value")], widths=[44, 60])
     summary: Sequence[tuple[str, Any]] = [
-        ("Call", call.reference),
-        ("Name", call.name),
-        ("Status", call.status.label),
-        ("Currency", cur),
-        (f"Budget ({cur})", Money(ranking.budget)),
-        (f"Used by the ranking's funded proposals ({cur})", Money(ranking.used)),
-        (f"Remaining ({cur})", Money(ranking.remaining)),
-        ("Funding line", FUNDING_LINES.get(ranking.funding_line, ranking.funding_line)),
-        ("Tie-break order", ", ".join([*(titles.get(k, k) for k in ranking.tie_break), "smaller amount",
-                                       "earlier submission"])),
-        ("Overall threshold", _number(book, SUMMARY, scoring.overall_threshold)),
-        ("Proposals in the review", len(results.rows)),
-        ("Scored", sum(1 for s in results.scores.values() if s.scored)),
-        ("Fundable (ranked)", len(ranking.ranked)),
-        ("Funded by the ranking", funded),
-        ("Reserve list", len(ranking.ranked) - funded),
-        ("Not fundable", not_fundable),
-        ("Not scored", not_scored),
-        ("Flagged for consensus", sum(1 for s in results.scores.values() if s.flagged)),
-        ("Waiting for a consensus score", sum(1 for s in results.scores.values() if s.needs_consensus)),
-        ("Decisions recorded", len(decisions)),
-        ("Decided funded", outcomes.count(Outcome.FUNDED)),
-        ("Decided reserve", outcomes.count(Outcome.RESERVE)),
-        ("Decided rejected", outcomes.count(Outcome.REJECTED)),
-        ("Decisions against the ranking", sum(1 for d in decisions if d.against_ranking)),
-        (f"Committed by the funded decisions ({cur})", Money(committed)),
-        (f"Exported ({timezone})", to_local(now, timezone)),
+        (_("Call"), call.reference),
+        (_("Name"), call.name),
+        (_("Status"), call.status.label),
+        (_("Currency"), cur),
+        (_("Budget (%(currency)s)", currency=cur), Money(ranking.budget)),
+        (_("Used by the ranking's funded proposals (%(currency)s)", currency=cur), Money(ranking.used)),
+        (_("Remaining (%(currency)s)", currency=cur), Money(ranking.remaining)),
+        (_("Funding line"), str(FUNDING_LINES.get(ranking.funding_line, ranking.funding_line))),
+        (_("Tie-break order"), ", ".join([*(titles.get(k, k) for k in ranking.tie_break), _("smaller amount"),
+                                          _("earlier submission")])),
+        (_("Overall threshold"), _number(book, summary_sheet, scoring.overall_threshold)),
+        (_("Proposals in the review"), len(results.rows)),
+        (_("Scored"), sum(1 for s in results.scores.values() if s.scored)),
+        (_("Fundable (ranked)"), len(ranking.ranked)),
+        (_("Funded by the ranking"), funded),
+        (_("Reserve list"), len(ranking.ranked) - funded),
+        (_("Not fundable"), not_fundable),
+        (_("Not scored"), not_scored),
+        (_("Flagged for consensus"), sum(1 for s in results.scores.values() if s.flagged)),
+        (_("Waiting for a consensus score"), sum(1 for s in results.scores.values() if s.needs_consensus)),
+        (_("Decisions recorded"), len(decisions)),
+        (_("Decided funded"), outcomes.count(Outcome.FUNDED)),
+        (_("Decided reserve"), outcomes.count(Outcome.RESERVE)),
+        (_("Decided rejected"), outcomes.count(Outcome.REJECTED)),
+        (_("Decisions against the ranking"), sum(1 for d in decisions if d.against_ranking)),
+        (_("Committed by the funded decisions (%(currency)s)", currency=cur), Money(committed)),
+        (_("Exported (%(zone)s)", zone=timezone), to_local(now, timezone)),
     ]
     for label, value in summary:
-        book.append(SUMMARY, [label, value])
+        book.append(summary_sheet, [label, value])
     book.save(target)
     return count

@@ -14,21 +14,26 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from programme.calls.models import Criterion
 from programme.core.fields import DayTimeField
 from programme.core.forms import ProgrammeForm, choices
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.reviews.aggregation import weighted_sum
-from programme.reviews.domain import ScoreError, ScoreScale, Scoring, display, plain_number
+from programme.reviews.domain import ScoreError, ScoreScale, Scoring, display, is_justification_note, plain_number
 from programme.reviews.models import Outcome
 
 # The programme manager's forms ------------------------------------------------------------------------
 
 
-DEADLINE_HELP = ("Local time in the programme's time zone. Reviewers are reminded before it; reviews not submitted "
-                 "by then are flagged late.")
+DEADLINE_HELP = _l("Local time in the programme's time zone. Reviewers are reminded before it; reviews not submitted "
+                   "by then are flagged late.")
 OUTCOME_CHOICES = choices([
-    (Outcome.FUNDED.value, "Funded: award the start-up grant"),
-    (Outcome.RESERVE.value, "Reserve: on the reserve list"),
-    (Outcome.REJECTED.value, "Rejected"),
+    (Outcome.FUNDED.value, _l("Funded: award the start-up grant")),
+    (Outcome.RESERVE.value, _l("Reserve: on the reserve list")),
+    (Outcome.REJECTED.value, lazy_pgettext("decision outcome", "Rejected")),
 ])
-REASON = [Length(max=5000, message="Write at most 5,000 characters.")]
+
+
+REASON = [Length(max=5000, message=_l("Write at most 5,000 characters."))]
 #: The value of the hidden ``confirmed`` field that only a confirmation (its page, or the script's dialog) sets.
 CONFIRMED = "yes"
 
@@ -47,97 +52,97 @@ class ConfirmForm(ProgrammeForm):
 def score_choices(points: Iterable[Decimal]) -> list[SelectChoice]:
     """The scale's points as options of a select, written plainly (0, 0.5, 1 ... 5), lowest first."""
     shown = [format(point.normalize(), "f") for point in points]
-    return choices([("", "— score —"), *((value, value) for value in shown)])
+    return choices([("", _("— score —")), *((value, value) for value in shown)])
 
 
 def criterion_choices(criteria: Iterable[Criterion]) -> list[SelectChoice]:
-    return choices([("", "— criterion —"), *((c.key, c.title) for c in criteria)])
+    return choices([("", _("— criterion —")), *((c.key, c.title) for c in criteria)])
 
 
 class DeadlineForm(ProgrammeForm):
     """The review deadline: when the review starts, and when the manager moves it."""
 
-    deadline = DayTimeField("Review deadline", description=DEADLINE_HELP,
-                            validators=[InputRequired("Give the review deadline as a date and time.")])
+    deadline = DayTimeField(_l("Review deadline"), description=DEADLINE_HELP,
+                            validators=[InputRequired(_l("Give the review deadline as a date and time."))])
 
 
 class AddReviewerForm(ProgrammeForm):
-    user_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose a reviewer to add.")],
-                          description="People with the reviewer role who are not in this call's pool yet.")
+    user_id = SelectField(_l("Reviewer"), coerce=int, validators=[DataRequired(_l("Choose a reviewer to add."))],
+                          description=_l("People with the reviewer role who are not in this call's pool yet."))
 
 
 class AssignForm(ProgrammeForm):
-    proposal_id = SelectField("Proposal", coerce=int, validators=[DataRequired("Choose the proposal.")])
-    reviewer_id = SelectField("Reviewer", coerce=int, validators=[DataRequired("Choose the reviewer.")],
-                              description="Reviewers in conflict with the proposal are refused, with the reason.")
+    proposal_id = SelectField(_l("Proposal"), coerce=int, validators=[DataRequired(_l("Choose the proposal."))])
+    reviewer_id = SelectField(_l("Reviewer"), coerce=int, validators=[DataRequired(_l("Choose the reviewer."))],
+                              description=_l("Reviewers in conflict with the proposal are refused, with the reason."))
 
 
 class MoveForm(ProgrammeForm):
-    reviewer_id = SelectField("Give the review to", coerce=int,
-                              validators=[DataRequired("Choose the reviewer who takes the review over.")])
+    reviewer_id = SelectField(_l("Give the review to"), coerce=int,
+                              validators=[DataRequired(_l("Choose the reviewer who takes the review over."))])
 
 
 class ConsensusForm(ProgrammeForm):
-    criterion_key = SelectField("Criterion", validators=[DataRequired("Choose the criterion.")],
+    criterion_key = SelectField(_l("Criterion"), validators=[DataRequired(_l("Choose the criterion."))],
                                 id="consensus-criterion")
-    score = SelectField("Consensus score", validators=[DataRequired("Choose the score the panel agreed on.")],
+    score = SelectField(_l("Consensus score"), validators=[DataRequired(_l("Choose the score the panel agreed on."))],
                         id="consensus-score")
     reason = TextAreaField(
-        "Why the panel agreed on it", id="consensus-reason",
-        validators=[DataRequired("Write the reason the panel agreed on this score."), *REASON],
-        description="Kept with the score and in the audit log; the score replaces the mean of the reviews.",
+        _l("Why the panel agreed on it"), id="consensus-reason",
+        validators=[DataRequired(_l("Write the reason the panel agreed on this score.")), *REASON],
+        description=_l("Kept with the score and in the audit log; the score replaces the mean of the reviews."),
     )
 
 
 class ReopenForm(ProgrammeForm):
     reason = TextAreaField(
-        "Reason for reopening", id="reopen-reason",
-        validators=[DataRequired("Give the reason for reopening the review."), *REASON],
-        description="The reviewer reads it in its notification; the audit log keeps it.",
+        _l("Reason for reopening"), id="reopen-reason",
+        validators=[DataRequired(_l("Give the reason for reopening the review.")), *REASON],
+        description=_l("The reviewer reads it in its notification; the audit log keeps it."),
     )
 
 
 class DecisionForm(ProgrammeForm):
-    outcome = SelectField("Decision", choices=OUTCOME_CHOICES, validators=[DataRequired("Choose the decision.")],
-                          id="decision-outcome")
+    outcome = SelectField(_l("Decision"), choices=OUTCOME_CHOICES,
+                          validators=[DataRequired(_l("Choose the decision."))], id="decision-outcome")
     reason = TextAreaField(
-        "Reason", id="decision-reason",
-        validators=[DataRequired("Write the reason for the decision."), *REASON],
-        description="Shown to the group with its scores when the decisions are published. A decision against "
-                    "the ranking is marked on the ranking page.",
+        _l("Reason"), id="decision-reason",
+        validators=[DataRequired(_l("Write the reason for the decision.")), *REASON],
+        description=_l("Shown to the group with its scores when the decisions are published. A decision against "
+                       "the ranking is marked on the ranking page."),
     )
 
 
 # The reviewer's forms ---------------------------------------------------------------------------------
 
 
-EXPERTISE_HELP = ("The sectors you know, separated by commas or semicolons, e.g. food processing; dairy. Assignment "
-                  "prefers proposals of these sectors for you.")
+EXPERTISE_HELP = _l("The sectors you know, separated by commas or semicolons, e.g. food processing; dairy. "
+                    "Assignment prefers proposals of these sectors for you.")
 #: The longest justification a reviewer may write per criterion.
 JUSTIFICATION_MAX = 10000
 
 
 class ExpertiseForm(ProgrammeForm):
     expertise = StringField(
-        "Your sectors of expertise", description=EXPERTISE_HELP,
-        validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")],
+        _l("Your sectors of expertise"), description=EXPERTISE_HELP,
+        validators=[Optional(), Length(max=2000, message=_l("Write at most 2,000 characters."))],
     )
 
 
-SUBJECT_HELP = ("The reference of a proposal of this call, or the name of an organisation of its applicant groups "
-                "(a part of the name is enough when only one organisation has it). A conflict with an organisation "
-                "covers every group it is a member of.")
+SUBJECT_HELP = _l("The reference of a proposal of this call, or the name of an organisation of its applicant "
+                  "groups (a part of the name is enough when only one organisation has it). A conflict with an "
+                  "organisation covers every group it is a member of.")
 
 
 class DeclareConflictForm(ProgrammeForm):
     """A conflict with one organisation (and so every group it is a member of) or with one proposal, named by what
     the reviewer types: the service finds which (``reviews.conflict_subject``)."""
 
-    subject = StringField("Proposal reference or organisation", id="conflict-subject", description=SUBJECT_HELP,
-                          validators=[DataRequired("Type a proposal's reference or an organisation's name."),
-                                      Length(max=200, message="Write at most 200 characters.")])
-    note = TextAreaField("Note", id="conflict-note", description="Optional: the link, in a few words.",
-                         validators=[Optional(), Length(max=2000, message="Write at most 2,000 characters.")])
+    subject = StringField(_l("Proposal reference or organisation"), id="conflict-subject", description=SUBJECT_HELP,
+                          validators=[DataRequired(_l("Type a proposal's reference or an organisation's name.")),
+                                      Length(max=200, message=_l("Write at most 200 characters."))])
+    note = TextAreaField(_l("Note"), id="conflict-note", description=_l("Optional: the link, in a few words."),
+                         validators=[Optional(), Length(max=2000, message=_l("Write at most 2,000 characters."))])
 
 
 class OnScale:
@@ -150,12 +155,12 @@ class OnScale:
         value = (field.data or "").strip()
         if not value:
             if form.submitting:
-                raise ValidationError(f"Give a score {self.scale.describe()}.")
+                raise ValidationError(_("Give a score %(scale)s.", scale=self.scale.describe()))
             return
         try:
             self.scale.check(value)
         except ScoreError as error:
-            raise ValidationError(f"Give {error}.") from None
+            raise ValidationError(_("Give %(what)s.", what=str(error))) from None
 
 
 class JustifiedEnough:
@@ -169,8 +174,8 @@ class JustifiedEnough:
             return
         count = len((field.data or "").strip())
         if count < self.minimum:
-            raise ValidationError(f"Write at least {self.minimum} characters to justify this score: the "
-                                  f"justification has {count}.")
+            raise ValidationError(_("Write at least %(minimum)s characters to justify this score: the "
+                                    "justification has %(count)s.", minimum=self.minimum, count=count))
 
 
 class ReviewForm(ProgrammeForm):
@@ -179,8 +184,8 @@ class ReviewForm(ProgrammeForm):
     everything."""
 
     keys: tuple[str, ...] = ()
-    save_draft = SubmitField("Save draft")
-    submit_review = SubmitField("Submit review")
+    save_draft = SubmitField(_l("Save draft"))
+    submit_review = SubmitField(_l("Submit review"))
     #: Set by the confirmation (the script's dialog); without it "Submit review" saves the draft and asks first.
     confirmed = HiddenField()
 
@@ -210,7 +215,7 @@ class ReviewForm(ProgrammeForm):
             if key not in self.keys:
                 continue
             for part in message.split("; "):
-                target = self.justification(key) if part.startswith("a justification") else self.score(key)
+                target = self.justification(key) if is_justification_note(part) else self.score(key)
                 text = f"{part[0].upper()}{part[1:]}."
                 target.errors = [*target.errors, text] if isinstance(target.errors, list) else [text]
 
@@ -232,8 +237,8 @@ def one_kind_of_line_break(text: str | None) -> str | None:
 
 def score_label(criterion: Criterion, scale: ScoreScale) -> str:
     """The label of a criterion's score field: its title, the scale and its weight."""
-    return (f"Score for {criterion.title} ({plain_number(scale.minimum)}–{plain_number(scale.maximum)}, "
-            f"weight {plain_number(criterion.weight)})")
+    return _("Score for %(criterion)s (%(low)s–%(high)s, weight %(weight)s)", criterion=criterion.title,
+             low=plain_number(scale.minimum), high=plain_number(scale.maximum), weight=plain_number(criterion.weight))
 
 
 def review_form(criteria: Iterable[Criterion], scale: ScoreScale, min_length: int, **kwargs: Any) -> ReviewForm:
@@ -246,17 +251,20 @@ def review_form(criteria: Iterable[Criterion], scale: ScoreScale, min_length: in
         pass
 
     points = score_choices(scale.points)
-    hint = f"At least {min_length} characters to submit." if min_length else None
+    most = f"{JUSTIFICATION_MAX:,}"
+    hint = _("At least %(minimum)s characters to submit.", minimum=min_length) if min_length else None
     for criterion in criteria:
         setattr(CallReviewForm, f"score_{criterion.key}", SelectField(
             score_label(criterion, scale), choices=points, validate_choice=False, validators=[OnScale(scale)],
-            description=f"{scale.describe().capitalize()}; at least {format(criterion.threshold.normalize(), 'f')} "
-                        "to be fundable.",
+            description=_("%(scale)s; at least %(threshold)s to be fundable.", scale=scale.describe().capitalize(),
+                          threshold=format(criterion.threshold.normalize(), "f")),
         ))
         setattr(CallReviewForm, f"justification_{criterion.key}", TextAreaField(
-            f"Justification for {criterion.title}", description=hint, filters=[one_kind_of_line_break],
+            _("Justification for %(criterion)s", criterion=criterion.title), description=hint,
+            filters=[one_kind_of_line_break],
             validators=[JustifiedEnough(min_length),
-                        Length(max=JUSTIFICATION_MAX, message=f"Write at most {JUSTIFICATION_MAX:,} characters.")],
+                        Length(max=JUSTIFICATION_MAX, message=_("Write at most %(maximum)s characters.",
+                                                                maximum=most))],
         ))
     CallReviewForm.keys = tuple(c.key for c in criteria)
     return CallReviewForm(**kwargs)

@@ -14,6 +14,8 @@ from programme.accounts.models import Organisation, User
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.proposals.models import Proposal
 
 SCORE = Numeric(6, 2)
@@ -77,6 +79,13 @@ class ConflictOfInterest(Base):
     )
 
 
+#: What a review's status and a decision's outcome say to people, in the language being answered in.
+REVIEW_STATUS_LABELS = {"assigned": _l("Not started"), "draft": _l("Draft saved"), "submitted": _l("Submitted")}
+OUTCOME_LABELS = {"funded": lazy_pgettext("decision outcome", "Funded"),
+                  "reserve": lazy_pgettext("decision outcome", "Reserve"),
+                  "rejected": lazy_pgettext("decision outcome", "Rejected")}
+
+
 class ReviewStatus(enum.StrEnum):
     ASSIGNED = "assigned"
     DRAFT = "draft"
@@ -84,7 +93,7 @@ class ReviewStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return {"assigned": "Not started", "draft": "Draft saved", "submitted": "Submitted"}[self.value]
+        return str(REVIEW_STATUS_LABELS[self.value])
 
 
 class Review(Base):
@@ -191,7 +200,7 @@ class Outcome(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return str(OUTCOME_LABELS[self.value])
 
 
 class Decision(Base):

@@ -49,6 +49,8 @@ class RulesError(ValueError):
 def _dotted(loc: tuple[Any, ...]) -> str:
     text = ""
     for part in loc:
+        if part == "[key]":  # a mapping's key was refused (a language the rules cannot carry): the key names it
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         else:

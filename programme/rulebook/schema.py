@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from programme.core.money import is_exact_amount
-from programme.rulebook.base import PositiveMoney, Share, Strict
+from programme.rulebook.base import CriterionTexts, PositiveMoney, Share, Strict, TextLanguage, TitleTexts
 from programme.rulebook.facilitation import Facilitation
 from programme.rulebook.foresight import RevolvingFundRules
 from programme.rulebook.guarantees import Guarantees
@@ -103,6 +103,8 @@ class Criterion(Strict):
     guidance: str = Field(min_length=10)
     weight: Decimal = Field(gt=0)
     threshold: Decimal = Field(ge=0)
+    #: The title and guidance in the other languages the programme speaks (``rulebook.texts``).
+    translations: dict[TextLanguage, CriterionTexts] = Field(default_factory=dict)
 
 
 class ScoringSection(Strict):
@@ -224,6 +226,7 @@ class Loans(Strict):
 class FundingRequestCriterion(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=3)
+    translations: dict[TextLanguage, TitleTexts] = Field(default_factory=dict)
 
 
 class FundingSection(Strict):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, ValidationError, model_validator
 
 from programme.core.money import is_exact_amount
-from programme.rulebook.base import Share, Strict
+from programme.rulebook.base import Share, StageTexts, Strict, TextLanguage
 
 if TYPE_CHECKING:  # the schema imports this module
     from programme.rulebook.schema import CallRules, Criterion, ScoringSection
@@ -50,6 +50,8 @@ class Stage(Strict):
     support_share: Share = ZERO
     opens: datetime | None = None
     closes: datetime | None = None
+    #: The title and description in the other languages the programme speaks (``rulebook.texts``).
+    translations: dict[TextLanguage, StageTexts] = Field(default_factory=dict)
 
     @property
     def awards_money(self) -> bool:

@@ -13,6 +13,11 @@
 
   var PAUSE_MS = 1200;
 
+  /* A word of the page's language: programme.js's (base.html's data block #script-words), else the English. */
+  function word(key, english, values) {
+    return window.programmeWord ? window.programmeWord(key, english, values) : english;
+  }
+
   function grouped(number) {
     return String(number).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   }
@@ -56,8 +61,8 @@
     var minimum = number(area.getAttribute("data-count-min"));
     var maximum = number(area.getAttribute("data-count-max")) || (area.maxLength > 0 ? area.maxLength : 0);
     var template = element.getAttribute("data-template") ||
-      (minimum ? "at least {min} characters: {count} written" : maximum ? "{count} of {max} characters" :
-        "{count} characters");
+      (minimum ? word("count_at_least", "at least {min} characters: {count} written") :
+        maximum ? word("count_of_max", "{count} of {max} characters") : word("count", "{count} characters"));
     var timer = null;
 
     function update() {
@@ -65,7 +70,7 @@
       var text = template.replace("{count}", grouped(count)).replace("{min}", grouped(minimum))
         .replace("{max}", grouped(maximum));
       if (maximum && count > maximum) {
-        text += " (" + grouped(count - maximum) + " too many)";
+        text += " (" + word("count_too_many", "{count} too many", {count: grouped(count - maximum)}) + ")";
       }
       element.textContent = text;
       element.classList.toggle("counter-short", count < minimum);

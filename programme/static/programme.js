@@ -5,6 +5,26 @@
   var root = document.documentElement;
   root.classList.add("js");
 
+  /* A word of the page's language (base.html's data block #script-words), else the English given; {name} in it is
+     replaced by values[name]. */
+  var pageWords = null;
+  function word(key, english, values) {
+    if (pageWords === null) {
+      var block = document.getElementById("script-words");
+      try {
+        pageWords = block ? JSON.parse(block.textContent) : {};
+      } catch (error) {
+        pageWords = {};
+      }
+    }
+    var text = typeof pageWords[key] === "string" ? pageWords[key] : english;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : all;
+    });
+  }
+  /* The other scripts (loaded after this one, every page loads it first) write their words with it. */
+  window.programmeWord = word;
+
   function ready(run) {
     if (document.readyState === "loading") {
       document.addEventListener("DOMContentLoaded", run);
@@ -63,7 +83,7 @@
         }
       }
     }
-    return box.querySelector("table") ? "Table" : "Chart";
+    return box.querySelector("table") ? word("table", "Table") : word("chart", "Chart");
   }
 
   /* A box that scrolls can be reached and scrolled with the keyboard: it takes the focus (tabindex 0) and, being a
@@ -77,8 +97,12 @@
     var names = titles.map(function (title, index) {
       var same = titles.filter(function (other) { return other === title; }).length;
       var nth = titles.slice(0, index + 1).filter(function (other) { return other === title; }).length;
-      var what = boxes[index].querySelector("table") ? "table" : "chart";
-      return same > 1 ? title + ", " + what + " " + nth + " of " + same : title;
+      var values = {title: title, nth: nth, count: same};
+      if (same < 2) {
+        return title;
+      }
+      return boxes[index].querySelector("table") ? word("nth_table", "{title}, table {nth} of {count}", values) :
+        word("nth_chart", "{title}, chart {nth} of {count}", values);
     });
     function update() {
       Array.prototype.forEach.call(boxes, function (box, index) {
@@ -89,7 +113,7 @@
           if (box.tagName !== "FIGURE") {
             box.setAttribute("role", "region");
           }
-          box.setAttribute("aria-label", names[index] + ", scrolls sideways");
+          box.setAttribute("aria-label", word("scrolls", "{name}, scrolls sideways", {name: names[index]}));
         } else if (!scrolls && box.hasAttribute("data-scrolls")) {
           ["data-scrolls", "tabindex", "role", "aria-label"].forEach(function (name) {
             box.removeAttribute(name);

@@ -9,6 +9,11 @@
 (function () {
   "use strict";
 
+  /* A word of the page's language: programme.js's (base.html's data block #script-words), else the English. */
+  function word(key, english, values) {
+    return window.programmeWord ? window.programmeWord(key, english, values) : english;
+  }
+
   /* "3.5" -> {units: 35n, places: 1}; anything else (an empty choice) -> null. */
   function parse(text) {
     var match = /^\s*([+-]?)(\d+)(?:\.(\d*))?\s*$/.exec(text || "");
@@ -67,11 +72,12 @@
 
   /* The same words as the server's (templates/reviews/reviewer/_macros.html, running_total). */
   function words(result, maximum) {
+    var values = {total: result.text, maximum: maximum, scored: result.scored, criteria: result.criteria};
     if (result.scored === result.criteria) {
-      return "Weighted total: " + result.text + " of " + maximum + " (all " + result.criteria + " criteria scored)";
+      return word("weighted_total", "Weighted total: {total} of {maximum} (all {criteria} criteria scored)", values);
     }
-    return "Weighted total so far: " + result.text + " of " + maximum + " (" + result.scored + " of " +
-      result.criteria + " criteria scored)";
+    return word("weighted_total_so_far",
+      "Weighted total so far: {total} of {maximum} ({scored} of {criteria} criteria scored)", values);
   }
 
   function runningTotal(output) {

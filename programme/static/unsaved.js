@@ -7,9 +7,18 @@
 (function () {
   "use strict";
 
-  var QUESTION = "You have unsaved changes in this section. Leave without saving?";
   var watched = [];
   var leaving = false;
+
+  /* The question asked before changes are lost, in the page's language. */
+  function question() {
+    return word("unsaved", "You have unsaved changes in this section. Leave without saving?");
+  }
+
+  /* A word of the page's language: programme.js's (base.html's data block #script-words), else the English. */
+  function word(key, english, values) {
+    return window.programmeWord ? window.programmeWord(key, english, values) : english;
+  }
 
   function ready(run) {
     if (document.readyState === "loading") {
@@ -80,7 +89,7 @@
       if (!unsaved(null)) {
         return;
       }
-      if (window.confirm(QUESTION)) {
+      if (window.confirm(question())) {
         leaving = true;
       } else {
         event.preventDefault();
@@ -91,7 +100,7 @@
       if (event.defaultPrevented) {
         return;
       }
-      if (unsaved(event.target) && !window.confirm(QUESTION)) {
+      if (unsaved(event.target) && !window.confirm(question())) {
         event.preventDefault();
         return;
       }

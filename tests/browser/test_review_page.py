@@ -202,8 +202,10 @@ def test_the_character_counter_follows_the_typing(page, live_server):
 
 
 def _script_page(page, body: str, script: str) -> None:
-    """A bare page with one of the vendored scripts, to try its arithmetic on values the shipped rules never use."""
+    """A bare page with one of the site's scripts (after programme.js, which every page loads first and which
+    gives the others their words), to try its arithmetic on values the shipped rules never use."""
     page.set_content(f"<!doctype html><html><body>{body}</body></html>")
+    page.add_script_tag(path=str(STATIC / "programme.js"))
     page.add_script_tag(path=str(STATIC / script))
 
 
@@ -295,3 +297,31 @@ def test_without_javascript_a_reviewer_scores_and_submits_end_to_end(chromium_br
         assert stored == {key: Decimal(value) for key, value in scores.items()}
     finally:
         context.close()
+
+
+def test_a_reviewer_reading_spanish_gets_the_criteria_and_the_scripts_words_in_spanish(page, live_server):
+    """Issue 19: the criteria's titles come from the rules file's Spanish texts, and the running total the script
+    writes uses the page's Spanish words."""
+    from flask_babel import force_locale, gettext
+
+    seeded = _seed_review(live_server)
+    base, keys = live_server.url, seeded["keys"]
+    with live_server.app.test_request_context("/"), force_locale("es"):
+        review = db.session.get(Review, seeded["review_id"])
+        titles = [c.title for c in review.call.criteria]
+        english = [c.title_as_written for c in review.call.criteria]
+        so_far = gettext("Weighted total so far: %(total)s of %(maximum)s (%(scored)s of %(criteria)s criteria "
+                         "scored)", total="{total}", maximum="{maximum}", scored="{scored}", criteria="{criteria}")
+        db.session.remove()
+    assert titles != english  # the shipped rules give their criteria in Spanish
+    _log_in(page, base)
+    page.locator("footer select[name=language]").select_option("es")
+    page.locator("footer").get_by_role("button", name=re.compile("Change|Cambiar")).click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/reviews/{seeded['review_id']}")
+    legends = page.locator("fieldset legend").all_inner_texts()
+    assert all(any(title in legend for legend in legends) for title in titles)
+    page.locator(f"#score_{keys[0]}").select_option("4")
+    total = page.locator("#running-total").inner_text()
+    prefix = so_far.split("{total}")[0]
+    assert prefix.startswith("Total") and total.startswith(prefix) and "Weighted" not in total

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from flask import render_template_string
 from flask_babel import refresh
 
@@ -33,7 +33,10 @@ def _extracted() -> dict[tuple[str, str | None], str]:
     the file it is first in."""
     found: dict[tuple[str, str | None], str] = {}
     method_map = [("programme/**.py", "python"), ("templates/**.html", "jinja2")]
-    for filename, _, message, _, context in extract_from_dir(str(PROJECT_ROOT), method_map=method_map):
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None, "lazy_pgettext": ((1, "c"), 2),
+                "lazy_ngettext": (1, 2)}
+    for filename, _, message, _, context in extract_from_dir(str(PROJECT_ROOT), method_map=method_map,
+                                                             keywords=keywords):
         found.setdefault((message if isinstance(message, str) else message[0], context), filename)
     return found
 
@@ -193,3 +196,24 @@ def test_a_kept_page_is_kept_per_language(app, client, login, make_user):
 
 def test_catalogues_are_text_only():
     assert not list(Path(PROJECT_ROOT / "programme" / "translations").rglob("*.mo"))
+
+
+def test_a_person_is_written_to_in_their_language(app, make_user):
+    """A notification is written when someone acts, in the language of whoever reads it: a Spanish-speaking person
+    gets Spanish while the request is in English, and the request's language comes back after."""
+    from flask_babel import gettext
+
+    from programme.core.i18n import speaking_to
+
+    reader = make_user("lectora@example.org")
+    reader.language = "es"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        refresh()
+        with speaking_to(reader) as language:
+            assert language == "es"
+            assert gettext("Calls") == "Convocatorias"
+            assert format_money(Decimal("1500"), "EUR") == "EUR 1.500,00"
+        assert gettext("Calls") == "Calls"
+        assert format_money(Decimal("1500"), "EUR") == "EUR 1,500.00"
+        with speaking_to(make_user("nobody.chose@example.org")) as language:
+            assert language == "en"  # who never chose reads the language of whoever acted

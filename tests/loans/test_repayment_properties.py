@@ -208,4 +208,4 @@ def test_any_sequence_of_repayments_keeps_the_ledger_whole(world: LoanWorld, ter
     finally:
         savepoint.rollback()
         db.session.expire_all()
-        w.call.__dict__.pop("rules", None)
+        w.call.__dict__.pop("_rules_as_written", None)

@@ -54,7 +54,7 @@ def replace_loan_rule(call: Call, old: str, new: str) -> None:
     """Change the call's own copy of its loan rules (e.g. add a penalty_rate) and drop the parsed rules."""
     assert old in call.rules_source, f"{old!r} is not in the call's rules"
     call.rules_source = call.rules_source.replace(old, new, 1)
-    call.__dict__.pop("rules", None)
+    call.__dict__.pop("_rules_as_written", None)
     db.session.flush()
 
 

@@ -148,6 +148,6 @@ def replace_rule(call: Call, old: str, new: str) -> None:
     """Change the call's own copy of its rules (a test of a rules option) and drop the parsed rules."""
     assert old in call.rules_source, f"{old!r} is not in the call's rules"
     call.rules_source = call.rules_source.replace(old, new)
-    call.__dict__.pop("rules", None)
+    call.__dict__.pop("_rules_as_written", None)
     call.touch_results()
     db.session.flush()

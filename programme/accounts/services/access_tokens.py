@@ -14,6 +14,7 @@ from programme.accounts.models import PersonalAccessToken, TokenScope, User
 from programme.accounts.services.tokens import token_hash
 from programme.core import audit
 from programme.core.access import AccessDenied, NotFound, RuleViolation
+from programme.core.texts import gettext as _
 from programme.extensions import db
 
 #: What every token begins with, so that a secret scanner (and a person) recognises one in a leaked file.
@@ -46,21 +47,21 @@ def make_token(*, name: str, scopes: set[TokenScope], expires_on: date, actor: U
     """A new token for ``actor`` (a person makes their own tokens only), valid to the end of ``expires_on`` in the
     programme's time zone, at most a year from now."""
     if not getattr(actor, "is_authenticated", False) or getattr(actor, "id", None) is None:
-        raise AccessDenied("log in first")
+        raise AccessDenied(_("log in first"))
     name = name.strip()
     if not name:
-        raise RuleViolation("Name the token after the program that will use it.", field="name")
+        raise RuleViolation(_("Name the token after the program that will use it."), field="name")
     if TokenScope.READ not in scopes:
-        raise RuleViolation("A token reads at least: tick 'read'.", field="scopes")
+        raise RuleViolation(_("A token reads at least: tick 'read'."), field="scopes")
     expires_at = datetime.combine(expires_on + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
     if expires_at <= now:
-        raise RuleViolation("The expiry must be today or later.", field="expires_on")
+        raise RuleViolation(_("The expiry must be today or later."), field="expires_on")
     if expires_at - now > LONGEST_LIFE:
-        raise RuleViolation("A token lives at most a year: choose an earlier expiry.", field="expires_on")
+        raise RuleViolation(_("A token lives at most a year: choose an earlier expiry."), field="expires_on")
     live = [t for t in tokens_of(actor) if t.is_usable(now)]
     if len(live) >= MAX_TOKENS:
-        raise RuleViolation(f"You hold {MAX_TOKENS} live tokens already: revoke one you no longer use first.",
-                            field="name")
+        raise RuleViolation(_("You hold %(number)s live tokens already: revoke one you no longer use first.",
+                              number=MAX_TOKENS), field="name")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = PersonalAccessToken(
         user_id=actor.id, name=name, prefix=secret[:len(TOKEN_PREFIX) + 6], token_hash=token_hash(secret),
@@ -76,7 +77,7 @@ def revoke_token(token_id: int, *, actor: User, now: datetime) -> PersonalAccess
     """End a token at once (its owner only; another person's token, or none, is not found)."""
     token = db.session.get(PersonalAccessToken, token_id)
     if token is None or not token.can_revoke(actor):
-        raise NotFound("no such token")
+        raise NotFound(_("no such token"))
     if token.revoked_at is None:
         token.revoked_at = now
         audit.record(db.session, actor, "access_token.revoked", token, name=token.name)

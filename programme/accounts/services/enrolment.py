@@ -22,7 +22,9 @@ from programme.accounts.services.tokens import find_token, issue_token, use_toke
 from programme.accounts.services.users import checked_password, new_account
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, Role, RuleViolation, require_role
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.core.timezone import now
 from programme.extensions import db
 
@@ -31,12 +33,11 @@ from programme.extensions import db
 
 def _mail_enrolment(user: User, *, link: str, valid_for: timedelta) -> None:
     hours = int(valid_for.total_seconds() // 3600)
-    notify(
-        db.session, email=user.email, user_id=user.id, link=link, link_secret=True,
-        subject="Set your password for the cluster programme",
-        body=f"An account was opened for you. Open the link to choose your own password (valid {hours} hours, "
-        "usable once). If you did not expect this, ignore this message.",
-    )
+    with speaking_to(user):
+        subject = _("Set your password for the cluster programme")
+        body = _("An account was opened for you. Open the link to choose your own password (valid %(hours)s hours, "
+                 "usable once). If you did not expect this, ignore this message.", hours=hours)
+    notify(db.session, email=user.email, user_id=user.id, link=link, link_secret=True, subject=subject, body=body)
 
 
 def enrol_user(
@@ -48,9 +49,9 @@ def enrol_user(
     require_role(actor, Role.PROGRAMME_MANAGER)
     roles = list(dict.fromkeys(roles))
     if not roles:
-        raise RuleViolation("Give the account at least one role.", field="roles")
+        raise RuleViolation(_("Give the account at least one role."), field="roles")
     if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
-        raise RuleViolation("No such organisation.", field="organisation_id")
+        raise RuleViolation(_("No such organisation."), field="organisation_id")
     user = new_account(email, name, password_hash=None, roles=[], created_by=actor)
     user.organisation_id = organisation_id
     audit.record(db.session, actor, "user.created", user, roles=sorted(r.value for r in roles), enrolment=True)
@@ -64,7 +65,7 @@ def resend_enrolment(user: User, *, actor: Actor, link: str, valid_for: timedelt
     """A fresh enrolment link (the older one stops working), while the person has not set a password."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if user.enrolled:
-        raise RuleViolation("This person has set a password already: they can reset it from the login page.")
+        raise RuleViolation(_("This person has set a password already: they can reset it from the login page."))
     _mail_enrolment(user, link=issue_token(user, TokenPurpose.ENROL, valid_for=valid_for, link=link),
                     valid_for=valid_for)
     audit.record(db.session, actor, "user.enrolment_resent", user)
@@ -92,12 +93,11 @@ def complete_enrolment(raw_token: str, *, password: str) -> User:
 
 def _mail_verification(user: User, *, link: str, valid_for: timedelta) -> None:
     hours = int(valid_for.total_seconds() // 3600)
-    notify(
-        db.session, email=user.email, user_id=user.id, link=link, link_secret=True,
-        subject="Confirm your e-mail address",
-        body=f"Open the link to confirm that this address is yours (valid {hours} hours, usable once). "
-        "If you did not register, ignore this message.",
-    )
+    with speaking_to(user):
+        subject = _("Confirm your e-mail address")
+        body = _("Open the link to confirm that this address is yours (valid %(hours)s hours, usable once). "
+                 "If you did not register, ignore this message.", hours=hours)
+    notify(db.session, email=user.email, user_id=user.id, link=link, link_secret=True, subject=subject, body=body)
 
 
 def register_applicant(
@@ -113,12 +113,13 @@ def register_applicant(
     password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is not None:
-        notify(
-            db.session, email=existing.email, user_id=existing.id, link=login_link or None,
-            subject="Someone tried to register with your address",
-            body="Someone tried to register a new account with this e-mail address, which has an account already. "
-            "If it was you, log in, or reset your password from the login page. If not, you can ignore this.",
-        )
+        with speaking_to(existing):
+            subject = _("Someone tried to register with your address")
+            body = _("Someone tried to register a new account with this e-mail address, which has an account "
+                     "already. If it was you, log in, or reset your password from the login page. If not, you can "
+                     "ignore this.")
+        notify(db.session, email=existing.email, user_id=existing.id, link=login_link or None, subject=subject,
+               body=body)
         audit.record(db.session, ANONYMOUS, "user.registration_for_existing_address", existing)
         return None
     user = new_account(email, name, password_hash=password_hash, roles=[Role.APPLICANT])
@@ -131,9 +132,9 @@ def register_applicant(
 def resend_verification(user: User, *, actor: Actor, link: str, valid_for: timedelta) -> None:
     """The person asks for a fresh verification link (the older one stops working)."""
     if actor.id != user.id:
-        raise AccessDenied("only the account's owner asks for its verification link")
+        raise AccessDenied(_("only the account's owner asks for its verification link"))
     if user.email_verified:
-        raise RuleViolation("Your address is confirmed already.")
+        raise RuleViolation(_("Your address is confirmed already."))
     _mail_verification(user, link=issue_token(user, TokenPurpose.VERIFY, valid_for=valid_for, link=link),
                        valid_for=valid_for)
     audit.record(db.session, actor, "user.verification_resent", user)
@@ -165,12 +166,14 @@ def request_password_reset(email: str, *, link: str, valid_for: timedelta) -> No
     if user is None or not user.active or not user.enrolled:
         return
     minutes = int(valid_for.total_seconds() // 60)
+    with speaking_to(user):
+        subject = _("Reset your password")
+        body = _("Someone asked to reset the password of this account. Open the link to choose a new one (valid "
+                 "%(minutes)s minutes, usable once). If it was not you, ignore this message: your password stays.",
+                 minutes=minutes)
     notify(
         db.session, email=user.email, user_id=user.id, link_secret=True,
-        link=issue_token(user, TokenPurpose.RESET, valid_for=valid_for, link=link),
-        subject="Reset your password",
-        body=f"Someone asked to reset the password of this account. Open the link to choose a new one (valid "
-        f"{minutes} minutes, usable once). If it was not you, ignore this message: your password stays.",
+        link=issue_token(user, TokenPurpose.RESET, valid_for=valid_for, link=link), subject=subject, body=body,
     )
     audit.record(db.session, ANONYMOUS, "user.password_reset_requested", user)
 

@@ -24,7 +24,9 @@ from programme.accounts.services._common import find_user_by_email, normalise_em
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.db import utcnow
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 
 
@@ -40,9 +42,9 @@ class OrganisationData:
         """The data with institution-only fields cleared; a firm without size or sector is refused."""
         if self.kind == OrganisationType.FIRM:
             if self.size_class is None:
-                raise RuleViolation("A firm needs a size class.", field="size_class")
+                raise RuleViolation(_("A firm needs a size class."), field="size_class")
             if not (self.sector or "").strip():
-                raise RuleViolation("A firm needs a sector.", field="sector")
+                raise RuleViolation(_("A firm needs a sector."), field="sector")
             return self
         return OrganisationData(self.name, self.kind, self.locality, None, self.sector or None)
 
@@ -83,20 +85,20 @@ def get_group_for_edit(group_id: int, *, actor: Actor) -> ApplicantGroup:
     """The group if the actor may change it: NotFound if it may not even see it, AccessDenied if only see."""
     group = get_group(group_id, actor=actor)
     if not group.can_edit(actor):
-        raise AccessDenied("only the people acting for the group change it")
+        raise AccessDenied(_("only the people acting for the group change it"))
     return group
 
 
 def update_group(group: ApplicantGroup, *, name: str, description: str, actor: User) -> None:
     if not group.can_edit(actor):
-        raise AccessDenied("only the group's members change it")
+        raise AccessDenied(_("only the group's members change it"))
     group.name, group.description = name.strip(), description.strip()
     audit.record(db.session, actor, "group.updated", group, name=group.name)
 
 
 def _require_edit(group: ApplicantGroup, actor: Actor) -> None:
     if not group.can_edit(actor):
-        raise AccessDenied("only the group's members change its organisations")
+        raise AccessDenied(_("only the group's members change its organisations"))
 
 
 def add_organisation(group: ApplicantGroup, data: OrganisationData, *, actor: User) -> Organisation:
@@ -146,13 +148,13 @@ def remove_organisation(group: ApplicantGroup, organisation: Organisation, *, ac
 def invite(group: ApplicantGroup, email: str, *, actor: User, accept_url: str | None = None) -> GroupInvitation:
     """The lead invites a person by e-mail to act for the group."""
     if not group.can_manage_members(actor):
-        raise AccessDenied("only the group's lead contact invites people")
+        raise AccessDenied(_("only the group's lead contact invites people"))
     email = normalise_email(email)
     if any(gu.user.email == email for gu in group.users):
-        raise RuleViolation("This person acts for the group already.", field="email")
+        raise RuleViolation(_("This person acts for the group already."), field="email")
     existing = next((i for i in group.invitations if i.email == email), None)
     if existing is not None and existing.is_pending:
-        raise RuleViolation("This address has a pending invitation already.", field="email")
+        raise RuleViolation(_("This address has a pending invitation already."), field="email")
     if existing is not None:  # an old, revoked or used invitation gives way to a new one
         group.invitations.remove(existing)
         db.session.flush()
@@ -161,12 +163,11 @@ def invite(group: ApplicantGroup, email: str, *, actor: User, accept_url: str | 
     db.session.flush()
     invitee = find_user_by_email(email)
     link = accept_url.replace("__token__", invitation.token) if accept_url else None
-    notify(
-        db.session, email=email, user_id=invitee.id if invitee else None, link=link,
-        subject=f"Invitation to act for the applicant group {group.name}",
-        body=f"{actor.name} invites you to act for the applicant group {group.name}. "
-        "Register or log in with this e-mail address to accept.",
-    )
+    with speaking_to(invitee):  # an address with no account yet: in the language of the person inviting
+        subject = _("Invitation to act for the applicant group %(group)s", group=group.name)
+        body = _("%(person)s invites you to act for the applicant group %(group)s. Register or log in with this "
+                 "e-mail address to accept.", person=actor.name, group=group.name)
+    notify(db.session, email=email, user_id=invitee.id if invitee else None, link=link, subject=subject, body=body)
     audit.record(db.session, actor, "group.invited", group, email=email)
     return invitation
 
@@ -199,7 +200,7 @@ def accept_invitation(invitation: GroupInvitation, *, actor: User) -> ApplicantG
     if invitation.email != actor.email or not actor.email_verified:
         raise NotFound()
     if not invitation.is_pending:
-        raise RuleViolation("This invitation was used or withdrawn already.")
+        raise RuleViolation(_("This invitation was used or withdrawn already."))
     group = invitation.group
     if group.role_of(actor) is None:
         group.users.append(GroupUser(user=actor, role=GroupRole.MEMBER))
@@ -213,24 +214,24 @@ def accept_invitation(invitation: GroupInvitation, *, actor: User) -> ApplicantG
 
 def revoke_invitation(group: ApplicantGroup, invitation_id: int, *, actor: User) -> None:
     if not group.can_manage_members(actor):
-        raise AccessDenied("only the group's lead contact withdraws invitations")
+        raise AccessDenied(_("only the group's lead contact withdraws invitations"))
     invitation = next((i for i in group.invitations if i.id == invitation_id), None)
     if invitation is None:
         raise NotFound()
     if not invitation.is_pending:
-        raise RuleViolation("This invitation was used or withdrawn already.")
+        raise RuleViolation(_("This invitation was used or withdrawn already."))
     invitation.revoked_at = utcnow()
     audit.record(db.session, actor, "group.invitation_revoked", group, email=invitation.email)
 
 
 def remove_member(group: ApplicantGroup, user_id: int, *, actor: User) -> None:
     if not group.can_manage_members(actor):
-        raise AccessDenied("only the group's lead contact removes people")
+        raise AccessDenied(_("only the group's lead contact removes people"))
     member = next((gu for gu in group.users if gu.user_id == user_id), None)
     if member is None:
         raise NotFound()
     if member.role == GroupRole.LEAD:
-        raise RuleViolation("The lead contact cannot be removed; make another member lead first.")
+        raise RuleViolation(_("The lead contact cannot be removed; make another member lead first."))
     group.users.remove(member)
     audit.record(db.session, actor, "group.member_removed", group, user_id=user_id)
 
@@ -238,7 +239,7 @@ def remove_member(group: ApplicantGroup, user_id: int, *, actor: User) -> None:
 def make_lead(group: ApplicantGroup, user_id: int, *, actor: User) -> None:
     """Hand the lead-contact role to another member of the group."""
     if not group.can_manage_members(actor):
-        raise AccessDenied("only the group's lead contact hands over the lead")
+        raise AccessDenied(_("only the group's lead contact hands over the lead"))
     member = next((gu for gu in group.users if gu.user_id == user_id), None)
     if member is None:
         raise NotFound()

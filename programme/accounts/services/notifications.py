@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from programme.core.access import Actor, NotFound
 from programme.core.notifications import Notification
+from programme.core.texts import gettext as _
 from programme.extensions import db
 
 PER_PAGE = 25
@@ -26,7 +27,7 @@ class NotificationPage:
 def _user_id(actor: Actor) -> int:
     user_id = getattr(actor, "id", None)
     if not isinstance(user_id, int):
-        raise NotFound("No such notification.")
+        raise NotFound(_("No such notification."))
     return user_id
 
 
@@ -55,7 +56,7 @@ def get_notification(notification_id: int, *, actor: Actor) -> Notification:
     """The actor's own notification; another person's (or none) is "not found"."""
     note = db.session.get(Notification, notification_id)
     if note is None or note.user_id is None or note.user_id != _user_id(actor):
-        raise NotFound("No such notification.")
+        raise NotFound(_("No such notification."))
     return note
 
 

@@ -21,7 +21,9 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.db import utcnow
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 
 #: Roles that need a second manager's approval to be granted.
@@ -67,13 +69,13 @@ def set_roles(user: User, roles: Iterable[Role], *, actor: Actor) -> list[RoleRe
     require_role(actor, Role.PROGRAMME_MANAGER)
     wanted = set(roles)
     if not wanted:
-        raise RuleViolation("Give the account at least one role.", field="roles")
+        raise RuleViolation(_("Give the account at least one role."), field="roles")
     if Role.PROGRAMME_MANAGER in user.role_set and Role.PROGRAMME_MANAGER not in wanted:
         managers = db.session.scalar(
             select(func.count()).select_from(UserRole).where(UserRole.role == Role.PROGRAMME_MANAGER)
         )
         if managers <= 1:
-            raise RuleViolation("This is the last programme manager: the role cannot be removed.", field="roles")
+            raise RuleViolation(_("This is the last programme manager: the role cannot be removed."), field="roles")
     before = sorted(r.value for r in user.role_set)
     user.roles = [r for r in user.roles if r.role in wanted]
     made = request_roles(user, sorted(wanted - user.role_set), actor=actor)
@@ -98,12 +100,12 @@ def get_role_request(request_id: int, *, actor: Actor) -> RoleRequest:
 def _decide(request: RoleRequest, status: RoleRequestStatus, actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER)
     if not request.is_pending:
-        raise RuleViolation("This role request was decided already.")
+        raise RuleViolation(_("This role request was decided already."))
     if actor.id is None:
-        raise AccessDenied("a role request is decided by a named manager")
-    what = f"the role {request.role.label} for {request.user.email}"
+        raise AccessDenied(_("a role request is decided by a named manager"))
+    what = _("the role %(role)s for %(email)s", role=request.role.label, email=request.user.email)
     if actor.id == request.user_id:
-        raise AccessDenied(f"{what} is yours: another manager decides it")
+        raise AccessDenied(_("%(what)s is yours: another manager decides it", what=what))
     if status == RoleRequestStatus.APPROVED:
         require_second_person(request.requested_by, actor, what)
     request.status = status
@@ -118,9 +120,10 @@ def approve_role_request(request: RoleRequest, *, actor: Actor) -> None:
     db.session.flush()
     audit.record(db.session, actor, "user.role_request_approved", request.user, role=request.role.value,
                  request_id=request.id, requested_by_id=request.requested_by_id)
-    notify(db.session, email=request.user.email, user_id=request.user_id,
-           subject=f"You now have the role {request.role.label}",
-           body=f"The role {request.role.label} was granted to your account.")
+    with speaking_to(request.user):
+        subject = _("You now have the role %(role)s", role=request.role.label)
+        body = _("The role %(role)s was granted to your account.", role=request.role.label)
+    notify(db.session, email=request.user.email, user_id=request.user_id, subject=subject, body=body)
 
 
 def reject_role_request(request: RoleRequest, *, actor: Actor) -> None:

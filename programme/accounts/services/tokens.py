@@ -11,14 +11,15 @@ from sqlalchemy import select, update
 
 from programme.accounts.models import AccountToken, TokenPurpose, User
 from programme.core.access import RuleViolation
+from programme.core.texts import lazy_gettext as _l
 from programme.core.timezone import now
 from programme.extensions import db
 
 #: The placeholder a view puts in the link it passes (url_for(..., token=TOKEN_PLACEHOLDER, _external=True)).
 TOKEN_PLACEHOLDER = "__token__"
 
-INVALID_LINK = ("This link is not valid: it was used already, replaced by a newer one, or it has expired. "
-                "Ask for a new one.")
+INVALID_LINK = _l("This link is not valid: it was used already, replaced by a newer one, or it has expired. "
+                  "Ask for a new one.")
 
 
 def token_hash(raw: str) -> str:
@@ -59,7 +60,7 @@ def find_token(raw: str, purpose: TokenPurpose) -> AccountToken:
     )
     if (token is None or token.used_at is not None or token.revoked_at is not None or token.expires_at <= now()
             or not token.user.active):
-        raise RuleViolation(INVALID_LINK)
+        raise RuleViolation(str(INVALID_LINK))
     return token
 
 

@@ -14,8 +14,9 @@ from programme.accounts.services._common import find_user_by_email, normalise_em
 from programme.core import audit, changes
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.db import utcnow
-from programme.core.i18n import LANGUAGES
+from programme.core.i18n import LANGUAGES, speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 
 
@@ -31,7 +32,7 @@ def new_account(email: str, name: str, *, password_hash: str | None, roles: Iter
                 created_by: Actor | None = None) -> User:
     email = normalise_email(email)
     if find_user_by_email(email) is not None:
-        raise RuleViolation("An account with this e-mail address exists already.", field="email")
+        raise RuleViolation(_("An account with this e-mail address exists already."), field="email")
     user = User(email=email, name=name.strip(), password_hash=password_hash,
                 created_by_id=getattr(created_by, "id", None))
     user.roles = [UserRole(role=role) for role in dict.fromkeys(roles)]
@@ -49,24 +50,24 @@ def create_user(
     (``enrol_user``), where the person sets their own password and staff roles wait for a second manager."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if actor.id is not None:
-        raise AccessDenied("a manager opens an account by enrolment: the person sets their own password")
+        raise AccessDenied(_("a manager opens an account by enrolment: the person sets their own password"))
     roles = list(dict.fromkeys(roles))  # each role once, also in the audit entry and the notification
     if not roles:
-        raise RuleViolation("Give the account at least one role.", field="roles")
+        raise RuleViolation(_("Give the account at least one role."), field="roles")
     if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
-        raise RuleViolation("No such organisation.", field="organisation_id")
+        raise RuleViolation(_("No such organisation."), field="organisation_id")
     if find_user_by_email(email) is not None:
-        raise RuleViolation("An account with this e-mail address exists already.", field="email")
+        raise RuleViolation(_("An account with this e-mail address exists already."), field="email")
     user = new_account(email, name, roles=roles,
                        password_hash=checked_password(password, email=normalise_email(email), name=name))
     user.organisation_id = organisation_id
     user.email_verified_at = utcnow()
     audit.record(db.session, actor, "user.created", user, roles=sorted(r.value for r in roles))
-    notify(
-        db.session, email=user.email, user_id=user.id,
-        subject="Your account on the cluster programme",
-        body=f"An account was opened for you with the roles: {', '.join(r.label for r in roles)}.",
-    )
+    with speaking_to(user):
+        subject = _("Your account on the cluster programme")
+        body = _("An account was opened for you with the roles: %(roles)s.",
+                 roles=", ".join(r.label for r in roles))
+    notify(db.session, email=user.email, user_id=user.id, subject=subject, body=body)
     return user
 
 
@@ -116,9 +117,9 @@ def load_session_user(session_id: str) -> User | None:
 
 def change_password(user: User, *, current: str, new: str, actor: Actor) -> None:
     if actor.id != user.id:
-        raise AccessDenied("only the account's owner changes its password")
+        raise AccessDenied(_("only the account's owner changes its password"))
     if not verify_password(user.password_hash, current):
-        raise RuleViolation("The current password is not right.", field="current_password")
+        raise RuleViolation(_("The current password is not right."), field="current_password")
     user.password_hash = checked_password(new, email=user.email, name=user.name, field="new_password")
     user.session_version += 1
     audit.record(db.session, actor, "user.password_changed", user)
@@ -128,9 +129,10 @@ def set_language(user: User, language: str | None, *, actor: Actor) -> None:
     """The language a person's pages, mail and exports are in (``core.i18n.LANGUAGES``; None: the browser's).
     A person sets their own only."""
     if getattr(actor, "id", None) != user.id:
-        raise AccessDenied("a person chooses their own language")
+        raise AccessDenied(_("a person chooses their own language"))
     if language is not None and language not in LANGUAGES:
-        raise RuleViolation(f"Choose one of: {', '.join(LANGUAGES.values())}.", field="language")
+        raise RuleViolation(_("Choose one of: %(languages)s.", languages=", ".join(LANGUAGES.values())),
+                            field="language")
     if user.language != language:
         user.language = language
         audit.record(db.session, actor, "user.language_set", user, language=language)
@@ -139,7 +141,7 @@ def set_language(user: User, language: str | None, *, actor: Actor) -> None:
 def set_active(user: User, active: bool, *, actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER)
     if actor.id == user.id and not active:
-        raise RuleViolation("You cannot deactivate your own account.")
+        raise RuleViolation(_("You cannot deactivate your own account."))
     user.active = active
     user.session_version += 1
     audit.record(db.session, actor, "user.activated" if active else "user.deactivated", user)

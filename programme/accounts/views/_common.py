@@ -10,6 +10,7 @@ from flask_login import current_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from programme.accounts import services
+from programme.core.texts import gettext as _
 from programme.core.timezone import now
 from programme.core.web import session_is_idle
 
@@ -96,7 +97,7 @@ def check_session() -> Response | None:
         session.pop("seen_at", None)
         session.pop("csrf_token", None)
         g.pop("csrf_token", None)
-        flash(f"You were logged out after {idle} minutes without activity.", "info")
+        flash(_("You were logged out after %(minutes)s minutes without activity.", minutes=idle), "info")
         return None
     session["seen_at"] = moment.timestamp()
     if not current_user.email_verified and request.endpoint not in UNVERIFIED_ALLOWED:

@@ -13,6 +13,7 @@ from programme.accounts.models import TokenScope
 from programme.accounts.services import access_tokens
 from programme.accounts.views._common import bp
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.timezone import now, programme_today
 from programme.core.web import actor, attempt, programme_zone
 
@@ -56,6 +57,6 @@ def revoke_access_token(token_id: int):
         with attempt(form) as done:
             token = access_tokens.revoke_token(token_id, actor=actor(), now=now())
         if done.ok:
-            flash(f"The token \u201c{token.name}\u201d is revoked: a program that uses it is refused from now on.",
-                  "success")
+            flash(_("The token \u201c%(name)s\u201d is revoked: a program that uses it is refused from now on.",
+                    name=token.name), "success")
     return redirect(url_for("accounts.access_token_list"))

@@ -11,6 +11,7 @@ from programme.accounts.models import OrganisationType, SizeClass
 from programme.accounts.views._common import bp
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, commit
 
 # Applicant groups ------------------------------------------------------------------------------
@@ -34,7 +35,7 @@ def new_group():
     if form.validate_on_submit():
         group = services.create_group(name=form.name.data, description=form.description.data or "", actor=actor())
         commit()
-        flash("Group created. Add its member organisations next.", "success")
+        flash(_("Group created. Add its member organisations next."), "success")
         return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/group_form.html", form=form, group=None)
 
@@ -57,7 +58,7 @@ def edit_group(group_id: int):
     if form.validate_on_submit():
         services.update_group(group, name=form.name.data, description=form.description.data or "", actor=actor())
         commit()
-        flash("Group updated.", "success")
+        flash(_("Group updated."), "success")
         return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/group_form.html", form=form, group=group)
 
@@ -78,7 +79,7 @@ def new_organisation(group_id: int):
         with attempt(form) as done:
             organisation = services.add_organisation(group, _organisation_data(form), actor=actor())
         if done.ok:
-            flash(f"{organisation.name} added to the group.", "success")
+            flash(_("%(name)s added to the group.", name=organisation.name), "success")
             return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/organisation_form.html", form=form, group=group, organisation=None)
 
@@ -95,7 +96,7 @@ def edit_organisation(group_id: int, organisation_id: int):
         with attempt(form) as done:
             services.update_organisation(group, organisation, _organisation_data(form), actor=actor())
         if done.ok:
-            flash(f"{organisation.name} updated.", "success")
+            flash(_("%(name)s updated.", name=organisation.name), "success")
             return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/organisation_form.html", form=form, group=group, organisation=organisation)
 
@@ -108,7 +109,7 @@ def remove_organisation(group_id: int, organisation_id: int):
     if ActionForm().validate_on_submit():
         services.remove_organisation(group, organisation, actor=actor())
         commit()
-        flash(f"{organisation.name} removed from the group.", "success")
+        flash(_("%(name)s removed from the group.", name=organisation.name), "success")
     return redirect(url_for("accounts.group", group_id=group.id))
 
 
@@ -122,7 +123,7 @@ def invite(group_id: int):
             services.invite(group, form.email.data, actor=actor(),
                             accept_url=url_for("accounts.invitation", token="__token__", _external=True))
         if done.ok:
-            flash(f"Invitation sent to {form.email.data}.", "success")
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
     else:
         for error in form.email.errors:
             flash(error, "error")
@@ -136,7 +137,7 @@ def revoke_invitation(group_id: int, invitation_id: int):
     if ActionForm().validate_on_submit():
         services.revoke_invitation(group, invitation_id, actor=actor())
         commit()
-        flash("Invitation withdrawn.", "success")
+        flash(_("Invitation withdrawn."), "success")
     return redirect(url_for("accounts.group", group_id=group.id))
 
 
@@ -147,7 +148,7 @@ def remove_member(group_id: int, user_id: int):
     if ActionForm().validate_on_submit():
         services.remove_member(group, user_id, actor=actor())
         commit()
-        flash("The person no longer acts for the group.", "success")
+        flash(_("The person no longer acts for the group."), "success")
     return redirect(url_for("accounts.group", group_id=group.id))
 
 
@@ -158,7 +159,7 @@ def make_lead(group_id: int, user_id: int):
     if ActionForm().validate_on_submit():
         services.make_lead(group, user_id, actor=actor())
         commit()
-        flash("The lead contact has changed.", "success")
+        flash(_("The lead contact has changed."), "success")
     return redirect(url_for("accounts.group", group_id=group.id))
 
 
@@ -170,6 +171,6 @@ def invitation(token: str):
     if form.validate_on_submit():
         group = services.accept_invitation(invitation, actor=actor())
         commit()
-        flash(f"You now act for {group.name}.", "success")
+        flash(_("You now act for %(group)s.", group=group.name), "success")
         return redirect(url_for("accounts.group", group_id=group.id))
     return render_template("accounts/invitation.html", invitation=invitation, form=form)

@@ -14,6 +14,8 @@ from programme.accounts.views._common import bp
 from programme.core import mail
 from programme.core.access import Role
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
+from programme.core.texts import ngettext
 from programme.core.timezone import now
 from programme.core.web import actor, attempt, page_arg, safe_next
 from programme.extensions import db
@@ -53,7 +55,7 @@ def mark_notification_read(notification_id: int) -> Response:
         with attempt() as done:
             note = services.mark_read(notification_id, actor=actor(), now=now())
         if done.ok:
-            flash(f"Marked as read: {note.subject}", "success")
+            flash(_("Marked as read: %(subject)s", subject=note.subject), "success")
     return _back()
 
 
@@ -69,7 +71,7 @@ def open_notification(notification_id: int) -> Response:
             target = None if note.link_secret else safe_next(note.link)
             if target:
                 return redirect(target)
-            flash(f"Marked as read: {note.subject}", "success")
+            flash(_("Marked as read: %(subject)s", subject=note.subject), "success")
     return _back()
 
 
@@ -80,6 +82,6 @@ def mark_all_notifications_read() -> Response:
         with attempt() as done:
             marked = services.mark_all_read(actor=actor(), now=now())
         if done.ok:
-            flash(f"{marked} notification{'' if marked == 1 else 's'} marked as read." if marked
-                  else "There was nothing unread.", "success")
+            flash(ngettext("%(num)d notification marked as read.", "%(num)d notifications marked as read.", marked)
+                  if marked else _("There was nothing unread."), "success")
     return _back()

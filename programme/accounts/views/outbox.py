@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from programme.accounts.views._common import bp
 from programme.core import mail
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.timezone import now
 from programme.core.web import actor, attempt
 from programme.extensions import db
@@ -30,5 +31,5 @@ def send_mail_again(notification_id: int) -> Response:
         with attempt() as done:
             note = mail.send_again(db.session, notification_id, actor=actor(), now=now())
         if done.ok:
-            flash(f"Back in the queue, to {note.email}: {note.subject}", "success")
+            flash(_("Back in the queue, to %(email)s: %(subject)s", email=note.email, subject=note.subject), "success")
     return redirect(url_for("accounts.outbox"))

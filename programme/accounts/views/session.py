@@ -11,6 +11,7 @@ from programme.accounts import services
 from programme.accounts.forms import ChangePasswordForm, EmailForm, LoginForm, RegisterForm, SetPasswordForm
 from programme.accounts.views._common import bp, known_device_for, link_to, remember_device, start_session
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, commit, safe_next
 from programme.extensions import limiter
 
@@ -76,7 +77,7 @@ def resend_verification():
             services.resend_verification(current_user, actor=actor(), link=link_to("accounts.verify_email"),
                                          valid_for=_hours("VERIFY_LINK_HOURS"))
         if done.ok:
-            flash(f"A new link is on its way to {current_user.email}.", "success")
+            flash(_("A new link is on its way to %(email)s.", email=current_user.email), "success")
     return redirect(url_for("accounts.confirm_address"))
 
 
@@ -88,7 +89,7 @@ def verify_email(token: str):
     if form.validate_on_submit():
         services.verify_email(token)
         commit()
-        flash("Your e-mail address is confirmed.", "success")
+        flash(_("Your e-mail address is confirmed."), "success")
         if current_user.is_authenticated and current_user.id == user.id:
             return redirect(url_for("accounts.groups"))
         return redirect(url_for("accounts.login"))
@@ -107,7 +108,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
-            flash("The e-mail address or the password is not right.", "error")
+            flash(_("The e-mail address or the password is not right."), "error")
         else:
             commit()
             start_session(user)
@@ -122,7 +123,7 @@ def logout():
         services.end_sessions(current_user)
         commit()
         logout_user()
-        flash("You are logged out.", "success")
+        flash(_("You are logged out."), "success")
     return redirect(url_for("home.index"))
 
 
@@ -137,10 +138,10 @@ def enrol(token: str):
         with attempt(form) as done:
             services.complete_enrolment(token, password=form.password.data)
         if done.ok:
-            flash("Your password is set. Log in with your e-mail address and the new password.", "success")
+            flash(_("Your password is set. Log in with your e-mail address and the new password."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, email=user.email,
-                           title="Choose your password", button="Set my password")
+                           title=_("Choose your password"), button=_("Set my password"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -168,10 +169,11 @@ def reset_password(token: str):
             services.reset_password(token, password=form.password.data)
         if done.ok:
             logout_user()  # every session of the account ended, this browser's too
-            flash("Your password is changed and every session of your account has ended. Log in again.", "success")
+            flash(_("Your password is changed and every session of your account has ended. Log in again."),
+                  "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/set_password.html", form=form, email=user.email,
-                           title="Choose a new password", button="Change my password")
+                           title=_("Choose a new password"), button=_("Change my password"))
 
 
 # The account ----------------------------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def account():
                                      actor=actor())
         if done.ok:
             login_user(current_user._get_current_object())  # this session stays; the others end
-            flash("Your password is changed. Other sessions were logged out.", "success")
+            flash(_("Your password is changed. Other sessions were logged out."), "success")
             return redirect(url_for("accounts.account"))
     return render_template("accounts/account.html", form=form)
 

@@ -14,13 +14,14 @@ from programme.accounts.models import Organisation
 from programme.accounts.views._common import bp, link_to
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm, choices
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt
 from programme.extensions import db
 
 
 def _organisation_choices() -> list[SelectChoice]:
     organisations = db.session.scalars(db.select(Organisation).order_by(Organisation.name)).all()
-    return choices([(0, "— none —"), *((o.id, f"{o.name} ({o.locality})") for o in organisations)])
+    return choices([(0, _("— none —")), *((o.id, f"{o.name} ({o.locality})") for o in organisations)])
 
 
 def _enrolment_valid_for() -> timedelta:
@@ -29,8 +30,8 @@ def _enrolment_valid_for() -> timedelta:
 
 def _flash_requests(made: list) -> None:
     if made:
-        flash("Waiting for a second programme manager's approval: "
-              + ", ".join(r.role.label for r in made) + ".", "info")
+        flash(_("Waiting for a second programme manager's approval: %(roles)s.",
+                roles=", ".join(r.role.label for r in made)), "info")
 
 
 @bp.route("/manage/users")
@@ -56,9 +57,11 @@ def new_user():
             )
             waiting = [r.label for r in map(Role, form.roles.data) if r in services.GUARDED_ROLES]
         if done.ok:
-            flash(f"Account {user.email} opened: an enrolment link was mailed to the person.", "success")
+            flash(_("Account %(email)s opened: an enrolment link was mailed to the person.", email=user.email),
+                  "success")
             if waiting:
-                flash(f"Waiting for a second programme manager's approval: {', '.join(waiting)}.", "info")
+                flash(_("Waiting for a second programme manager's approval: %(roles)s.", roles=", ".join(waiting)),
+                      "info")
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_new.html", form=form)
 
@@ -74,7 +77,7 @@ def edit_user(user_id: int):
             if form.active.data != user.active:
                 services.set_active(user, form.active.data, actor=actor())
         if done.ok:
-            flash(f"Account {user.email} updated.", "success")
+            flash(_("Account %(email)s updated.", email=user.email), "success")
             _flash_requests(made)
             return redirect(url_for("accounts.users"))
     return render_template("accounts/user_edit.html", form=form, user=user, action_form=ActionForm())
@@ -89,7 +92,8 @@ def resend_enrolment(user_id: int):
             services.resend_enrolment(user, actor=actor(), link=link_to("accounts.enrol"),
                                       valid_for=_enrolment_valid_for())
         if done.ok:
-            flash(f"A new enrolment link was mailed to {user.email}; the older one no longer works.", "success")
+            flash(_("A new enrolment link was mailed to %(email)s; the older one no longer works.", email=user.email),
+                  "success")
     return redirect(url_for("accounts.edit_user", user_id=user.id))
 
 
@@ -101,7 +105,8 @@ def approve_role_request(request_id: int):
         with attempt() as done:
             services.approve_role_request(role_request, actor=actor())
         if done.ok:
-            flash(f"{role_request.user.email} now has the role {role_request.role.label}.", "success")
+            flash(_("%(email)s now has the role %(role)s.", email=role_request.user.email,
+                    role=role_request.role.label), "success")
     return redirect(url_for("accounts.users"))
 
 
@@ -113,5 +118,6 @@ def reject_role_request(request_id: int):
         with attempt() as done:
             services.reject_role_request(role_request, actor=actor())
         if done.ok:
-            flash(f"The role {role_request.role.label} for {role_request.user.email} was refused.", "success")
+            flash(_("The role %(role)s for %(email)s was refused.", role=role_request.role.label,
+                    email=role_request.user.email), "success")
     return redirect(url_for("accounts.users"))

@@ -7,6 +7,8 @@ from flask import Blueprint, current_app
 
 from programme.api import auth
 from programme.core.access import RuleViolation
+from programme.core.texts import gettext as _
+from programme.core.texts import pgettext
 from programme.core.web import problem
 from programme.extensions import csrf, db, limiter
 
@@ -22,7 +24,7 @@ limiter.limit(lambda: current_app.config["API_LIMIT_PER_TOKEN"], key_func=auth.t
 
 @bp.errorhandler(auth.Unauthenticated)
 def unauthenticated(exc: auth.Unauthenticated):
-    return problem(401, "Not authenticated", str(exc),
+    return problem(401, _("Not authenticated"), str(exc),
                    headers={"WWW-Authenticate": 'Bearer realm="programme", error="invalid_token"'})
 
 
@@ -31,4 +33,4 @@ def rule_violation(exc: RuleViolation):
     """A refusal by the programme's rules: 422, with the field it is about, as the page puts it beside the field."""
     db.session.rollback()
     errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
-    return problem(422, "Refused", exc.message, errors)
+    return problem(422, pgettext("problem", "Refused"), exc.message, errors)

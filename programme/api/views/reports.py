@@ -14,6 +14,7 @@ from programme.api.schemas import KpiValueOut, ListQuery, Page, Problem, ReportD
 from programme.api.spec import NEEDS_TOKEN, api_spec
 from programme.api.views._common import bp
 from programme.core.access import RuleViolation
+from programme.core.texts import gettext as _
 from programme.core.timezone import now
 from programme.core.web import commit
 from programme.funding import services as funding
@@ -73,7 +74,7 @@ def save_values(report_id: int, json: ReportValuesIn):
     for index, given in enumerate(json.values):
         kpi = by_key.get(given.kpi)
         if kpi is None:
-            raise RuleViolation(f"No KPI with the key {given.kpi!r} is on this report's scorecard.",
+            raise RuleViolation(_("No KPI with the key %(key)s is on this report's scorecard.", key=repr(given.kpi)),
                                 field=f"values[{index}].kpi")
         values[kpi.id] = (Decimal(given.value) if given.value is not None else None, given.note)
         fields[reports.value_field(kpi.id)] = f"values[{index}].value"

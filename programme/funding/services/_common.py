@@ -14,7 +14,8 @@ from sqlalchemy import select
 from programme.accounts.models import User
 from programme.core.access import Actor, NotFound, Role, RuleViolation
 from programme.core.db import from_cents, sum_cents
-from programme.core.money import MAX_AMOUNT, MoneyError, parse_amount
+from programme.core.money import MAX_AMOUNT, MoneyError, format_number, parse_amount
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.domain import (
     ZERO,
@@ -56,15 +57,30 @@ def _visible(initiative: Initiative, actor: Actor) -> None:
         raise NotFound("no such initiative")
 
 
+def _closed_messages() -> dict[str, str]:
+    """What a closed initiative can no longer do, as whole sentences (``_refuse_if_closed``'s ``what``)."""
+    return {
+        "record co-financing": _("%(reference)s is %(status)s; it can no longer record co-financing."),
+        "claim on the facilitation fund": _("%(reference)s is %(status)s; it can no longer claim on the "
+                                            "facilitation fund."),
+        "be paid from the facilitation fund": _("%(reference)s is %(status)s; it can no longer be paid from the "
+                                                "facilitation fund."),
+        "ask for funding": _("%(reference)s is %(status)s; it can no longer ask for funding."),
+    }
+
+
 def _refuse_if_closed(initiative: Initiative, what: str) -> None:
+    """Refuse an action (``what``: one of ``_closed_messages``) on a terminated or completed initiative."""
     if initiative.status in (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED):
-        raise RuleViolation(f"{initiative.reference} is {initiative.status.value}; it can no longer {what}.")
+        raise RuleViolation(_closed_messages()[what] % {"reference": initiative.reference,
+                                                        "status": initiative.status.label.lower()})
 
 
-def _amount(value: object, currency: str, field: str, *, zero: bool = False, what: str = "The amount",
+def _amount(value: object, currency: str, field: str, *, zero: bool = False, what: str | None = None,
             maximum: Decimal | None = MAX_AMOUNT) -> Decimal:
     """An amount typed for ``field`` (core.money.parse_amount): above zero, or zero when ``zero`` (then nothing
-    typed means zero), at most ``maximum``; a refusal is a RuleViolation on ``field``."""
+    typed means zero), at most ``maximum``; a refusal is a RuleViolation on ``field``. ``what`` names the amount in
+    the refusal, already translated ("The amount" when not given)."""
     if zero and (value is None or (isinstance(value, str) and not value.strip())):
         return ZERO
     try:
@@ -78,7 +94,8 @@ def _text(value: str | None, field: str, message: str, limit: int) -> str:
     if not text:
         raise RuleViolation(message, field=field)
     if len(text) > limit:
-        raise RuleViolation(f"Write at most {limit:,} characters.", field=field)
+        raise RuleViolation(_("Write at most %(limit)s characters.", limit=format_number(Decimal(limit), 0)),
+                            field=field)
     return text
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Select, case, func, literal, select
 from programme.core.access import RuleViolation
 from programme.core.db import cents
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.domain import (
     Contribution,
@@ -93,11 +94,22 @@ def refuse_over_initiative_cap(initiative: Initiative, amount: Decimal, *, what:
     counted = programme_money_of(initiative, excluding=excluding)
     if counted + amount > cap:
         cur = initiative.currency
-        raise RuleViolation(
-            f"The overall cap of {format_money(cap, cur)} per initiative allows at most "
-            f"{format_money(max(cap - counted, Decimal('0.00')), cur)} more for {initiative.reference} "
-            f"({format_money(counted, cur)} is requested, approved or paid on its grants or put into its revolving "
-            f"fund): {what} of {format_money(amount, cur)} is too much.", field=field)
+        figures = {"cap": format_money(cap, cur), "room": format_money(max(cap - counted, Decimal("0.00")), cur),
+                   "reference": initiative.reference, "counted": format_money(counted, cur),
+                   "amount": format_money(amount, cur)}
+        if what == "a tranche":
+            message = _("The overall cap of %(cap)s per initiative allows at most %(room)s more for %(reference)s "
+                        "(%(counted)s is requested, approved or paid on its grants or put into its revolving fund): "
+                        "a tranche of %(amount)s is too much.", **figures)
+        elif what == "a capitalisation of the revolving fund":
+            message = _("The overall cap of %(cap)s per initiative allows at most %(room)s more for %(reference)s "
+                        "(%(counted)s is requested, approved or paid on its grants or put into its revolving fund): "
+                        "a capitalisation of the revolving fund of %(amount)s is too much.", **figures)
+        else:
+            message = _("The overall cap of %(cap)s per initiative allows at most %(room)s more for %(reference)s "
+                        "(%(counted)s is requested, approved or paid on its grants or put into its revolving fund): "
+                        "%(what)s of %(amount)s is too much.", what=what, **figures)
+        raise RuleViolation(message, field=field)
 
 
 def _paid_matching_in(initiative: Initiative, first: date, after: date, excluding: Disbursement | None) -> Decimal:

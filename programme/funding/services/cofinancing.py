@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
 from programme.core.files import store_upload
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import (
@@ -75,29 +76,29 @@ def record_contribution(
     initiative = grant.initiative
     _visible(initiative, actor)
     if not may_record_contributions(initiative, actor):
-        raise AccessDenied("only the initiative's group or a fund administrator records its co-financing")
+        raise AccessDenied(_("only the initiative's group or a fund administrator records its co-financing"))
     if grant.kind != GrantKind.MATCHING:
-        raise RuleViolation("Co-financing is recorded for a matching grant.", field="grant_id")
+        raise RuleViolation(_("Co-financing is recorded for a matching grant."), field="grant_id")
     _refuse_if_closed(initiative, "record co-financing")
     try:
         chosen = ContributionKind(kind)
     except ValueError:
-        raise RuleViolation("Choose cash or in kind.", field="kind") from None
+        raise RuleViolation(_("Choose cash or in kind."), field="kind") from None
     value = _amount(amount, grant.currency, "amount")
     if not isinstance(contributed_on, date) or isinstance(contributed_on, datetime):
-        raise RuleViolation("Give the date of the contribution.", field="contributed_on")
+        raise RuleViolation(_("Give the date of the contribution."), field="contributed_on")
     start, today = started_on(initiative, timezone), local_date(now, timezone)
     if contributed_on < start:
-        raise RuleViolation(f"{format_day(contributed_on)} is before {initiative.reference} started on "
-                            f"{format_day(start)}.", field="contributed_on")
+        raise RuleViolation(_("%(day)s is before %(reference)s started on %(start)s.", day=format_day(contributed_on),
+                              reference=initiative.reference, start=format_day(start)), field="contributed_on")
     if contributed_on > today:
-        raise RuleViolation(f"{format_day(contributed_on)} is in the future: record a contribution once it is made.",
-                            field="contributed_on")
-    description = _text(description, "description", "Say what the contribution is.", 5000)
+        raise RuleViolation(_("%(day)s is in the future: record a contribution once it is made.",
+                              day=format_day(contributed_on)), field="contributed_on")
+    description = _text(description, "description", _("Say what the contribution is."), 5000)
     if contributor_id is not None and contributor_id not in {o.id for o in initiative.group.organisations}:
-        raise RuleViolation("The contributor must be a member organisation of the group.", field="contributor_id")
+        raise RuleViolation(_("The contributor must be a member organisation of the group."), field="contributor_id")
     if stream is None or not filename:
-        raise RuleViolation("Upload the evidence of the contribution.", field="file")
+        raise RuleViolation(_("Upload the evidence of the contribution."), field="file")
     stored = store_upload(stream, filename, contributions_folder(upload_root, initiative), max_bytes=max_bytes)
     made = CoFinancingContribution(
         initiative_id=initiative.id, grant_id=grant.id, kind=chosen, amount=value, currency=grant.currency,
@@ -125,10 +126,13 @@ def _judge_contribution(contribution: CoFinancingContribution, actor: Actor, ver
     require_role(actor, Role.FUND_ADMINISTRATOR)
     _visible(contribution.initiative, actor)
     if actor.id is None:
-        raise AccessDenied(f"to {verb} a contribution needs a named person")
+        raise AccessDenied(_("to verify a contribution needs a named person") if verb == "verify"
+                           else _("to reject a contribution needs a named person"))
     c = _lock_contribution(contribution)
     if c.recorded_by_id is not None and c.recorded_by_id == actor.id:
-        raise AccessDenied(f"You recorded this contribution, so another fund administrator must {verb} it.")
+        raise AccessDenied(_("You recorded this contribution, so another fund administrator must verify it.")
+                           if verb == "verify" else
+                           _("You recorded this contribution, so another fund administrator must reject it."))
     return c
 
 
@@ -142,19 +146,21 @@ def verify_contribution(contribution: CoFinancingContribution, *, actor: Actor,
     if c.status == ContributionStatus.VERIFIED:
         return c
     if c.status != ContributionStatus.RECORDED:
-        raise RuleViolation(f"Contribution {c.id} is {c.status.value}; only a recorded contribution can be verified.")
+        raise RuleViolation(_("Contribution %(number)s is %(status)s; only a recorded contribution can be verified.",
+                              number=c.id, status=c.status.label.lower()))
     initiative = c.initiative
     received = get_or_create_account(AccountKind.COFINANCING_RECEIVED, "initiative", initiative.id, c.currency)
     members = get_or_create_account(AccountKind.MEMBER_CONTRIBUTIONS, "initiative", initiative.id, c.currency)
     try:
         entry = post_entry(
             lines=[debit(received, c.amount), credit(members, c.amount)],
-            description=f"Co-financing of {initiative.reference} ({c.kind.label.lower()}): {c.description[:200]}",
+            description=(f"Co-financing of {initiative.reference} ({c.kind.english_label.lower()}): "
+                         f"{c.description[:200]}"),
             value_date=c.contributed_on, idempotency_key=f"cofinancing:{c.id}:verified", actor=actor, source=c,
             now=now,
         )
     except LedgerError as error:
-        raise RuleViolation(f"The contribution cannot be posted: {error}") from None
+        raise RuleViolation(_("The contribution cannot be posted: %(error)s", error=error)) from None
     c.status = ContributionStatus.VERIFIED
     c.verified_by_id = actor.id
     c.verified_at = now
@@ -169,11 +175,11 @@ def reject_contribution(contribution: CoFinancingContribution, *, reason: str, a
                         now: datetime) -> CoFinancingContribution:
     """A fund administrator who did not record it rejects a recorded contribution, with a reason; it never
     counts. A verified contribution is in the ledger and cannot be rejected."""
-    reason = _text(reason, "reason", "Give the reason for the rejection.", 2000)
+    reason = _text(reason, "reason", _("Give the reason for the rejection."), 2000)
     c = _judge_contribution(contribution, actor, "reject")
     if c.status != ContributionStatus.RECORDED:
-        raise RuleViolation(f"Contribution {c.id} is {c.status.value}; only a recorded contribution can be "
-                            "rejected.")
+        raise RuleViolation(_("Contribution %(number)s is %(status)s; only a recorded contribution can be rejected.",
+                              number=c.id, status=c.status.label.lower()))
     c.status = ContributionStatus.REJECTED
     c.rejected_by_id = actor.id
     c.rejected_at = now

@@ -35,6 +35,7 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.domain import (
@@ -69,8 +70,9 @@ def _lock(disbursement: Disbursement) -> Disbursement:
     return locked
 
 
-def _label(d: Disbursement) -> str:
-    return f"disbursement {d.id} of {d.initiative.reference}"
+def _named(d: Disbursement) -> dict[str, object]:
+    """The placeholders that name a disbursement in a message: ``number`` and ``reference`` (its initiative's)."""
+    return {"number": d.id, "reference": d.initiative.reference}
 
 
 def grant_position(grant: Grant, *, excluding: Disbursement | None = None) -> GrantPosition:
@@ -92,7 +94,7 @@ def paid_from_ledger(initiative: Initiative) -> Decimal:
 
 def disbursements_of(initiative: Initiative, *, actor: Actor) -> list[Disbursement]:
     if not initiative.can_view(actor):
-        raise AccessDenied("you may not see this initiative's disbursements")
+        raise AccessDenied(_("you may not see this initiative's disbursements"))
     return list(db.session.scalars(
         select(Disbursement).where(Disbursement.initiative_id == initiative.id).order_by(Disbursement.id)))
 
@@ -138,13 +140,14 @@ def request_disbursement(grant: Grant, *, amount: object, purpose: str, actor: A
     require_role(actor, *HANDLERS)
     initiative = grant.initiative
     if grant.kind == GrantKind.FACILITATION:
-        raise RuleViolation("A facilitation-fund tranche is requested by verifying the group's claim.")
+        raise RuleViolation(_("A facilitation-fund tranche is requested by verifying the group's claim."))
     if initiative.status == InitiativeStatus.TERMINATED:
-        raise RuleViolation(f"{initiative.reference} is terminated; nothing more is paid to it.")
+        raise RuleViolation(_("%(reference)s is terminated; nothing more is paid to it.",
+                              reference=initiative.reference))
     value = _amount(amount, grant.currency, "amount", maximum=None)
     purpose = (purpose or "").strip()
     if not purpose:
-        raise RuleViolation("Say what the tranche is for.", field="purpose")
+        raise RuleViolation(_("Say what the tranche is for."), field="purpose")
     _lock_initiative(initiative)
     _lock_grant(grant)
     position = grant_position(grant)
@@ -176,23 +179,25 @@ def approve_disbursement(disbursement: Disbursement, *, actor: Actor, now: datet
     ``tranche_limits`` again, in today's programme year."""
     require_role(actor, *HANDLERS)
     if actor.id is None:
-        raise AccessDenied("an approval needs a named person")
+        raise AccessDenied(_("an approval needs a named person"))
     _lock_initiative(disbursement.initiative)
     grant = _lock_grant(disbursement.grant)
     d = _lock(disbursement)
     require_second_person(db.session.get(User, d.requested_by_id) if d.requested_by_id is not None else None,
-                          actor, "this disbursement")
+                          actor, _("this disbursement"))
     if d.status != DisbursementStatus.REQUESTED:
-        raise RuleViolation(f"The {_label(d)} is {d.status.value}; only a requested disbursement can be approved.")
+        raise RuleViolation(_("The disbursement %(number)s of %(reference)s is %(status)s; only a requested "
+                              "disbursement can be approved.", status=d.status.label.lower(), **_named(d)))
     if d.initiative.status == InitiativeStatus.TERMINATED:
-        raise RuleViolation(f"{d.initiative.reference} is terminated; nothing more is paid to it.")
+        raise RuleViolation(_("%(reference)s is terminated; nothing more is paid to it.",
+                              reference=d.initiative.reference))
     position = grant_position(grant, excluding=d)
     bound = position.approved + position.paid
     blocked = over_grant(d.amount, position.committed - bound, position.committed, currency=d.currency,
                          grant_label=grant.kind.label)
     if blocked:
-        raise RuleViolation(f"{blocked} ({format_money(bound, d.currency)} is approved or paid already.)",
-                            field="amount")
+        raise RuleViolation(_("%(refusal)s (%(bound)s is approved or paid already.)", refusal=blocked,
+                              bound=format_money(bound, d.currency)), field="amount")
     if grant.kind == GrantKind.MATCHING:
         _refuse_over_caps(grant, d.amount, day=local_date(now, timezone), at_payment=False, excluding=d,
                           timezone=timezone, field="amount")
@@ -215,11 +220,11 @@ def reject_disbursement(disbursement: Disbursement, *, reason: str, actor: Actor
     require_role(actor, *HANDLERS)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the rejection.", field="reason")
+        raise RuleViolation(_("Give the reason for the rejection."), field="reason")
     d = _lock(disbursement)
     if d.status not in (DisbursementStatus.REQUESTED, DisbursementStatus.APPROVED):
-        raise RuleViolation(f"The {_label(d)} is {d.status.value}; only a requested or approved disbursement "
-                            "can be rejected.")
+        raise RuleViolation(_("The disbursement %(number)s of %(reference)s is %(status)s; only a requested or "
+                              "approved disbursement can be rejected.", status=d.status.label.lower(), **_named(d)))
     previous = d.status.value
     d.status = DisbursementStatus.REJECTED
     d.rejected_by_id = actor.id
@@ -245,7 +250,8 @@ def budget_call(call: Call, *, actor: Actor, now: datetime) -> JournalEntry:
             value_date=when.date(), idempotency_key=f"call:{call.id}:budget", actor=actor, source=call, now=now,
         )
     except LedgerError as error:
-        raise RuleViolation(f"The budget of {call.reference} cannot be put in the ledger: {error}") from None
+        raise RuleViolation(_("The budget of %(call)s cannot be put in the ledger: %(error)s", call=call.reference,
+                              error=error)) from None
     return entry
 
 
@@ -253,8 +259,8 @@ def _refuse_used_reference(d: Disbursement, reference: str) -> None:
     other = db.session.scalar(
         select(Disbursement).where(Disbursement.bank_reference == reference, Disbursement.id != d.id))
     if other is not None:
-        raise RuleViolation(f"The bank reference {reference} is already used for {_label(other)}.",
-                            field="bank_reference")
+        raise RuleViolation(_("The bank reference %(bank_reference)s is already used for disbursement %(number)s "
+                              "of %(reference)s.", bank_reference=reference, **_named(other)), field="bank_reference")
 
 
 def _refuse_payment_after_termination(initiative: Initiative, value_date: date) -> None:
@@ -264,9 +270,13 @@ def _refuse_payment_after_termination(initiative: Initiative, value_date: date) 
         return
     ended = initiative.terminated_on
     if ended is None or value_date > ended:
-        when = f" on {format_day(ended)}" if ended else ""
-        raise RuleViolation(f"{initiative.reference} was terminated{when}; nothing paid after that can be "
-                            "recorded. Reject the tranche instead.", field="value_date")
+        if ended:
+            message = _("%(reference)s was terminated on %(day)s; nothing paid after that can be recorded. Reject "
+                        "the tranche instead.", reference=initiative.reference, day=format_day(ended))
+        else:
+            message = _("%(reference)s was terminated; nothing paid after that can be recorded. Reject the tranche "
+                        "instead.", reference=initiative.reference)
+        raise RuleViolation(message, field="value_date")
 
 
 def record_payment(
@@ -285,19 +295,22 @@ def record_payment(
     except BankReferenceError as error:
         raise RuleViolation(str(error), field="bank_reference") from None
     if not isinstance(value_date, date) or isinstance(value_date, datetime):
-        raise RuleViolation("Give the value date of the transfer.", field="value_date")
+        raise RuleViolation(_("Give the value date of the transfer."), field="value_date")
     _lock_initiative(disbursement.initiative)
     d = _lock(disbursement)
     if d.status == DisbursementStatus.PAID:
         if d.bank_reference == reference:
             return d  # the same payment recorded again: nothing changes
-        raise RuleViolation(f"The {_label(d)} is already paid, with bank reference {d.bank_reference}.",
+        raise RuleViolation(_("The disbursement %(number)s of %(reference)s is already paid, with bank reference "
+                              "%(bank_reference)s.", bank_reference=d.bank_reference, **_named(d)),
                             field="bank_reference")
     if d.status != DisbursementStatus.APPROVED:
-        raise RuleViolation(f"The {_label(d)} is {d.status.value}; only an approved disbursement can be paid.")
+        raise RuleViolation(_("The disbursement %(number)s of %(reference)s is %(status)s; only an approved "
+                              "disbursement can be paid.", status=d.status.label.lower(), **_named(d)))
     today = now.astimezone(ZoneInfo(timezone)).date()
     if value_date > today:
-        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is in the future.", day=format_day(value_date)),
+                            field="value_date")
     _refuse_used_reference(d, reference)
     initiative = d.initiative
     _refuse_payment_after_termination(initiative, value_date)
@@ -314,7 +327,8 @@ def record_payment(
         with db.session.begin_nested():
             entry = post_entry(
                 lines=[debit(paid, d.amount), credit(budget, d.amount)],
-                description=f"{d.grant.kind.label} tranche to {initiative.reference}: {d.purpose} (bank {reference})",
+                description=(f"{d.grant.kind.english_label} tranche to {initiative.reference}: {d.purpose} "
+                             f"(bank {reference})"),
                 value_date=value_date, idempotency_key=f"disbursement:{d.id}:paid", actor=actor, source=d, now=now,
             )
             d.status = DisbursementStatus.PAID
@@ -330,7 +344,7 @@ def record_payment(
         _refuse_used_reference(d, reference)
         raise
     except LedgerError as error:
-        raise RuleViolation(f"The payment cannot be posted: {error}") from None
+        raise RuleViolation(_("The payment cannot be posted: %(error)s", error=error)) from None
     audit.record(db.session, actor, "funding.disbursement_paid", d, initiative=initiative.reference,
                  amount=str(d.amount), value_date=value_date.isoformat(), bank_reference=reference,
                  journal_entry=entry.id)

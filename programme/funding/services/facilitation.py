@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +33,8 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.files import store_upload
+from programme.core.money import format_number
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.domain import ZERO
@@ -46,6 +49,7 @@ from programme.funding.models import (
     Grant,
     GrantKind,
     Initiative,
+    cost_kind_label,
 )
 from programme.funding.services._common import _amount, _lock_initiative, _refuse_if_closed, _text, _visible
 from programme.funding.services.facilitation_caps import (
@@ -146,31 +150,35 @@ def _checked_items(initiative: Initiative, items: list[CostItemInput], *, start:
     assert rules is not None
     filled = [i for i in items if not i.blank]
     if not filled:
-        raise RuleViolation("List at least one cost, with its kind, date, amount and evidence.",
+        raise RuleViolation(_("List at least one cost, with its kind, date, amount and evidence."),
                             field="items-0-description")
     if len(filled) > MAX_ITEMS:
-        raise RuleViolation(f"A claim lists at most {MAX_ITEMS} costs.")
+        raise RuleViolation(_("A claim lists at most %(most)s costs.", most=MAX_ITEMS))
     checked = []
     for item in filled:
         row, n = item.row, item.row + 1
         kind = (item.kind or "").strip()
         if kind not in rules.cost_kinds:
-            raise RuleViolation(f"Cost {n}: choose one of the kinds the fund pays "
-                                f"({', '.join(rules.kind_label(k).lower() for k in rules.cost_kinds)}).",
+            raise RuleViolation(_("Cost %(number)s: choose one of the kinds the fund pays (%(kinds)s).", number=n,
+                                  kinds=", ".join(cost_kind_label(k).lower() for k in rules.cost_kinds)),
                                 field=f"items-{row}-kind")
-        description = _text(item.description, f"items-{row}-description", f"Cost {n}: say what the cost was.", 2000)
+        description = _text(item.description, f"items-{row}-description",
+                            _("Cost %(number)s: say what the cost was.", number=n), 2000)
         if not isinstance(item.incurred_on, date) or isinstance(item.incurred_on, datetime):
-            raise RuleViolation(f"Cost {n}: give the date of the cost.", field=f"items-{row}-incurred_on")
+            raise RuleViolation(_("Cost %(number)s: give the date of the cost.", number=n),
+                                field=f"items-{row}-incurred_on")
         refused = cost_day_refusal(item.incurred_on, start=start, months=rules.months, today=today)
         if refused:
-            raise RuleViolation(f"Cost {n}: {refused}", field=f"items-{row}-incurred_on")
+            raise RuleViolation(_("Cost %(number)s: %(refusal)s", number=n, refusal=refused),
+                                field=f"items-{row}-incurred_on")
         try:
             amount = _amount(item.amount, initiative.currency, f"items-{row}-amount")
         except RuleViolation as error:
-            raise RuleViolation(f"Cost {n}: {error.message}", field=error.field) from None
+            raise RuleViolation(_("Cost %(number)s: %(refusal)s", number=n, refusal=error.message),
+                                field=error.field) from None
         if item.stream is None or not item.filename:
-            raise RuleViolation(f"Cost {n}: upload the evidence of this cost (an invoice, a receipt, a contract).",
-                                field=f"items-{row}-file")
+            raise RuleViolation(_("Cost %(number)s: upload the evidence of this cost (an invoice, a receipt, a "
+                                  "contract).", number=n), field=f"items-{row}-file")
         checked.append((item, kind, description, amount))
     return checked
 
@@ -187,24 +195,26 @@ def submit_claim(initiative: Initiative, *, items: list[CostItemInput], amount: 
     if facilitation_rules(initiative) is None:
         raise NotFound("this initiative's call has no facilitation fund")
     if not may_claim(initiative, actor):
-        raise AccessDenied("only the lead of the initiative's group claims on its facilitation fund")
+        raise AccessDenied(_("only the lead of the initiative's group claims on its facilitation fund"))
     _refuse_if_closed(initiative, "claim on the facilitation fund")
     start, today = started_on(initiative, timezone), local_date(now, timezone)
     if today < start:
-        raise RuleViolation(f"{initiative.reference} starts on {format_day(start)}: claim once it has started.")
+        raise RuleViolation(_("%(reference)s starts on %(day)s: claim once it has started.",
+                              reference=initiative.reference, day=format_day(start)))
     checked = _checked_items(initiative, items, start=start, today=today)
-    costs = sum((a for *_, a in checked), ZERO)
-    costs_until = max(i.incurred_on for i, *_ in checked)
+    costs = sum((a for *_rest, a in checked), ZERO)
+    costs_until = max(i.incurred_on for i, *_rest in checked)
     note = (note or "").strip()
     if len(note) > 5000:
-        raise RuleViolation("Write at most 5,000 characters.", field="note")
+        raise RuleViolation(_("Write at most %(limit)s characters.", limit=format_number(Decimal(5000), 0)),
+                            field="note")
     _lock_initiative(initiative)
     if amount is None or (isinstance(amount, str) and not amount.strip()):
         limits = claim_limits(initiative, costs=costs, costs_until=costs_until, day=today, at_payment=False,
                               timezone=timezone)
         asked = limits.most
         if asked <= 0:
-            blocked = claim_refusal(Decimal("0.01"), limits) or "The facilitation fund can pay nothing more."
+            blocked = claim_refusal(Decimal("0.01"), limits) or _("The facilitation fund can pay nothing more.")
             raise RuleViolation(blocked, field="amount")
     else:
         asked = _amount(amount, initiative.currency, "amount")
@@ -213,18 +223,19 @@ def submit_claim(initiative: Initiative, *, items: list[CostItemInput], amount: 
     folder = claims_folder(upload_root, initiative)
     stored = []
     try:
-        for item, *_ in checked:
+        for item, *_rest in checked:
             try:
                 stored.append(store_upload(item.stream, item.filename, folder, max_bytes=max_bytes))
             except RuleViolation as error:
-                raise RuleViolation(f"Cost {item.row + 1}: {error.message}", field=f"items-{item.row}-file") from None
+                raise RuleViolation(_("Cost %(number)s: %(refusal)s", number=item.row + 1, refusal=error.message),
+                                    field=f"items-{item.row}-file") from None
     except RuleViolation:
         for file in stored:  # nothing is kept of a refused claim
             (folder / file.stored_name).unlink(missing_ok=True)
         raise
     claim = FacilitationClaim(
         initiative_id=initiative.id, currency=initiative.currency, costs=costs, amount=asked,
-        costs_from=min(i.incurred_on for i, *_ in checked), costs_until=costs_until,
+        costs_from=min(i.incurred_on for i, *_rest in checked), costs_until=costs_until,
         note=note, status=ClaimStatus.SUBMITTED, submitted_by_id=actor.id, submitted_at=now)
     for position, ((item, kind, description, value), file) in enumerate(zip(checked, stored, strict=True), start=1):
         claim.items.append(FacilitationCostItem(
@@ -252,13 +263,16 @@ def _judge(claim: FacilitationClaim, actor: Actor, verb: str) -> FacilitationCla
     require_role(actor, Role.FUND_ADMINISTRATOR)
     _visible(claim.initiative, actor)
     if actor.id is None:
-        raise AccessDenied(f"to {verb} a claim needs a named person")
+        raise AccessDenied(_("to verify a claim needs a named person") if verb == "verify"
+                           else _("to refuse a claim needs a named person"))
     _lock_initiative(claim.initiative)
     c = _lock_claim(claim)
     submitter = db.session.get(User, c.submitted_by_id) if c.submitted_by_id is not None else None
     if submitter is not None and submitter.id == actor.id:
-        raise AccessDenied(f"You submitted this claim, so another fund administrator must {verb} it.")
-    require_second_person(submitter, actor, f"claim {c.id}")
+        raise AccessDenied(_("You submitted this claim, so another fund administrator must verify it.")
+                           if verb == "verify" else
+                           _("You submitted this claim, so another fund administrator must refuse it."))
+    require_second_person(submitter, actor, _("claim %(number)s", number=c.id))
     return c
 
 
@@ -271,7 +285,8 @@ def verify_claim(claim: FacilitationClaim, *, actor: Actor, now: datetime, timez
     if c.status == ClaimStatus.VERIFIED:
         return c
     if c.status != ClaimStatus.SUBMITTED:
-        raise RuleViolation(f"Claim {c.id} is {c.status.value}; only a submitted claim can be verified.")
+        raise RuleViolation(_("Claim %(number)s is %(status)s; only a submitted claim can be verified.", number=c.id,
+                              status=c.status.label.lower()))
     initiative = c.initiative
     _refuse_if_closed(initiative, "be paid from the facilitation fund")
     today = local_date(now, timezone)
@@ -287,9 +302,10 @@ def verify_claim(claim: FacilitationClaim, *, actor: Actor, now: datetime, timez
                             "against verified claims.", committed_at=now, committed_by_id=actor.id)
         db.session.add(grant)
         db.session.flush()
+    with force_locale("en"):  # the tranche's purpose is a record: in English, as every record
+        purpose = f"Facilitation claim {c.id}: costs of {format_day(c.costs_from)} to {format_day(c.costs_until)}"
     d = Disbursement(initiative_id=initiative.id, grant_id=grant.id, amount=c.amount, currency=c.currency,
-                     purpose=f"Facilitation claim {c.id}: costs of {format_day(c.costs_from)} to "
-                             f"{format_day(c.costs_until)}",
+                     purpose=purpose,
                      status=DisbursementStatus.REQUESTED, requested_by_id=actor.id, requested_at=now)
     db.session.add(d)
     db.session.flush()
@@ -308,10 +324,11 @@ def verify_claim(claim: FacilitationClaim, *, actor: Actor, now: datetime, timez
 
 def refuse_claim(claim: FacilitationClaim, *, reason: str, actor: Actor, now: datetime) -> FacilitationClaim:
     """A fund administrator who did not submit it refuses a submitted claim, with a reason; it never counts."""
-    reason = _text(reason, "reason", "Give the reason for refusing the claim.", 2000)
+    reason = _text(reason, "reason", _("Give the reason for refusing the claim."), 2000)
     c = _judge(claim, actor, "refuse")
     if c.status != ClaimStatus.SUBMITTED:
-        raise RuleViolation(f"Claim {c.id} is {c.status.value}; only a submitted claim can be refused.")
+        raise RuleViolation(_("Claim %(number)s is %(status)s; only a submitted claim can be refused.", number=c.id,
+                              status=c.status.label.lower()))
     c.status = ClaimStatus.REFUSED
     c.refused_by_id = actor.id
     c.refused_at = now

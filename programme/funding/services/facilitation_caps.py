@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from programme.core.access import RuleViolation
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.domain import ZERO
 from programme.funding.facilitation import ClaimLimits, claim_refusal
@@ -58,7 +59,7 @@ def claim_limits(initiative: Initiative, *, costs: Decimal, costs_until: date, d
     claim's own part counts in it when its last cost (``costs_until``) is dated in the year."""
     rules = facilitation_rules(initiative)
     if rules is None:
-        raise RuleViolation(f"The call of {initiative.reference} has no facilitation fund.")
+        raise RuleViolation(_("The call of %(reference)s has no facilitation fund.", reference=initiative.reference))
     year = year_of(initiative, day, timezone)
     first, after = _year_bounds(initiative, year, timezone)
     programme_money = _paid_matching_in(initiative, first, after, excluding)
@@ -101,7 +102,7 @@ def refuse_facilitation_tranche(d: Disbursement, *, day: date, at_payment: bool,
     its claim's limits again, on ``day``, leaving out the tranche and the claim themselves."""
     claim = db.session.scalar(select(FacilitationClaim).where(FacilitationClaim.disbursement_id == d.id))
     if claim is None:
-        raise RuleViolation(f"Disbursement {d.id} pays no facilitation claim.")
+        raise RuleViolation(_("Disbursement %(number)s pays no facilitation claim.", number=d.id))
     refuse_over_claim_limits(d.initiative, Decimal(d.amount), costs=Decimal(claim.costs),
                              costs_until=claim.costs_until, day=day,
                              at_payment=at_payment, timezone=timezone, field=field, excluding=d,

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.i18n import speaking_to
 from programme.core.money import format_money
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.domain import (
     ZERO,
@@ -76,31 +78,32 @@ def submit_funding_request(
     both asks both; together they are at most the activity's cost."""
     _visible(initiative, actor)
     if not may_submit_requests(initiative, actor):
-        raise AccessDenied("only the initiative's group or a programme manager submits its funding requests")
+        raise AccessDenied(_("only the initiative's group or a programme manager submits its funding requests"))
     _refuse_if_closed(initiative, "ask for funding")
     currency = initiative.currency
-    title = _text(title, "title", "Give the activity a title.", 200)
-    description = _text(description, "description", "Describe the activity.", 10000)
+    title = _text(title, "title", _("Give the activity a title."), 200)
+    description = _text(description, "description", _("Describe the activity."), 10000)
     try:
         chosen = Instrument(instrument)
     except ValueError:
-        raise RuleViolation("Choose a matching grant, a loan or both.", field="instrument") from None
-    cost_value = _amount(cost, currency, "cost", what="The cost")
-    grant_value = _amount(grant_asked, currency, "grant_asked", zero=True, what="The grant asked")
-    loan_value = _amount(loan_asked, currency, "loan_asked", zero=True, what="The loan asked")
+        raise RuleViolation(_("Choose a matching grant, a loan or both."), field="instrument") from None
+    cost_value = _amount(cost, currency, "cost", what=_("The cost"))
+    grant_value = _amount(grant_asked, currency, "grant_asked", zero=True, what=_("The grant asked"))
+    loan_value = _amount(loan_asked, currency, "loan_asked", zero=True, what=_("The loan asked"))
     if chosen in (Instrument.MATCHING_GRANT, Instrument.BOTH) and grant_value == 0:
-        raise RuleViolation("Give the matching grant asked.", field="grant_asked")
+        raise RuleViolation(_("Give the matching grant asked."), field="grant_asked")
     if chosen in (Instrument.LOAN, Instrument.BOTH) and loan_value == 0:
-        raise RuleViolation("Give the loan asked.", field="loan_asked")
+        raise RuleViolation(_("Give the loan asked."), field="loan_asked")
     if chosen == Instrument.MATCHING_GRANT and loan_value != 0:
-        raise RuleViolation("A request for a matching grant asks no loan: choose both, or leave the loan at 0.",
+        raise RuleViolation(_("A request for a matching grant asks no loan: choose both, or leave the loan at 0."),
                             field="loan_asked")
     if chosen == Instrument.LOAN and grant_value != 0:
-        raise RuleViolation("A request for a loan asks no grant: choose both, or leave the grant at 0.",
+        raise RuleViolation(_("A request for a loan asks no grant: choose both, or leave the grant at 0."),
                             field="grant_asked")
     if grant_value + loan_value > cost_value:
-        raise RuleViolation(f"The grant and the loan asked ({format_money(grant_value + loan_value, currency)}) "
-                            f"are more than the cost of {format_money(cost_value, currency)}.",
+        raise RuleViolation(_("The grant and the loan asked (%(asked)s) are more than the cost of %(cost)s.",
+                              asked=format_money(grant_value + loan_value, currency),
+                              cost=format_money(cost_value, currency)),
                             field="grant_asked" if grant_value else "loan_asked")
     made = FundingRequest(
         initiative_id=initiative.id, title=title, description=description, cost=cost_value, currency=currency,
@@ -132,50 +135,57 @@ def judge_funding_request(
     _visible(request.initiative, actor)
     initiative = request.initiative
     currency = request.currency
-    reason = _text(reason, "reason", "Give the reason for the decision.", 5000)
+    reason = _text(reason, "reason", _("Give the reason for the decision."), 5000)
     criteria = initiative.call.rules.funding.request_criteria
     judged: list[tuple[str, bool, str]] = []
     for criterion in criteria:
         met, note = assessments.get(criterion.key, (None, ""))
         if met is None:
-            raise RuleViolation(f"Say whether the request meets '{criterion.title}'.", field=f"met_{criterion.key}")
-        note = _text(note, f"note_{criterion.key}", f"Write a note on '{criterion.title}'.", 2000)
+            raise RuleViolation(_("Say whether the request meets '%(criterion)s'.", criterion=criterion.title),
+                                field=f"met_{criterion.key}")
+        note = _text(note, f"note_{criterion.key}", _("Write a note on '%(criterion)s'.", criterion=criterion.title),
+                     2000)
         judged.append((criterion.key, bool(met), note))
     unknown = set(assessments) - {c.key for c in criteria}
     if unknown:
-        raise RuleViolation(f"Not a criterion of the rules: {', '.join(sorted(unknown))}.")
+        raise RuleViolation(_("Not a criterion of the rules: %(keys)s.", keys=", ".join(sorted(unknown))))
     grant_value = loan_value = None
     if approve:
         grant_value = (Decimal(request.grant_asked) if grant_approved is None
-                       else _amount(grant_approved, currency, "grant_approved", zero=True, what="The grant approved"))
+                       else _amount(grant_approved, currency, "grant_approved", zero=True,
+                                    what=_("The grant approved")))
         loan_value = (Decimal(request.loan_asked) if loan_approved is None
-                      else _amount(loan_approved, currency, "loan_approved", zero=True, what="The loan approved"))
+                      else _amount(loan_approved, currency, "loan_approved", zero=True,
+                                   what=_("The loan approved")))
         if grant_value > request.grant_asked:
             asked = format_money(request.grant_asked, currency)
-            raise RuleViolation(f"The grant approved may not be more than the {asked} asked.", field="grant_approved")
+            raise RuleViolation(_("The grant approved may not be more than the %(asked)s asked.", asked=asked),
+                                field="grant_approved")
         if loan_value > request.loan_asked:
             asked = format_money(request.loan_asked, currency)
-            raise RuleViolation(f"The loan approved may not be more than the {asked} asked.", field="loan_approved")
+            raise RuleViolation(_("The loan approved may not be more than the %(asked)s asked.", asked=asked),
+                                field="loan_approved")
         if grant_value + loan_value == 0:
-            raise RuleViolation("An approval gives a grant or a loan: approve an amount, or reject the request.",
+            raise RuleViolation(_("An approval gives a grant or a loan: approve an amount, or reject the request."),
                                 field="grant_approved" if request.grant_asked else "loan_approved")
     _lock_initiative(initiative)
     locked = db.session.execute(select(FundingRequest).where(FundingRequest.id == request.id).with_for_update()
                                 .execution_options(populate_existing=True)).scalar_one()
     if locked.status != FundingRequestStatus.SUBMITTED:
-        raise RuleViolation(f"The request '{locked.title}' is {locked.status.value} already.")
+        raise RuleViolation(_("The request '%(title)s' is %(status)s already.", title=locked.title,
+                              status=locked.status.label.lower()))
     if approve and grant_value:
         # The grants committed, and the capital the programme put into the initiative's revolving fund.
         committed = _money_sum(select(func.coalesce(func.sum(Grant.committed), 0))
                                .where(Grant.initiative_id == initiative.id)) + capitalised(initiative)
         cap = Decimal(initiative.call.per_initiative_cap)
         if committed + grant_value > cap:
-            raise RuleViolation(
-                f"A matching grant of {format_money(grant_value, currency)} would bring the commitments of "
-                f"{initiative.reference} to {format_money(committed + grant_value, currency)}, above the overall "
-                f"cap of {format_money(cap, currency)} per initiative: at most "
-                f"{format_money(max(cap - committed, ZERO), currency)} more can be committed.",
-                field="grant_approved")
+            raise RuleViolation(_(
+                "A matching grant of %(grant)s would bring the commitments of %(reference)s to %(committed)s, above "
+                "the overall cap of %(cap)s per initiative: at most %(room)s more can be committed.",
+                grant=format_money(grant_value, currency), reference=initiative.reference,
+                committed=format_money(committed + grant_value, currency), cap=format_money(cap, currency),
+                room=format_money(max(cap - committed, ZERO), currency)), field="grant_approved")
     for key, met, note in judged:
         locked.assessments.append(FundingRequestAssessment(criterion_key=key, met=met, note=note))
     locked.decided_by_id = actor.id
@@ -205,23 +215,39 @@ def judge_funding_request(
     return locked
 
 
-def _notify_decision(request: FundingRequest) -> None:
+def _decision_message(request: FundingRequest) -> tuple[str, str]:
+    """The subject and body of the notification of a decision, in the language being written in."""
     initiative = request.initiative
     cur = request.currency
     if request.status == FundingRequestStatus.APPROVED:
-        parts = []
+        grant = loan = None
         if request.grant_approved:
-            parts.append(f"a matching grant of {format_money(request.grant_approved, cur)} "
-                         f"(asked {format_money(request.grant_asked, cur)})")
+            grant = _("a matching grant of %(approved)s (asked %(asked)s)",
+                      approved=format_money(request.grant_approved, cur), asked=format_money(request.grant_asked, cur))
         if request.loan_approved:
-            parts.append(f"a loan of up to {format_money(request.loan_approved, cur)} "
-                         f"(asked {format_money(request.loan_asked, cur)})")
-        subject = f"Funding request approved{' with changes' if request.changed else ''}: {request.title}"
-        body = f"Your request '{request.title}' for {initiative.reference} is approved: {' and '.join(parts)}."
+            loan = _("a loan of up to %(approved)s (asked %(asked)s)",
+                     approved=format_money(request.loan_approved, cur), asked=format_money(request.loan_asked, cur))
+        if grant and loan:
+            given = _("%(grant)s and %(loan)s", grant=grant, loan=loan)
+        else:
+            given = grant or loan or ""
+        subject = (_("Funding request approved with changes: %(title)s", title=request.title) if request.changed
+                   else _("Funding request approved: %(title)s", title=request.title))
+        body = _("Your request '%(title)s' for %(reference)s is approved: %(given)s.", title=request.title,
+                 reference=initiative.reference, given=given)
     else:
-        subject = f"Funding request rejected: {request.title}"
-        body = f"Your request '{request.title}' for {initiative.reference} is rejected."
-    body += f"\n\nReason: {request.decision_reason}"
+        subject = _("Funding request rejected: %(title)s", title=request.title)
+        body = _("Your request '%(title)s' for %(reference)s is rejected.", title=request.title,
+                 reference=initiative.reference)
+    body += "\n\n" + _("Reason: %(reason)s", reason=request.decision_reason)
+    return subject, body
+
+
+def _notify_decision(request: FundingRequest) -> None:
+    """Each of the group's users is told of the decision, in their own language (``speaking_to``)."""
+    initiative = request.initiative
     for member in initiative.group.users:
+        with speaking_to(member.user):
+            subject, body = _decision_message(request)
         notify(db.session, email=member.user.email, user_id=member.user_id, subject=subject, body=body,
                link=f"/initiatives/{initiative.id}#funding-request-{request.id}")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from programme.accounts.models import ApplicantGroup, GroupUser
 from programme.calls.models import Call
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, programme_today
 from programme.extensions import db
 from programme.funding.domain import (
@@ -40,7 +41,8 @@ def year_of(initiative: Initiative, day: date, timezone: str) -> int:
     """The programme year of ``day`` (see ``domain.programme_year``); a day before the start is refused."""
     start = started_on(initiative, timezone)
     if day < start:
-        raise RuleViolation(f"{format_day(day)} is before {initiative.reference} started on {format_day(start)}.")
+        raise RuleViolation(_("%(day)s is before %(reference)s started on %(start)s.", day=format_day(day),
+                              reference=initiative.reference, start=format_day(start)))
     return programme_year(start, day)
 
 
@@ -204,20 +206,22 @@ def change_initiative_stage(
     db.session.refresh(initiative, ["status"])
     before = initiative.status
     if before in CLOSED:
-        raise RuleViolation(f"{initiative.reference} is {before.label.lower()}: it gets no more milestone reviews.")
+        raise RuleViolation(_("%(reference)s is %(stage)s: it gets no more milestone reviews.",
+                              reference=initiative.reference, stage=before.label.lower()))
     if terminate:
         if to not in (None, InitiativeStatus.TERMINATED):
-            raise RuleViolation("A terminated initiative moves to no other stage: leave the next stage empty.",
+            raise RuleViolation(_("A terminated initiative moves to no other stage: leave the next stage empty."),
                                 field="next_status")
         after = InitiativeStatus.TERMINATED
         initiative.terminated_on = on
     elif to is None or to == before:
         after = before
     elif to == InitiativeStatus.TERMINATED:
-        raise RuleViolation("To end the initiative, choose the decision terminate.", field="next_status")
+        raise RuleViolation(_("To end the initiative, choose the decision terminate."), field="next_status")
     elif to not in later_stages(before):
-        raise RuleViolation(f"{initiative.reference} is in the {before.label.lower()} stage: a review moves it on "
-                            f"to a later stage, never back to {to.label.lower()}.", field="next_status")
+        raise RuleViolation(_("%(reference)s is in the %(stage)s stage: a review moves it on to a later stage, never "
+                              "back to %(back)s.", reference=initiative.reference, stage=before.label.lower(),
+                              back=to.label.lower()), field="next_status")
     else:
         after = to
     initiative.status = after

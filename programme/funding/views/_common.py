@@ -16,6 +16,7 @@ from programme.core.access import Role
 from programme.core.charts import Bands, Scale, coordinate, tick_values
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import to_local
 from programme.core.web import actor, now, programme_zone
 from programme.dashboard.cache import data_version
@@ -161,9 +162,11 @@ def _matching_context(initiative: Initiative, user: Any, forms: dict[str, Any], 
 
 
 def _contribution_choices(form: ContributionForm, initiative: Initiative, positions: list[Any]) -> None:
-    form.grant_id.choices = choices((p.grant.id, f"Matching grant {p.grant.id}: {p.grant.basis} "
-                                     f"({format_money(p.grant.committed, p.grant.currency)})") for p in positions)
-    form.contributor_id.choices = choices([("", "– not named –")]
+    form.grant_id.choices = choices((p.grant.id, _("Matching grant %(number)s: %(basis)s (%(committed)s)",
+                                                   number=p.grant.id, basis=p.grant.basis,
+                                                   committed=format_money(p.grant.committed, p.grant.currency)))
+                                    for p in positions)
+    form.contributor_id.choices = choices([("", _("– not named –"))]
                                           + [(o.id, o.name) for o in initiative.group.organisations])
 
 
@@ -204,16 +207,23 @@ def _share_chart(rows: list[Any]) -> ShareChart:
             bar = {"x": _coordinate(x), "y": _coordinate(y), "width": _coordinate(bar_width),
                    "height": _coordinate(top + plot_h - y), "over": row.share > row.cap}
         years.append({"year": row.year, "bar": bar, "label_x": _coordinate(bands.at(Fraction(2 * index + 1, 2))),
-                      "title": (f"Year {row.year}: cap {percent(row.cap)}, paid "
-                                + ("nothing" if row.share is None else percent(row.share)))})
+                      "title": (_("Year %(year)s: cap %(cap)s, paid nothing", year=row.year, cap=percent(row.cap))
+                                if row.share is None else
+                                _("Year %(year)s: cap %(cap)s, paid %(share)s", year=row.year, cap=percent(row.cap),
+                                  share=percent(row.share)))})
     ticks = [(_coordinate(y_of(value)), f"{int(value * 100)} %")
              for value in tick_values(Fraction(0), Fraction(1), Fraction(1, 4))]
     paid_years = [r for r in rows if r.share is not None]
-    description = (f"The external-share cap for programme years 1 to {len(rows)} "
-                   f"({', '.join(percent(r.cap) for r in rows)}) drawn as a line, and the share of programme money "
-                   "actually paid in each year as bars"
-                   + (f" ({'; '.join(f'year {r.year}: {percent(r.share)}' for r in paid_years)})." if paid_years
-                      else "; nothing has been paid or co-financed yet."))
+    caps = ", ".join(percent(r.cap) for r in rows)
+    if paid_years:
+        paid = "; ".join(_("year %(year)s: %(share)s", year=r.year, share=percent(r.share)) for r in paid_years)
+        description = _("The external-share cap for programme years 1 to %(last)s (%(caps)s) drawn as a line, and the "
+                        "share of programme money actually paid in each year as bars (%(paid)s).", last=len(rows),
+                        caps=caps, paid=paid)
+    else:
+        description = _("The external-share cap for programme years 1 to %(last)s (%(caps)s) drawn as a line, and the "
+                        "share of programme money actually paid in each year as bars; nothing has been paid or "
+                        "co-financed yet.", last=len(rows), caps=caps)
     return ShareChart(width, height, left, top, bottom, ticks, years, " ".join(steps), description)
 
 

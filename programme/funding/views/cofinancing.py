@@ -10,6 +10,7 @@ from programme.core.access import AccessDenied, Role, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.funding import services
 from programme.funding.forms import ContributionForm, RejectForm
@@ -23,7 +24,7 @@ from programme.funding.views._common import page, to
 def record_contribution(initiative_id: int):
     initiative = services.get_initiative(initiative_id, actor=actor())
     if not services.may_record_contributions(initiative, actor()):
-        raise AccessDenied("only the initiative's group or a fund administrator records its co-financing")
+        raise AccessDenied(_("only the initiative's group or a fund administrator records its co-financing"))
     form = ContributionForm()
     positions = services.matching_grants_of(initiative)
     form.grant_id.choices = choices((g.id, str(g.id)) for g in positions)
@@ -41,8 +42,8 @@ def record_contribution(initiative_id: int):
             amount, currency, contribution_id = made.amount, made.currency, made.id
         if not done.ok:
             return page(initiative, forms={"contribution": form, "message-contribution": done.message})
-        flash(f"Contribution of {format_money(amount, currency)} recorded; it counts once a fund administrator "
-              "who did not record it has verified it.", "success")
+        flash(_("Contribution of %(amount)s recorded; it counts once a fund administrator who did not record it has "
+                "verified it.", amount=format_money(amount, currency)), "success")
         return to(initiative, f"contribution-{contribution_id}")
     return page(initiative, forms={"contribution": form})
 
@@ -67,8 +68,8 @@ def verify_contribution(contribution_id: int):
             amount, currency = c.amount, c.currency
         if not done.ok:
             return page(initiative, forms={f"message-contribution-{contribution_id}": done.message})
-        flash(f"Contribution of {format_money(amount, currency)} verified: it now counts for matching grant "
-              f"{c.grant_id}.", "success")
+        flash(_("Contribution of %(amount)s verified: it now counts for matching grant %(grant)s.",
+                amount=format_money(amount, currency), grant=c.grant_id), "success")
     return to(initiative, f"contribution-{contribution_id}")
 
 
@@ -85,7 +86,8 @@ def reject_contribution(contribution_id: int):
             amount, currency = c.amount, c.currency
         if not done.ok:
             return page(initiative, forms={key: form, f"message-contribution-{contribution_id}": done.message})
-        flash(f"Contribution of {format_money(amount, currency)} rejected; it does not count.", "success")
+        flash(_("Contribution of %(amount)s rejected; it does not count.", amount=format_money(amount, currency)),
+              "success")
         return to(initiative, f"contribution-{contribution_id}")
     return page(initiative, forms={key: form})
 

@@ -10,6 +10,7 @@ from flask_login import login_required
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.funding import services
@@ -26,7 +27,7 @@ def request(initiative_id: int):
     require_role(actor(), *services.HANDLERS)
     grant = initiative.startup_grant
     if grant is None:
-        raise RuleViolation(f"{initiative.reference} has no start-up grant to pay.")
+        raise RuleViolation(_("%(reference)s has no start-up grant to pay.", reference=initiative.reference))
     form = RequestForm()
     if form.validate_on_submit():
         with attempt(form) as done:
@@ -34,9 +35,9 @@ def request(initiative_id: int):
                                               actor=actor(), now=now(), timezone=programme_zone())
             amount, left = d.amount, services.grant_position(grant).left
         if done.ok:
-            flash(f"{format_money(amount, d.currency)} requested for {initiative.reference}; "
-                  f"{format_money(left, d.currency)} of the start-up grant is left to request. Another person "
-                  "must approve it.", "success")
+            flash(_("%(amount)s requested for %(reference)s; %(left)s of the start-up grant is left to request. "
+                    "Another person must approve it.", amount=format_money(amount, d.currency),
+                    reference=initiative.reference, left=format_money(left, d.currency)), "success")
             return back(initiative, d)
     return page(initiative, request_form=form)
 
@@ -60,7 +61,8 @@ def approve(disbursement_id: int):
             amount, currency, reference = d.amount, d.currency, initiative.reference
         if not done.ok:
             return page(initiative, failed=d, failed_action="approve", message=done.message)
-        flash(f"{format_money(amount, currency)} to {reference} approved: it may now be paid.", "success")
+        flash(_("%(amount)s to %(reference)s approved: it may now be paid.", amount=format_money(amount, currency),
+                reference=reference), "success")
     return back(initiative, d)
 
 
@@ -76,8 +78,8 @@ def reject(disbursement_id: int):
             amount, currency, reference = d.amount, d.currency, initiative.reference
         if not done.ok:
             return page(initiative, failed=d, failed_form=form, failed_action="reject", message=done.message)
-        flash(f"{format_money(amount, currency)} to {reference} rejected; the amount may be requested again.",
-              "success")
+        flash(_("%(amount)s to %(reference)s rejected; the amount may be requested again.",
+                amount=format_money(amount, currency), reference=reference), "success")
         return back(initiative, d)
     return page(initiative, failed=d, failed_form=form, failed_action="reject")
 
@@ -97,8 +99,9 @@ def pay(disbursement_id: int):
             value_date, bank_reference = d.value_date, d.bank_reference
         if not done.ok:
             return page(initiative, failed=d, failed_form=form, failed_action="pay", message=done.message)
-        flash(f"{format_money(amount, currency)} paid to {reference} on {format_day(value_date)}, "
-              f"reference {bank_reference}.", "success")
+        flash(_("%(amount)s paid to %(reference)s on %(day)s, reference %(bank_reference)s.",
+                amount=format_money(amount, currency), reference=reference, day=format_day(value_date),
+                bank_reference=bank_reference), "success")
         return back(initiative, d)
     return page(initiative, failed=d, failed_form=form, failed_action="pay")
 
@@ -120,7 +123,7 @@ def request_matching(initiative_id: int, grant_id: int):
             amount, currency = d.amount, d.currency
         if not done.ok:
             return page(initiative, forms={key: form, f"message-{key}": done.message})
-        flash(f"{format_money(amount, currency)} of matching grant {grant_id} requested for {initiative.reference}. "
-              "Another person must approve it.", "success")
+        flash(_("%(amount)s of matching grant %(grant)s requested for %(reference)s. Another person must approve it.",
+                amount=format_money(amount, currency), grant=grant_id, reference=initiative.reference), "success")
         return back(initiative, d)
     return page(initiative, forms={key: form})

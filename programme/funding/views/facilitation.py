@@ -14,11 +14,12 @@ from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, r
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import local_date
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.funding import services
 from programme.funding.forms import ClaimForm, RejectForm, claim_form
-from programme.funding.models import ClaimStatus, FacilitationClaim, Initiative
+from programme.funding.models import ClaimStatus, FacilitationClaim, Initiative, cost_kind_label
 from programme.funding.views import bp
 from programme.funding.views._common import handles
 
@@ -27,7 +28,7 @@ _ROW_FIELD = re.compile(r"^items-(\d+)-(\w+)$")
 
 def _kinds(initiative: Initiative) -> list[tuple[str, str]]:
     rules = services.facilitation_rules(initiative)
-    return [] if rules is None else [(k, rules.kind_label(k)) for k in rules.cost_kinds]
+    return [] if rules is None else [(k, cost_kind_label(k)) for k in rules.cost_kinds]
 
 
 def _claim_page(initiative: Initiative, form: ClaimForm, message: str = ""):
@@ -57,7 +58,7 @@ def _claimant(initiative_id: int) -> Initiative:
     if services.facilitation_rules(initiative) is None:
         raise NotFound("this initiative's call has no facilitation fund")
     if not services.may_claim(initiative, actor()):
-        raise AccessDenied("only the lead of the initiative's group claims on its facilitation fund")
+        raise AccessDenied(_("only the lead of the initiative's group claims on its facilitation fund"))
     return initiative
 
 
@@ -81,8 +82,8 @@ def facilitation_claim_new(initiative_id: int):
         claim_id, amount, currency = made.id, made.amount, made.currency
     if not done.ok:
         return _claim_page(initiative, form, _place(form, done.refused))
-    flash(f"Claim {claim_id} submitted for {format_money(amount, currency)}: a fund administrator verifies it "
-          "against its evidence.", "success")
+    flash(_("Claim %(number)s submitted for %(amount)s: a fund administrator verifies it against its evidence.",
+            number=claim_id, amount=format_money(amount, currency)), "success")
     return redirect(url_for("funding.facilitation_claim", claim_id=claim_id))
 
 
@@ -105,7 +106,7 @@ def _show(claim: FacilitationClaim, *, refuse_form: RejectForm | None = None, me
     return render_template("funding/facilitation_claim.html", claim=claim, initiative=claim.initiative,
                            rules=services.facilitation_rules(claim.initiative), people=people, judges=judges,
                            handles=handles(user), me=user.id, action_form=ActionForm(), refuse_form=refuse_form,
-                           limits=limits, message=message)
+                           limits=limits, message=message, kind_label=cost_kind_label)
 
 
 @bp.route("/facilitation-claims/<int:claim_id>")
@@ -132,8 +133,9 @@ def facilitation_claim_verify(claim_id: int):
             amount, currency = claim.amount, claim.currency
         if not done.ok:
             return _show(services.get_claim(claim_id, actor=actor()), message=done.message)
-        flash(f"Claim {claim_id} verified: a tranche of {format_money(amount, currency)} is requested; another "
-              "person approves it and a fund administrator records its payment.", "success")
+        flash(_("Claim %(number)s verified: a tranche of %(amount)s is requested; another person approves it and a "
+                "fund administrator records its payment.", number=claim_id, amount=format_money(amount, currency)),
+              "success")
     return redirect(url_for("funding.facilitation_claim", claim_id=claim_id))
 
 
@@ -147,7 +149,7 @@ def facilitation_claim_refuse(claim_id: int):
             services.refuse_claim(claim, reason=form.reason.data, actor=actor(), now=now())
         if not done.ok:
             return _show(services.get_claim(claim_id, actor=actor()), refuse_form=form, message=done.message)
-        flash(f"Claim {claim_id} refused; it does not count.", "success")
+        flash(_("Claim %(number)s refused; it does not count.", number=claim_id), "success")
         return redirect(url_for("funding.facilitation_claim", claim_id=claim_id))
     return _show(claim, refuse_form=form)
 

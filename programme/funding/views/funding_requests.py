@@ -7,9 +7,11 @@ from flask import flash
 from flask_login import login_required
 
 from programme.core.access import AccessDenied, Role, require_role
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.funding import services
 from programme.funding.forms import FundingRequestForm, judgement_form, row_ids
+from programme.funding.models import FundingRequestStatus
 from programme.funding.views import bp
 from programme.funding.views._common import page, to
 
@@ -19,7 +21,7 @@ from programme.funding.views._common import page, to
 def submit_funding_request(initiative_id: int):
     initiative = services.get_initiative(initiative_id, actor=actor())
     if not services.may_submit_requests(initiative, actor()):
-        raise AccessDenied("only the initiative's group or a programme manager submits its funding requests")
+        raise AccessDenied(_("only the initiative's group or a programme manager submits its funding requests"))
     form = FundingRequestForm()
     if form.validate_on_submit():
         with attempt(form, flash_unplaced=False) as done:
@@ -30,7 +32,7 @@ def submit_funding_request(initiative_id: int):
             title, request_id = made.title, made.id
         if not done.ok:
             return page(initiative, forms={"funding": form, "message-funding": done.message})
-        flash(f"Funding request '{title}' submitted; a programme manager will judge it.", "success")
+        flash(_("Funding request '%(title)s' submitted; a programme manager will judge it.", title=title), "success")
         return to(initiative, f"funding-request-{request_id}")
     return page(initiative, forms={"funding": form})
 
@@ -51,10 +53,12 @@ def judge_funding_request(request_id: int):
                 found, assessments=assessments, approve=form.decision.data == "approve", reason=form.reason.data,
                 grant_approved=form.grant_approved.data, loan_approved=form.loan_approved.data, actor=actor(),
                 now=now())
-            title, outcome = found.title, found.status.value
+            title, outcome = found.title, found.status
         if not done.ok:
             row_ids(form, found.id)
             return page(initiative, forms={key: form, f"message-{key}": done.message})
-        flash(f"Funding request '{title}' {outcome}; the group is notified.", "success")
+        flash(_("Funding request '%(title)s' approved; the group is notified.", title=title)
+              if outcome == FundingRequestStatus.APPROVED else
+              _("Funding request '%(title)s' rejected; the group is notified.", title=title), "success")
         return to(initiative, f"funding-request-{request_id}")
     return page(initiative, forms={key: form})

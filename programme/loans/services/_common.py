@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from programme.core.access import Actor, Role, RuleViolation
 from programme.core.db import cents
 from programme.core.money import MoneyError, format_money, parse_amount, to_decimal
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.domain import BankReferenceError
@@ -42,9 +43,10 @@ def _reference(value: str | None) -> str:
         raise RuleViolation(str(error), field="bank_reference") from None
 
 
-def _a_date(value: object, field_name: str, what: str) -> date:
+def _a_date(value: object, field_name: str, missing: object) -> date:
+    """The date given, else a RuleViolation saying ``missing`` (a whole sentence, marked: "Give the ... .")."""
     if not isinstance(value, date) or isinstance(value, datetime):
-        raise RuleViolation(f"Give the {what}.", field=field_name)
+        raise RuleViolation(str(missing), field=field_name)
     return value
 
 
@@ -107,7 +109,7 @@ def _post(lines: list[Line], **kwargs: Any) -> JournalEntry:
     try:
         return post_entry(lines=[line for line in lines if line.debit > 0 or line.credit > 0], **kwargs)
     except LedgerError as error:
-        raise RuleViolation(f"The entry cannot be posted: {error}") from None
+        raise RuleViolation(_("The entry cannot be posted: %(error)s", error=error)) from None
 
 
 def _event(loan: Loan, kind: LoanEventKind, *, on_date: date, actor: Actor, now: datetime, reason: str = "",
@@ -159,40 +161,55 @@ def _check_terms(rules: LoanRules, *, annual_rate: object, term_periods: object,
     try:
         rate = to_decimal(annual_rate)
     except MoneyError:
-        raise RuleViolation("Give the annual rate as a number (0.04 for 4 %).", field="annual_rate") from None
+        raise RuleViolation(_("Give the annual rate as a number (0.04 for 4 %)."), field="annual_rate") from None
     if not rate.is_finite() or rate < 0:
-        raise RuleViolation("The annual rate must be 0 or more.", field="annual_rate")
+        raise RuleViolation(_("The annual rate must be 0 or more."), field="annual_rate")
     if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
-        raise RuleViolation(f"The annual rate has more than {RATE_PLACES} decimal places.", field="annual_rate")
+        raise RuleViolation(_("The annual rate has more than %(places)s decimal places.", places=RATE_PLACES),
+                            field="annual_rate")
     if rate > rules.max_rate:
-        raise RuleViolation(f"An annual rate of {_percent(rate)} is above the rules' maximum of "
-                            f"{_percent(rules.max_rate)}.", field="annual_rate")
+        raise RuleViolation(_("An annual rate of %(rate)s is above the rules' maximum of %(most)s.",
+                              rate=_percent(rate), most=_percent(rules.max_rate)), field="annual_rate")
     if frequency not in MONTHS_PER_PERIOD:
-        raise RuleViolation("Repayments are monthly or quarterly.", field="frequency")
+        raise RuleViolation(_("Repayments are monthly or quarterly."), field="frequency")
     if frequency not in rules.frequencies:
-        raise RuleViolation(f"The rules do not allow {frequency} repayments (only {', '.join(rules.frequencies)}).",
-                            field="frequency")
+        raise RuleViolation(_("The rules do not allow %(frequency)s repayments (only %(allowed)s).",
+                              frequency=_frequency_word(frequency),
+                              allowed=", ".join(_frequency_word(f) for f in rules.frequencies)), field="frequency")
     if method not in ("annuity", "equal_principal"):
-        raise RuleViolation("The method is annuity or equal principal.", field="method")
+        raise RuleViolation(_("The method is annuity or equal principal."), field="method")
     if method not in rules.methods:
-        raise RuleViolation(f"The rules do not allow the {method.replace('_', ' ')} method (only "
-                            f"{', '.join(m.replace('_', ' ') for m in rules.methods)}).", field="method")
+        raise RuleViolation(_("The rules do not allow the %(method)s method (only %(allowed)s).",
+                              method=_method_word(method),
+                              allowed=", ".join(_method_word(m) for m in rules.methods)), field="method")
     if isinstance(term_periods, bool) or not isinstance(term_periods, int) or term_periods < 1:
-        raise RuleViolation("The term is a whole number of periods, 1 or more.", field="term_periods")
+        raise RuleViolation(_("The term is a whole number of periods, 1 or more."), field="term_periods")
     step = MONTHS_PER_PERIOD[frequency]
     if term_periods * step > rules.max_term_months:
-        raise RuleViolation(f"A term of {term_periods * step} months is longer than the rules' maximum of "
-                            f"{rules.max_term_months} months.", field="term_periods")
+        raise RuleViolation(_("A term of %(months)s months is longer than the rules' maximum of %(most)s months.",
+                              months=term_periods * step, most=rules.max_term_months), field="term_periods")
     if grace not in ("none", "interest_only"):
-        raise RuleViolation("The grace is none or interest only.", field="grace")
+        raise RuleViolation(_("The grace is none or interest only."), field="grace")
     if isinstance(grace_periods, bool) or not isinstance(grace_periods, int) or grace_periods < 0:
-        raise RuleViolation("The grace is a whole number of periods, 0 or more.", field="grace_periods")
+        raise RuleViolation(_("The grace is a whole number of periods, 0 or more."), field="grace_periods")
     if grace == "none" and grace_periods:
-        raise RuleViolation("Choose an interest-only grace for grace periods.", field="grace")
+        raise RuleViolation(_("Choose an interest-only grace for grace periods."), field="grace")
     if grace_periods * step > rules.max_grace_months:
-        raise RuleViolation(f"A grace of {grace_periods * step} months is longer than the rules' maximum of "
-                            f"{rules.max_grace_months} months.", field="grace_periods")
+        raise RuleViolation(_("A grace of %(months)s months is longer than the rules' maximum of %(most)s months.",
+                              months=grace_periods * step, most=rules.max_grace_months), field="grace_periods")
     return _Terms(rate, term_periods, grace_periods, grace, frequency, method)
+
+
+def _frequency_word(frequency: str) -> str:
+    """A frequency as a sentence names it ("monthly repayments")."""
+    words = {"monthly": _("monthly"), "quarterly": _("quarterly")}
+    return words.get(frequency, frequency)
+
+
+def _method_word(method: str) -> str:
+    """A method as a sentence names it ("the annuity method")."""
+    words = {"annuity": _("annuity"), "equal_principal": _("equal principal")}
+    return words.get(method, method.replace("_", " "))
 
 
 def _last_repayment(loan: Loan) -> Repayment | None:
@@ -207,19 +224,36 @@ def _last_change(loan: Loan) -> LoanEvent | None:
         .order_by(LoanEvent.on_date.desc(), LoanEvent.id.desc()).limit(1))
 
 
-def _refuse_back_dated(loan: Loan, value_date: date, what: str = "A repayment") -> None:
-    """Refuse a date before the loan's latest repayment, reschedule or write-off (naming it)."""
+def _refuse_back_dated(loan: Loan, value_date: date, what: str = "repayment") -> None:
+    """Refuse a date before the loan's latest repayment, reschedule or write-off (naming it). ``what`` is what is
+    being dated: "repayment", "reschedule" or "write_off"."""
     last = _last_repayment(loan)
     if last is not None and value_date < last.value_date:
-        raise RuleViolation(
-            f"{what} dated {format_day(value_date)} is before the repayment of {_money_of(last.amount, loan.currency)} "
-            f"already posted on {loan.number} on {format_day(last.value_date)} (bank reference {last.bank_reference}). "
-            "Repayments are applied in date order: record it with a date on or after that one, or reverse the "
-            "later repayment first.", field="value_date")
+        named = {"day": format_day(value_date), "amount": _money_of(last.amount, loan.currency),
+                 "number": loan.number, "posted": format_day(last.value_date), "reference": last.bank_reference}
+        after = _("Repayments are applied in date order: record it with a date on or after that one, or reverse "
+                  "the later repayment first.")
+        if what == "reschedule":
+            said = _("A reschedule dated %(day)s is before the repayment of %(amount)s already posted on %(number)s "
+                     "on %(posted)s (bank reference %(reference)s).", **named)
+        elif what == "write_off":
+            said = _("A write-off dated %(day)s is before the repayment of %(amount)s already posted on %(number)s "
+                     "on %(posted)s (bank reference %(reference)s).", **named)
+        else:
+            said = _("A repayment dated %(day)s is before the repayment of %(amount)s already posted on %(number)s "
+                     "on %(posted)s (bank reference %(reference)s).", **named)
+        raise RuleViolation(f"{said} {after}", field="value_date")
     change = _last_change(loan)
     if change is not None and value_date < change.on_date:
-        raise RuleViolation(f"{what} dated {format_day(value_date)} is before {loan.number} was "
-                            f"{change.kind.label.lower()} on {format_day(change.on_date)}.", field="value_date")
+        named = {"day": format_day(value_date), "number": loan.number, "change": change.kind.label.lower(),
+                 "on": format_day(change.on_date)}
+        if what == "reschedule":
+            said = _("A reschedule dated %(day)s is before %(number)s was %(change)s on %(on)s.", **named)
+        elif what == "write_off":
+            said = _("A write-off dated %(day)s is before %(number)s was %(change)s on %(on)s.", **named)
+        else:
+            said = _("A repayment dated %(day)s is before %(number)s was %(change)s on %(on)s.", **named)
+        raise RuleViolation(said, field="value_date")
 
 
 def _assess(loan: Loan, instalments: list[LoanInstalment], value_date: date) -> None:

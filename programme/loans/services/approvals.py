@@ -36,6 +36,7 @@ from programme.core.access import (
     require_second_person,
 )
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.models import JournalEntry
@@ -57,8 +58,8 @@ APPROVERS = (Role.FUND_ADMINISTRATOR, Role.PROGRAMME_MANAGER)
 
 
 def _what(approval: LoanApproval) -> str:
-    return {ApprovalKind.NEW_LOAN: "this new loan", ApprovalKind.WRITE_OFF: "this write-off",
-            ApprovalKind.CREDIT_REFUND: "this credit refund"}[approval.kind]
+    return {ApprovalKind.NEW_LOAN: _("this new loan"), ApprovalKind.WRITE_OFF: _("this write-off"),
+            ApprovalKind.CREDIT_REFUND: _("this credit refund")}[approval.kind]
 
 
 def _requested(approval: LoanApproval, actor: Actor, now: datetime) -> LoanApproval:
@@ -67,8 +68,8 @@ def _requested(approval: LoanApproval, actor: Actor, now: datetime) -> LoanAppro
             db.session.add(approval)
             db.session.flush()
     except IntegrityError:
-        raise RuleViolation(f"A {approval.kind.label.lower()} of this loan is already waiting for a second "
-                            "person's approval.") from None
+        raise RuleViolation(_("A %(kind)s of this loan is already waiting for a second person's approval.",
+                              kind=approval.kind.label.lower())) from None
     audit.record(db.session, actor, "loans.approval_requested", approval, kind=approval.kind.value,
                  amount=str(approval.amount), on_date=approval.on_date.isoformat(), reason=approval.reason,
                  bank_reference=approval.bank_reference, loan=approval.loan_id,
@@ -80,15 +81,16 @@ def _refuse_pending(loan: Loan, kind: ApprovalKind, *, timezone: str) -> None:
     waiting = db.session.scalar(select(LoanApproval).where(LoanApproval.loan_id == loan.id, LoanApproval.kind == kind,
                                                            LoanApproval.status == ApprovalStatus.PENDING))
     if waiting is not None:
-        raise RuleViolation(f"A {kind.label.lower()} of {loan.number} is already waiting for a second person's "
-                            f"approval (asked on {format_day(local_date(waiting.requested_at, timezone))}).")
+        raise RuleViolation(_("A %(kind)s of %(number)s is already waiting for a second person's approval (asked "
+                              "on %(day)s).", kind=kind.label.lower(), number=loan.number,
+                              day=format_day(local_date(waiting.requested_at, timezone))))
 
 
 def request_write_off(loan: Loan, *, reason: str, on_date: date, actor: Actor, now: datetime,
                       timezone: str) -> LoanApproval:
     """Ask for a write-off of the loan's outstanding principal; a second person approves it (``approve``)."""
     require_role(actor, *HANDLERS)
-    reason = _reason(reason, "write-off")
+    reason = _reason(reason, "write_off")
     _refuse_pending(loan, ApprovalKind.WRITE_OFF, timezone=timezone)
     with db.session.begin_nested() as trial:  # the posting's own checks, then undone
         event = _write_off_now(loan, reason=reason, on_date=on_date, actor=actor, now=now, timezone=timezone)
@@ -111,13 +113,14 @@ def request_credit_refund(loan: Loan, *, bank_reference: str, value_date: date, 
     done = db.session.scalar(select(LoanEvent).join(JournalEntry, JournalEntry.id == LoanEvent.journal_entry_id)
                              .where(JournalEntry.idempotency_key == f"credit_refund:{reference}"))
     if done is not None:
-        raise RuleViolation(f"The bank reference {reference} is already used for a refund on {done.loan.number}: "
-                            "this refund was already done.", field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a refund on %(number)s: this "
+                              "refund was already done.", reference=reference, number=done.loan.number),
+                            field="bank_reference")
     used = db.session.scalar(select(LoanApproval).where(LoanApproval.bank_reference == reference,
                                                         LoanApproval.status == ApprovalStatus.PENDING))
     if used is not None:
-        raise RuleViolation(f"The bank reference {reference} is already named by a request waiting for approval.",
-                            field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already named by a request waiting for approval.",
+                              reference=reference), field="bank_reference")
     with db.session.begin_nested() as trial:
         event = _refund_now(loan, bank_reference=reference, value_date=value_date, actor=actor, now=now,
                             timezone=timezone)
@@ -142,21 +145,22 @@ def request_new_loan(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor,
     _lock_fund(fund)
     loan = db.session.scalar(select(Loan).where(Loan.bank_reference == reference))
     if loan is not None:
-        raise RuleViolation(f"The bank reference {reference} is already used for loan {loan.number}.",
-                            field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already used for loan %(number)s.",
+                              reference=reference, number=loan.number), field="bank_reference")
     waiting = db.session.scalar(select(LoanApproval).where(LoanApproval.bank_reference == reference,
                                                            LoanApproval.status == ApprovalStatus.PENDING))
     if waiting is not None:
         if (waiting.kind == ApprovalKind.NEW_LOAN and waiting.fund_id == fund.id and waiting.amount == checked.principal
                 and (waiting.terms or {}).get("borrower_id") == checked.borrower_id):
             return waiting
-        raise RuleViolation(f"The bank reference {reference} is already named by a request waiting for approval.",
-                            field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already named by a request waiting for approval.",
+                              reference=reference), field="bank_reference")
     refuse_over_loan_part(fund, checked)
     cash = fund_cash(fund)
     if checked.principal > cash:
-        raise RuleViolation(f"{_money_of(checked.principal, currency)} is more than the fund's cash: it has "
-                            f"{_money_of(cash, currency)}.", field="principal")
+        raise RuleViolation(_("%(amount)s is more than the fund's cash: it has %(cash)s.",
+                              amount=_money_of(checked.principal, currency), cash=_money_of(cash, currency)),
+                            field="principal")
     return _requested(LoanApproval(
         kind=ApprovalKind.NEW_LOAN, status=ApprovalStatus.PENDING, fund_id=fund.id,
         funding_request_id=checked.funding_request_id, amount=checked.principal, on_date=checked.disbursed_on,
@@ -176,9 +180,21 @@ def _requester(approval: LoanApproval) -> User | None:
 def _refuse_decided(approval: LoanApproval, verb: str) -> None:
     if approval.status != ApprovalStatus.PENDING:
         who = db.session.get(User, approval.decided_by_id) if approval.decided_by_id else None
-        by = f" by {who.name}" if who is not None and getattr(who, "name", None) else ""
-        raise RuleViolation(f"The request for {_what(approval)} was {approval.status.value} already{by}: only a "
-                            f"pending request can be {verb}.")
+        named = {"what": _what(approval), "status": approval.status.label.lower()}
+        if who is not None and getattr(who, "name", None):
+            if verb == "approved":
+                said = _("The request for %(what)s was %(status)s already by %(name)s: only a pending request can "
+                         "be approved.", name=who.name, **named)
+            else:
+                said = _("The request for %(what)s was %(status)s already by %(name)s: only a pending request can "
+                         "be rejected.", name=who.name, **named)
+        elif verb == "approved":
+            said = _("The request for %(what)s was %(status)s already: only a pending request can be approved.",
+                     **named)
+        else:
+            said = _("The request for %(what)s was %(status)s already: only a pending request can be rejected.",
+                     **named)
+        raise RuleViolation(said)
 
 
 def approve(approval: LoanApproval, *, actor: Actor, now: datetime, timezone: str) -> LoanApproval:
@@ -215,7 +231,7 @@ def reject(approval: LoanApproval, *, reason: str, actor: Actor, now: datetime) 
     """Reject a pending request with a reason (a possible approver, or the person who asked, withdrawing it)."""
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the rejection.", field="reason")
+        raise RuleViolation(_("Give the reason for the rejection."), field="reason")
     a = _lock(approval)
     if a.requested_by_id is None or a.requested_by_id != actor.id:
         require_role(actor, *APPROVERS)
@@ -269,8 +285,11 @@ def approval_summary(approval: LoanApproval) -> str:
     """One line saying what the request would do."""
     cur = approval.fund.currency
     if approval.kind == ApprovalKind.NEW_LOAN:
-        return f"Lend {format_money(approval.amount, cur)} (bank {approval.bank_reference})"
+        return _("Lend %(amount)s (bank %(reference)s)", amount=format_money(approval.amount, cur),
+                 reference=approval.bank_reference)
     number = approval.loan.number if approval.loan is not None else ""
     if approval.kind == ApprovalKind.WRITE_OFF:
-        return f"Write off {number} ({format_money(approval.amount, cur)} outstanding when asked)"
-    return f"Refund the credit on {number} ({format_money(approval.amount, cur)}, bank {approval.bank_reference})"
+        return _("Write off %(number)s (%(amount)s outstanding when asked)", number=number,
+                 amount=format_money(approval.amount, cur))
+    return _("Refund the credit on %(number)s (%(amount)s, bank %(reference)s)", number=number,
+             amount=format_money(approval.amount, cur), reference=approval.bank_reference)

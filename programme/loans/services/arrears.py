@@ -64,7 +64,10 @@ from programme.accounts.models import GroupUser, User
 from programme.core import audit
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import from_cents
+from programme.core.i18n import speaking_to
+from programme.core.money import format_number
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.funding.models import Initiative
@@ -459,18 +462,23 @@ def _remind(as_of: date) -> tuple[int, int]:
             loans[row.id] = row
     group_ids = sorted({row.group_id for row in loans.values()})
     for start in range(0, len(group_ids), 500):
-        for group_id, user_id, email in db.session.execute(
-            select(GroupUser.group_id, User.id, User.email).join(User, User.id == GroupUser.user_id)
+        for row in db.session.execute(
+            select(GroupUser.group_id, User.id, User.email, User.language).join(User, User.id == GroupUser.user_id)
             .where(GroupUser.group_id.in_(group_ids[start:start + 500])).order_by(GroupUser.group_id, User.id)
         ):
-            users[group_id].append((user_id, email))
+            users[row.group_id].append(row)
     notifications = 0
     for loan_id in loan_ids:
         loan = loans[loan_id]
-        subject, body = _reminder_text(loan.number, loan.currency, sorted(by_loan[loan_id], key=lambda r: r[1]),
-                                       as_of)
-        for user_id, email in users.get(loan.group_id, []):
-            notify(db.session, email=email, user_id=user_id, subject=subject, body=body, link=f"/loans/{loan_id}")
+        rows = sorted(by_loan[loan_id], key=lambda r: r[1])
+        texts: dict[str, tuple[str, str]] = {}  # each reader's language, written once per loan
+        for reader in users.get(loan.group_id, []):
+            with speaking_to(reader) as language:
+                if language not in texts:
+                    texts[language] = _reminder_text(loan.number, loan.currency, rows, as_of)
+            subject, body = texts[language]
+            notify(db.session, email=reader.email, user_id=reader.id, subject=subject, body=body,
+                   link=f"/loans/{loan_id}")
             notifications += 1
     return len(loan_ids), notifications
 
@@ -478,16 +486,20 @@ def _remind(as_of: date) -> tuple[int, int]:
 def _reminder_text(number: str, currency: str, instalments: list[Any], as_of: date) -> tuple[str, str]:
     late = [row for row in instalments if row[3] > 0]
     lines = []
-    for _, instalment, due_date, days_late, unpaid in instalments:
-        amount = f"{currency} {_money(unpaid):,.2f}"
+    for _loan_id, instalment, due_date, days_late, unpaid in instalments:
+        amount = f"{currency} {format_number(_money(unpaid), 2)}"
         if days_late > 0:
-            lines.append(f"- instalment {instalment}, due on {format_day(due_date)}, is {days_late} day(s) late: "
-                         f"{amount} unpaid")
+            lines.append(_("- instalment %(instalment)s, due on %(day)s, is %(days)s day(s) late: %(amount)s unpaid",
+                           instalment=instalment, day=format_day(due_date), days=days_late, amount=amount))
         else:
-            when = "today" if due_date == as_of else f"in {(due_date - as_of).days} day(s)"
-            lines.append(f"- instalment {instalment} of {amount} is due on {format_day(due_date)} ({when})")
-    subject = f"Loan {number}: " + ("a repayment is late" if late else "a repayment is due soon")
-    body = (f"Loan {number}:\n" + "\n".join(lines)
-            + "\n\nPlease pay by bank transfer quoting the loan number. If you have paid already, thank you: "
-              "the payment will show once the fund administrator has recorded it.")
+            when = _("today") if due_date == as_of else _("in %(days)s day(s)", days=(due_date - as_of).days)
+            lines.append(_("- instalment %(instalment)s of %(amount)s is due on %(day)s (%(when)s)",
+                           instalment=instalment, amount=amount, day=format_day(due_date), when=when))
+    if late:
+        subject = _("Loan %(number)s: a repayment is late", number=number)
+    else:
+        subject = _("Loan %(number)s: a repayment is due soon", number=number)
+    body = (_("Loan %(number)s:", number=number) + "\n" + "\n".join(lines) + "\n\n"
+            + _("Please pay by bank transfer quoting the loan number. If you have paid already, thank you: the "
+                "payment will show once the fund administrator has recorded it."))
     return subject, body

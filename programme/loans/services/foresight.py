@@ -21,13 +21,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import Integer, and_, case, cast, func, literal, or_, select
 
 from programme.calls.models import Call
 from programme.core.access import Actor, Role, require_role
 from programme.core.charts import Scale, Tick, coordinate, nice_step, tick_values
 from programme.core.db import cents, sum_cents
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key
+from programme.core.money import format_number, symbols_in_use
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.models import FundingRequest, FundingRequestStatus, Initiative
 from programme.ledger.balances import balances
@@ -367,6 +371,13 @@ class ProjectionChart:
     description: str
 
 
+def _grouped(value_cents: int) -> str:
+    """An amount of cents as the chart's description says it: grouped, with the cents it has (1,234.5), in the
+    language's way."""
+    decimal, group = symbols_in_use()
+    return f"{Decimal(value_cents).scaleb(-2):,}".translate(str.maketrans({",": group, ".": decimal}))
+
+
 def projection_chart(scenario: Projection, stress: Projection, *, currency: str) -> ProjectionChart:
     """Lines of the scenario's ending cash and loans outstanding, the stress scenario's cash, and the floor."""
     width, height, left, top, bottom, right = 720, 260, 84, 12, 30, 12
@@ -383,17 +394,24 @@ def projection_chart(scenario: Projection, stress: Projection, *, currency: str)
         return " ".join(f"{'M' if m == 0 else 'L'}{coordinate(across.at(m + 1))},"
                         f"{coordinate(up.at(Decimal(v).scaleb(-2)))}" for m, v in enumerate(line))
 
-    y_ticks = [Tick(coordinate(up.at(v)), f"{v:,.0f}") for v in tick_values(bottom_value, top_value, step)]
-    x_ticks = [Tick(coordinate(across.at(m)), f"{first_of_month(scenario.start, m - 1):%b %Y}")
+    y_ticks = [Tick(coordinate(up.at(v)), format_number(v, 0)) for v in tick_values(bottom_value, top_value, step)]
+    language = current_language()
+    x_ticks = [Tick(coordinate(across.at(m)), format_date(first_of_month(scenario.start, m - 1), "MMM y",
+                                                          locale=language))
                for m in (1, 13, 25, 37, 49, 60)]
     floor_y = coordinate(up.at(scenario.money("floor"))) if scenario.floor else None
     end = scenario.columns
     breach = scenario.floor_month
-    description = (f"Projected ending cash in {currency} over {HORIZON} months, from "
-                   f"{Decimal(end['ending_cash'][0]).scaleb(-2):,} to {Decimal(end['ending_cash'][-1]).scaleb(-2):,}, "
-                   f"and loans outstanding, from {Decimal(end['outstanding'][0]).scaleb(-2):,} to "
-                   f"{Decimal(end['outstanding'][-1]).scaleb(-2):,}; "
-                   + (f"the cash falls below the floor in month {breach}." if breach else
-                      "the cash stays at or above the floor."))
+    named = {"currency": currency, "months": HORIZON, "cash_from": _grouped(end["ending_cash"][0]),
+             "cash_to": _grouped(end["ending_cash"][-1]), "outstanding_from": _grouped(end["outstanding"][0]),
+             "outstanding_to": _grouped(end["outstanding"][-1])}
+    if breach:
+        description = _("Projected ending cash in %(currency)s over %(months)s months, from %(cash_from)s to "
+                        "%(cash_to)s, and loans outstanding, from %(outstanding_from)s to %(outstanding_to)s; the "
+                        "cash falls below the floor in month %(month)s.", month=breach, **named)
+    else:
+        description = _("Projected ending cash in %(currency)s over %(months)s months, from %(cash_from)s to "
+                        "%(cash_to)s, and loans outstanding, from %(outstanding_from)s to %(outstanding_to)s; the "
+                        "cash stays at or above the floor.", **named)
     return ProjectionChart(width, height, left, top, bottom, right, path(series[0]), path(series[1]),
                            path(series[2]), floor_y, y_ticks, x_ticks, description)

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from programme.core.charts import Scale, Tick, coordinate, nice_step, tick_values
 from programme.core.db import from_cents, sum_cents
+from programme.core.money import format_number, symbols_in_use
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine
@@ -107,12 +109,17 @@ def balance_chart(points: list[BalancePoint], *, as_of: date, currency: str) -> 
         parts.append(f"H{x(end)}")
         return " ".join(parts)
 
-    y_ticks = [Tick(y(value), f"{value:,.0f}") for value in tick_values(bottom_value, top_value, step)]
+    y_ticks = [Tick(y(value), format_number(value, 0)) for value in tick_values(bottom_value, top_value, step)]
     x_ticks = [Tick(x(start), format_day(start)), Tick(x(end), format_day(end))]
     last = points[-1]
-    description = (f"The fund's cash in {currency} from {format_day(start)} to {format_day(end)}, now {last.cash:,}, "
-                   f"and its loans outstanding, now {last.outstanding:,}; each line holds its value until the next "
-                   f"date it changes ({len(points)} dates).")
+    decimal, group = symbols_in_use()
+    marks = str.maketrans({",": group, ".": decimal})
+    description = _("The fund's cash in %(currency)s from %(start)s to %(end)s, now %(cash)s, and its loans "
+                    "outstanding, now %(outstanding)s; each line holds its value until the next date it changes "
+                    "(%(count)s dates).", currency=currency, start=format_day(start), end=format_day(end),
+                    cash=format(last.cash, ",").translate(marks),
+                    outstanding=format(last.outstanding, ",").translate(marks),
+                    count=len(points))
     return BalanceChart(width, height, left, top, bottom, right, path([p.cash for p in points]),
                         path([p.outstanding for p in points]), y_ticks, x_ticks, points, description)
 

@@ -13,6 +13,7 @@ from programme.accounts.models import GroupUser
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding import services as funding
@@ -111,13 +112,15 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     currency = fund.currency
     value = _money(amount, currency)
     reference = _reference(bank_reference)
-    value_date = _a_date(value_date, "value_date", "value date of the transfer")
+    value_date = _a_date(value_date, "value_date", _("Give the value date of the transfer."))
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is in the future.", day=format_day(value_date)),
+                            field="value_date")
     initiative = fund.initiative
     call = initiative.call
     if initiative.status == InitiativeStatus.TERMINATED:
-        raise RuleViolation(f"{initiative.reference} is terminated; nothing more is paid to it.")
+        raise RuleViolation(_("%(initiative)s is terminated; nothing more is paid to it.",
+                              initiative=initiative.reference))
     # The initiative's row first (the lock every cap check takes first), then the call's.
     funding.lock_initiative(initiative)
     db.session.execute(select(Call.id).where(Call.id == call.id).with_for_update())
@@ -125,17 +128,18 @@ def capitalise_fund(fund: RevolvingFund, *, amount: object, value_date: date, ba
     if existing is not None:
         if existing.fund_id == fund.id and existing.amount == value and existing.value_date == value_date:
             return existing
-        raise RuleViolation(f"The bank reference {reference} is already used for a capitalisation of "
-                            f"{_money_of(existing.amount, currency)} on {format_day(existing.value_date)}.",
-                            field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a capitalisation of %(amount)s "
+                              "on %(day)s.", reference=reference, amount=_money_of(existing.amount, currency),
+                              day=format_day(existing.value_date)), field="bank_reference")
     funding.budget_call(call, actor=actor, now=now)
     budget = _account(AccountKind.PROGRAMME_BUDGET, "call", call.id, currency)
     left = balance(budget)
     if value > left:
-        raise RuleViolation(f"{_money_of(value, currency)} is more than is left of the budget of {call.reference}: "
-                            f"{_money_of(max(left, ZERO), currency)}.", field="amount")
+        raise RuleViolation(_("%(amount)s is more than is left of the budget of %(call)s: %(left)s.",
+                              amount=_money_of(value, currency), call=call.reference,
+                              left=_money_of(max(left, ZERO), currency)), field="amount")
     # All programme money counts against the call's cap per initiative: its grants and its fund's capital.
-    funding.refuse_over_initiative_cap(initiative, value, what="a capitalisation of the revolving fund")
+    funding.refuse_over_initiative_cap(initiative, value, what=_("a capitalisation of the revolving fund"))
     cash = _account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id, currency)
     entry = _post([debit(cash, value), credit(budget, value)],
                   description=f"Capitalisation of the revolving fund of {initiative.reference} (bank {reference})",

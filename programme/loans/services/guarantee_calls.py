@@ -18,6 +18,7 @@ from programme.accounts.models import User
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, RuleViolation, require_role, require_second_person
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.ledger.models import AccountKind
 from programme.ledger.posting import credit, debit
@@ -52,17 +53,17 @@ def _planned(loan: Loan) -> tuple[dict[int, Decimal], list[LoanGuarantee]]:
 def _refuse_not_callable(loan: Loan, today: date) -> None:
     rules = _rules_or_refuse(loan)
     if loan.status != LoanStatus.ACTIVE:
-        raise RuleViolation(f"{loan.number} is {loan.status.label.lower()}: only an active loan's guarantees can be "
-                            "called.")
+        raise RuleViolation(_("%(number)s is %(status)s: only an active loan's guarantees can be called.",
+                              number=loan.number, status=loan.status.label.lower()))
     late = loan_days_late(loan, today)
     if late < rules.default_after_days:
-        raise RuleViolation(f"{loan.number} is {late} days late; its guarantees can be called only once it is in "
-                            f"default, {rules.default_after_days} days late or more "
-                            "(funding.loans.guarantees.default_after_days).")
+        raise RuleViolation(_("%(number)s is %(days)s days late; its guarantees can be called only once it is in "
+                              "default, %(most)s days late or more (funding.loans.guarantees.default_after_days).",
+                              number=loan.number, days=late, most=rules.default_after_days))
     if not active_guarantees(loan):
-        raise RuleViolation(f"{loan.number} has no active guarantee to call.")
+        raise RuleViolation(_("%(number)s has no active guarantee to call.", number=loan.number))
     if loan.principal_outstanding <= 0:
-        raise RuleViolation(f"{loan.number} has no principal outstanding.")
+        raise RuleViolation(_("%(number)s has no principal outstanding.", number=loan.number))
 
 
 def request_call(loan: Loan, *, reason: str, actor: Actor, now: datetime, timezone: str) -> GuaranteeCall:
@@ -71,19 +72,20 @@ def request_call(loan: Loan, *, reason: str, actor: Actor, now: datetime, timezo
     require_role(actor, *HANDLERS)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for calling the guarantees.", field="reason")
+        raise RuleViolation(_("Give the reason for calling the guarantees."), field="reason")
     _lock_loan(loan)
     existing = live_call(loan)
     if existing is not None:
         if existing.status == CallStatus.REQUESTED and existing.requested_by_id == actor.id:
             return existing
-        raise RuleViolation(f"The guarantees of {loan.number} are already "
-                            f"{'being called' if existing.status == CallStatus.REQUESTED else 'called'}.")
+        if existing.status == CallStatus.REQUESTED:
+            raise RuleViolation(_("The guarantees of %(number)s are already being called.", number=loan.number))
+        raise RuleViolation(_("The guarantees of %(number)s are already called.", number=loan.number))
     today = _today(now, timezone)
     _refuse_not_callable(loan, today)
-    planned, _ = _planned(loan)
+    planned, _guarantees = _planned(loan)
     if not planned:
-        raise RuleViolation(f"The guarantees of {loan.number} cover nothing of what is owed.")
+        raise RuleViolation(_("The guarantees of %(number)s cover nothing of what is owed.", number=loan.number))
     call = GuaranteeCall(loan_id=loan.id, status=CallStatus.REQUESTED, on_date=today,
                          owed_when_asked=loan.principal_outstanding, reason=reason, requested_by_id=actor.id,
                          requested_at=now, decision_note="")
@@ -93,7 +95,7 @@ def request_call(loan: Loan, *, reason: str, actor: Actor, now: datetime, timezo
             db.session.flush()
     except IntegrityError:
         # Another administrator asked at the same moment and committed first: one call.
-        raise RuleViolation(f"The guarantees of {loan.number} are already being called.") from None
+        raise RuleViolation(_("The guarantees of %(number)s are already being called.", number=loan.number)) from None
     audit.record(db.session, actor, "loans.guarantee_call_requested", call, loan=loan.number, reason=reason,
                  owed=str(loan.principal_outstanding), planned={str(k): str(v) for k, v in planned.items()})
     return call
@@ -107,7 +109,7 @@ def may_decide_call(call: GuaranteeCall, actor: Actor) -> bool:
     if call.status != CallStatus.REQUESTED or not any(actor.has_role(r) for r in APPROVERS):
         return False
     try:
-        require_second_person(_requester(call), actor, "calling these guarantees")
+        require_second_person(_requester(call), actor, _("calling these guarantees"))
     except AccessDenied:
         return False
     return True
@@ -117,15 +119,16 @@ def approve_call(call: GuaranteeCall, *, actor: Actor, now: datetime, timezone: 
     """Approve a requested call and post it (module docstring). The approver is a second person."""
     require_role(actor, *APPROVERS)
     c = _lock_call(call)
-    require_second_person(_requester(c), actor, "calling these guarantees")
+    require_second_person(_requester(c), actor, _("calling these guarantees"))
     if c.status != CallStatus.REQUESTED:
-        raise RuleViolation(f"This call was {c.status.value} already: only a requested call can be approved.")
+        raise RuleViolation(_("This call was %(status)s already: only a requested call can be approved.",
+                              status=c.status.label.lower()))
     loan = _lock_loan(c.loan)
     today = _today(now, timezone)
     _refuse_not_callable(loan, today)
     planned, guarantees = _planned(loan)
     if not planned:
-        raise RuleViolation(f"The guarantees of {loan.number} cover nothing of what is owed.")
+        raise RuleViolation(_("The guarantees of %(number)s cover nothing of what is owed.", number=loan.number))
     owed = loan.principal_outstanding
     total = sum(planned.values(), ZERO)
     obligations = [GuaranteeObligation(call_id=c.id, guarantee_id=g.id, loan_id=loan.id, guarantor_id=g.guarantor_id,
@@ -162,12 +165,13 @@ def reject_call(call: GuaranteeCall, *, reason: str, actor: Actor, now: datetime
     """Reject a requested call with a reason (a possible approver, or the person who asked, withdrawing it)."""
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the rejection.", field="reason")
+        raise RuleViolation(_("Give the reason for the rejection."), field="reason")
     c = _lock_call(call)
     if c.requested_by_id is None or c.requested_by_id != actor.id:
         require_role(actor, *APPROVERS)
     if c.status != CallStatus.REQUESTED:
-        raise RuleViolation(f"This call was {c.status.value} already: only a requested call can be rejected.")
+        raise RuleViolation(_("This call was %(status)s already: only a requested call can be rejected.",
+                              status=c.status.label.lower()))
     c.status = CallStatus.REJECTED
     c.decided_by_id = actor.id
     c.decided_at = now

@@ -24,6 +24,7 @@ from programme.accounts.models import User
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, RuleViolation, require_role, require_second_person
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.domain import normal_bank_reference
@@ -64,24 +65,26 @@ def record_collection(obligation: GuaranteeObligation, *, amount: object, value_
     cur = loan.currency
     value = _money(amount, cur)
     reference = _reference(bank_reference)
-    value_date = _a_date(value_date, "value_date", "value date of the transfer")
+    value_date = _a_date(value_date, "value_date", _("Give the value date of the transfer."))
     o = _lock(obligation)
     existing = find_collection(reference)
     if existing is not None:
         if existing.obligation_id == o.id and existing.amount == value and existing.value_date == value_date:
             return existing
-        raise RuleViolation(f"The bank reference {reference} is already used for a collection of "
-                            f"{format_money(existing.amount, cur)} from {existing.obligation.guarantor.name} dated "
-                            f"{format_day(existing.value_date)}.", field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a collection of %(amount)s from "
+                              "%(guarantor)s dated %(day)s.", reference=reference,
+                              amount=format_money(existing.amount, cur), guarantor=existing.obligation.guarantor.name,
+                              day=format_day(existing.value_date)), field="bank_reference")
     repayment = db.session.scalar(select(Repayment).where(Repayment.bank_reference == reference))
     if repayment is not None:
-        raise RuleViolation(f"The bank reference {reference} is already used for a repayment on "
-                            f"{repayment.loan.number}.", field="bank_reference")
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a repayment on %(number)s.",
+                              reference=reference, number=repayment.loan.number), field="bank_reference")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is in the future.", day=format_day(value_date)),
+                            field="value_date")
     if value_date < o.call.on_date:
-        raise RuleViolation(f"The value date {format_day(value_date)} is before the guarantees were called on "
-                            f"{format_day(o.call.on_date)}.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is before the guarantees were called on %(called)s.",
+                              day=format_day(value_date), called=format_day(o.call.on_date)), field="value_date")
     applied = min(value, o.owed)
     extra = value - applied
     fund = loan.fund
@@ -105,7 +108,8 @@ def record_collection(obligation: GuaranteeObligation, *, amount: object, value_
         if other is not None and other.obligation_id == o.id and other.amount == value \
                 and other.value_date == value_date:
             return other
-        raise RuleViolation(f"The bank reference {reference} is already used for a collection.",
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a collection.",
+                              reference=reference),
                             field="bank_reference") from None
     o.collected += applied
     o.credit += extra
@@ -122,17 +126,19 @@ def request_obligation_write_off(obligation: GuaranteeObligation, *, reason: str
     require_role(actor, *HANDLERS)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the write-off.", field="reason")
-    on_date = _a_date(on_date, "on_date", "date of the write-off")
+        raise RuleViolation(_("Give the reason for the write-off."), field="reason")
+    on_date = _a_date(on_date, "on_date", _("Give the date of the write-off."))
     if on_date > local_date(now, timezone):
-        raise RuleViolation(f"The date {format_day(on_date)} is in the future.", field="on_date")
+        raise RuleViolation(_("The date %(day)s is in the future.", day=format_day(on_date)), field="on_date")
     o = _lock(obligation)
     if on_date < o.call.on_date:
-        raise RuleViolation(f"The date {format_day(on_date)} is before the guarantees were called.", field="on_date")
+        raise RuleViolation(_("The date %(day)s is before the guarantees were called.", day=format_day(on_date)),
+                            field="on_date")
     if o.write_off_pending:
-        raise RuleViolation(f"A write-off of what {o.guarantor.name} owes is already waiting for a second person.")
+        raise RuleViolation(_("A write-off of what %(guarantor)s owes is already waiting for a second person.",
+                              guarantor=o.guarantor.name))
     if o.owed <= 0:
-        raise RuleViolation(f"{o.guarantor.name} owes nothing more on this call.")
+        raise RuleViolation(_("%(guarantor)s owes nothing more on this call.", guarantor=o.guarantor.name))
     o.write_off_reason = reason
     o.write_off_on = on_date
     o.write_off_asked_by_id = actor.id
@@ -152,7 +158,7 @@ def may_decide_write_off(obligation: GuaranteeObligation, actor: Actor) -> bool:
     if not obligation.write_off_pending or not any(actor.has_role(r) for r in APPROVERS):
         return False
     try:
-        require_second_person(_asker(obligation), actor, "this write-off")
+        require_second_person(_asker(obligation), actor, _("this write-off"))
     except AccessDenied:
         return False
     return True
@@ -164,11 +170,12 @@ def approve_obligation_write_off(obligation: GuaranteeObligation, *, actor: Acto
     require_role(actor, *APPROVERS)
     o = _lock(obligation)
     if not o.write_off_pending:
-        raise RuleViolation("No write-off of this obligation is waiting for approval.")
-    require_second_person(_asker(o), actor, "this write-off")
+        raise RuleViolation(_("No write-off of this obligation is waiting for approval."))
+    require_second_person(_asker(o), actor, _("this write-off"))
     amount = o.owed
     if amount <= 0:
-        raise RuleViolation(f"{o.guarantor.name} owes nothing more: there is nothing to write off.")
+        raise RuleViolation(_("%(guarantor)s owes nothing more: there is nothing to write off.",
+                              guarantor=o.guarantor.name))
     cur = o.call.loan.currency
     assert o.write_off_on is not None
     entry = _post([debit(_account(AccountKind.GUARANTEE_WRITE_OFFS, "obligation", o.id, cur), amount),
@@ -192,12 +199,12 @@ def reject_obligation_write_off(obligation: GuaranteeObligation, *, reason: str,
     the request is cleared (the audit log keeps it); nothing is posted."""
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the rejection.", field="reason")
+        raise RuleViolation(_("Give the reason for the rejection."), field="reason")
     o = _lock(obligation)
     if o.write_off_asked_by_id != actor.id:
         require_role(actor, *APPROVERS)
     if not o.write_off_pending:
-        raise RuleViolation("No write-off of this obligation is waiting for approval.")
+        raise RuleViolation(_("No write-off of this obligation is waiting for approval."))
     asked_by = o.write_off_asked_by_id
     o.write_off_asked_by_id = None
     o.write_off_asked_at = None

@@ -44,6 +44,7 @@ from programme.core.access import (
     require_role,
 )
 from programme.core.money import MoneyError, format_money, to_decimal
+from programme.core.texts import gettext as _
 from programme.core.timezone import local_date
 from programme.extensions import db
 from programme.loans import guarantees as arithmetic
@@ -78,8 +79,8 @@ def guarantee_rules(loan: Loan) -> Guarantees | None:
 def _rules_or_refuse(loan: Loan) -> Guarantees:
     rules = guarantee_rules(loan)
     if rules is None:
-        raise RuleViolation(f"The rules of {loan.fund.initiative.call.reference} have no [funding.loans.guarantees] "
-                            "section: its loans cannot be guaranteed.")
+        raise RuleViolation(_("The rules of %(call)s have no [funding.loans.guarantees] section: its loans cannot be "
+                              "guaranteed.", call=loan.fund.initiative.call.reference))
     return rules
 
 
@@ -147,24 +148,34 @@ def refuse_write_off_while_guaranteed(loan: Loan) -> None:
     (call them, or release them, first) or a call waits for its approval."""
     call = live_call(loan)
     if call is not None and call.status == CallStatus.REQUESTED:
-        raise RuleViolation(f"The guarantees of {loan.number} are being called (waiting for a second person): "
-                            "decide the call before writing the loan off.")
+        raise RuleViolation(_("The guarantees of %(number)s are being called (waiting for a second person): decide "
+                              "the call before writing the loan off.", number=loan.number))
     if active_guarantees(loan):
-        raise RuleViolation(f"{loan.number} is guaranteed: call the guarantees (or release them) before writing off "
-                            "what they do not cover.")
+        raise RuleViolation(_("%(number)s is guaranteed: call the guarantees (or release them) before writing off "
+                              "what they do not cover.", number=loan.number))
 
 
 def refuse_after_call(loan: Loan, what: str) -> None:
     """After a call the guarantors owe the covered part: the borrower's own payments on the loan and its
-    reschedule are refused while it is active (write off what is left; later payments are recoveries)."""
+    reschedule are refused while it is active (write off what is left; later payments are recoveries). ``what``
+    is "repayment" or "reschedule"."""
     if loan.status != LoanStatus.ACTIVE:
         return
     call = live_call(loan)
     if call is not None:
-        state = "are being called" if call.status == CallStatus.REQUESTED else "were called"
-        raise RuleViolation(f"The guarantees of {loan.number} {state}: {what} is refused on it. Collect from the "
-                            "guarantors, and write off what they do not cover; what the borrower pays afterwards "
-                            "is a recovery.")
+        then = _("Collect from the guarantors, and write off what they do not cover; what the borrower pays "
+                 "afterwards is a recovery.")
+        asked = call.status == CallStatus.REQUESTED
+        if what == "reschedule":
+            said = (_("The guarantees of %(number)s are being called: a reschedule is refused on it.",
+                      number=loan.number) if asked else
+                    _("The guarantees of %(number)s were called: a reschedule is refused on it.", number=loan.number))
+        else:
+            said = (_("The guarantees of %(number)s are being called: a repayment by the borrower is refused on it.",
+                      number=loan.number) if asked else
+                    _("The guarantees of %(number)s were called: a repayment by the borrower is refused on it.",
+                      number=loan.number))
+        raise RuleViolation(f"{said} {then}")
 
 
 # ----------------------------------------------------------------------------------------------- locking
@@ -190,12 +201,13 @@ def _share(value: object) -> Decimal:
     try:
         share = to_decimal(value)
     except MoneyError:
-        raise RuleViolation("Give the share as a number between 0 and 1 (0.25 for a quarter).",
+        raise RuleViolation(_("Give the share as a number between 0 and 1 (0.25 for a quarter)."),
                             field="share") from None
     if not (0 < share <= 1):
-        raise RuleViolation("The share is more than 0 and at most 1.", field="share")
+        raise RuleViolation(_("The share is more than 0 and at most 1."), field="share")
     if share != share.quantize(Decimal(1).scaleb(-SHARE_PLACES)):
-        raise RuleViolation(f"The share has more than {SHARE_PLACES} decimal places.", field="share")
+        raise RuleViolation(_("The share has more than %(places)s decimal places.", places=SHARE_PLACES),
+                            field="share")
     return share
 
 
@@ -206,55 +218,63 @@ def add_guarantee(loan: Loan, *, guarantor_id: int, actor: Actor, now: datetime,
     rules = _rules_or_refuse(loan)
     cur = loan.currency
     if (share is None) == (amount is None):
-        raise RuleViolation("Give either a share of what is owed or an amount, not both.", field="share")
+        raise RuleViolation(_("Give either a share of what is owed or an amount, not both."), field="share")
     value_share = _share(share) if share is not None else None
     value_amount = _money(amount, cur) if amount is not None else None
     _lock_loan(loan)
     if loan.status != LoanStatus.ACTIVE:
-        raise RuleViolation(f"{loan.number} is {loan.status.label.lower()}: only an active loan can be guaranteed.")
+        raise RuleViolation(_("%(number)s is %(status)s: only an active loan can be guaranteed.", number=loan.number,
+                              status=loan.status.label.lower()))
     today = _today(now, timezone)
     if in_default(loan, today):
-        raise RuleViolation(f"{loan.number} is in default ({loan_days_late(loan, today)} days late): it can no "
-                            "longer be guaranteed.")
+        raise RuleViolation(_("%(number)s is in default (%(days)s days late): it can no longer be guaranteed.",
+                              number=loan.number, days=loan_days_late(loan, today)))
     if live_call(loan) is not None:
-        raise RuleViolation(f"The guarantees of {loan.number} are called: no new one can be given.")
+        raise RuleViolation(_("The guarantees of %(number)s are called: no new one can be given.",
+                              number=loan.number))
     member = db.session.scalar(select(GroupOrganisation).where(
         GroupOrganisation.group_id == loan.fund.initiative.group_id, GroupOrganisation.organisation_id == guarantor_id))
     if member is None:
-        raise RuleViolation(f"The guarantor must be a member organisation of {loan.fund.initiative.group.name}.",
+        raise RuleViolation(_("The guarantor must be a member organisation of %(group)s.",
+                              group=loan.fund.initiative.group.name),
                             field="guarantor_id")
     if guarantor_id == loan.borrower_id:
-        raise RuleViolation("The borrower cannot guarantee its own loan.", field="guarantor_id")
+        raise RuleViolation(_("The borrower cannot guarantee its own loan."), field="guarantor_id")
     _lock_guarantor(guarantor_id)
     guarantor = member.organisation
     if any(g.guarantor_id == guarantor_id for g in active_guarantees(loan)):
-        raise RuleViolation(f"{guarantor.name} guarantees {loan.number} already: release that guarantee first.",
+        raise RuleViolation(_("%(guarantor)s guarantees %(number)s already: release that guarantee first.",
+                              guarantor=guarantor.name, number=loan.number),
                             field="guarantor_id")
     outstanding = loan.principal_outstanding
     if outstanding <= 0:
-        raise RuleViolation(f"{loan.number} has no principal outstanding to guarantee.")
+        raise RuleViolation(_("%(number)s has no principal outstanding to guarantee.", number=loan.number))
     new = arithmetic.Pledge(0, share=value_share, amount=value_amount)
     covers = arithmetic.cap_now(new, outstanding, cur)
     field = "share" if value_share is not None else "amount"
     most = rules.max_share_per_guarantor
     if (value_share is not None and value_share > most) or (value_amount is not None and value_amount > most
                                                              * outstanding):
-        raise RuleViolation(f"One guarantor may cover at most {(most * 100).normalize():f} % of the principal "
-                            f"outstanding ({format_money((most * outstanding).quantize(Decimal('0.01')), cur)}) "
-                            "under the rules (funding.loans.guarantees.max_share_per_guarantor).", field=field)
+        raise RuleViolation(_("One guarantor may cover at most %(percent)s %% of the principal outstanding "
+                              "(%(amount)s) under the rules (funding.loans.guarantees.max_share_per_guarantor).",
+                              percent=format((most * 100).normalize(), "f"),
+                              amount=format_money((most * outstanding).quantize(Decimal("0.01")), cur)), field=field)
     covered = arithmetic.coverage([pledge(g) for g in active_guarantees(loan)], outstanding, cur).covered
     if not rules.allow_over_coverage and covered + covers > outstanding:
-        raise RuleViolation(f"The guarantees would cover {format_money(covered + covers, cur)}, more than the "
-                            f"principal outstanding of {format_money(outstanding, cur)} (the rules do not allow "
-                            "over-coverage: funding.loans.guarantees.allow_over_coverage).", field=field)
+        raise RuleViolation(_("The guarantees would cover %(covered)s, more than the principal outstanding of "
+                              "%(outstanding)s (the rules do not allow over-coverage: "
+                              "funding.loans.guarantees.allow_over_coverage).",
+                              covered=format_money(covered + covers, cur), outstanding=format_money(outstanding, cur)),
+                            field=field)
     exposed = exposure(guarantor_id, cur)
     adds = arithmetic.exposure_of(new, outstanding, cur)
     limit = rules.max_exposure_per_guarantor
     if exposed + adds > limit:
-        raise RuleViolation(f"{guarantor.name} would stand guarantor for {format_money(exposed + adds, cur)}, more "
-                            f"than the rules' limit of {format_money(limit, cur)} per guarantor "
-                            f"(funding.loans.guarantees.max_exposure_per_guarantor); it stands for "
-                            f"{format_money(exposed, cur)} already.", field=field)
+        raise RuleViolation(_("%(guarantor)s would stand guarantor for %(total)s, more than the rules' limit of "
+                              "%(limit)s per guarantor (funding.loans.guarantees.max_exposure_per_guarantor); it "
+                              "stands for %(already)s already.", guarantor=guarantor.name,
+                              total=format_money(exposed + adds, cur), limit=format_money(limit, cur),
+                              already=format_money(exposed, cur)), field=field)
     guarantee = LoanGuarantee(loan_id=loan.id, guarantor_id=guarantor_id, share=value_share, amount=value_amount,
                               status=GuaranteeStatus.ACTIVE, added_by_id=actor.id, added_at=now, release_reason="")
     try:
@@ -262,7 +282,8 @@ def add_guarantee(loan: Loan, *, guarantor_id: int, actor: Actor, now: datetime,
             db.session.add(guarantee)
             db.session.flush()
     except IntegrityError:
-        raise RuleViolation(f"{guarantor.name} guarantees {loan.number} already.", field="guarantor_id") from None
+        raise RuleViolation(_("%(guarantor)s guarantees %(number)s already.", guarantor=guarantor.name,
+                              number=loan.number), field="guarantor_id") from None
     audit.record(db.session, actor, "loans.guarantee_added", guarantee, loan=loan.number, guarantor=guarantor.name,
                  share=str(value_share) if value_share is not None else None,
                  amount=str(value_amount) if value_amount is not None else None, covers=str(covers),
@@ -276,17 +297,19 @@ def release_guarantee(guarantee: LoanGuarantee, *, reason: str, actor: Actor, no
     require_role(actor, *HANDLERS)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the release.", field="reason")
+        raise RuleViolation(_("Give the reason for the release."), field="reason")
     loan = _lock_loan(guarantee.loan)
     db.session.refresh(guarantee)
     if guarantee.status != GuaranteeStatus.ACTIVE:
-        raise RuleViolation(f"This guarantee is {guarantee.status.label.lower()}: only an active one can be released.")
+        raise RuleViolation(_("This guarantee is %(status)s: only an active one can be released.",
+                              status=guarantee.status.label.lower()))
     if live_call(loan) is not None:
-        raise RuleViolation(f"The guarantees of {loan.number} are called: they can no longer be released.")
+        raise RuleViolation(_("The guarantees of %(number)s are called: they can no longer be released.",
+                              number=loan.number))
     today = _today(now, timezone)
     if in_default(loan, today):
-        raise RuleViolation(f"{loan.number} is in default ({loan_days_late(loan, today)} days late): its guarantees "
-                            "can no longer be released; call them.")
+        raise RuleViolation(_("%(number)s is in default (%(days)s days late): its guarantees can no longer be "
+                              "released; call them.", number=loan.number, days=loan_days_late(loan, today)))
     guarantee.status = GuaranteeStatus.RELEASED
     guarantee.released_by_id = actor.id
     guarantee.released_at = now
@@ -316,5 +339,6 @@ def get_obligation(loan: Loan, obligation_id: int) -> GuaranteeObligation:
 def requested_call(loan: Loan) -> GuaranteeCall:
     call = live_call(loan)
     if call is None or call.status != CallStatus.REQUESTED:
-        raise RuleViolation(f"No call of the guarantees of {loan.number} is waiting for a decision.")
+        raise RuleViolation(_("No call of the guarantees of %(number)s is waiting for a decision.",
+                              number=loan.number))
     return call

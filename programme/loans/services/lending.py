@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from programme.accounts.models import GroupOrganisation, Organisation
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import FundingRequest, FundingRequestStatus, InitiativeStatus
@@ -120,26 +121,29 @@ def _checked_loan(fund: RevolvingFund, *, borrower_id: int, principal: object, a
     value = _money(principal, currency, "principal")
     terms = _check_terms(rules, annual_rate=annual_rate, term_periods=term_periods, grace_periods=grace_periods,
                          grace=grace, frequency=frequency, method=method)
-    disbursed_on = _a_date(disbursed_on, "disbursed_on", "date the loan is paid out")
-    first_due = _a_date(first_due, "first_due", "first due date")
+    disbursed_on = _a_date(disbursed_on, "disbursed_on", _("Give the date the loan is paid out."))
+    first_due = _a_date(first_due, "first_due", _("Give the first due date."))
     if disbursed_on > local_date(now, timezone):
-        raise RuleViolation(f"The disbursement date {format_day(disbursed_on)} is in the future.", field="disbursed_on")
+        raise RuleViolation(_("The disbursement date %(day)s is in the future.", day=format_day(disbursed_on)),
+                            field="disbursed_on")
     if first_due <= disbursed_on:
-        raise RuleViolation("The first instalment falls due after the loan is paid out.", field="first_due")
+        raise RuleViolation(_("The first instalment falls due after the loan is paid out."), field="first_due")
     purpose = (purpose or "").strip()
     if not purpose:
-        raise RuleViolation("Say what the loan is for.", field="purpose")
+        raise RuleViolation(_("Say what the loan is for."), field="purpose")
     member = db.session.scalar(select(GroupOrganisation).where(
         GroupOrganisation.group_id == initiative.group_id, GroupOrganisation.organisation_id == borrower_id))
     if member is None:
-        raise RuleViolation(f"The borrower must be a member organisation of {initiative.group.name}.",
+        raise RuleViolation(_("The borrower must be a member organisation of %(group)s.", group=initiative.group.name),
                             field="borrower_id")
     if funding_request_id is not None:
         request = db.session.get(FundingRequest, funding_request_id)
         if request is None or request.initiative_id != initiative.id:
-            raise RuleViolation(f"No such funding request of {initiative.reference}.", field="funding_request_id")
+            raise RuleViolation(_("No such funding request of %(initiative)s.", initiative=initiative.reference),
+                                field="funding_request_id")
     if initiative.status == InitiativeStatus.TERMINATED:
-        raise RuleViolation(f"{initiative.reference} is terminated; nothing more is lent to it.")
+        raise RuleViolation(_("%(initiative)s is terminated; nothing more is lent to it.",
+                              initiative=initiative.reference))
     return CheckedLoan(borrower_id, value, terms, first_due, disbursed_on, reference, purpose, funding_request_id)
 
 
@@ -169,7 +173,8 @@ def refuse_over_loan_part(fund: RevolvingFund, loan: CheckedLoan, *, excluding_a
                                  .with_for_update().execution_options(populate_existing=True)).scalar_one()
     currency = fund.currency
     if request.status != FundingRequestStatus.APPROVED or not request.loan_approved:
-        raise RuleViolation(f"The funding request '{request.title}' has no approved loan part to lend against.",
+        raise RuleViolation(_("The funding request '%(title)s' has no approved loan part to lend against.",
+                              title=request.title),
                             field="funding_request_id")
     lent = Decimal(db.session.scalar(select(func.coalesce(func.sum(Loan.principal), 0))
                                      .where(Loan.funding_request_id == request.id)) or 0)
@@ -182,10 +187,11 @@ def refuse_over_loan_part(fund: RevolvingFund, loan: CheckedLoan, *, excluding_a
     ceiling = Decimal(request.loan_approved)
     if drawn + loan.principal > ceiling:
         raise RuleViolation(
-            f"The funding request '{request.title}' approved a loan part of {_money_of(ceiling, currency)}: "
-            f"{_money_of(drawn, currency)} is lent or waiting for approval against it, so at most "
-            f"{_money_of(max(ceiling - drawn, ZERO), currency)} more can be lent; "
-            f"{_money_of(loan.principal, currency)} is too much.", field="principal")
+            _("The funding request '%(title)s' approved a loan part of %(ceiling)s: %(drawn)s is lent or waiting for "
+              "approval against it, so at most %(left)s more can be lent; %(asked)s is too much.",
+              title=request.title, ceiling=_money_of(ceiling, currency), drawn=_money_of(drawn, currency),
+              left=_money_of(max(ceiling - drawn, ZERO), currency), asked=_money_of(loan.principal, currency)),
+            field="principal")
 
 
 def _lend(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor, now: datetime,
@@ -205,17 +211,19 @@ def _lend(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor, now: datet
     if existing is not None:
         if existing.fund_id == fund.id and existing.borrower_id == borrower_id and existing.principal == value:
             return existing
-        raise RuleViolation(f"The bank reference {reference} is already used for loan {existing.number}.",
+        raise RuleViolation(_("The bank reference %(reference)s is already used for loan %(number)s.",
+                              reference=reference, number=existing.number),
                             field="bank_reference")
     refuse_over_loan_part(fund, checked, excluding_approval=approval_id)
     cash = fund_cash(fund)
     if value > cash:
-        raise RuleViolation(f"{_money_of(value, currency)} is more than the fund's cash: it has "
-                            f"{_money_of(cash, currency)}.", field="principal")
+        raise RuleViolation(_("%(amount)s is more than the fund's cash: it has %(cash)s.",
+                              amount=_money_of(value, currency), cash=_money_of(cash, currency)), field="principal")
     low, low_on = _cash_low_from(fund, disbursed_on)
     if value > low:
-        raise RuleViolation(f"{_money_of(value, currency)} is more than the fund had in cash from "
-                            f"{format_day(disbursed_on)}: it had {_money_of(low, currency)} on {format_day(low_on)}.",
+        raise RuleViolation(_("%(amount)s is more than the fund had in cash from %(day)s: it had %(low)s on "
+                              "%(low_on)s.", amount=_money_of(value, currency), day=format_day(disbursed_on),
+                              low=_money_of(low, currency), low_on=format_day(low_on)),
                             field="disbursed_on")
     schedule = build_schedule(LoanTerms(
         principal=value, annual_rate=terms.annual_rate, term_periods=terms.term_periods, first_due=first_due,
@@ -257,7 +265,8 @@ def _lend(fund: RevolvingFund, checked: CheckedLoan, *, actor: Actor, now: datet
         # Another session used the same reference for another loan and committed first.
         other = db.session.scalar(select(Loan).where(Loan.bank_reference == reference))
         if other is not None:
-            raise RuleViolation(f"The bank reference {reference} is already used for loan {other.number}.",
+            raise RuleViolation(_("The bank reference %(reference)s is already used for loan %(number)s.",
+                                  reference=reference, number=other.number),
                                 field="bank_reference") from None
         raise
     db.session.expire(fund, ["loans"])  # a view-only collection: reload it with the new loan

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from programme.core.access import Actor, NotFound
+from programme.core.texts import lazy_gettext as _l
 from programme.extensions import db
 from programme.loans.models import Loan, LoanEvent, LoanStatus, Repayment, RepaymentPart
 from programme.loans.services._common import _instalments
@@ -52,6 +53,12 @@ class PaymentOnInstalment:
         return self.penalty + self.interest + self.principal
 
 
+#: What a person reads for an instalment's ``status`` (the status itself is a code: pages style rows by it).
+SCHEDULE_STATUS_LABELS = {"superseded": _l("superseded"), "interest cancelled": _l("interest cancelled"),
+                          "paid": _l("paid"), "written off": _l("written off"), "overdue": _l("overdue"),
+                          "partly paid": _l("partly paid"), "due": _l("due")}
+
+
 @dataclass(frozen=True)
 class ScheduleRow:
     """One instalment of a loan's schedule (superseded ones included) and what was paid on it."""
@@ -71,6 +78,12 @@ class ScheduleRow:
     superseded: bool
     status: str
     payments: tuple[PaymentOnInstalment, ...] = field(default_factory=tuple)
+
+    @property
+    def status_label(self) -> str:
+        """The status in the language being answered in."""
+        label = SCHEDULE_STATUS_LABELS.get(self.status)
+        return self.status if label is None else str(label)
 
     @property
     def due(self) -> Decimal:

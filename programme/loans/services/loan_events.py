@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.models import AccountKind, JournalEntry
@@ -58,13 +59,19 @@ from programme.loans.services.guarantees import refuse_after_call, refuse_write_
 def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation(f"Give the reason for the {what}.", field="reason")
+        missing = {"reschedule": _("Give the reason for the reschedule."),
+                   "write_off": _("Give the reason for the write-off."),
+                   "refund": _("Give the reason for the refund.")}
+        raise RuleViolation(missing.get(what, _("Give the reason.")), field="reason")
     return reason
 
 
 def _must_be_active(loan: Loan, what: str) -> None:
     if loan.status != LoanStatus.ACTIVE:
-        raise RuleViolation(f"{loan.number} is {loan.status.label.lower()}; only an active loan can be {what}.")
+        named = {"number": loan.number, "status": loan.status.label.lower()}
+        if what == "rescheduled":
+            raise RuleViolation(_("%(number)s is %(status)s; only an active loan can be rescheduled.", **named))
+        raise RuleViolation(_("%(number)s is %(status)s; only an active loan can be written off.", **named))
 
 
 def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: str, actor: Actor, now: datetime,
@@ -76,20 +83,20 @@ def reschedule_loan(loan: Loan, *, term_periods: int, first_due: date, reason: s
     require_role(actor, *HANDLERS)
     reason = _reason(reason, "reschedule")
     today = local_date(now, timezone)
-    first_due = _a_date(first_due, "first_due", "first due date of the new schedule")
+    first_due = _a_date(first_due, "first_due", _("Give the first due date of the new schedule."))
     if first_due <= today:
-        raise RuleViolation("The new schedule's first instalment falls due after today.", field="first_due")
+        raise RuleViolation(_("The new schedule's first instalment falls due after today."), field="first_due")
     _lock_loan(loan)
     _must_be_active(loan, "rescheduled")
-    refuse_after_call(loan, "a reschedule")
+    refuse_after_call(loan, "reschedule")
     rules = _rules(loan.fund)
     terms = _check_terms(rules, annual_rate=loan.annual_rate if annual_rate is None else annual_rate,
                          term_periods=term_periods, grace_periods=grace_periods, grace=grace,
                          frequency=frequency or loan.frequency, method=method or loan.method)
-    _refuse_back_dated(loan, today, "A reschedule")
+    _refuse_back_dated(loan, today, "reschedule")
     outstanding = loan.principal_outstanding
     if outstanding <= 0:
-        raise RuleViolation(f"{loan.number} has no principal outstanding to reschedule.")
+        raise RuleViolation(_("%(number)s has no principal outstanding to reschedule.", number=loan.number))
     instalments = _instalments(loan, current_only=True)
     _assess(loan, instalments, today)
     carried_interest = carried_penalty = ZERO
@@ -151,19 +158,20 @@ def _write_off_now(loan: Loan, *, reason: str, on_date: date, actor: Actor, now:
     """Write off an active loan's whole outstanding principal (Dr write_offs:loan, Cr loans_receivable or
     loans_rescheduled:loan); what is repaid afterwards is a recovery. Four eyes: only ``approvals`` calls this,
     when a second person approves a write-off one fund administrator asked for (it checks who may)."""
-    reason = _reason(reason, "write-off")
-    on_date = _a_date(on_date, "on_date", "date of the write-off")
+    reason = _reason(reason, "write_off")
+    on_date = _a_date(on_date, "on_date", _("Give the date of the write-off."))
     if on_date > local_date(now, timezone):
-        raise RuleViolation(f"The date {format_day(on_date)} is in the future.", field="on_date")
+        raise RuleViolation(_("The date %(day)s is in the future.", day=format_day(on_date)), field="on_date")
     _lock_loan(loan)
     _must_be_active(loan, "written off")
     refuse_write_off_while_guaranteed(loan)
     if on_date < loan.disbursed_on:
-        raise RuleViolation(f"The date {format_day(on_date)} is before {loan.number} was paid out.", field="on_date")
-    _refuse_back_dated(loan, on_date, "A write-off")
+        raise RuleViolation(_("The date %(day)s is before %(number)s was paid out.", day=format_day(on_date),
+                              number=loan.number), field="on_date")
+    _refuse_back_dated(loan, on_date, "write_off")
     amount = loan.principal_outstanding
     if amount <= 0:
-        raise RuleViolation(f"{loan.number} has no principal outstanding to write off.")
+        raise RuleViolation(_("%(number)s has no principal outstanding to write off.", number=loan.number))
     entry = _post([debit(_account(AccountKind.WRITE_OFFS, "loan", loan.id, loan.currency), amount),
                    credit(_account(_receivable_kind(loan), "loan", loan.id, loan.currency), amount)],
                   description=f"{loan.number} written off: {reason}", value_date=on_date,
@@ -187,7 +195,7 @@ def _refund_now(loan: Loan, *, bank_reference: str, value_date: date, actor: Act
     The same bank reference again for the same loan returns the refund already recorded. Four eyes: only
     ``approvals`` calls this, when a second person approves a refund one fund administrator asked for."""
     reference = _reference(bank_reference)
-    value_date = _a_date(value_date, "value_date", "value date of the transfer")
+    value_date = _a_date(value_date, "value_date", _("Give the value date of the transfer."))
     key = f"credit_refund:{reference}"
     _lock_fund(loan.fund)
     _lock_loan(loan)
@@ -196,22 +204,25 @@ def _refund_now(loan: Loan, *, bank_reference: str, value_date: date, actor: Act
     if done is not None:
         if done.loan_id == loan.id:
             return done
-        raise RuleViolation(f"The bank reference {reference} is already used for a refund on {done.loan.number}.",
+        raise RuleViolation(_("The bank reference %(reference)s is already used for a refund on %(number)s.",
+                              reference=reference, number=done.loan.number),
                             field="bank_reference")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is in the future.", day=format_day(value_date)),
+                            field="value_date")
     amount = loan.credit
     if amount <= 0:
-        raise RuleViolation(f"{loan.number} holds no credit for its borrower.")
+        raise RuleViolation(_("%(number)s holds no credit for its borrower.", number=loan.number))
     last = _last_repayment(loan)
     if last is not None and value_date < last.value_date:
-        raise RuleViolation(f"The refund is dated before the repayment of {format_day(last.value_date)} that made "
-                            "the credit.", field="value_date")
+        raise RuleViolation(_("The refund is dated before the repayment of %(day)s that made the credit.",
+                              day=format_day(last.value_date)), field="value_date")
     cash_now = fund_cash(loan.fund)
     low, low_on = _cash_low_from(loan.fund, value_date)
     if amount > min(cash_now, low):
-        raise RuleViolation(f"The fund has only {_money_of(min(cash_now, low), loan.currency)} in cash; it cannot "
-                            f"refund {_money_of(amount, loan.currency)}.", field="value_date")
+        raise RuleViolation(_("The fund has only %(cash)s in cash; it cannot refund %(amount)s.",
+                              cash=_money_of(min(cash_now, low), loan.currency),
+                              amount=_money_of(amount, loan.currency)), field="value_date")
     entry = _post([debit(_account(AccountKind.BORROWER_CREDIT, "loan", loan.id, loan.currency), amount),
                    credit(_account(AccountKind.REVOLVING_FUND_CASH, "fund", loan.fund_id, loan.currency), amount)],
                   description=f"Credit on {loan.number} refunded to {loan.borrower.name} (bank {reference})",

@@ -23,6 +23,7 @@ from sqlalchemy import Select, and_, case, func, literal, or_, select
 from programme.accounts.models import ApplicantGroup, GroupUser
 from programme.core.access import Actor
 from programme.core.db import cents, from_cents, sum_cents
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key
 from programme.extensions import db
 from programme.funding.models import Initiative
@@ -331,7 +332,8 @@ def fund_page(fund: RevolvingFund, *, cash: Callable[[], Decimal], as_of: date, 
                         chart=balance_chart(points, as_of=as_of, currency=fund.currency),
                         table=table_points(points), loans=loans, loan_count=count)
 
-    return _fund_pages_kept.get((database_key(), version, fund.id, as_of), make)
+    # The chart's texts are written in the language being answered in: a page is kept per language.
+    return _fund_pages_kept.get((database_key(), version, fund.id, as_of, current_language()), make)
 
 
 #: How many of its loans a fund's page lists (the loan book has them all).

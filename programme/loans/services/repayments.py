@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from programme.core import audit
 from programme.core.access import Actor, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.ledger.domain import normal_bank_reference
@@ -93,7 +94,7 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
     currency = loan.currency
     value = _money(amount, currency)
     reference = _reference(bank_reference)
-    value_date = _a_date(value_date, "value_date", "value date of the transfer")
+    value_date = _a_date(value_date, "value_date", _("Give the value date of the transfer."))
     _lock_loan(loan)
 
     existing = find_repayment(reference)
@@ -101,19 +102,21 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
         if existing.loan_id == loan.id and existing.amount == value and existing.value_date == value_date:
             return RecordedRepayment(existing, new=False)
         raise RuleViolation(
-            f"The bank reference {reference} is already used for a repayment of "
-            f"{_money_of(existing.amount, currency)} on {existing.loan.number} dated "
-            f"{format_day(existing.value_date)}.", field="bank_reference")
+            _("The bank reference %(reference)s is already used for a repayment of %(amount)s on %(number)s dated "
+              "%(day)s.", reference=reference, amount=_money_of(existing.amount, currency),
+              number=existing.loan.number, day=format_day(existing.value_date)), field="bank_reference")
     if value_date > local_date(now, timezone):
-        raise RuleViolation(f"The value date {format_day(value_date)} is in the future.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is in the future.", day=format_day(value_date)),
+                            field="value_date")
     if value_date < loan.disbursed_on:
-        raise RuleViolation(f"The value date {format_day(value_date)} is before {loan.number} was paid out on "
-                            f"{format_day(loan.disbursed_on)}.", field="value_date")
+        raise RuleViolation(_("The value date %(day)s is before %(number)s was paid out on %(paid)s.",
+                              day=format_day(value_date), number=loan.number, paid=format_day(loan.disbursed_on)),
+                            field="value_date")
     if loan.status == LoanStatus.CLOSED:
-        raise RuleViolation(f"{loan.number} was repaid in full on {format_day(loan.closed_on)}; nothing more is "
-                            "due on it.", field="amount")
+        raise RuleViolation(_("%(number)s was repaid in full on %(day)s; nothing more is due on it.",
+                              number=loan.number, day=format_day(loan.closed_on)), field="amount")
     _refuse_back_dated(loan, value_date)
-    refuse_after_call(loan, "a repayment by the borrower")
+    refuse_after_call(loan, "repayment")
 
     fund = loan.fund
     cash = _account(AccountKind.REVOLVING_FUND_CASH, "fund", fund.id, currency)
@@ -126,9 +129,11 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
     if loan.status == LoanStatus.WRITTEN_OFF:
         left = loan.written_off - loan.recovered
         if value > left:
-            raise RuleViolation(f"{_money_of(value, currency)} is more than can be recovered on {loan.number}: "
-                                f"{_money_of(left, currency)} of the {_money_of(loan.written_off, currency)} "
-                                "written off is not yet recovered.", field="amount")
+            raise RuleViolation(_("%(amount)s is more than can be recovered on %(number)s: %(left)s of the "
+                                  "%(written_off)s written off is not yet recovered.",
+                                  amount=_money_of(value, currency), number=loan.number,
+                                  left=_money_of(left, currency), written_off=_money_of(loan.written_off, currency)),
+                                field="amount")
         recoveries = _account(AccountKind.RECOVERIES, "loan", loan.id, currency)
         lines = [debit(cash, value), credit(recoveries, value)]
         repayment.recovery = value
@@ -160,8 +165,9 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
         # Another session used the same reference (on another loan) and committed first.
         other = find_repayment(reference)
         if other is not None:
-            raise RuleViolation(f"The bank reference {reference} is already used for a repayment on "
-                                f"{other.loan.number}.", field="bank_reference") from None
+            raise RuleViolation(_("The bank reference %(reference)s is already used for a repayment on %(number)s.",
+                                  reference=reference, number=other.loan.number),
+                                field="bank_reference") from None
         raise
 
     if allocation is None:

@@ -24,8 +24,9 @@ from sqlalchemy import func, select
 
 from programme.core.access import Actor, Role, require_role
 from programme.core.db import utcnow
-from programme.core.money import minor_unit
+from programme.core.money import format_number, minor_unit
 from programme.core.spreadsheets import WorkbookLimits, WorkbookRefused, open_uploaded_workbook
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.ledger.domain import BANK_REFERENCE_MAX
@@ -116,7 +117,8 @@ class _Problems:
     def add(self, row: int, column: str, message: str) -> None:
         letter = get_column_letter(self.columns[column] + 1)
         self.found.append((row, self.columns[column], len(self.found),
-                           f"Row {row}, column {letter} ({column}): {message}"))
+                           _("Row %(row)s, column %(letter)s (%(column)s): %(message)s", row=row, letter=letter,
+                             column=column, message=message)))
 
     @property
     def messages(self) -> list[str]:
@@ -217,10 +219,10 @@ def check_statement(
     check = StatementCheck(filename=name[:255])
     data = stream if isinstance(stream, bytes) else stream.read()
     if not name.lower().endswith(".xlsx"):
-        return _refusal(check, f"{name} is not an Excel workbook (.xlsx): save the statement as .xlsx and upload it "
-                               "again.")
+        return _refusal(check, _("%(name)s is not an Excel workbook (.xlsx): save the statement as .xlsx and upload "
+                                 "it again.", name=name))
     if not data:
-        return _refusal(check, f"{name} is empty.")
+        return _refusal(check, _("%(name)s is empty.", name=name))
     check.sha256 = hashlib.sha256(data).hexdigest()
     try:  # the one safe reader: a zip bomb or a sheet of a million blank rows is refused before it is parsed
         workbook = open_uploaded_workbook(data, name, WorkbookLimits(max_rows=MAX_ROWS + 1000))
@@ -236,7 +238,7 @@ def check_statement(
 def _read(workbook: Any, check: StatementCheck, now: datetime, timezone: str) -> None:
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:
-        check.errors.append(f"{check.filename} has no sheet.")
+        check.errors.append(_("%(name)s has no sheet.", name=check.filename))
         return
     rows = sheet.iter_rows(values_only=True)
     header_row = 0
@@ -246,14 +248,14 @@ def _read(workbook: Any, check: StatementCheck, now: datetime, timezone: str) ->
             header_row, header = number, values
             break
     if not header_row:
-        check.errors.append(f"{check.filename} is empty: it has no header row and no rows.")
+        check.errors.append(_("%(name)s is empty: it has no header row and no rows.", name=check.filename))
         return
     columns = _header(header)
     missing = [column for column in COLUMNS if column not in columns]
     if missing:
         check.errors.append(
-            f"Row {header_row}: the header has no column {', '.join(repr(m) for m in missing)}; a statement has "
-            f"the columns {', '.join(COLUMNS)} (in any order)."
+            _("Row %(row)s: the header has no column %(missing)s; a statement has the columns %(columns)s (in any "
+              "order).", row=header_row, missing=", ".join(repr(m) for m in missing), columns=", ".join(COLUMNS))
         )
         return
     raw: list[tuple[int, tuple[Any, ...]]] = []
@@ -262,12 +264,12 @@ def _read(workbook: Any, check: StatementCheck, now: datetime, timezone: str) ->
         if _is_blank(cells):
             continue
         if len(raw) == MAX_ROWS:
-            check.errors.append(f"{check.filename} has more than {MAX_ROWS:,} rows: split the statement in parts "
-                                "and import each.")
+            check.errors.append(_("%(name)s has more than %(most)s rows: split the statement in parts and import "
+                                  "each.", name=check.filename, most=format_number(Decimal(MAX_ROWS), 0)))
             return
         raw.append((number, cells))
     if not raw:
-        check.errors.append(f"{check.filename} has a header but no rows.")
+        check.errors.append(_("%(name)s has a header but no rows.", name=check.filename))
         return
     _check_rows(raw, columns, check, now.astimezone(ZoneInfo(timezone)).date())
 
@@ -283,7 +285,7 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
             problems.add(number, "date", value_date)
             value_date = None
         elif value_date > today:
-            problems.add(number, "date", f"{format_day(value_date)} is in the future")
+            problems.add(number, "date", _("%(day)s is in the future", day=format_day(value_date)))
             value_date = None
         amount = read_amount(amount_cell)
         if isinstance(amount, str):
@@ -291,25 +293,26 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
             amount = None
         reference = read_text(reference_cell)
         if reference is None:
-            problems.add(number, "reference", f"{shown(reference_cell)} is not a reference: write it as text")
+            problems.add(number, "reference", _("%(value)s is not a reference: write it as text",
+                                                value=shown(reference_cell)))
             reference = ""
         elif not reference:
-            problems.add(number, "reference", "is empty: give the bank's reference of the transfer")
+            problems.add(number, "reference", _("is empty: give the bank's reference of the transfer"))
         elif len(reference) > BANK_REFERENCE_MAX:
-            problems.add(number, "reference", f"is longer than {BANK_REFERENCE_MAX} characters")
+            problems.add(number, "reference", _("is longer than %(most)s characters", most=BANK_REFERENCE_MAX))
             reference = ""
         elif reference in first_row_of:
-            problems.add(number, "reference", f"{reference} is also on row {first_row_of[reference]}: each "
-                                              "transfer appears once in a statement")
+            problems.add(number, "reference", _("%(reference)s is also on row %(row)s: each transfer appears once in "
+                                                "a statement", reference=reference, row=first_row_of[reference]))
             reference = ""
         else:
             first_row_of[reference] = number
         loan_number = read_text(loan_cell)
         if loan_number is None:
-            problems.add(number, "loan number", f"{shown(loan_cell)} is not a loan number")
+            problems.add(number, "loan number", _("%(value)s is not a loan number", value=shown(loan_cell)))
             loan_number = ""
         elif not loan_number:
-            problems.add(number, "loan number", "is empty: give the loan number (as L-000123)")
+            problems.add(number, "loan number", _("is empty: give the loan number (as L-000123)"))
         parsed.append((number, value_date, amount, reference, loan_number))
 
     loans = _loans_by_number({p[4] for p in parsed if p[4]})
@@ -320,12 +323,13 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
     for number, value_date, amount, reference, loan_number in parsed:
         loan = (loans.get(loan_number) or loans.get(loan_number.upper())) if loan_number else None
         if loan_number and loan is None:
-            problems.add(number, "loan number", f"{loan_number} is not a loan of the programme")
+            problems.add(number, "loan number", _("%(number)s is not a loan of the programme", number=loan_number))
         if amount is not None and loan is not None:
             places = min(2, minor_unit(loan.currency))
             if amount != amount.quantize(Decimal(1).scaleb(-places)):
-                problems.add(number, "amount", f"{amount} has more than {places} decimal places for "
-                                               f"{loan.currency}, the currency of loan {loan.number}")
+                problems.add(number, "amount", _("%(amount)s has more than %(places)s decimal places for "
+                                                 "%(currency)s, the currency of loan %(number)s", amount=amount,
+                                                 places=places, currency=loan.currency, number=loan.number))
                 amount = None
         earlier = applied.get(reference) if reference else None
         if earlier is not None:
@@ -349,44 +353,56 @@ def _check_rows(raw: list[tuple[int, tuple[Any, ...]]], columns: dict[str, int],
 
 def _used_reference(reference: str, earlier: Repayment, loan: Loan | None, amount: Decimal | None,
                     value_date: date | None) -> str:
-    said = f"{reference} was already applied: {earlier.amount} to loan {earlier.loan.number} on " \
-           f"{format_day(earlier.value_date)}"
+    named = {"reference": reference, "amount": earlier.amount, "number": earlier.loan.number,
+             "day": format_day(earlier.value_date)}
     if loan is not None and earlier.loan_id != loan.id:
-        return f"{said}, not to loan {loan.number}"
+        return _("%(reference)s was already applied: %(amount)s to loan %(number)s on %(day)s, not to loan "
+                 "%(other)s", other=loan.number, **named)
     if amount is not None and earlier.amount != amount:
-        return f"{said}, not {amount}"
+        return _("%(reference)s was already applied: %(amount)s to loan %(number)s on %(day)s, not %(other)s",
+                 other=amount, **named)
     if value_date is not None and earlier.value_date != value_date:
-        return f"{said}, not on {format_day(value_date)}"
-    return said
+        return _("%(reference)s was already applied: %(amount)s to loan %(number)s on %(day)s, not on %(other)s",
+                 other=format_day(value_date), **named)
+    return _("%(reference)s was already applied: %(amount)s to loan %(number)s on %(day)s", **named)
 
 
 def _loan_takes(problems: _Problems, number: int, loan: Loan, value_date: date, amount: Decimal,
                 latest: Repayment | None, change: LoanEvent | None, recoverable: dict[int, Decimal]) -> bool:
     """What can be known up front of what record_repayment would refuse; the rest is refused at apply time."""
     if value_date < loan.disbursed_on:
-        problems.add(number, "date", f"{format_day(value_date)} is before loan {loan.number} was paid out "
-                                     f"({format_day(loan.disbursed_on)})")
+        problems.add(number, "date", _("%(day)s is before loan %(number)s was paid out (%(paid)s)",
+                                       day=format_day(value_date), number=loan.number,
+                                       paid=format_day(loan.disbursed_on)))
         return False
     if latest is not None and value_date < latest.value_date:
-        problems.add(number, "date", f"{format_day(value_date)} is before repayment {latest.bank_reference} of "
-                                     f"{format_day(latest.value_date)} already recorded on loan {loan.number}; "
-                                     "record an earlier payment by hand after correcting the later ones")
+        problems.add(number, "date", _("%(day)s is before repayment %(reference)s of %(earlier)s already recorded "
+                                       "on loan %(number)s; record an earlier payment by hand after correcting the "
+                                       "later ones", day=format_day(value_date), reference=latest.bank_reference,
+                                       earlier=format_day(latest.value_date), number=loan.number))
         return False
     if change is not None and value_date < change.on_date:
-        problems.add(number, "date", f"{format_day(value_date)} is before loan {loan.number} was "
-                                     f"{change.kind.label.lower()} on {format_day(change.on_date)}")
+        problems.add(number, "date", _("%(day)s is before loan %(number)s was %(change)s on %(on)s",
+                                       day=format_day(value_date), number=loan.number,
+                                       change=change.kind.label.lower(), on=format_day(change.on_date)))
         return False
     if loan.status == LoanStatus.CLOSED:
-        closed = f" on {format_day(loan.closed_on)}" if loan.closed_on else ""
-        problems.add(number, "loan number", f"loan {loan.number} was repaid in full and closed{closed}: a payment "
-                                            "on it cannot be applied from a statement")
+        if loan.closed_on:
+            said = _("loan %(number)s was repaid in full and closed on %(day)s: a payment on it cannot be applied "
+                     "from a statement", number=loan.number, day=format_day(loan.closed_on))
+        else:
+            said = _("loan %(number)s was repaid in full and closed: a payment on it cannot be applied from a "
+                     "statement", number=loan.number)
+        problems.add(number, "loan number", said)
         return False
     if loan.status == LoanStatus.WRITTEN_OFF:
         room = recoverable.setdefault(loan.id, loan.written_off - loan.recovered)
         if amount > room:
-            problems.add(number, "amount", f"{amount} is more than can still be recovered on loan {loan.number}, "
-                                           f"written off: {room} (written off {loan.written_off}, recovered "
-                                           f"{loan.recovered}, and earlier rows of this statement)")
+            problems.add(number, "amount", _("%(amount)s is more than can still be recovered on loan %(number)s, "
+                                             "written off: %(room)s (written off %(written_off)s, recovered "
+                                             "%(recovered)s, and earlier rows of this statement)", amount=amount,
+                                             number=loan.number, room=room, written_off=loan.written_off,
+                                             recovered=loan.recovered))
             return False
         recoverable[loan.id] = room - amount
     return True

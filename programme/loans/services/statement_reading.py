@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from programme.core.money import MAX_AMOUNT
+from programme.core.texts import gettext as _
 from programme.ledger.domain import normal_bank_reference
 
 CENT = Decimal("0.01")
@@ -32,9 +33,9 @@ def shown(value: Any) -> str:
 def read_amount(value: Any) -> Decimal | str:
     """The cell's amount as a Decimal of cents, or the reason it is not one (a message to show)."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return "is empty: give the amount"
+        return _("is empty: give the amount")
     if isinstance(value, bool | date | datetime):
-        return f"{shown(value)} is not an amount"
+        return _("%(value)s is not an amount", value=shown(value))
     if isinstance(value, int):
         amount = Decimal(value)
     elif isinstance(value, float):
@@ -42,7 +43,7 @@ def read_amount(value: Any) -> Decimal | str:
         try:
             amount = Decimal(str(value))
         except InvalidOperation:
-            return f"{shown(value)} is not an amount"
+            return _("%(value)s is not an amount", value=shown(value))
     elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, str):
@@ -50,29 +51,29 @@ def read_amount(value: Any) -> Decimal | str:
         if _GROUPED.match(text):
             text = text.replace(",", "")
         elif "," in text:
-            return f"{shown(value)} is not an amount: use a point for decimals"
+            return _("%(value)s is not an amount: use a point for decimals", value=shown(value))
         if not _PLAIN.match(text):
-            return f"{shown(value)} is not an amount"
+            return _("%(value)s is not an amount", value=shown(value))
         amount = Decimal(text)
     else:
-        return f"{shown(value)} is not an amount"
+        return _("%(value)s is not an amount", value=shown(value))
     if not amount.is_finite():
-        return f"{shown(value)} is not an amount"
+        return _("%(value)s is not an amount", value=shown(value))
     if amount <= 0:
-        return f"{shown(value)} is not above zero: a repayment is a positive amount"
+        return _("%(value)s is not above zero: a repayment is a positive amount", value=shown(value))
     if amount > MAX_AMOUNT:
-        return f"{shown(value)} is too large"
+        return _("%(value)s is too large", value=shown(value))
     if amount != amount.quantize(CENT):
         if isinstance(value, float):
-            return f"{shown(value)} is not an exact amount of cents: give at most 2 decimal places"
-        return f"{shown(value)} has more than 2 decimal places"
+            return _("%(value)s is not an exact amount of cents: give at most 2 decimal places", value=shown(value))
+        return _("%(value)s has more than 2 decimal places", value=shown(value))
     return amount.quantize(CENT)
 
 
 def read_date(value: Any) -> date | str:
     """The cell's date (a date cell, or text written as an ISO date YYYY-MM-DD), or the reason it is not one."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return "is empty: give the value date"
+        return _("is empty: give the value date")
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -83,9 +84,9 @@ def read_date(value: Any) -> date | str:
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                return f"{shown(value)} is not a date that exists"
-        return f"{shown(value)} is not a date: use a date cell or write it as YYYY-MM-DD"
-    return f"{shown(value)} is not a date: use a date cell or write it as YYYY-MM-DD"
+                return _("%(value)s is not a date that exists", value=shown(value))
+        return _("%(value)s is not a date: use a date cell or write it as YYYY-MM-DD", value=shown(value))
+    return _("%(value)s is not a date: use a date cell or write it as YYYY-MM-DD", value=shown(value))
 
 
 def read_text(value: Any) -> str | None:

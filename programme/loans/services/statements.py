@@ -31,6 +31,7 @@ from programme.core.access import (
     require_role,
     require_second_person,
 )
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.ledger.models import LedgerError
 from programme.loans.models import BankStatementImport, BankStatementLine, Loan, RepaymentSource, StatementStatus
@@ -62,8 +63,8 @@ def store_checked_statement(check: StatementCheck, *, actor: Actor, now: datetim
     returned as it is (the file's sha256 is unique among imports not rejected)."""
     require_role(actor, Role.FUND_ADMINISTRATOR)
     if not check.ok:
-        raise RuleViolation(f"The statement {check.filename} has {len(check.errors)} problem(s) and cannot be "
-                            "applied: correct the file and upload it again.")
+        raise RuleViolation(_("The statement %(filename)s has %(count)s problem(s) and cannot be applied: correct "
+                              "the file and upload it again.", filename=check.filename, count=len(check.errors)))
     summary = check.summary
     earlier = db.session.scalar(select(BankStatementImport).where(
         BankStatementImport.sha256 == check.sha256, BankStatementImport.status != StatementStatus.REJECTED))
@@ -105,8 +106,12 @@ def _lock_statement(statement: BankStatementImport) -> BankStatementImport:
 
 def _refuse_decided(statement: BankStatementImport, verb: str) -> None:
     if statement.status != StatementStatus.CHECKED:
-        raise RuleViolation(f"The statement {statement.filename} was {statement.status.value} already: only a "
-                            f"checked statement waiting for a second person can be {verb}.")
+        named = {"filename": statement.filename, "status": statement.status.label.lower()}
+        if verb == "applied":
+            raise RuleViolation(_("The statement %(filename)s was %(status)s already: only a checked statement "
+                                  "waiting for a second person can be applied.", **named))
+        raise RuleViolation(_("The statement %(filename)s was %(status)s already: only a checked statement waiting "
+                              "for a second person can be rejected.", **named))
 
 
 def apply_statement(statement: BankStatementImport, *, actor: Actor, now: datetime,
@@ -120,7 +125,7 @@ def apply_statement(statement: BankStatementImport, *, actor: Actor, now: dateti
     require_role(actor, Role.FUND_ADMINISTRATOR)
     statement = _lock_statement(statement)
     checker = db.session.get(User, statement.imported_by_id) if statement.imported_by_id is not None else None
-    require_second_person(checker, actor, f"the bank statement {statement.filename}")
+    require_second_person(checker, actor, _("the bank statement %(filename)s", filename=statement.filename))
     _refuse_decided(statement, "applied")
     new = sorted((line for line in statement.lines if not line.already_applied),
                  key=lambda r: (r.value_date, r.row))
@@ -135,11 +140,13 @@ def apply_statement(statement: BankStatementImport, *, actor: Actor, now: dateti
                     timezone=timezone,
                 )
             except RuleViolation as exc:
-                raise RuleViolation(f"Row {row.row} (reference {row.reference}, loan {row.loan_number}): "
-                                    f"{exc.message} Nothing of the statement was applied.") from None
+                raise RuleViolation(_("Row %(row)s (reference %(reference)s, loan %(number)s): %(refusal)s Nothing "
+                                      "of the statement was applied.", row=row.row, reference=row.reference,
+                                      number=row.loan_number, refusal=exc.message)) from None
             except LedgerError as exc:
-                raise RuleViolation(f"Row {row.row} (reference {row.reference}, loan {row.loan_number}): "
-                                    f"{exc} Nothing of the statement was applied.") from None
+                raise RuleViolation(_("Row %(row)s (reference %(reference)s, loan %(number)s): %(refusal)s Nothing "
+                                      "of the statement was applied.", row=row.row, reference=row.reference,
+                                      number=row.loan_number, refusal=exc)) from None
             if repayment.import_id == statement.id:
                 applied += 1
                 total += row.amount
@@ -166,7 +173,7 @@ def reject_statement(statement: BankStatementImport, *, reason: str, actor: Acto
     require_role(actor, Role.FUND_ADMINISTRATOR)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Give the reason for the rejection.", field="reason")
+        raise RuleViolation(_("Give the reason for the rejection."), field="reason")
     statement = _lock_statement(statement)
     _refuse_decided(statement, "rejected")
     statement.status = StatementStatus.REJECTED
@@ -185,7 +192,7 @@ def may_apply(statement: BankStatementImport, actor: Actor) -> bool:
         return False
     checker = db.session.get(User, statement.imported_by_id) if statement.imported_by_id is not None else None
     try:
-        require_second_person(checker, actor, "the bank statement")
+        require_second_person(checker, actor, _("the bank statement"))
     except AccessDenied:
         return False
     return True

@@ -10,6 +10,7 @@ from flask_login import login_required
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.extensions import db
 from programme.loans.forms import (
@@ -69,8 +70,8 @@ def apply_statement(statement_id: int):
     if ActionForm().validate_on_submit():
         with attempt() as done:
             applied = statements.apply_statement(statement, actor=actor(), now=now(), timezone=programme_zone())
-            message = (f"{applied.filename} applied: {applied.applied} row(s), "
-                       f"{format_money(applied.total, '')} received.")
+            message = _("%(filename)s applied: %(rows)s row(s), %(total)s received.", filename=applied.filename,
+                        rows=applied.applied, total=format_money(applied.total, ""))
         if done.ok:
             flash(message, "success")
     return redirect(url_for("loans.bank_statements"))
@@ -85,7 +86,7 @@ def reject_statement(statement_id: int):
         with attempt(form) as done:
             statements.reject_statement(statement, reason=form.reason.data.strip(), actor=actor(), now=now())
         if done.ok:
-            flash(f"{statement.filename} rejected: nothing of it was applied.", "success")
+            flash(_("%(filename)s rejected: nothing of it was applied.", filename=statement.filename), "success")
     else:
-        flash("Give the reason for the rejection.", "error")
+        flash(_("Give the reason for the rejection."), "error")
     return redirect(url_for("loans.bank_statements"))

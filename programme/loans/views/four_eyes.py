@@ -7,6 +7,7 @@ from flask_login import login_required
 
 from programme.core.access import Role
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.loans import services
 from programme.loans.forms import (
@@ -47,7 +48,7 @@ def approve(approval_id: int):
     if ActionForm().validate_on_submit():
         with attempt() as done:
             decided = services.approve(approval, actor=actor(), now=now(), timezone=programme_zone())
-            message = f"Approved and posted: {approvals.approval_summary(decided)}."
+            message = _("Approved and posted: %(summary)s.", summary=approvals.approval_summary(decided))
         if done.ok:
             flash(message, "success")
     return _after_decision(approval)
@@ -62,7 +63,7 @@ def reject(approval_id: int):
         with attempt(form) as done:
             services.reject(approval, reason=form.reason.data.strip(), actor=actor(), now=now())
         if done.ok:
-            flash("Rejected: nothing was posted.", "success")
+            flash(_("Rejected: nothing was posted."), "success")
     else:
-        flash("Give the reason for the rejection.", "error")
+        flash(_("Give the reason for the rejection."), "error")
     return _after_decision(approval)

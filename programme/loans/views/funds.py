@@ -8,6 +8,7 @@ from flask_login import login_required
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, page_arg, programme_zone
 from programme.dashboard.cache import data_version
@@ -76,7 +77,8 @@ def initiative_fund(initiative_id: int):
             fund_id = services.open_fund(initiative, actor=actor()).id
         if not done.ok:
             return redirect(url_for("funding.initiative", initiative_id=initiative.id))
-        flash(f"The revolving fund of {initiative.reference} is open: capitalise it to lend.", "success")
+        flash(_("The revolving fund of %(initiative)s is open: capitalise it to lend.",
+                initiative=initiative.reference), "success")
         return redirect(url_for("loans.fund", fund_id=fund_id))
     return render_template("loans/no_fund.html", initiative=initiative, administers=_administers(),
                            action_form=ActionForm())
@@ -93,8 +95,9 @@ def capitalise(fund_id: int):
                 fund, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), note=(form.note.data or "").strip(), actor=actor(),
                 now=now(), timezone=programme_zone())
-            message = (f"{format_money(made.amount, fund.currency)} put into the fund of {fund.initiative.reference} "
-                       f"on {format_day(made.value_date)}, reference {made.bank_reference}.")
+            message = _("%(amount)s put into the fund of %(initiative)s on %(day)s, reference %(reference)s.",
+                        amount=format_money(made.amount, fund.currency), initiative=fund.initiative.reference,
+                        day=format_day(made.value_date), reference=made.bank_reference)
         if done.ok:
             flash(message, "success")
             return redirect(url_for("loans.fund", fund_id=fund_id, _anchor="capitalisations"))

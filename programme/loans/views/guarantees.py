@@ -16,6 +16,7 @@ from flask_login import login_required
 from programme.core.access import require_role
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.loans import services
 from programme.loans.forms import DecisionForm
@@ -53,7 +54,8 @@ def add_guarantee(loan_id: int):
             given = guarantees.add_guarantee(
                 loan, guarantor_id=form.guarantor_id.data, share=share_of(form.share.data), amount=form.amount.data,
                 actor=actor(), now=now(), timezone=programme_zone())
-            message = f"{given.guarantor.name} now guarantees {loan.number}."
+            message = _("%(guarantor)s now guarantees %(number)s.", guarantor=given.guarantor.name,
+                        number=loan.number)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -70,7 +72,7 @@ def release_guarantee(loan_id: int, guarantee_id: int):
         with attempt(form) as done:
             guarantees.release_guarantee(guarantee, reason=form.reason.data.strip(), actor=actor(), now=now(),
                                          timezone=programme_zone())
-            message = f"The guarantee of {guarantee.guarantor.name} is released."
+            message = _("The guarantee of %(guarantor)s is released.", guarantor=guarantee.guarantor.name)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -86,7 +88,8 @@ def call_guarantees(loan_id: int):
         with attempt(form) as done:
             guarantee_calls.request_call(loan, reason=form.reason.data.strip(), actor=actor(), now=now(),
                                     timezone=programme_zone())
-            message = f"The call of the guarantees of {loan.number} is waiting for a second person's approval."
+            message = _("The call of the guarantees of %(number)s is waiting for a second person's approval.",
+                        number=loan.number)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -107,8 +110,8 @@ def approve_guarantee_call(loan_id: int):
         with attempt() as done:
             call = guarantee_calls.approve_call(guarantees.requested_call(loan), actor=actor(), now=now(),
                                            timezone=programme_zone())
-            message = (f"Guarantees of {loan.number} called: the guarantors owe "
-                       f"{format_money(call.called, loan.currency)}.")
+            message = _("Guarantees of %(number)s called: the guarantors owe %(amount)s.", number=loan.number,
+                        amount=format_money(call.called, loan.currency))
         if done.ok:
             flash(message, "success")
     return _back(loan_id)
@@ -124,9 +127,9 @@ def reject_guarantee_call(loan_id: int):
             guarantee_calls.reject_call(guarantees.requested_call(loan), reason=form.reason.data.strip(), actor=actor(),
                                    now=now())
         if done.ok:
-            flash("The call is rejected: nothing was posted.", "success")
+            flash(_("The call is rejected: nothing was posted."), "success")
     else:
-        flash("Give the reason for the rejection.", "error")
+        flash(_("Give the reason for the rejection."), "error")
     return _back(loan_id)
 
 
@@ -141,8 +144,9 @@ def collect_guarantee(loan_id: int, obligation_id: int):
             collection = guarantee_collections.record_collection(
                 obligation, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
-            message = (f"{format_money(collection.amount, loan.currency)} received from {obligation.guarantor.name}, "
-                       f"reference {collection.bank_reference}.")
+            message = _("%(amount)s received from %(guarantor)s, reference %(reference)s.",
+                        amount=format_money(collection.amount, loan.currency), guarantor=obligation.guarantor.name,
+                        reference=collection.bank_reference)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -160,8 +164,8 @@ def write_off_obligation(loan_id: int, obligation_id: int):
             guarantee_collections.request_obligation_write_off(
                 obligation, reason=form.reason.data.strip(), on_date=form.on_date.data, actor=actor(), now=now(),
                 timezone=programme_zone())
-            message = (f"The write-off of what {obligation.guarantor.name} owes is waiting for a second person's "
-                       "approval.")
+            message = _("The write-off of what %(guarantor)s owes is waiting for a second person's approval.",
+                        guarantor=obligation.guarantor.name)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -177,8 +181,8 @@ def approve_obligation_write_off(loan_id: int, obligation_id: int):
         with attempt() as done:
             decided = guarantee_collections.approve_obligation_write_off(obligation, actor=actor(), now=now(),
                                                                          timezone=programme_zone())
-            message = (f"Written off: {format_money(decided.written_off, loan.currency)} that "
-                       f"{decided.guarantor.name} could not pay.")
+            message = _("Written off: %(amount)s that %(guarantor)s could not pay.",
+                        amount=format_money(decided.written_off, loan.currency), guarantor=decided.guarantor.name)
         if done.ok:
             flash(message, "success")
     return _back(loan_id)
@@ -195,7 +199,7 @@ def reject_obligation_write_off(loan_id: int, obligation_id: int):
             guarantee_collections.reject_obligation_write_off(obligation, reason=form.reason.data.strip(),
                                                               actor=actor(), now=now())
         if done.ok:
-            flash("The write-off is rejected: nothing was posted.", "success")
+            flash(_("The write-off is rejected: nothing was posted."), "success")
     else:
-        flash("Give the reason for the rejection.", "error")
+        flash(_("Give the reason for the rejection."), "error")
     return _back(loan_id)

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from programme.core.forms import choices
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.loans import services
 from programme.loans.forms import (
@@ -32,11 +33,12 @@ SCHEDULE_FIELDS = ("principal", "annual_rate", "term_periods", "grace_periods", 
 def _loan_form(fund: RevolvingFund, *, formdata: Any = "post", data: dict | None = None) -> LoanForm:
     form = LoanForm(formdata=None, data=data) if formdata is None else LoanForm()
     form.limit(fund.initiative.call.rules.funding.loans)
-    form.borrower_id.choices = choices([(0, "Choose the borrower"), *(
+    form.borrower_id.choices = choices([(0, _("Choose the borrower")), *(
         (o.id, f"{o.name} ({o.kind_label})") for o in fund.initiative.group.organisations)])
     requests = services.loan_requests_of(fund)
-    form.funding_request_id.choices = choices([(0, "None"), *(
-        (r.id, f"{r.title}: loan of {format_money(r.loan_approved, r.currency)} approved") for r in requests)])
+    form.funding_request_id.choices = choices([(0, _("None")), *(
+        (r.id, _("%(title)s: loan of %(amount)s approved", title=r.title,
+                 amount=format_money(r.loan_approved, r.currency))) for r in requests)])
     return form
 
 
@@ -69,7 +71,7 @@ def new_loan(fund_id: int):
                 try:
                     schedule = build_schedule(_terms(fund, form))
                 except ValueError as exc:
-                    flash(f"The schedule cannot be built: {exc}.", "error")
+                    flash(_("The schedule cannot be built: %(error)s.", error=exc), "error")
         elif form.validate_on_submit():
             with attempt(form) as done:
                 loan = services.make_loan(
@@ -82,12 +84,12 @@ def new_loan(fund_id: int):
                     actor=actor(), now=now(), timezone=programme_zone())
                 if isinstance(loan, LoanApproval):
                     target = url_for("loans.fund", fund_id=fund.id, _anchor="approvals")
-                    message = (f"A loan of {format_money(loan.amount, fund.currency)} is waiting for a second "
-                               "person's approval: nothing is paid out until then.")
+                    message = _("A loan of %(amount)s is waiting for a second person's approval: nothing is paid "
+                                "out until then.", amount=format_money(loan.amount, fund.currency))
                 else:
                     target = url_for("loans.loan", loan_id=loan.id)
-                    message = (f"Loan {loan.number} of {format_money(loan.principal, loan.currency)} made to "
-                               f"{loan.borrower.name}.")
+                    message = _("Loan %(number)s of %(amount)s made to %(borrower)s.", number=loan.number,
+                                amount=format_money(loan.principal, loan.currency), borrower=loan.borrower.name)
             if done.ok:
                 flash(message, "success")
                 return redirect(target)

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import login_required
 
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day
 from programme.core.web import actor, attempt, now, programme_zone, send_workbook
 from programme.loans import export, services
@@ -82,8 +83,9 @@ def repay(loan_id: int):
             repayment = services.record_repayment(
                 loan, amount=form.amount.data, value_date=form.value_date.data,
                 bank_reference=form.bank_reference.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
-            message = (f"{format_money(repayment.amount, loan.currency)} received on {loan.number} on "
-                       f"{format_day(repayment.value_date)}, reference {repayment.bank_reference}.")
+            message = _("%(amount)s received on %(number)s on %(day)s, reference %(reference)s.",
+                        amount=format_money(repayment.amount, loan.currency), number=loan.number,
+                        day=format_day(repayment.value_date), reference=repayment.bank_reference)
         if done.ok:
             flash(message, "success")
             return _back(loan_id)
@@ -104,7 +106,8 @@ def reschedule(loan_id: int):
                 timezone=programme_zone())
             number = loan.number
         if done.ok:
-            flash(f"Loan {number} rescheduled: the unpaid instalments are replaced by the new schedule.", "success")
+            flash(_("Loan %(number)s rescheduled: the unpaid instalments are replaced by the new schedule.",
+                    number=number), "success")
             return _back(loan_id)
     return _loan_page(loan, forms={"reschedule": form}, opened="reschedule")
 
@@ -122,8 +125,8 @@ def write_off(loan_id: int):
         with attempt(form) as done:
             asked = services.request_write_off(loan, reason=form.reason.data.strip(), on_date=form.on_date.data,
                                                actor=actor(), now=now(), timezone=programme_zone())
-            message = (f"The write-off of {loan.number} ({format_money(asked.amount, loan.currency)}) is waiting "
-                       "for a second person's approval.")
+            message = _("The write-off of %(number)s (%(amount)s) is waiting for a second person's approval.",
+                        number=loan.number, amount=format_money(asked.amount, loan.currency))
         if done.ok:
             flash(message, "success")
             return _back(loan_id, "approvals")
@@ -135,22 +138,22 @@ def _write_off_confirmation(loan: Loan, form: WriteOffForm):
     fields (nothing is asked yet)."""
     cur = loan.currency
     confirm = {
-        "title": f"Ask for the write-off of loan {loan.number}?",
-        "lead": [f"The principal outstanding of {format_money(loan.principal_outstanding, cur)} owed by "
-                 f"{loan.borrower.name} is to be written off as a loss of the fund; money received afterwards is "
-                 "booked as a recovery.",
-                 "Nothing is posted yet: the request waits for a second person (another fund administrator or a "
-                 "manager), who approves or rejects it."],
-        "figures": [("Loan", f"{loan.number}, {loan.borrower.name}"),
-                    ("Principal outstanding to write off", format_money(loan.principal_outstanding, cur)),
-                    ("Date of the write-off", format_day(form.on_date.data))],
+        "title": _("Ask for the write-off of loan %(number)s?", number=loan.number),
+        "lead": [_("The principal outstanding of %(amount)s owed by %(borrower)s is to be written off as a loss of "
+                   "the fund; money received afterwards is booked as a recovery.",
+                   amount=format_money(loan.principal_outstanding, cur), borrower=loan.borrower.name),
+                 _("Nothing is posted yet: the request waits for a second person (another fund administrator or a "
+                   "manager), who approves or rejects it.")],
+        "figures": [(_("Loan"), f"{loan.number}, {loan.borrower.name}"),
+                    (_("Principal outstanding to write off"), format_money(loan.principal_outstanding, cur)),
+                    (_("Date of the write-off"), format_day(form.on_date.data))],
         "warning": None,
-        "final": "Once approved, the write-off is posted to the ledger and cannot be undone; the loan stays "
-                 "written off.",
-        "action": url_for("loans.write_off", loan_id=loan.id), "yes": "Yes, ask for the write-off",
+        "final": _("Once approved, the write-off is posted to the ledger and cannot be undone; the loan stays "
+                   "written off."),
+        "action": url_for("loans.write_off", loan_id=loan.id), "yes": _("Yes, ask for the write-off"),
         "cancel": url_for("loans.loan", loan_id=loan.id), "fields": [form.on_date, form.reason],
     }
-    flash("Nothing is asked yet: read what the write-off does and confirm it below.", "info")
+    flash(_("Nothing is asked yet: read what the write-off does and confirm it below."), "info")
     return render_template("confirm.html", form=form, confirm=confirm)
 
 
@@ -164,8 +167,8 @@ def refund(loan_id: int):
             asked = services.request_credit_refund(loan, bank_reference=form.bank_reference.data.strip(),
                                                    value_date=form.value_date.data, reason=form.reason.data.strip(),
                                                    actor=actor(), now=now(), timezone=programme_zone())
-            message = (f"The refund of {format_money(asked.amount, loan.currency)} of credit to {loan.borrower.name} "
-                       "is waiting for a second person's approval.")
+            message = _("The refund of %(amount)s of credit to %(borrower)s is waiting for a second person's "
+                        "approval.", amount=format_money(asked.amount, loan.currency), borrower=loan.borrower.name)
         if done.ok:
             flash(message, "success")
             return _back(loan_id, "approvals")

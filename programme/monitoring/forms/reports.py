@@ -11,11 +11,16 @@ from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
 from programme.core.forms import ActionForm, ProgrammeForm, at_most_places
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.monitoring.forms.scorecards import KpiNumberField
 from programme.monitoring.models import ScorecardKpi
 from programme.monitoring.services.reports import NOTE_MAX, TEXT_MAX, note_field, value_field
 
-VALUE_HELP = "A number with at most 4 decimal places, a point before the decimals (1250 or 12.5)."
+VALUE_HELP = _l("A number with at most 4 decimal places, a point before the decimals (1250 or 12.5).")
+#: TEXT_MAX and NOTE_MAX, written out.
+TEXT_TOO_LONG = _l("Write at most 10,000 characters.")
+NOTE_TOO_LONG = _l("Write at most 2,000 characters.")
 
 
 class KpiValueField(KpiNumberField):
@@ -36,13 +41,11 @@ class KpiValueField(KpiNumberField):
 class ReportForm(ProgrammeForm):
     """The texts of a report; ``report_form`` adds the KPIs' fields."""
 
-    narrative = TextAreaField("Narrative", validators=[Length(max=TEXT_MAX, message=f"Write at most {TEXT_MAX:,} "
-                                                                                    "characters.")],
-                              description="What happened in the period, in a few paragraphs.")
-    learned = TextAreaField("What the group learned", validators=[
-        Length(max=TEXT_MAX, message=f"Write at most {TEXT_MAX:,} characters.")])
-    will_change = TextAreaField("What the group will change", validators=[
-        Length(max=TEXT_MAX, message=f"Write at most {TEXT_MAX:,} characters.")])
+    narrative = TextAreaField(_l("Narrative"), validators=[Length(max=TEXT_MAX, message=TEXT_TOO_LONG)],
+                              description=_l("What happened in the period, in a few paragraphs."))
+    learned = TextAreaField(_l("What the group learned"), validators=[Length(max=TEXT_MAX, message=TEXT_TOO_LONG)])
+    will_change = TextAreaField(_l("What the group will change"),
+                                validators=[Length(max=TEXT_MAX, message=TEXT_TOO_LONG)])
 
     kpi_ids: list[int] = []
 
@@ -65,8 +68,8 @@ def report_form_class(kpis: Iterable[ScorecardKpi]) -> type[ReportForm]:
             f"{kpi.name} ({kpi.unit})", validators=[Optional(), at_most_places(4)], description=VALUE_HELP,
             render_kw={"inputmode": "decimal", "autocomplete": "off"})
         attrs[note_field(kpi.id)] = TextAreaField(
-            f"Note on {kpi.name}", validators=[Length(max=NOTE_MAX, message=f"Write at most {NOTE_MAX:,} characters.")],
-            description="Why the value is missing or what it means (optional when a value is given).")
+            _("Note on %(name)s", name=kpi.name), validators=[Length(max=NOTE_MAX, message=NOTE_TOO_LONG)],
+            description=_("Why the value is missing or what it means (optional when a value is given)."))
     return type("KpiReportForm", (ReportForm,), attrs)
 
 

@@ -25,7 +25,9 @@ from sqlalchemy import and_, func, select
 from programme.accounts.models import GroupUser
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, require_role
+from programme.core.i18n import current_language
 from programme.core.kept import Kept, database_key
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.monitoring.models import (
@@ -137,8 +139,9 @@ def _shared_rows() -> tuple[list[Any], frozenset[str]]:
 #: What the benchmarking pages read, per version of the data: the shared KPIs, and one KPI's rows.
 _shared_kept: Kept[tuple[list[Any], frozenset[str]]] = Kept(4)
 _benchmark_kept: Kept[tuple[list[Any], bool]] = Kept(32)
-#: One KPI's benchmark as a reader sees it (named, or anonymous but for the reader's groups), per version.
-_ranked_kept: Kept[Benchmark] = Kept(64)
+#: One KPI's benchmark as a reader sees it (named, or anonymous but for the reader's groups), per version and
+#: language.
+_ranked_kept: Kept[Benchmark] = Kept(128)
 
 
 def shared_kpis(*, actor: Actor, version: Hashable | None = None) -> list[SharedKpi]:
@@ -246,7 +249,9 @@ def benchmark(kpi_key: str, *, actor: Actor, published: bool | None = None,
         published = publication_found
     if version is None:
         return _ranked(kpi_key, rows, named=named, groups=groups, published=published)
-    return _ranked_kept.get((database_key(), version, kpi_key, named, frozenset(groups), published),
+    # The anonymous rows' labels are written in the reader's language: one kept per language.
+    return _ranked_kept.get((database_key(), version, kpi_key, named, frozenset(groups), published,
+                             current_language()),
                             lambda: _ranked(kpi_key, rows, named=named, groups=groups, published=published))
 
 
@@ -291,8 +296,8 @@ def _ranked(kpi_key: str, rows: list[Any], *, named: bool, groups: set[int], pub
                                        value, r.period_end,
                                        baseline, target, made, ranked[i], own))
         else:
-            result.append(BenchmarkRow(f"Initiative {letters(anonymous)}", None, None, None, value, r.period_end,
-                                       baseline, target, made, ranked[i], own))
+            result.append(BenchmarkRow(_("Initiative %(letter)s", letter=letters(anonymous)), None, None, None,
+                                       value, r.period_end, baseline, target, made, ranked[i], own))
             anonymous += 1
     first = rows[0]
     return Benchmark(kpi_key, first.kpi_name, first.unit, first.direction, bool(published), shown, result)

@@ -17,7 +17,10 @@ from sqlalchemy import select
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.i18n import speaking_to
+from programme.core.money import format_number
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_day, local_date
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
@@ -49,7 +52,7 @@ def _text(value: str | None, field: str, message: str) -> str:
     if not text:
         raise RuleViolation(message, field=field)
     if len(text) > REASON_MAX:
-        raise RuleViolation(f"Write at most {REASON_MAX:,} characters.", field=field)
+        raise RuleViolation(_("Write at most %(count)s characters.", count=format_number(REASON_MAX, 0)), field=field)
     return text
 
 
@@ -63,28 +66,30 @@ def record_milestone_review(
     may not be after today in ``timezone`` (the programme's)."""
     _visible(initiative, actor)
     if not may_record(actor):
-        raise AccessDenied("only programme managers record milestone reviews")
+        raise AccessDenied(_("only programme managers record milestone reviews"))
     try:
         chosen = MilestoneDecision(decision)
     except ValueError:
-        raise RuleViolation("Choose continue, continue with conditions or terminate.", field="decision") from None
-    reason = _text(reason, "reason", "Give the reason for the decision.")
+        raise RuleViolation(_("Choose continue, continue with conditions or terminate."), field="decision") from None
+    reason = _text(reason, "reason", _("Give the reason for the decision."))
     conditions = (conditions or "").strip()
     if chosen is MilestoneDecision.CONDITIONS:
-        conditions = _text(conditions, "conditions", "State the conditions the initiative continues under.")
+        conditions = _text(conditions, "conditions", _("State the conditions the initiative continues under."))
     elif len(conditions) > REASON_MAX:
-        raise RuleViolation(f"Write at most {REASON_MAX:,} characters.", field="conditions")
+        raise RuleViolation(_("Write at most %(count)s characters.", count=format_number(REASON_MAX, 0)),
+                            field="conditions")
     if not isinstance(decided_on, date) or isinstance(decided_on, datetime):
-        raise RuleViolation("Give the day of the decision.", field="decided_on")
+        raise RuleViolation(_("Give the day of the decision."), field="decided_on")
     today = local_date(now, timezone)
     if decided_on > today:
-        raise RuleViolation(f"The decision date {format_day(decided_on)} is in the future.", field="decided_on")
+        raise RuleViolation(_("The decision date %(day)s is in the future.", day=format_day(decided_on)),
+                            field="decided_on")
     wanted: InitiativeStatus | None = None
     if next_status not in (None, ""):
         try:
             wanted = InitiativeStatus(next_status)
         except ValueError:
-            raise RuleViolation("Choose a stage of the initiative.", field="next_status") from None
+            raise RuleViolation(_("Choose a stage of the initiative."), field="next_status") from None
     # The initiative's life is funding's: it checks the stage change and makes it.
     before, after = change_initiative_stage(initiative, terminate=chosen is MilestoneDecision.TERMINATE, to=wanted,
                                             on=decided_on, actor=actor)
@@ -101,16 +106,27 @@ def record_milestone_review(
     return review
 
 
-def _notify(initiative: Initiative, review: MilestoneReview) -> None:
-    subject = f"Milestone review of {initiative.reference}: {review.decision.label.lower()}"
-    body = f"The programme reviewed {initiative.reference} ({initiative.name}) on {format_day(review.decided_on)}: " \
-           f"{review.decision.label.lower()}.\n\nReason: {review.reason}"
+def _message(initiative: Initiative, review: MilestoneReview) -> tuple[str, str]:
+    """The subject and body telling the group of a review, in the language being written in."""
+    decision = review.decision.label.lower()
+    subject = _("Milestone review of %(reference)s: %(decision)s", reference=initiative.reference, decision=decision)
+    body = _("The programme reviewed %(reference)s (%(name)s) on %(day)s: %(decision)s.",
+             reference=initiative.reference, name=initiative.name, day=format_day(review.decided_on),
+             decision=decision)
+    body += "\n\n" + _("Reason: %(reason)s", reason=review.reason)
     if review.conditions:
-        body += f"\n\nConditions: {review.conditions}"
+        body += "\n\n" + _("Conditions: %(conditions)s", conditions=review.conditions)
     if review.status_after != review.status_before:
-        body += f"\n\nThe initiative is now {review.status_after.label.lower()}."
+        body += "\n\n" + _("The initiative is now %(status)s.", status=review.status_after.label.lower())
     if review.decision is MilestoneDecision.TERMINATE:
-        body += " It receives no more grants and can no longer ask for funding; its loans are still collected."
+        body += " " + _("It receives no more grants and can no longer ask for funding; its loans are still "
+                        "collected.")
+    return subject, body
+
+
+def _notify(initiative: Initiative, review: MilestoneReview) -> None:
     for member in initiative.group.users:
+        with speaking_to(member.user):
+            subject, body = _message(initiative, review)
         notify(db.session, email=member.user.email, user_id=member.user_id, subject=subject, body=body,
                link=f"/initiatives/{initiative.id}/milestone-reviews")

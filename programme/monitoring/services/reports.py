@@ -20,7 +20,12 @@ from sqlalchemy import select
 from programme.accounts.models import GroupUser, User, UserRole
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.i18n import speaking_to
+from programme.core.money import format_number
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import lazy_pgettext
 from programme.core.timezone import format_day
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
@@ -40,8 +45,8 @@ NOTE_MAX = 2_000
 #: Initiatives that no longer report: their existing reports stay, nothing new is opened, reminded or flagged.
 CLOSED = (InitiativeStatus.TERMINATED, InitiativeStatus.COMPLETED)
 
-TEXTS = (("narrative", "the narrative"), ("learned", "what the group learned"),
-         ("will_change", "what the group will change"))
+TEXTS = (("narrative", _l("the narrative")), ("learned", _l("what the group learned")),
+         ("will_change", _l("what the group will change")))
 
 
 def value_field(kpi_id: int) -> str:
@@ -71,10 +76,10 @@ def require_write(report: SelfEvaluationReport, actor: Actor) -> None:
     it is submitted (frozen)."""
     _viewable(report.initiative, actor)
     if not may_edit(report.initiative, actor):
-        raise AccessDenied("only the initiative's group and programme managers write its reports")
+        raise AccessDenied(_("only the initiative's group and programme managers write its reports"))
     if report.frozen:
-        raise RuleViolation(f"Report {report.number} of {report.initiative.reference} was submitted: "
-                            "it is frozen and can no longer be changed.")
+        raise RuleViolation(_("Report %(number)s of %(reference)s was submitted: it is frozen and can no longer be "
+                              "changed.", number=report.number, reference=report.initiative.reference))
 
 
 def reports_of(initiative: Initiative, *, actor: Actor) -> list[SelfEvaluationReport]:
@@ -136,7 +141,7 @@ def open_reports(initiative: Initiative, *, today: date, actor: Actor, now: date
     initiative has a scorecard and still runs. Idempotent: returns the reports opened (none the second time)."""
     _viewable(initiative, actor)
     if not may_edit(initiative, actor):
-        raise AccessDenied("only the initiative's group and programme managers open its reports")
+        raise AccessDenied(_("only the initiative's group and programme managers open its reports"))
     scorecard = _scorecard_of(initiative)
     if scorecard is None or initiative.status in CLOSED:
         return []
@@ -222,7 +227,7 @@ def kpi_lines(report: SelfEvaluationReport) -> list[KpiLine]:
 def _text(value: str | None, field: str, maximum: int) -> str:
     text = (value or "").strip()
     if len(text) > maximum:
-        raise RuleViolation(f"Write at most {maximum:,} characters.", field=field)
+        raise RuleViolation(_("Write at most %(count)s characters.", count=format_number(maximum, 0)), field=field)
     return text
 
 
@@ -241,8 +246,9 @@ def save_report(report: SelfEvaluationReport, *, values: dict[int, tuple[Decimal
         if kpi is None:
             known = db.session.get(ScorecardKpi, kpi_id)
             if known is not None and known.scorecard_id == report.scorecard_id:
-                raise RuleViolation(f"“{known.name}” was dropped from the scorecard: it takes no value.", field=field)
-            raise RuleViolation("This KPI is not on the report's scorecard.", field=field)
+                raise RuleViolation(_("“%(name)s” was dropped from the scorecard: it takes no value.", name=known.name),
+                                    field=field)
+            raise RuleViolation(_("This KPI is not on the report's scorecard."), field=field)
         value, note = pair
         checked[kpi_id] = (kpi_number(value, field), _text(note, note_field(kpi_id), NOTE_MAX))
     texts = {name: _text(given, name, TEXT_MAX)
@@ -272,12 +278,12 @@ def save_report(report: SelfEvaluationReport, *, values: dict[int, tuple[Decimal
 def missing_for_submission(report: SelfEvaluationReport) -> list[tuple[str, str]]:
     """(field, what) for each thing a submission still lacks: the three texts, then a value or a note for each
     live KPI."""
-    missing = [(name, label) for name, label in TEXTS if not (getattr(report, name) or "").strip()]
+    missing = [(name, str(label)) for name, label in TEXTS if not (getattr(report, name) or "").strip()]
     values = _values(report.id)
     for kpi in live_kpis(report):
         row = values.get(kpi.id)
         if row is None or (row.value is None and not (row.note or "").strip()):
-            missing.append((value_field(kpi.id), f"a value or a note for “{kpi.name}”"))
+            missing.append((value_field(kpi.id), _("a value or a note for “%(name)s”", name=kpi.name)))
     return missing
 
 
@@ -307,19 +313,21 @@ def submit_report(report: SelfEvaluationReport, *, actor: Actor, now: datetime) 
     require_write(report, actor)
     missing = missing_for_submission(report)
     if missing:
-        raise RuleViolation("The report cannot be submitted yet: give " + "; ".join(w for _, w in missing) + ".",
-                            field=missing[0][0])
+        raise RuleViolation(_("The report cannot be submitted yet: give %(missing)s.",
+                              missing="; ".join(what for _field, what in missing)), field=missing[0][0])
     report.status = ReportStatus.SUBMITTED
     report.submitted_at, report.submitted_by_id = now, actor.id
     report.updated_at, report.updated_by_id = now, actor.id
     db.session.flush()
     initiative = report.initiative
     for manager in _managers():
-        notify(db.session, email=manager.email, user_id=manager.id,
-               subject=f"Self-evaluation report {report.number} of {initiative.reference} submitted",
-               body=f"{initiative.name} submitted its self-evaluation report for {format_day(report.period_start)} "
-                    f"to {format_day(report.period_end)} (due {format_day(report.due_on)}).",
-               link=_link(report))
+        with speaking_to(manager):
+            subject = _("Self-evaluation report %(number)s of %(reference)s submitted", number=report.number,
+                        reference=initiative.reference)
+            body = _("%(name)s submitted its self-evaluation report for %(start)s to %(end)s (due %(due)s).",
+                     name=initiative.name, start=format_day(report.period_start), end=format_day(report.period_end),
+                     due=format_day(report.due_on))
+        notify(db.session, email=manager.email, user_id=manager.id, subject=subject, body=body, link=_link(report))
     audit.record(db.session, actor, "report.submitted", report, initiative=initiative.reference,
                  number=report.number, late=is_overdue(report.due_on, now.date()))
     return report
@@ -393,13 +401,14 @@ def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: s
             report.reminded_at = now
             initiative = report.initiative
             for person in users_of(initiative):
-                notify(db.session, email=person.email, user_id=person.id,
-                       subject=f"Self-evaluation report {report.number} of {initiative.reference} due "
-                               f"{format_day(report.due_on)}",
-                       body=f"The self-evaluation report of {initiative.name} for {format_day(report.period_start)} to "
-                            f"{format_day(report.period_end)} is due on {format_day(report.due_on)} and is not "
-                            "submitted yet: give the KPI values, the narrative, what the group learned and what it "
-                            "will change.",
+                with speaking_to(person):
+                    subject = _("Self-evaluation report %(number)s of %(reference)s due %(due)s",
+                                number=report.number, reference=initiative.reference, due=format_day(report.due_on))
+                    body = _("The self-evaluation report of %(name)s for %(start)s to %(end)s is due on %(due)s and "
+                             "is not submitted yet: give the KPI values, the narrative, what the group learned and "
+                             "what it will change.", name=initiative.name, start=format_day(report.period_start),
+                             end=format_day(report.period_end), due=format_day(report.due_on))
+                notify(db.session, email=person.email, user_id=person.id, subject=subject, body=body,
                        link=_link(report))
                 notifications += 1
             audit.record(db.session, actor, "report.reminded", report, initiative=initiative.reference,
@@ -421,21 +430,25 @@ def run_report_schedule(*, today: date, actor: Actor, now: datetime, timezone: s
         group_ids = set()
         for person in users_of(initiative):
             group_ids.add(person.id)
-            notify(db.session, email=person.email, user_id=person.id,
-                   subject=f"Self-evaluation report {report.number} of {initiative.reference} is overdue",
-                   body=f"The self-evaluation report of {initiative.name} for {format_day(report.period_start)} to "
-                        f"{format_day(report.period_end)} was due on {format_day(report.due_on)}. Submit it as soon as "
-                        "you can.",
+            with speaking_to(person):
+                subject = _("Self-evaluation report %(number)s of %(reference)s is overdue", number=report.number,
+                            reference=initiative.reference)
+                body = _("The self-evaluation report of %(name)s for %(start)s to %(end)s was due on %(due)s. Submit "
+                         "it as soon as you can.", name=initiative.name, start=format_day(report.period_start),
+                         end=format_day(report.period_end), due=format_day(report.due_on))
+            notify(db.session, email=person.email, user_id=person.id, subject=subject, body=body,
                    link=_link(report))
             notifications += 1
         for manager in managers:
             if manager.id in group_ids:
                 continue
-            notify(db.session, email=manager.email, user_id=manager.id,
-                   subject=f"Overdue: self-evaluation report {report.number} of {initiative.reference}",
-                   body=f"{initiative.name} has not submitted its self-evaluation report for "
-                        f"{format_day(report.period_start)} to {format_day(report.period_end)}, due on "
-                        f"{format_day(report.due_on)}.",
+            with speaking_to(manager):
+                subject = _("Overdue: self-evaluation report %(number)s of %(reference)s", number=report.number,
+                            reference=initiative.reference)
+                body = _("%(name)s has not submitted its self-evaluation report for %(start)s to %(end)s, due on "
+                         "%(due)s.", name=initiative.name, start=format_day(report.period_start),
+                         end=format_day(report.period_end), due=format_day(report.due_on))
+            notify(db.session, email=manager.email, user_id=manager.id, subject=subject, body=body,
                    link=_link(report))
             notifications += 1
         audit.record(db.session, actor, "report.overdue_flagged", report, initiative=initiative.reference,
@@ -460,7 +473,8 @@ def reports_awaiting(*, actor: Actor, limit: int = 50) -> list[SelfEvaluationRep
 
 
 #: The states of the programme-wide list of reports (the dashboard's figures link to each).
-REPORT_STATES = {"submitted": "Submitted", "open": "Being drafted, not yet due", "overdue": "Overdue"}
+REPORT_STATES = {"submitted": lazy_pgettext("report", "Submitted"), "open": _l("Being drafted, not yet due"),
+                 "overdue": lazy_pgettext("report", "Overdue")}
 
 
 def reports_in_state(state: str, *, today: date, actor: Actor, limit: int = 500) -> list[SelfEvaluationReport]:
@@ -469,7 +483,7 @@ def reports_in_state(state: str, *, today: date, actor: Actor, limit: int = 500)
     (the longest overdue first)."""
     has_role = getattr(actor, "has_role", None)
     if not (has_role and (has_role(Role.PROGRAMME_MANAGER) or has_role(Role.FUND_ADMINISTRATOR))):
-        raise AccessDenied("only programme managers and fund administrators see every initiative's reports")
+        raise AccessDenied(_("only programme managers and fund administrators see every initiative's reports"))
     if state not in REPORT_STATES:
         raise NotFound(f"no list of {state} reports")
     report = SelfEvaluationReport

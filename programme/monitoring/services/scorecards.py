@@ -24,6 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.money import format_number
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.models import Direction, KpiOrigin, Scorecard, ScorecardKpi
@@ -92,15 +95,16 @@ def load_template(rules_folder: Path | str, key: str) -> TemplateFile:
         except RulesError as exc:
             if path in named:
                 relative = path.relative_to(Path(rules_folder)).as_posix()
-                raise RuleViolation(f"The scorecard template {key!r} ({relative}) is not valid: {exc}",
-                                    field="template") from None
+                raise RuleViolation(_("The scorecard template %(key)s (%(file)s) is not valid: %(problems)s",
+                                      key=repr(key), file=relative, problems=exc), field="template") from None
             continue
         if t.key == key:
             return t
         if path in named:
-            raise RuleViolation(f"The scorecard template file {t.file} has the key {t.key!r}, not {key!r}.",
-                                field="template")
-    raise RuleViolation(f"There is no scorecard template {key!r} in the rules folder.", field="template")
+            raise RuleViolation(_("The scorecard template file %(file)s has the key %(found)s, not %(key)s.",
+                                  file=t.file, found=repr(t.key), key=repr(key)), field="template")
+    raise RuleViolation(_("There is no scorecard template %(key)s in the rules folder.", key=repr(key)),
+                        field="template")
 
 
 # Access -----------------------------------------------------------------------------------------------------
@@ -123,9 +127,10 @@ def require_edit(initiative: Initiative, actor: Actor) -> None:
     RuleViolation if the initiative was terminated."""
     _viewable(initiative, actor)
     if not may_edit(initiative, actor):
-        raise AccessDenied("only the initiative's group and programme managers change its scorecard")
+        raise AccessDenied(_("only the initiative's group and programme managers change its scorecard"))
     if initiative.status == InitiativeStatus.TERMINATED:
-        raise RuleViolation(f"{initiative.reference} was terminated: its scorecard can be read, not changed.")
+        raise RuleViolation(_("%(reference)s was terminated: its scorecard can be read, not changed.",
+                                reference=initiative.reference))
 
 
 def get_initiative(initiative_id: int, *, actor: Actor) -> Initiative:
@@ -159,12 +164,21 @@ def kpis_of(scorecard: Scorecard) -> list[ScorecardKpi]:
 # Values -----------------------------------------------------------------------------------------------------
 
 
-def _text(value: str | None, label: str, field: str, maximum: int | None = None) -> str:
+def _missing(field: str) -> str:
+    """What a refusal asks for when a KPI's text is missing."""
+    if field == "name":
+        return _("Give the KPI's name.")
+    if field == "unit":
+        return _("Give the KPI's unit.")
+    return _("Give the KPI's source (where its value comes from).")
+
+
+def _text(value: str | None, field: str, maximum: int | None = None) -> str:
     text = (value or "").strip()
     if not text:
-        raise RuleViolation(f"Give the KPI's {label}.", field=field)
+        raise RuleViolation(_missing(field), field=field)
     if maximum is not None and len(text) > maximum:
-        raise RuleViolation(f"Write at most {maximum} characters.", field=field)
+        raise RuleViolation(_("Write at most %(count)s characters.", count=maximum), field=field)
     return text
 
 
@@ -172,7 +186,7 @@ def _direction(value: str | Direction | None) -> Direction:
     try:
         return Direction(value)
     except ValueError:
-        raise RuleViolation("Say whether higher or lower is better.", field="direction") from None
+        raise RuleViolation(_("Say whether higher or lower is better."), field="direction") from None
 
 
 def kpi_number(value: object, field: str) -> Decimal | None:
@@ -181,17 +195,17 @@ def kpi_number(value: object, field: str) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, float | bool):
-        raise RuleViolation("Give the number as a decimal, not a binary float.", field=field)
+        raise RuleViolation(_("Give the number as a decimal, not a binary float."), field=field)
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
-        raise RuleViolation(f"{str(value)[:40]!r} is not a number.", field=field) from None
+        raise RuleViolation(_("%(value)s is not a number.", value=repr(str(value)[:40])), field=field) from None
     if not number.is_finite():
-        raise RuleViolation("Give a finite number.", field=field)
+        raise RuleViolation(_("Give a finite number."), field=field)
     if abs(number) >= LIMIT:
-        raise RuleViolation(f"Give a number below {LIMIT:,}.", field=field)
+        raise RuleViolation(_("Give a number below %(limit)s.", limit=format_number(LIMIT, 0)), field=field)
     if number != number.quantize(Decimal(1).scaleb(-PLACES)):
-        raise RuleViolation(f"Use at most {PLACES} decimal places.", field=field)
+        raise RuleViolation(_("Use at most %(places)s decimal places.", places=PLACES), field=field)
     return number
 
 
@@ -223,7 +237,8 @@ def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_f
     and one KPI per template KPI. Once per initiative."""
     require_edit(initiative, actor)
     if get_scorecard(initiative, actor=actor) is not None:
-        raise RuleViolation(f"{initiative.reference} already has a scorecard.", field="template")
+        raise RuleViolation(_("%(reference)s already has a scorecard.", reference=initiative.reference),
+                            field="template")
     key = (template_key or "").strip() or initiative.call.rules.monitoring.scorecard
     loaded = load_template(rules_folder, key)
     scorecard = Scorecard(initiative_id=initiative.id, template_key=loaded.key, template_file=loaded.file,
@@ -234,7 +249,8 @@ def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_f
             db.session.add(scorecard)
             db.session.flush()
     except IntegrityError:
-        raise RuleViolation(f"{initiative.reference} already has a scorecard.", field="template") from None
+        raise RuleViolation(_("%(reference)s already has a scorecard.", reference=initiative.reference),
+                            field="template") from None
     position = 0
     for perspective in loaded.template.perspectives:
         for factor in perspective.factors:
@@ -262,20 +278,20 @@ def add_kpi(scorecard: Scorecard, *, factor_key: str, name: str, unit: str, dire
     factor = next(((p, f) for p in scorecard.template.perspectives for f in p.factors if f.key == factor_key),
                   None)
     if factor is None:
-        raise RuleViolation("Choose one of the scorecard's critical success factors.", field="factor")
+        raise RuleViolation(_("Choose one of the scorecard's critical success factors."), field="factor")
     perspective, success_factor = factor
-    name = _text(name, "name", "name", NAME_MAX)
-    unit = _text(unit, "unit", "unit", UNIT_MAX)
+    name = _text(name, "name", NAME_MAX)
+    unit = _text(unit, "unit", UNIT_MAX)
     chosen = _direction(direction)
-    source = _text(source, "source (where its value comes from)", "source")
+    source = _text(source, "source")
     base, goal = kpi_number(baseline, "baseline"), kpi_number(target, "target")
     _lock(scorecard)
     if _live_in_factor(scorecard, factor_key) >= MAX_KPIS_PER_FACTOR:
-        raise RuleViolation(f"“{success_factor.title}” already has {MAX_KPIS_PER_FACTOR} KPIs: drop one first.",
-                            field="factor")
+        raise RuleViolation(_("“%(factor)s” already has %(count)s KPIs: drop one first.",
+                              factor=success_factor.title, count=MAX_KPIS_PER_FACTOR), field="factor")
     existing = kpis_of(scorecard)
     if any(k.live and k.name.casefold() == name.casefold() for k in existing):
-        raise RuleViolation("The scorecard already has a KPI with this name.", field="name")
+        raise RuleViolation(_("The scorecard already has a KPI with this name."), field="name")
     keys = {k.key for k in existing}
     key, suffix = _slug(name), 1
     base_key = key
@@ -300,14 +316,14 @@ def update_kpi(kpi: ScorecardKpi, *, name: str, unit: str, direction: str | Dire
                now: datetime) -> ScorecardKpi:
     """Rename a KPI, change its unit, direction or source, set its baseline and target."""
     require_edit(kpi.scorecard.initiative, actor)
-    name = _text(name, "name", "name", NAME_MAX)
-    unit = _text(unit, "unit", "unit", UNIT_MAX)
+    name = _text(name, "name", NAME_MAX)
+    unit = _text(unit, "unit", UNIT_MAX)
     chosen = _direction(direction)
-    source = _text(source, "source (where its value comes from)", "source")
+    source = _text(source, "source")
     base, goal = kpi_number(baseline, "baseline"), kpi_number(target, "target")
     _lock(kpi.scorecard)
     if any(k.id != kpi.id and k.live and k.name.casefold() == name.casefold() for k in kpis_of(kpi.scorecard)):
-        raise RuleViolation("The scorecard already has a KPI with this name.", field="name")
+        raise RuleViolation(_("The scorecard already has a KPI with this name."), field="name")
     before = {"name": kpi.name, "unit": kpi.unit, "direction": kpi.direction.value, "source": kpi.source,
               "baseline": kpi.baseline, "target": kpi.target}
     kpi.name, kpi.unit, kpi.direction, kpi.source = name, unit, chosen, source
@@ -326,16 +342,17 @@ def drop_kpi(kpi: ScorecardKpi, *, reason: str, actor: Actor, now: datetime) -> 
     """Drop a live KPI, saying why; its factor keeps at least one live KPI. The row stays (reports keep it)."""
     require_edit(kpi.scorecard.initiative, actor)
     if not kpi.live:
-        raise RuleViolation(f"“{kpi.name}” was already dropped.")
+        raise RuleViolation(_("“%(name)s” was already dropped.", name=kpi.name))
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("Say why the KPI is dropped.", field="reason")
+        raise RuleViolation(_("Say why the KPI is dropped."), field="reason")
     if len(reason) > 2000:
-        raise RuleViolation("Write at most 2,000 characters.", field="reason")
+        raise RuleViolation(_("Write at most 2,000 characters."), field="reason")
     _lock(kpi.scorecard)
     if _live_in_factor(kpi.scorecard, kpi.factor_key) <= 1:
-        raise RuleViolation(f"“{kpi.name}” is the last KPI of “{kpi.factor_title}”: a critical success factor "
-                            "keeps at least one. Add another first.", field="reason")
+        raise RuleViolation(_("“%(name)s” is the last KPI of “%(factor)s”: a critical success factor keeps at "
+                              "least one. Add another first.", name=kpi.name, factor=kpi.factor_title),
+                            field="reason")
     kpi.dropped_at, kpi.dropped_by_id, kpi.drop_reason = now, actor.id, reason
     db.session.flush()
     audit.record(db.session, actor, "scorecard.kpi_dropped", kpi, key=kpi.key, reason=reason)
@@ -346,12 +363,13 @@ def restore_kpi(kpi: ScorecardKpi, *, actor: Actor, now: datetime) -> ScorecardK
     """Bring a dropped KPI back, if its factor has room (at most three live)."""
     require_edit(kpi.scorecard.initiative, actor)
     if kpi.live:
-        raise RuleViolation(f"“{kpi.name}” is not dropped.")
+        raise RuleViolation(_("“%(name)s” is not dropped.", name=kpi.name))
     _lock(kpi.scorecard)
     if _live_in_factor(kpi.scorecard, kpi.factor_key) >= MAX_KPIS_PER_FACTOR:
-        raise RuleViolation(f"“{kpi.factor_title}” already has {MAX_KPIS_PER_FACTOR} KPIs: drop one first.")
+        raise RuleViolation(_("“%(factor)s” already has %(count)s KPIs: drop one first.",
+                              factor=kpi.factor_title, count=MAX_KPIS_PER_FACTOR))
     if any(k.live and k.name.casefold() == kpi.name.casefold() for k in kpis_of(kpi.scorecard)):
-        raise RuleViolation("The scorecard already has a live KPI with this name: rename that one first.")
+        raise RuleViolation(_("The scorecard already has a live KPI with this name: rename that one first."))
     reason = kpi.drop_reason
     kpi.dropped_at, kpi.dropped_by_id, kpi.drop_reason = None, None, None
     kpi.changed_at = now
@@ -361,6 +379,11 @@ def restore_kpi(kpi: ScorecardKpi, *, actor: Actor, now: datetime) -> ScorecardK
 
 
 # What changed -----------------------------------------------------------------------------------------------
+
+
+#: What a change from the template is called (``Change.label``).
+CHANGE_LABELS = {"added": _l("Added by the group"), "renamed": _l("Renamed"), "unit": _l("Unit changed"),
+                 "direction": _l("Direction changed"), "source": _l("Source changed"), "dropped": _l("Dropped")}
 
 
 @dataclass(frozen=True)
@@ -377,8 +400,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        return {"added": "Added by the group", "renamed": "Renamed", "unit": "Unit changed",
-                "direction": "Direction changed", "source": "Source changed", "dropped": "Dropped"}[self.kind]
+        return str(CHANGE_LABELS[self.kind])
 
 
 def changes_from_template(scorecard: Scorecard) -> list[Change]:

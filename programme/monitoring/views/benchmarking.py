@@ -11,6 +11,8 @@ from flask_login import login_required
 
 from programme.core.access import Role, require_role
 from programme.core.charts import Scale, rounded
+from programme.core.money import symbols_in_use
+from programme.core.texts import gettext as _
 from programme.core.timezone import programme_today
 from programme.core.web import actor, commit, now, page_arg, programme_zone, send_workbook
 from programme.dashboard.cache import data_version
@@ -44,6 +46,11 @@ class Chart:
     description: str
 
 
+def _percent(value: Decimal) -> str:
+    """A percentage as written in the language being answered (12.5 %, 12,5 %)."""
+    return f"{value} %".replace(".", symbols_in_use()[0])
+
+
 def _chart(rows: list[BenchmarkRow], width: int = 720, left: int = 220, row: int = 26) -> Chart | None:
     """Horizontal bars of progress (0 at the baseline, 100 % at the target), clipped to −50 %…150 %."""
     ranked = [r for r in rows if r.progress is not None]
@@ -58,9 +65,10 @@ def _chart(rows: list[BenchmarkRow], width: int = 720, left: int = 220, row: int
     bars = []
     for index, r in enumerate(ranked):
         end = at(r.progress)  # type: ignore[arg-type]
-        text = f"{(r.progress * 100).quantize(Decimal('0.1'))} %"  # type: ignore[operator]
+        text = _percent((r.progress * 100).quantize(Decimal("0.1")))  # type: ignore[operator]
         bars.append(Bar(r.label, 20 + index * row, min(zero, end), abs(end - zero), r.own, text,
-                        f"{r.label}: rank {r.rank}, progress {text}"))
+                        _("%(initiative)s: rank %(rank)s, progress %(progress)s", initiative=r.label, rank=r.rank,
+                          progress=text)))
     height = 30 + len(ranked) * row
     description = "; ".join(b.title for b in bars)
     return Chart(width, height, left, zero, at(Decimal(1)), bars, description)
@@ -136,7 +144,7 @@ def publish(kpi_key: str):
     if form.validate_on_submit():
         benchmarking.publish(kpi_key, actor=actor(), now=now())
         commit()
-        flash("The initiatives' names on this benchmark are now shown to the groups.", "success")
+        flash(_("The initiatives' names on this benchmark are now shown to the groups."), "success")
     return redirect(url_for("benchmarking.kpi", kpi_key=kpi_key))
 
 
@@ -148,7 +156,7 @@ def withdraw(kpi_key: str):
     if form.validate_on_submit():
         benchmarking.withdraw(kpi_key, actor=actor(), now=now())
         commit()
-        flash("The publication was withdrawn: each group sees the others without their names again.", "success")
+        flash(_("The publication was withdrawn: each group sees the others without their names again."), "success")
     return redirect(url_for("benchmarking.kpi", kpi_key=kpi_key))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from programme.accounts.models import User
 from programme.core.access import AccessDenied
+from programme.core.texts import gettext as _
 from programme.core.timezone import programme_today
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.extensions import db
@@ -56,7 +57,7 @@ def reviews(initiative_id: int):
 def record(initiative_id: int):
     initiative = get_initiative(initiative_id, actor=actor())
     if not milestones.may_record(actor()):
-        raise AccessDenied("only programme managers record milestone reviews")
+        raise AccessDenied(_("only programme managers record milestone reviews"))
     form = _form(initiative, MilestoneReviewForm())
     if form.validate_on_submit():
         with attempt(form) as done:
@@ -66,7 +67,7 @@ def record(initiative_id: int):
                 now=now(), timezone=programme_zone())
             label, after = review.decision.label, review.status_after.label
         if done.ok:
-            flash(f"The milestone review was recorded: {label.lower()}; {initiative.reference} is "
-                  f"{after.lower()}.", "success")
+            flash(_("The milestone review was recorded: %(decision)s; %(reference)s is %(status)s.",
+                    decision=label.lower(), reference=initiative.reference, status=after.lower()), "success")
             return redirect(url_for("milestones.reviews", initiative_id=initiative_id))
     return _page(initiative, form, status=422)

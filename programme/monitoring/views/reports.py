@@ -19,6 +19,7 @@ from sqlalchemy import select
 from programme.accounts.models import User
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.timezone import programme_today
 from programme.core.web import actor, attempt, commit, form_error, now, programme_zone
 from programme.extensions import db
@@ -73,15 +74,15 @@ def open_due(initiative_id: int):
     initiative = get_initiative(initiative_id, actor=user)
     form = ActionForm()
     if not form.validate_on_submit():
-        flash("The form was stale or incomplete. Reload the page and try again.", "error")
+        flash(_("The form was stale or incomplete. Reload the page and try again."), "error")
         return redirect(url_for("reports.reports", initiative_id=initiative.id))
     opened = services.open_reports(initiative, today=_today(), actor=user, now=now(), timezone=programme_zone())
     numbers = [r.number for r in opened]
     commit()
     if numbers:
-        flash(f"Report(s) {', '.join(map(str, numbers))} opened.", "success")
+        flash(_("Report(s) %(numbers)s opened.", numbers=", ".join(map(str, numbers))), "success")
     else:
-        flash("Every period that has begun already has its report.", "info")
+        flash(_("Every period that has begun already has its report."), "info")
     return redirect(url_for("reports.reports", initiative_id=initiative.id))
 
 
@@ -155,7 +156,8 @@ def save(report_id: int):
                                  learned=form.learned.data or "", will_change=form.will_change.data or "",
                                  actor=actor(), now=now())
         if done.ok:
-            flash(f"Report {report.number} was saved (a draft: submit it when it is complete).", "success")
+            flash(_("Report %(number)s was saved (a draft: submit it when it is complete).", number=report.number),
+                  "success")
             return redirect(url_for("reports.report", report_id=report.id))
     return _page(report, form=form, status=422)
 
@@ -170,11 +172,11 @@ def submit(report_id: int):
         with attempt(flash_unplaced=False) as done:
             services.submit_report(report, actor=actor(), now=now())
         if done.ok:
-            flash(f"Report {report.number} was submitted; it is frozen from now on.", "success")
+            flash(_("Report %(number)s was submitted; it is frozen from now on.", number=report.number), "success")
             return redirect(url_for("reports.report", report_id=report.id))
         refusal = cast(RuleViolation, done.refused)  # without ``also``, only a RuleViolation is caught
     else:
-        refusal = RuleViolation("The form was stale or incomplete. Reload the page and try again.")
+        refusal = RuleViolation(_("The form was stale or incomplete. Reload the page and try again."))
     lines = services.kpi_lines(report)
     page_form = report_form([line.kpi for line in lines], formdata=None, data=_data(report, lines))
     if refusal.field:

@@ -15,6 +15,7 @@ from flask_login import login_required
 
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm, choices
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.forms.scorecards import AddKpiForm, DropForm, EditKpiForm, StartForm, row_ids
@@ -66,10 +67,10 @@ def _sections(scorecard: Scorecard, kpis: list[ScorecardKpi]) -> list[Perspectiv
 def _template_choices(initiative: Initiative) -> tuple[list[Any], str]:
     default = initiative.call.rules.monitoring.scorecard
     available = services.templates_available(_rules_folder())
-    pairs = [(key, f"{name} ({file})" + (" · the call's default" if key == default else ""))
-             for key, name, file in available]
-    if default not in {key for key, _, _ in available}:
-        pairs.insert(0, (default, f"{default} · the call's default"))
+    pairs = [(key, _("%(name)s (%(file)s) · the call's default", name=name, file=file) if key == default
+              else f"{name} ({file})") for key, name, file in available]
+    if default not in {key for key, _name, _file in available}:
+        pairs.insert(0, (default, _("%(key)s · the call's default", key=default)))
     return choices(pairs), default
 
 
@@ -141,15 +142,15 @@ def start(initiative_id: int):
     initiative = services.get_initiative(initiative_id, actor=actor())
     services.require_edit(initiative, actor())
     form = StartForm()
-    form.template.choices, _ = _template_choices(initiative)
+    form.template.choices, _default = _template_choices(initiative)
     if form.validate_on_submit():
         with attempt(form) as done:
             started = services.start_scorecard(initiative, template_key=form.template.data,
                                                rules_folder=_rules_folder(), actor=actor(), now=now())
             count = len(services.kpis_of(started))
         if done.ok:
-            flash(f"The scorecard was started from “{started.template.scorecard.name}” with {count} KPIs.",
-                  "success")
+            flash(_("The scorecard was started from “%(template)s” with %(count)s KPIs.",
+                    template=started.template.scorecard.name, count=count), "success")
             return _back(initiative)
     return _page(initiative, start_form=form, status=422)
 
@@ -161,7 +162,7 @@ def add(initiative_id: int):
     services.require_edit(initiative, actor())
     card = services.get_scorecard(initiative, actor=actor())
     if card is None:
-        raise RuleViolation(f"{initiative.reference} has no scorecard yet: start it first.")
+        raise RuleViolation(_("%(reference)s has no scorecard yet: start it first.", reference=initiative.reference))
     form = AddKpiForm()
     form.factor.choices = _factor_choices(card)
     if form.validate_on_submit():
@@ -171,7 +172,7 @@ def add(initiative_id: int):
                                    baseline=form.baseline.data, target=form.target.data, actor=actor(), now=now())
             name = kpi.name
         if done.ok:
-            flash(f"“{name}” was added to the scorecard.", "success")
+            flash(_("“%(name)s” was added to the scorecard.", name=name), "success")
             return _back(initiative, kpi)
     return _page(initiative, add_form=form, status=422)
 
@@ -194,7 +195,7 @@ def update(kpi_id: int):
                                 source=form.source.data, baseline=form.baseline.data, target=form.target.data,
                                 actor=actor(), now=now())
         if done.ok:
-            flash(f"“{kpi.name}” was saved.", "success")
+            flash(_("“%(name)s” was saved.", name=kpi.name), "success")
             return _back(initiative, kpi)
     return _page(initiative, failed=kpi, failed_form=form, failed_action="update", status=422)
 
@@ -209,7 +210,8 @@ def drop(kpi_id: int):
         with attempt(form) as done:
             services.drop_kpi(kpi, reason=form.reason.data, actor=actor(), now=now())
         if done.ok:
-            flash(f"“{kpi.name}” was dropped; it is kept, with the reason, below the scorecard.", "success")
+            flash(_("“%(name)s” was dropped; it is kept, with the reason, below the scorecard.", name=kpi.name),
+                  "success")
             return _back(initiative)
     return _page(initiative, failed=kpi, failed_form=form, failed_action="drop", status=422)
 
@@ -224,6 +226,6 @@ def restore(kpi_id: int):
         with attempt() as done:
             services.restore_kpi(kpi, actor=actor(), now=now())
         if done.ok:
-            flash(f"“{kpi.name}” is back on the scorecard.", "success")
+            flash(_("“%(name)s” is back on the scorecard.", name=kpi.name), "success")
             return _back(initiative, kpi)
     return _page(initiative, status=422)

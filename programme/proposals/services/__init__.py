@@ -64,6 +64,7 @@ from programme.proposals.services.submitting import (
     eligibility,
     get_version,
     live_eligibility,
+    recorded_verdict,
     submit,
     withdraw,
 )
@@ -79,7 +80,8 @@ __all__ = [
     # attachments
     "add_attachment", "attachments_folder", "get_attachment", "remove_attachment",
     # submitting
-    "budget_check", "build_snapshot", "eligibility", "get_version", "live_eligibility", "submit", "withdraw",
+    "budget_check", "build_snapshot", "eligibility", "get_version", "live_eligibility", "recorded_verdict", "submit",
+    "withdraw",
     # the manager's view
     "EXPORT_COLUMNS", "SORTS", "SubmissionFilter", "SubmissionsPage", "iter_submissions", "list_submissions",
     "override_eligibility", "requested_total", "submissions_page",

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from programme.core.access import Actor, RuleViolation
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.domain import COST_TYPES, CoFinancingKind
 from programme.proposals.models import BudgetLine, CoFinancing, Proposal
@@ -23,7 +24,7 @@ class BudgetLineData:
 
 def _apply_line(proposal: Proposal, line: BudgetLine, data: BudgetLineData) -> None:
     if data.cost_type not in COST_TYPES:
-        raise RuleViolation("Choose a cost type from the list.", field="cost_type")
+        raise RuleViolation(_("Choose a cost type from the list."), field="cost_type")
     if data.activity_id is not None:
         _child(proposal.activities, data.activity_id)
     _check_amount(data.amount, proposal.call.currency, "amount")
@@ -73,7 +74,7 @@ class CoFinancingData:
 def add_cofinancing(proposal: Proposal, data: CoFinancingData, *, actor: Actor, now: datetime) -> CoFinancing:
     _require_edit(proposal, actor, now)
     if data.organisation_id not in {o.id for o in proposal.group.organisations}:
-        raise RuleViolation("Choose one of the group's member organisations.", field="organisation_id")
+        raise RuleViolation(_("Choose one of the group's member organisations."), field="organisation_id")
     _check_amount(data.amount, proposal.call.currency, "amount")
     commitment = CoFinancing(organisation_id=data.organisation_id, kind=data.kind, amount=data.amount,
                              description=data.description.strip())

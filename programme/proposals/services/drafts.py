@@ -15,6 +15,7 @@ from programme.calls import staging
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.domain import MAX_QUARTER, ActivityKind, ClusterStage
 from programme.proposals.models import Activity, Indicator, Proposal
@@ -60,11 +61,11 @@ def start_proposal(call: Call, group: ApplicantGroup, *, title: str, actor: Acto
     if group.role_of(actor) is None:
         raise NotFound()
     if not call.is_accepting(now):
-        raise RuleViolation("This call is not open for proposals.")
+        raise RuleViolation(_("This call is not open for proposals."))
     staging.refuse_unless_invited(call)
     existing = db.session.scalar(select(Proposal).where(Proposal.call_id == call.id, Proposal.group_id == group.id))
     if existing is not None:
-        raise RuleViolation(f"{group.name} has a proposal to this call already.", field="group_id")
+        raise RuleViolation(_("%(group)s has a proposal to this call already.", group=group.name), field="group_id")
     proposal = Proposal(call=call, group=group, title=title.strip(), created_at=now, updated_at=now)
     db.session.add(proposal)
     db.session.flush()
@@ -115,9 +116,9 @@ class ActivityData:
 
 def _apply_activity(activity: Activity, data: ActivityData, currency: str) -> None:
     if not 1 <= data.start_quarter <= MAX_QUARTER:
-        raise RuleViolation(f"Give a quarter from 1 to {MAX_QUARTER}.", field="start_quarter")
+        raise RuleViolation(_("Give a quarter from 1 to %(last)s.", last=MAX_QUARTER), field="start_quarter")
     if not data.start_quarter <= data.end_quarter <= MAX_QUARTER:
-        raise RuleViolation("The last quarter cannot be before the first.", field="end_quarter")
+        raise RuleViolation(_("The last quarter cannot be before the first."), field="end_quarter")
     _check_amount(data.cost, currency, "cost", allow_zero=True)
     activity.title, activity.kind, activity.description = data.title.strip(), data.kind, data.description.strip()
     activity.start_quarter, activity.end_quarter, activity.cost = data.start_quarter, data.end_quarter, data.cost
@@ -164,7 +165,7 @@ class IndicatorData:
 def add_indicator(proposal: Proposal, data: IndicatorData, *, actor: Actor, now: datetime) -> Indicator:
     _require_edit(proposal, actor, now)
     if data.target == data.baseline:
-        raise RuleViolation("The target should differ from the baseline.", field="target")
+        raise RuleViolation(_("The target should differ from the baseline."), field="target")
     indicator = Indicator(position=len(proposal.indicators) + 1, name=data.name.strip(), unit=data.unit.strip(),
                           baseline=data.baseline, target=data.target)
     proposal.indicators.append(indicator)

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import Actor, Role, RuleViolation, require_role
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.models import Activity, BudgetLine, CoFinancing, Indicator, Proposal
 
@@ -49,7 +51,8 @@ def invite_to_next_stage(proposal: Proposal, next_call: Call, *, actor: Actor, n
     draft made by the first and changes nothing."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if next_call.parent_id is None or next_call.parent_id != proposal.call.parent_id:
-        raise RuleViolation(f"{next_call.reference} is not a later stage of {proposal.call.reference}'s call.")
+        raise RuleViolation(_("%(next)s is not a later stage of %(call)s's call.", next=next_call.reference,
+                              call=proposal.call.reference))
     existing = db.session.scalar(select(Proposal).where(Proposal.call_id == next_call.id,
                                                         Proposal.group_id == proposal.group_id))
     if existing is not None:
@@ -62,11 +65,13 @@ def invite_to_next_stage(proposal: Proposal, next_call: Call, *, actor: Actor, n
     audit.record(db.session, actor, "proposal.invited_to_next_stage", draft, call=next_call.reference,
                  previous=proposal.reference, group=proposal.group.name)
     for member in proposal.group.users:
-        notify(db.session, email=member.user.email, user_id=member.user_id,
-               subject=f"Invited to the next stage: {next_call.name}",
-               body=f"Your proposal {proposal.reference} passed {proposal.call.name}. {proposal.group.name} is "
-                    f"invited to {next_call.name} ({next_call.reference}); its dates are on the call's page. Your "
-                    "proposal to it starts from the one that passed: complete the sections the stage asks for and "
-                    "submit it before its deadline. Attachments are uploaded again.",
+        with speaking_to(member.user):
+            subject = _("Invited to the next stage: %(call)s", call=next_call.name)
+            body = _("Your proposal %(reference)s passed %(passed)s. %(group)s is invited to %(call)s "
+                     "(%(call_reference)s); its dates are on the call's page. Your proposal to it starts from the one "
+                     "that passed: complete the sections the stage asks for and submit it before its deadline. "
+                     "Attachments are uploaded again.", reference=proposal.reference, passed=proposal.call.name,
+                     group=proposal.group.name, call=next_call.name, call_reference=next_call.reference)
+        notify(db.session, email=member.user.email, user_id=member.user_id, subject=subject, body=body,
                link=link_for or f"/proposals/{draft.id}")
     return draft

@@ -17,6 +17,7 @@ from programme.core import audit
 from programme.core.access import Actor, Role, RuleViolation, require_role
 from programme.core.db import cents, from_cents
 from programme.core.kept import Kept, database_key, newest_rows
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
@@ -25,11 +26,12 @@ def override_eligibility(proposal: Proposal, *, eligible: bool, reason: str, act
     """A manager decides eligibility against the computed verdict, with a written reason (audited)."""
     require_role(actor, Role.PROGRAMME_MANAGER)
     if proposal.latest_version is None or proposal.status == ProposalStatus.WITHDRAWN:
-        raise RuleViolation("Only a submitted proposal has an eligibility to decide.")
+        raise RuleViolation(_("Only a submitted proposal has an eligibility to decide."))
     if len(reason.strip()) < 10:
-        raise RuleViolation("Write the reason for the decision (at least 10 characters).", field="reason")
+        raise RuleViolation(_("Write the reason for the decision (at least 10 characters)."), field="reason")
     if proposal.status not in (ProposalStatus.SUBMITTED, ProposalStatus.ELIGIBLE, ProposalStatus.INELIGIBLE):
-        raise RuleViolation(f"The proposal is {proposal.status.label.lower()}: its eligibility is settled.")
+        raise RuleViolation(_("The proposal is %(status)s: its eligibility is settled.",
+                              status=proposal.status.label.lower()))
     before = proposal.status.value
     proposal.override_eligible, proposal.override_reason = eligible, reason.strip()
     proposal.override_by_id, proposal.override_at = actor.id, now

@@ -9,12 +9,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from programme.calls.models import CallStatus
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.i18n import DEFAULT_LANGUAGE, current_language, speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.domain import (
     BudgetCheck,
@@ -105,17 +108,24 @@ def submit(proposal: Proposal, *, actor: Actor, now: datetime) -> ProposalVersio
     db.session.execute(select(Proposal.id).where(Proposal.id == proposal.id).with_for_update())
     db.session.refresh(proposal, attribute_names=["versions", "latest_version", "status"])
     if proposal.status not in (ProposalStatus.DRAFT, ProposalStatus.SUBMITTED):
-        raise RuleViolation(f"This proposal is {proposal.status.label.lower()}: it cannot be submitted.")
+        raise RuleViolation(_("This proposal is %(status)s: it cannot be submitted.",
+                              status=proposal.status.label.lower()))
     call = proposal.call
     if not call.is_accepting(now):
         raise RuleViolation(
-            "The deadline has passed: the call no longer takes proposals." if call.closes_at and now >= call.closes_at
-            else "This call is not open for proposals."
+            _("The deadline has passed: the call no longer takes proposals.")
+            if call.closes_at and now >= call.closes_at else _("This call is not open for proposals.")
         )
     snapshot = build_snapshot(proposal)
     verdict = eligibility(proposal, snapshot, now)
     if not verdict.eligible:
-        raise RuleViolation("The proposal is not eligible yet: " + " ".join(c.reason for c in verdict.failures))
+        raise RuleViolation(_("The proposal is not eligible yet: %(reasons)s",
+                              reasons=" ".join(c.reason for c in verdict.failures)))
+    if current_language() != DEFAULT_LANGUAGE:
+        # The verdict the version keeps is a record, written in English whoever submits (``recorded_verdict``
+        # gives it in the reader's language).
+        with force_locale(DEFAULT_LANGUAGE):
+            verdict = eligibility(proposal, snapshot, now)
     content = dump_snapshot(snapshot)
     number = (proposal.latest_version or 0) + 1
     members = snapshot["members"]
@@ -142,28 +152,52 @@ def submit(proposal: Proposal, *, actor: Actor, now: datetime) -> ProposalVersio
     db.session.flush()
     audit.record(db.session, actor, "proposal.submitted", proposal, version=number, sha256=version.content_sha256)
     for group_user in proposal.group.users:
-        notify(
-            db.session, email=group_user.user.email, user_id=group_user.user_id,
-            subject=f"Proposal {proposal.reference} received (version {number})",
-            body=f"The proposal '{proposal.title}' of {proposal.group.name} to {call.name} was submitted as "
-                 f"version {number} by {actor.actor_label}. Reference: {proposal.reference}. "
-                 f"Fingerprint of the submitted content: {version.content_sha256[:16]}.",
-        )
+        with speaking_to(group_user.user):
+            subject = _("Proposal %(reference)s received (version %(number)s)", reference=proposal.reference,
+                        number=number)
+            body = _("The proposal '%(title)s' of %(group)s to %(call)s was submitted as version %(number)s by "
+                     "%(actor)s. Reference: %(reference)s. Fingerprint of the submitted content: %(fingerprint)s.",
+                     title=proposal.title, group=proposal.group.name, call=call.name, number=number,
+                     actor=actor.actor_label, reference=proposal.reference,
+                     fingerprint=version.content_sha256[:16])
+        notify(db.session, email=group_user.user.email, user_id=group_user.user_id, subject=subject, body=body)
     return version
 
 
 def withdraw(proposal: Proposal, *, reason: str, actor: Actor, now: datetime) -> None:
     """The group withdraws a submitted proposal before the call is decided."""
     if not proposal.is_group_user(actor) or not actor.has_role(Role.APPLICANT):
-        raise AccessDenied("only the people acting for the group withdraw its proposal")
+        raise AccessDenied(_("only the people acting for the group withdraw its proposal"))
     if proposal.status in (ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN):
-        raise RuleViolation("Only a submitted proposal can be withdrawn.")
+        raise RuleViolation(_("Only a submitted proposal can be withdrawn."))
     if proposal.call.status == CallStatus.DECIDED:
-        raise RuleViolation("The call is decided: the proposal can no longer be withdrawn.")
+        raise RuleViolation(_("The call is decided: the proposal can no longer be withdrawn."))
     proposal.status = ProposalStatus.WITHDRAWN
     proposal.withdrawn_at, proposal.withdrawal_reason = now, reason.strip()
     proposal.call.touch_results()  # a withdrawn proposal leaves the ranking of a call in review
     audit.record(db.session, actor, "proposal.withdrawn", proposal, reason=reason.strip())
+
+
+def recorded_verdict(proposal: Proposal, version: ProposalVersion) -> Verdict:
+    """The verdict a submitted version keeps (a record, in English), in the reader's language: worked out again
+    from the version's frozen content, the call's rules and the moment it was submitted, when that gives exactly the
+    verdict recorded; else the record as it is."""
+    recorded = version.verdict
+    if current_language() == DEFAULT_LANGUAGE:
+        return recorded
+    call = proposal.call
+
+    def again() -> Verdict:
+        return check_eligibility(version.snapshot, call.rules, per_initiative_cap=call.per_initiative_cap,
+                                 currency=call.currency, opens_at=call.opens_at, closes_at=call.closes_at,
+                                 now=version.submitted_at)
+
+    try:
+        with force_locale(DEFAULT_LANGUAGE):
+            same = again().as_json() == recorded.as_json()
+        return again() if same else recorded
+    except Exception:  # noqa: BLE001 - a record that cannot be worked out again is shown as recorded
+        return recorded
 
 
 def get_version(proposal: Proposal, number: int) -> ProposalVersion:

@@ -16,9 +16,10 @@ from programme.calls.models import CallStatus
 from programme.core.access import AccessDenied, NotFound, Role
 from programme.core.forms import ActionForm
 from programme.core.money import minor_unit
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
-from programme.proposals.domain import BUDGET_MESSAGES, SECTIONS, BudgetCheck, section_gaps, snapshot_figures
+from programme.proposals.domain import SECTIONS, BudgetCheck, budget_messages, section_gaps, snapshot_figures
 from programme.proposals.forms import OverrideForm, WithdrawForm
 from programme.proposals.models import Proposal, ProposalStatus
 from programme.reviews import services as reviews
@@ -35,7 +36,7 @@ def own(proposal_id: int) -> Proposal:
     the group (a programme manager reads the overview and the versions, not the editing pages)."""
     proposal = services.get_proposal(proposal_id, actor=actor())
     if not proposal.is_group_user(actor()):
-        raise AccessDenied("only the people acting for the group change its proposal")
+        raise AccessDenied(_("only the people acting for the group change its proposal"))
     return proposal
 
 
@@ -64,8 +65,8 @@ def _tabs(proposal: Proposal, snapshot: dict[str, Any], gaps: dict[str, list[str
     objectives_done = bool((snapshot["objectives"] or "").strip())
     return [
         {"endpoint": "proposals.cluster", "label": SECTIONS["cluster"], "done": not gaps["cluster"]},
-        {"endpoint": "proposals.objectives", "label": "Objectives", "done": objectives_done},
-        {"endpoint": "proposals.activities", "label": "First activities", "done": bool(snapshot["activities"])},
+        {"endpoint": "proposals.objectives", "label": _("Objectives"), "done": objectives_done},
+        {"endpoint": "proposals.activities", "label": _("First activities"), "done": bool(snapshot["activities"])},
         {"endpoint": "proposals.budget", "label": SECTIONS["budget"], "done": not gaps["budget"] and budget.ok},
         {"endpoint": "proposals.indicators", "label": SECTIONS["indicators"], "done": not gaps["indicators"]},
         {"endpoint": "proposals.attachments", "label": SECTIONS["attachments"],
@@ -89,7 +90,7 @@ def budget_figures(budget: BudgetCheck) -> dict[str, str]:
         "data-budget": in_minor_units(budget.budget_total, limits.currency),
         "data-activities": in_minor_units(budget.activities_total, limits.currency),
         "data-lines": str(budget.lines),
-        "data-messages": json.dumps(BUDGET_MESSAGES),
+        "data-messages": json.dumps(budget_messages()),
     }
 
 
@@ -120,7 +121,8 @@ def flash_saved(message: str, warnings: tuple[str, ...] | list[str]) -> None:
     """The confirmation of a saved change of the draft; when the budget's checks find the amounts out of line, it
     says so plainly with their figures (the draft keeps what was typed: it may be incomplete or over)."""
     if warnings:
-        flash(f"{message} The call does not accept the budget as it is: {' '.join(warnings)}", "warning")
+        flash(_("%(message)s The call does not accept the budget as it is: %(warnings)s", message=message,
+                warnings=" ".join(warnings)), "warning")
     else:
         flash(message, "success")
 

@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, send_file, url_for
 from flask_login import login_required
 
 from programme.core.files import stored_path
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
 from programme.proposals.forms import AttachmentForm
@@ -28,7 +29,7 @@ def attachments(proposal_id: int):
                 upload_root=current_app.config["UPLOAD_FOLDER"], max_bytes=max_bytes, actor=actor(), now=now(),
             )
         if done.ok:
-            flash(f"'{attachment.original_name}' uploaded.", "success")
+            flash(_("'%(name)s' uploaded.", name=attachment.original_name), "success")
             return redirect(url_for("proposals.attachments", proposal_id=proposal.id))
     return proposal_page("proposals/attachments.html", proposal, form=form, max_megabytes=max_bytes / (1024 * 1024))
 
@@ -38,7 +39,7 @@ def attachments(proposal_id: int):
 def remove_attachment(proposal_id: int, attachment_id: int):
     return remove_item(
         proposal_id, attachment_id, services.remove_attachment,
-        "Attachment removed from the draft (submitted versions keep it).", "proposals.attachments",
+        _("Attachment removed from the draft (submitted versions keep it)."), "proposals.attachments",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import login_required
 
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
 from programme.proposals.domain import COST_TYPES, BudgetCheck, CoFinancingKind
@@ -50,7 +51,7 @@ def set_requested(proposal_id: int):
         with attempt(form) as done:
             services.set_requested_amount(proposal, form.requested_amount.data, actor=actor(), now=now())
         if done.ok:
-            flash_saved("The amount requested is saved.", services.budget_check(proposal).requested)
+            flash_saved(_("The amount requested is saved."), services.budget_check(proposal).requested)
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return _budget_page(proposal, requested_form=form)
 
@@ -76,7 +77,7 @@ def add_line(proposal_id: int):
         with attempt(form) as done:
             services.add_budget_line(proposal, _line_data(form), actor=actor(), now=now())
         if done.ok:
-            flash_saved("Budget line added.", _line_warnings(services.budget_check(proposal)))
+            flash_saved(_("Budget line added."), _line_warnings(services.budget_check(proposal)))
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return _budget_page(proposal, line_form=form)
 
@@ -95,7 +96,7 @@ def edit_line(proposal_id: int, line_id: int):
         with attempt(form) as done:
             services.update_budget_line(proposal, line.id, _line_data(form), actor=actor(), now=now())
         if done.ok:
-            flash_saved("Budget line saved.", _line_warnings(services.budget_check(proposal)))
+            flash_saved(_("Budget line saved."), _line_warnings(services.budget_check(proposal)))
             return redirect(url_for("proposals.budget", proposal_id=proposal.id))
     return proposal_page("proposals/budget_line_edit.html", proposal, form=form, line=line)
 
@@ -103,7 +104,7 @@ def edit_line(proposal_id: int, line_id: int):
 @bp.route("/proposals/<int:proposal_id>/budget/<int:line_id>/remove", methods=["POST"])
 @login_required
 def remove_line(proposal_id: int, line_id: int):
-    return remove_item(proposal_id, line_id, services.remove_budget_line, "Budget line removed.", "proposals.budget",
+    return remove_item(proposal_id, line_id, services.remove_budget_line, _("Budget line removed."), "proposals.budget",
                        warnings=_line_warnings)
 
 
@@ -121,7 +122,7 @@ def add_cofinancing(proposal_id: int):
         with attempt(form) as done:
             services.add_cofinancing(proposal, data, actor=actor(), now=now())
         if done.ok:
-            flash("Co-financing commitment added.", "success")
+            flash(_("Co-financing commitment added."), "success")
             return redirect(url_for("proposals.budget", proposal_id=proposal.id) + "#cofinancing")
     return _budget_page(proposal, cofinancing_form=form)
 
@@ -131,5 +132,5 @@ def add_cofinancing(proposal_id: int):
 def remove_cofinancing(proposal_id: int, cofinancing_id: int):
     return remove_item(
         proposal_id, cofinancing_id, services.remove_cofinancing,
-        "Co-financing commitment removed.", "proposals.budget", anchor="cofinancing",
+        _("Co-financing commitment removed."), "proposals.budget", anchor="cofinancing",
     )

@@ -13,6 +13,7 @@ from programme.calls import services as calls
 from programme.core.access import Role, require_role
 from programme.core.forms import choices
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
 from programme.proposals.domain import COST_TYPES, SECTIONS, ActivityKind, section_gaps, snapshot_figures
@@ -40,8 +41,8 @@ def new(call_id: int):
         with attempt(form) as done:
             proposal = services.start_proposal(call, group, title=form.title.data, actor=actor(), now=moment)
         if done.ok:
-            flash(f"Proposal started for {group.name}. Fill in the sections in any order; "
-                  "each is saved on its own.", "success")
+            flash(_("Proposal started for %(group)s. Fill in the sections in any order; each is saved on its own.",
+                    group=group.name), "success")
             return redirect(url_for("proposals.overview", proposal_id=proposal.id))
     return render_template("proposals/new.html", call=call, form=form, accepting=accepting, groups=groups,
                            existing=existing, free=free, now=moment)
@@ -69,13 +70,13 @@ def submit(proposal_id: int):
     form = SubmitForm()
     if request.method == "POST" and form.validate_on_submit():
         if not form.given:
-            flash("Nothing was submitted: submitting the proposal needs your confirmation below.", "error")
+            flash(_("Nothing was submitted: submitting the proposal needs your confirmation below."), "error")
             return redirect(url_for("proposals.submit", proposal_id=proposal.id))
         with attempt() as done:
             version = services.submit(proposal, actor=actor(), now=now())
         if done.ok:
-            flash(f"Submitted as version {version.number}, reference {proposal.reference}. "
-                  f"A confirmation is in your notifications.", "success")
+            flash(_("Submitted as version %(number)s, reference %(reference)s. A confirmation is in your "
+                    "notifications.", number=version.number, reference=proposal.reference), "success")
         return redirect(back)
     return render_template("confirm.html", form=form, confirm=_submit_confirmation(proposal, back))
 
@@ -87,24 +88,29 @@ def _submit_confirmation(proposal: Proposal, back: str) -> dict[str, Any]:
     verdict = services.eligibility(proposal, snapshot, moment)
     figures = snapshot_figures(snapshot)
     number = (proposal.latest_version or 0) + 1
-    again = (f" Version {proposal.latest_version} stays readable; reviewers read the newest version submitted "
-             "before the deadline." if proposal.latest_version else "")
+    if proposal.latest_version:
+        lead = _("Submitting freezes the draft as it is now as version %(number)s to %(call)s (%(reference)s): the "
+                 "reviewers read exactly that version. Version %(latest)s stays readable; reviewers read the newest "
+                 "version submitted before the deadline.", number=number, call=call.name, reference=call.reference,
+                 latest=proposal.latest_version)
+    else:
+        lead = _("Submitting freezes the draft as it is now as version %(number)s to %(call)s (%(reference)s): the "
+                 "reviewers read exactly that version.", number=number, call=call.name, reference=call.reference)
     return {
-        "title": f"Submit “{snapshot['title']}” as version {number}?",
-        "lead": [f"Submitting freezes the draft as it is now as version {number} to {call.name} ({call.reference}): "
-                 f"the reviewers read exactly that version.{again}",
-                 "Your draft stays editable; you may submit a new version until the call's deadline."],
-        "figures": [("Group", proposal.group.name),
-                    ("Amount requested", format_money(snapshot["requested_amount"], call.currency)),
-                    ("Budget total", format_money(figures["budget_total"], call.currency)),
-                    ("Co-financing", format_money(figures["cofinancing_total"], call.currency)),
-                    ("Eligibility now", "every rule of the call is met" if verdict.eligible
-                     else f"{len(verdict.failures)} of {len(verdict.checks)} rules are not met")],
-        "warning": None if verdict.eligible else ("The call refuses the proposal while a rule is not met: "
-                                                  + " ".join(c.reason for c in verdict.failures)),
-        "final": f"Version {number} cannot be changed or taken back once submitted; only withdrawing the whole "
-                 "proposal stops its review.",
-        "action": url_for("proposals.submit", proposal_id=proposal.id), "yes": "Yes, submit the proposal",
+        "title": _("Submit “%(title)s” as version %(number)s?", title=snapshot["title"], number=number),
+        "lead": [lead, _("Your draft stays editable; you may submit a new version until the call's deadline.")],
+        "figures": [(_("Group"), proposal.group.name),
+                    (_("Amount requested"), format_money(snapshot["requested_amount"], call.currency)),
+                    (_("Budget total"), format_money(figures["budget_total"], call.currency)),
+                    (_("Co-financing"), format_money(figures["cofinancing_total"], call.currency)),
+                    (_("Eligibility now"), _("every rule of the call is met") if verdict.eligible
+                     else _("%(failed)s of %(total)s rules are not met", failed=len(verdict.failures),
+                            total=len(verdict.checks)))],
+        "warning": None if verdict.eligible else _("The call refuses the proposal while a rule is not met: %(reasons)s",
+                                                   reasons=" ".join(c.reason for c in verdict.failures)),
+        "final": _("Version %(number)s cannot be changed or taken back once submitted; only withdrawing the whole "
+                   "proposal stops its review.", number=number),
+        "action": url_for("proposals.submit", proposal_id=proposal.id), "yes": _("Yes, submit the proposal"),
         "cancel": back,
     }
 
@@ -118,7 +124,7 @@ def withdraw(proposal_id: int):
         with attempt() as done:
             services.withdraw(proposal, reason=form.reason.data, actor=actor(), now=now())
         if done.ok:
-            flash("The proposal is withdrawn. Its submitted versions stay readable.", "success")
+            flash(_("The proposal is withdrawn. Its submitted versions stay readable."), "success")
         return redirect(url_for("proposals.overview", proposal_id=proposal.id))
     return overview_page(proposal, withdraw_form=form)
 
@@ -131,7 +137,7 @@ def version(proposal_id: int, number: int):
     snapshot = frozen.snapshot
     return render_template(
         "proposals/version.html", proposal=proposal, call=proposal.call, version=frozen, snapshot=snapshot,
-        verdict=frozen.verdict, organisation_types=ORGANISATION_TYPES,
+        verdict=services.recorded_verdict(proposal, frozen), organisation_types=ORGANISATION_TYPES,
         figures=snapshot_figures(snapshot), gaps=section_gaps(snapshot), sections=SECTIONS, cost_types=COST_TYPES,
         kinds={kind.value: kind.label for kind in ActivityKind},
     )

@@ -11,6 +11,7 @@ from flask_login import login_required
 
 from programme.calls import services as calls
 from programme.core.access import Role, require_role
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, page_arg, programme_zone, send_workbook
 from programme.proposals import services
 from programme.proposals.export import write_submissions_workbook
@@ -83,7 +84,7 @@ def override(proposal_id: int):
             services.override_eligibility(proposal, eligible=form.decision.data == "eligible",
                                           reason=form.reason.data, actor=actor(), now=now())
         if done.ok:
-            flash(f"Eligibility decided: {proposal.status.label.lower()}. The reason is in the audit log.",
-                  "success")
+            flash(_("Eligibility decided: %(status)s. The reason is in the audit log.",
+                    status=proposal.status.label.lower()), "success")
             return redirect(url_for("proposals.overview", proposal_id=proposal.id))
     return overview_page(proposal, override_form=form)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, request, url_for
 from flask_login import login_required
 
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals import services
 from programme.proposals.domain import ActivityKind, ClusterStage
@@ -32,7 +33,7 @@ def cluster(proposal_id: int):
         with attempt(form) as done:
             services.update_cluster(proposal, data, actor=actor(), now=now())
         if done.ok:
-            flash("The cluster section is saved.", "success")
+            flash(_("The cluster section is saved."), "success")
             return redirect(url_for("proposals.cluster", proposal_id=proposal.id))
     return proposal_page("proposals/cluster.html", proposal, form=form)
 
@@ -48,7 +49,7 @@ def objectives(proposal_id: int):
                                        sustainability_plan=form.sustainability_plan.data or "",
                                        actor=actor(), now=now())
         if done.ok:
-            flash("The objectives are saved.", "success")
+            flash(_("The objectives are saved."), "success")
             return redirect(url_for("proposals.objectives", proposal_id=proposal.id))
     return proposal_page("proposals/objectives.html", proposal, form=form)
 
@@ -69,7 +70,7 @@ def activities(proposal_id: int):
         with attempt(form) as done:
             activity = services.add_activity(proposal, _activity_data(form), actor=actor(), now=now())
         if done.ok:
-            flash_saved(f"Activity '{activity.title}' added.", services.budget_check(proposal).costs)
+            flash_saved(_("Activity '%(title)s' added.", title=activity.title), services.budget_check(proposal).costs)
             return redirect(url_for("proposals.activities", proposal_id=proposal.id))
     return proposal_page("proposals/activities.html", proposal, form=form)
 
@@ -84,7 +85,7 @@ def edit_activity(proposal_id: int, activity_id: int):
         with attempt(form) as done:
             services.update_activity(proposal, activity.id, _activity_data(form), actor=actor(), now=now())
         if done.ok:
-            flash_saved(f"Activity '{form.title.data}' saved.", services.budget_check(proposal).costs)
+            flash_saved(_("Activity '%(title)s' saved.", title=form.title.data), services.budget_check(proposal).costs)
             return redirect(url_for("proposals.activities", proposal_id=proposal.id))
     return proposal_page("proposals/activity_edit.html", proposal, form=form, activity=activity)
 
@@ -94,7 +95,7 @@ def edit_activity(proposal_id: int, activity_id: int):
 def remove_activity(proposal_id: int, activity_id: int):
     return remove_item(
         proposal_id, activity_id, services.remove_activity,
-        "Activity removed; its budget lines are kept, no longer tied to it.", "proposals.activities",
+        _("Activity removed; its budget lines are kept, no longer tied to it."), "proposals.activities",
         warnings=lambda budget: budget.costs,
     )
 
@@ -110,7 +111,7 @@ def indicators(proposal_id: int):
         with attempt(form) as done:
             services.add_indicator(proposal, data, actor=actor(), now=now())
         if done.ok:
-            flash("Indicator added.", "success")
+            flash(_("Indicator added."), "success")
             return redirect(url_for("proposals.indicators", proposal_id=proposal.id))
     return proposal_page("proposals/indicators.html", proposal, form=form)
 
@@ -120,5 +121,5 @@ def indicators(proposal_id: int):
 def remove_indicator(proposal_id: int, indicator_id: int):
     return remove_item(
         proposal_id, indicator_id, services.remove_indicator,
-        "Indicator removed.", "proposals.indicators",
+        _("Indicator removed."), "proposals.indicators",
     )

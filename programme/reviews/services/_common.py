@@ -13,6 +13,7 @@ from sqlalchemy.orm import lazyload, load_only
 
 from programme.calls.models import Call, CallStatus
 from programme.core.access import Actor, Role, RuleViolation, require_role
+from programme.core.texts import lazy_gettext as _l
 from programme.extensions import db
 from programme.proposals.domain import BudgetLimits
 from programme.proposals.models import Proposal, ProposalStatus
@@ -45,10 +46,12 @@ def require_decision_reader(actor: Actor) -> None:
     require_role(actor, Role.PROGRAMME_MANAGER, Role.AUDITOR)
 
 
-def require_reviewing(call: Call, what: str) -> None:
-    """Refuse unless the call's review is under way; ``what`` says what is refused ("reviewers are assigned")."""
+def require_reviewing(call: Call, refusal: Any) -> None:
+    """Refuse unless the call's review is under way; ``refusal`` is the sentence that says so, marked for
+    translation, with the call's status as ``%(status)s`` ("The call is %(status)s; reviewers are assigned only
+    while its review is under way.")."""
     if call.status != CallStatus.REVIEWING:
-        raise RuleViolation(f"The call is {call.status.value}; {what} only while its review is under way.")
+        raise RuleViolation(str(refusal) % {"status": call.status.label.lower()})
 
 
 def lock_call(call: Call) -> Call:
@@ -92,4 +95,5 @@ def brief_proposals(path: Any = None) -> tuple[Any, ...]:
 
 def require_open_for_results(call: Call) -> None:
     """Scores, consensus and decisions change only while the call's review is under way."""
-    require_reviewing(call, "scores and decisions change")
+    require_reviewing(call, _l("The call is %(status)s; scores and decisions change only while its review is "
+                               "under way."))

@@ -18,6 +18,9 @@ from programme.accounts.models import GroupOrganisation, Organisation
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, NotFound, RuleViolation
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
+from programme.core.texts import ngettext
 from programme.extensions import db
 from programme.proposals.models import Proposal, ProposalStatus
 from programme.reviews.assignment_plan import AssignmentError, ProposalToReview, ReviewerProfile, assign
@@ -45,9 +48,10 @@ def start_review(call: Call, *, deadline: datetime, actor: Actor, now: datetime)
     require_manager(actor)
     lock_call(call)
     if call.status != CallStatus.CLOSED:
-        raise RuleViolation(f"The call is {call.status.value}; the review starts once the call is closed.")
+        raise RuleViolation(_("The call is %(status)s; the review starts once the call is closed.",
+                              status=call.status.label.lower()))
     if deadline <= now:
-        raise RuleViolation("The review deadline must be in the future.", field="deadline")
+        raise RuleViolation(_("The review deadline must be in the future."), field="deadline")
     proposals = db.session.scalars(
         select(Proposal).where(Proposal.call_id == call.id, Proposal.status == ProposalStatus.SUBMITTED)
         .options(selectinload(Proposal.versions))
@@ -71,9 +75,10 @@ def start_review(call: Call, *, deadline: datetime, actor: Actor, now: datetime)
 def change_deadline(call: Call, *, deadline: datetime, actor: Actor, now: datetime) -> None:
     """Move the review deadline; reviews not yet submitted are reminded and flagged again against it."""
     require_manager(actor)
-    require_reviewing(call, "the deadline can be changed")
+    require_reviewing(call, _l("The call is %(status)s; the deadline can be changed only while its review is "
+                               "under way."))
     if deadline <= now:
-        raise RuleViolation("The review deadline must be in the future.", field="deadline")
+        raise RuleViolation(_("The review deadline must be in the future."), field="deadline")
     previous = call.review_deadline
     call.review_deadline = deadline
     for review in db.session.scalars(
@@ -99,15 +104,15 @@ def _reviewable(call: Call, proposal: Proposal) -> None:
     if proposal.call_id != call.id:
         raise NotFound("no such proposal in this call")
     if proposal.status not in IN_REVIEW:
-        raise RuleViolation(f"Proposal {proposal.reference} is {proposal.status.label.lower()}; only eligible "
-                            "proposals are reviewed.", field="proposal_id")
+        raise RuleViolation(_("Proposal %(reference)s is %(status)s; only eligible proposals are reviewed.",
+                              reference=proposal.reference, status=proposal.status.label.lower()), field="proposal_id")
 
 
 def _in_pool(call: Call, reviewer_id: int) -> CallReviewer:
     entry = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == call.id,
                                                          CallReviewer.user_id == reviewer_id))
     if entry is None:
-        raise RuleViolation("Choose a reviewer from the call's pool.", field="reviewer_id")
+        raise RuleViolation(_("Choose a reviewer from the call's pool."), field="reviewer_id")
     return entry
 
 
@@ -117,18 +122,19 @@ def _check_pair(call: Call, proposal: Proposal, reviewer_id: int) -> CallReviewe
     reasons = conflicts(call, reviewer_ids=[reviewer_id], proposal_ids=[proposal.id]).reasons.get(
         (reviewer_id, proposal.id))
     if reasons:
-        raise RuleViolation(f"{entry.user.name} is in conflict with {proposal.reference}: {'; '.join(reasons)}.",
-                            field="reviewer_id")
+        raise RuleViolation(_("%(name)s is in conflict with %(reference)s: %(reasons)s.", name=entry.user.name,
+                              reference=proposal.reference, reasons="; ".join(reasons)), field="reviewer_id")
     if db.session.scalar(select(Review.id).where(Review.proposal_id == proposal.id,
                                                  Review.reviewer_id == reviewer_id)):
-        raise RuleViolation(f"{entry.user.name} already reviews {proposal.reference}.", field="reviewer_id")
+        raise RuleViolation(_("%(name)s already reviews %(reference)s.", name=entry.user.name,
+                              reference=proposal.reference), field="reviewer_id")
     return entry
 
 
 def assign_reviewer(call: Call, proposal: Proposal, reviewer_id: int, *, actor: Actor, now: datetime) -> Review:
     """Assign a reviewer to a proposal by hand."""
     require_manager(actor)
-    require_reviewing(call, "reviewers are assigned")
+    require_reviewing(call, _l("The call is %(status)s; reviewers are assigned only while its review is under way."))
     _check_pair(call, proposal, reviewer_id)
     review = Review(call_id=call.id, proposal_id=proposal.id, reviewer_id=reviewer_id,
                     version_number=proposal.latest_version or 1, assigned_at=now, assigned_by=actor.actor_label)
@@ -140,16 +146,25 @@ def assign_reviewer(call: Call, proposal: Proposal, reviewer_id: int, *, actor: 
     return review
 
 
-def _not_started(review: Review, what: str) -> None:
-    if review.status != ReviewStatus.ASSIGNED:
-        raise RuleViolation(f"The review has been {'submitted' if review.submitted else 'started'}; {what} only "
-                            "before the reviewer starts scoring.")
+def _not_started(review: Review, moved: bool) -> None:
+    if review.status == ReviewStatus.ASSIGNED:
+        return
+    if moved:
+        raise RuleViolation(_("The review has been submitted; an assignment is moved only before the reviewer starts "
+                              "scoring.") if review.submitted else
+                            _("The review has been started; an assignment is moved only before the reviewer starts "
+                              "scoring."))
+    raise RuleViolation(_("The review has been submitted; an assignment is removed only before the reviewer starts "
+                          "scoring.") if review.submitted else
+                        _("The review has been started; an assignment is removed only before the reviewer starts "
+                          "scoring."))
 
 
 def remove_assignment(review: Review, *, actor: Actor, now: datetime) -> None:
     require_manager(actor)
-    require_reviewing(review.call, "assignments are changed")
-    _not_started(review, "an assignment is removed")
+    require_reviewing(review.call, _l("The call is %(status)s; assignments are changed only while its review is under "
+                                      "way."))
+    _not_started(review, moved=False)
     audit.record(db.session, actor, "review.unassigned", review, proposal_id=review.proposal_id,
                  reviewer_id=review.reviewer_id)
     review.call.touch_results()
@@ -160,8 +175,8 @@ def move_assignment(review: Review, reviewer_id: int, *, actor: Actor, now: date
     """Give a proposal's assignment to another reviewer of the pool, before scoring starts."""
     require_manager(actor)
     call = review.call
-    require_reviewing(call, "assignments are changed")
-    _not_started(review, "an assignment is moved")
+    require_reviewing(call, _l("The call is %(status)s; assignments are changed only while its review is under way."))
+    _not_started(review, moved=True)
     proposal = review.proposal
     _check_pair(call, proposal, reviewer_id)
     previous = review.reviewer_id
@@ -196,23 +211,23 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
     one of each other where the conflicts allow it, expertise preferred. Existing assignments are kept."""
     require_manager(actor)
     lock_call(call)
-    require_reviewing(call, "reviewers are assigned")
+    require_reviewing(call, _l("The call is %(status)s; reviewers are assigned only while its review is under way."))
     k = scoring_of(call).reviewers_per_proposal
     reviewers = pool(call)
     if len(reviewers) < k:
-        raise RuleViolation(f"The rules ask for {k} reviewers per proposal; the pool has {len(reviewers)}. "
-                            "Add reviewers first.")
+        raise RuleViolation(_("The rules ask for %(wanted)s reviewers per proposal; the pool has %(size)s. "
+                              "Add reviewers first.", wanted=k, size=len(reviewers)))
     rows = db.session.execute(
         select(Proposal.id, Proposal.sector, Proposal.latest_version)
         .where(Proposal.call_id == call.id, Proposal.status.in_(IN_REVIEW))
     ).all()
     if not rows:
-        raise RuleViolation("No eligible proposal waits for reviewers.")
+        raise RuleViolation(_("No eligible proposal waits for reviewers."))
     existing = db.session.execute(
         select(Review.reviewer_id, Review.proposal_id).where(Review.call_id == call.id)
     ).all()
     per_proposal: dict[int, int] = defaultdict(int)
-    for _, proposal_id in existing:
+    for _reviewer, proposal_id in existing:
         per_proposal[proposal_id] += 1
     # A proposal to which a manager gave more reviewers than the rules ask is left as it is; the others keep
     # their reviewers and get the missing ones.
@@ -237,10 +252,17 @@ def auto_assign(call: Call, *, actor: Actor, now: datetime, seed: int = 0) -> Au
     except AssignmentError as error:
         references = dict(db.session.execute(
             select(Proposal.id, Proposal.reference).where(Proposal.id.in_(list(error.proposal_ids)))).all())
+        if error.short:
+            details = "; ".join(
+                ngettext("proposal %(reference)s has %(num)d reviewer without a conflict of interest",
+                         "proposal %(reference)s has %(num)d reviewers without a conflict of interest", free,
+                         reference=references.get(pid, pid)) for pid, free in error.short)
+            raise RuleViolation(_("No assignment is possible: %(details)s; %(needed)s needed.", details=details,
+                                  needed=error.needed)) from None
         message = str(error)
         for pid, ref in references.items():
             message = re.sub(rf"\bproposal {pid}\b", f"proposal {ref}", message)
-        raise RuleViolation(f"No assignment is possible: {message}.") from None
+        raise RuleViolation(_("No assignment is possible: %(reason)s.", reason=message)) from None
     version_of = {r.id: r.latest_version or 1 for r in rows}
     new_pairs = sorted(result.new, key=lambda pair: (pair[1], pair[0]))
     db.session.execute(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from programme.core.charts import Bands, Scale, coordinate, tick_values
+from programme.core.texts import gettext as _
 from programme.reviews.domain import display
 from programme.reviews.services.results import CallResults
 
@@ -77,8 +78,9 @@ def ranking_chart(results: CallResults) -> Chart:
         css = next((s for s in ("funded", "reserve", "not_fundable") if s in statuses), "reserve")
         if len(statuses) > 1:
             css = "mixed"
-        label = (f"{group[0][2]}: total {display(high)}" if len(group) == 1
-                 else f"{group[0][2]} to {group[-1][2]}: totals {display(group[-1][0])} to {display(high)}")
+        label = (_("%(proposal)s: total %(total)s", proposal=group[0][2], total=display(high)) if len(group) == 1
+                 else _("%(first)s to %(last)s: totals %(low)s to %(high)s", first=group[0][2], last=group[-1][2],
+                        low=display(group[-1][0]), high=display(high)))
         y = y_of(high)
         x, bar_width = bands.bar(index, Fraction(8, 10))
         bars.append(Bar(_coordinate(x), _coordinate(y), _coordinate(bar_width), _coordinate(top + plot_h - y), css,
@@ -89,10 +91,11 @@ def ranking_chart(results: CallResults) -> Chart:
              for value in tick_values(Fraction(0), top_score, max(Fraction(1), top_score / 5))]
     threshold = Fraction(scoring.overall_threshold)
     funded_count = len(ranking.funded)
-    description = (f"{len(items)} scored proposals by total, highest first: {funded_count} funded, "
-                   f"{len(ranking.reserve)} on the reserve list, {len(items) - len(ranking.ranked)} not fundable. "
-                   f"The horizontal line is the overall threshold of {display(threshold)}; the vertical line is the "
-                   f"funding line after rank {funded}.")
+    description = _("%(count)s scored proposals by total, highest first: %(funded)s funded, %(reserve)s on the "
+                    "reserve list, %(not_fundable)s not fundable. The horizontal line is the overall threshold of "
+                    "%(threshold)s; the vertical line is the funding line after rank %(line)s.", count=len(items),
+                    funded=funded_count, reserve=len(ranking.reserve), not_fundable=len(items) - len(ranking.ranked),
+                    threshold=display(threshold), line=funded)
     return Chart(width, height, top, left, bottom, bars, ticks, _coordinate(y_of(threshold)),
                  f"{display(threshold).normalize():f}", line_x, per_bar, len(items), description)
 

@@ -16,8 +16,10 @@ from programme.calls import staging
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, NotFound, RuleViolation
+from programme.core.i18n import speaking_to
 from programme.core.money import format_money
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.funding.models import Initiative
 from programme.funding.services import open_initiative
@@ -56,18 +58,20 @@ def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor:
     call = lock_call(proposal.call)
     require_open_for_results(call)
     if proposal.status not in IN_REVIEW:
-        raise RuleViolation(f"Proposal {proposal.reference} is not in review.")
+        raise RuleViolation(_("Proposal %(reference)s is not in review.", reference=proposal.reference))
     reason = reason.strip()
     if not reason:
-        raise RuleViolation("Give the reason for the decision.", field="reason")
+        raise RuleViolation(_("Give the reason for the decision."), field="reason")
     results = results_of(call)
     ranked_as, place = results.ranked_as(proposal.id)
     if outcome != Outcome.REJECTED and ranked_as in ("not_fundable", "not_scored"):
-        why = "; ".join(results.scores[proposal.id].reasons) if proposal.id in results.scores else "no score"
-        raise RuleViolation(f"{proposal.reference} is not fundable ({why}); it can only be rejected.", field="outcome")
+        why = "; ".join(results.scores[proposal.id].reasons) if proposal.id in results.scores else _("no score")
+        raise RuleViolation(_("%(reference)s is not fundable (%(why)s); it can only be rejected.",
+                              reference=proposal.reference, why=why), field="outcome")
     row = results.rows.get(proposal.id)
     if row is None:  # pragma: no cover - every change of a proposal's status touches the results
-        raise RuleViolation(f"{proposal.reference} is not in the ranking yet; reload the page.")
+        raise RuleViolation(_("%(reference)s is not in the ranking yet; reload the page.",
+                              reference=proposal.reference))
     amount = row.amount if outcome == Outcome.FUNDED else None
     if amount is not None:
         funded = db.session.scalar(
@@ -79,13 +83,15 @@ def record_decision(proposal: Proposal, *, outcome: Outcome, reason: str, actor:
         total = Decimal(funded) + amount
         if total > call.budget:
             raise RuleViolation(
-                f"Funding {proposal.reference} ({format_money(amount, call.currency)}) would commit "
-                f"{format_money(total, call.currency)}, {format_money(total - call.budget, call.currency)} over the "
-                f"call's budget of {format_money(call.budget, call.currency)}.", field="outcome")
+                _("Funding %(reference)s (%(amount)s) would commit %(total)s, %(over)s over the call's budget of "
+                  "%(budget)s.", reference=proposal.reference, amount=format_money(amount, call.currency),
+                  total=format_money(total, call.currency), over=format_money(total - call.budget, call.currency),
+                  budget=format_money(call.budget, call.currency)), field="outcome")
         over_cap = staging.over_group_cap(staging.group_commitment(call, proposal.group_id, funded_statuses=FUNDING),
                                           amount)
         if over_cap:
-            raise RuleViolation(f"Funding {proposal.reference} is refused: {over_cap}", field="outcome")
+            raise RuleViolation(_("Funding %(reference)s is refused: %(why)s", reference=proposal.reference,
+                                  why=over_cap), field="outcome")
     decision = db.session.scalar(select(Decision).where(Decision.proposal_id == proposal.id))
     previous = None if decision is None else (decision.outcome.value, decision.reason)
     if decision is None:
@@ -127,8 +133,8 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
                 and row.status in IN_REVIEW]
     if unscored:
         shown = ", ".join(sorted(unscored)[:5]) + (" ..." if len(unscored) > 5 else "")
-        raise RuleViolation(f"{len(unscored)} proposal(s) have no submitted review yet ({shown}); decide them one "
-                            "by one, or wait for their reviews.")
+        raise RuleViolation(_("%(count)s proposal(s) have no submitted review yet (%(shown)s); decide them one by "
+                              "one, or wait for their reviews.", count=len(unscored), shown=shown))
     decided = set(results.decisions)
     funded_total = _funded_total(call)
     new: list[dict[str, Any]] = []
@@ -138,19 +144,19 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
             continue
         outcome = Outcome.FUNDED if place.funded else Outcome.RESERVE
         amount = results.rows[pid].amount if place.funded else None
-        reason = (f"Ranked {place.rank}, above the funding line." if place.funded
-                  else f"Ranked {place.rank}, below the funding line: on the reserve list.")
+        reason = (_("Ranked %(rank)s, above the funding line.", rank=place.rank) if place.funded
+                  else _("Ranked %(rank)s, below the funding line: on the reserve list.", rank=place.rank))
         if amount is not None and funded_total + amount > call.budget:
             left = format_money(call.budget - funded_total, call.currency)
-            reason = (f"Ranked {place.rank}, above the funding line, but the budget left after the decisions "
-                      f"already recorded ({left}) does not cover its {format_money(amount, call.currency)}: on the "
-                      "reserve list.")
+            reason = _("Ranked %(rank)s, above the funding line, but the budget left after the decisions already "
+                       "recorded (%(left)s) does not cover its %(amount)s: on the reserve list.", rank=place.rank,
+                       left=left, amount=format_money(amount, call.currency))
             outcome, amount = Outcome.RESERVE, None
         over_cap = None if amount is None or not call.is_stage else staging.over_group_cap(
             staging.group_commitment(call, db.session.get(Proposal, pid).group_id, funded_statuses=FUNDING), amount)
         if over_cap:
-            reason = f"Ranked {place.rank}, above the funding line, but over the cap per group: {over_cap} On the " \
-                     "reserve list."
+            reason = _("Ranked %(rank)s, above the funding line, but over the cap per group: %(why)s On the reserve "
+                       "list.", rank=place.rank, why=over_cap)
             outcome, amount = Outcome.RESERVE, None
         if amount is not None:
             funded_total += amount
@@ -161,7 +167,8 @@ def decide_as_ranked(call: Call, *, actor: Actor, now: datetime) -> int:
         if pid in decided:
             continue
         reasons = "; ".join(results.scores[pid].reasons)
-        new.append({"proposal_id": pid, "outcome": Outcome.REJECTED, "reason": f"Not fundable: {reasons}.",
+        new.append({"proposal_id": pid, "outcome": Outcome.REJECTED, "reason": _("Not fundable: %(reasons)s.",
+                                                                                 reasons=reasons),
                     "ranked_as": "not_fundable", "rank": None, "against_ranking": False, "amount": None})
     for values in new:
         db.session.add(Decision(call_id=call.id, decided_at=now, decided_by_id=actor.id, **values))
@@ -187,14 +194,15 @@ def publish_decisions(call: Call, *, actor: Actor, now: datetime,
     ))
     if waiting:
         shown = ", ".join(sorted(waiting)[:5]) + (" ..." if len(waiting) > 5 else "")
-        raise RuleViolation(f"{len(waiting)} proposal(s) have no decision yet ({shown}).")
+        raise RuleViolation(_("%(count)s proposal(s) have no decision yet (%(shown)s).", count=len(waiting),
+                              shown=shown))
     # Only the decisions of proposals still in review: one withdrawn since keeps its status, and no award.
     decisions = {d.proposal_id: d for d in db.session.scalars(
         select(Decision).join(Proposal, Proposal.id == Decision.proposal_id)
         .where(Decision.call_id == call.id, Proposal.status.in_(IN_REVIEW)))}
     funded_total = _funded_total(call)
     if funded_total > call.budget:  # pragma: no cover - record_decision keeps this from happening
-        raise RuleViolation("The funded start-up grants exceed the call's budget.")
+        raise RuleViolation(_("The funded start-up grants exceed the call's budget."))
     proposals = {p.id: p for p in db.session.scalars(select(Proposal).where(Proposal.id.in_(list(decisions))))}
     initiatives: list[Initiative] = []
     following = staging.next_stage(call)  # a staged call's next stage: the groups that pass are invited to it
@@ -225,27 +233,37 @@ def publish_decisions(call: Call, *, actor: Actor, now: datetime,
 def _notify_group(call: Call, proposal: Proposal, decision: Decision, results: CallResults,
                   link_for: Callable[[Proposal], str] | None) -> None:
     score = results.scores.get(proposal.id)
-    lines = [f"The review of {call.name} ({call.reference}) is decided. Your proposal {proposal.reference} is "
-             f"{decision.outcome.label.lower()}: {decision.reason}"]
-    if decision.outcome == Outcome.FUNDED and decision.amount:
-        grant = format_money(decision.amount, call.currency)
-        lines.append(f"It becomes an initiative with a start-up grant of {grant}.")
-    if decision.outcome == Outcome.FUNDED and call.is_stage and staging.next_stage(call) is not None:
-        lines.append("It passes this stage: your group is invited to the next one (see the invitation).")
-    if score is not None and score.scored:
-        lines.append("")
-        lines.append("Scores per criterion (mean of the reviews, or the panel's consensus):")
-        for criterion in call.criteria:
-            result = score.criterion(criterion.key)
-            lines.append(f"- {criterion.title}: {display(result.counted)}")
-        threshold = plain_number(results.scoring.overall_threshold)
-        lines.append(f"Total: {display(score.total)} (fundable from {threshold}).")
-        lines.append("The reviewers' justifications are on the proposal's page.")
+    passes_stage = decision.outcome == Outcome.FUNDED and call.is_stage and staging.next_stage(call) is not None
+
+    def body() -> str:
+        """The notification's text, in the language being written in (each member's own)."""
+        lines = [_("The review of %(name)s (%(reference)s) is decided. Your proposal %(proposal)s is %(outcome)s: "
+                   "%(reason)s", name=call.name, reference=call.reference, proposal=proposal.reference,
+                   outcome=decision.outcome.label.lower(), reason=decision.reason)]
+        if decision.outcome == Outcome.FUNDED and decision.amount:
+            grant = format_money(decision.amount, call.currency)
+            lines.append(_("It becomes an initiative with a start-up grant of %(grant)s.", grant=grant))
+        if passes_stage:
+            lines.append(_("It passes this stage: your group is invited to the next one (see the invitation)."))
+        if score is not None and score.scored:
+            lines.append("")
+            lines.append(_("Scores per criterion (mean of the reviews, or the panel's consensus):"))
+            for criterion in call.criteria:
+                result = score.criterion(criterion.key)
+                lines.append(f"- {criterion.title}: {display(result.counted)}")
+            threshold = plain_number(results.scoring.overall_threshold)
+            lines.append(_("Total: %(total)s (fundable from %(threshold)s).", total=display(score.total),
+                           threshold=threshold))
+            lines.append(_("The reviewers' justifications are on the proposal's page."))
+        return "\n".join(lines)
+
     link = link_for(proposal) if link_for else f"/proposals/{proposal.id}"
     for member in proposal.group.users:
-        notify(db.session, email=member.user.email, user_id=member.user_id,
-               subject=f"Decision on {proposal.reference}: {decision.outcome.label.lower()}",
-               body="\n".join(lines), link=link)
+        with speaking_to(member.user):
+            subject = _("Decision on %(reference)s: %(outcome)s", reference=proposal.reference,
+                        outcome=decision.outcome.label.lower())
+            text = body()
+        notify(db.session, email=member.user.email, user_id=member.user_id, subject=subject, body=text, link=link)
 
 
 @dataclass(frozen=True)
@@ -287,7 +305,7 @@ def feedback_for(proposal: Proposal, *, actor: Actor) -> Feedback | None:
     consensus = consensus_of(proposal)
     score = aggregate({r.id: {s.criterion_key: s.score for s in r.scores} for r in reviews}, scoring,
                       {k: Consensus(c.score, c.reason) for k, c in consensus.items()})
-    label = {r.id: f"Reviewer {i}" for i, r in enumerate(reviews, start=1)}
+    label = {r.id: _("Reviewer %(number)s", number=i) for i, r in enumerate(reviews, start=1)}
     criteria = []
     for criterion in call.criteria:
         counted = display(score.criterion(criterion.key).counted) if score.scored else None

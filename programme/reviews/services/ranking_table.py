@@ -91,4 +91,5 @@ def ranking_view(call: Call, *, actor: Actor) -> RankingView:
     """The ranking page's figures and rows of the call's current results (programme managers and auditors)."""
     require_decision_reader(actor)
     results = results_of(call)
-    return _VIEWS.get((database_key(), call.id, results.token), lambda: _view(results))
+    # Once per language too: the chart's labels and description are written in it.
+    return _VIEWS.get((database_key(), call.id, results.token, current_language()), lambda: _view(results))

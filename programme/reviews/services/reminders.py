@@ -11,7 +11,9 @@ from programme.accounts.models import User, UserRole
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, Role
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.core.timezone import format_local
 from programme.extensions import db
 from programme.reviews.models import Review, ReviewStatus
@@ -46,10 +48,12 @@ def remind_reviewers(*, actor: Actor, now: datetime, timezone: str) -> int:
             by_reviewer[review.reviewer_id].append(review)
         for reviewer_id, reviews in by_reviewer.items():
             user = reviews[0].reviewer
-            notify(db.session, email=user.email, user_id=reviewer_id,
-                   subject=f"Reviews due for {call.reference}",
-                   body=f"{len(reviews)} of your reviews for {call.name} are not submitted yet; the review deadline "
-                        f"is {format_local(call.review_deadline, timezone)}.",
+            with speaking_to(user):  # the reviewer's language, though a scheduled job writes it
+                subject = _("Reviews due for %(reference)s", reference=call.reference)
+                body = _("%(count)s of your reviews for %(name)s are not submitted yet; the review deadline is "
+                         "%(deadline)s.", count=len(reviews), name=call.name,
+                         deadline=format_local(call.review_deadline, timezone))
+            notify(db.session, email=user.email, user_id=reviewer_id, subject=subject, body=body,
                    link=f"/reviewing/calls/{call.id}")
         reminded += len(due)
         if due:
@@ -75,10 +79,12 @@ def flag_late_reviews(*, actor: Actor, now: datetime) -> int:
         flagged += len(late)
         reviewers = len({r.reviewer_id for r in late})
         for manager in managers:
-            notify(db.session, email=manager.email, user_id=manager.id,
-                   subject=f"{len(late)} late review(s) in {call.reference}",
-                   body=f"The review deadline of {call.name} has passed with {len(late)} review(s) by {reviewers} "
-                        "reviewer(s) not submitted. Reassign them or extend the deadline.",
+            with speaking_to(manager):
+                subject = _("%(count)s late review(s) in %(reference)s", count=len(late), reference=call.reference)
+                body = _("The review deadline of %(name)s has passed with %(count)s review(s) by %(reviewers)s "
+                         "reviewer(s) not submitted. Reassign them or extend the deadline.", name=call.name,
+                         count=len(late), reviewers=reviewers)
+            notify(db.session, email=manager.email, user_id=manager.id, subject=subject, body=body,
                    link=f"/calls/{call.id}/review/assignments")
         audit.record(db.session, actor, "review.late_flagged", call, reviews=len(late), reviewers=reviewers)
     return flagged

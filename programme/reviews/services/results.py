@@ -23,6 +23,7 @@ from sqlalchemy import case, func, select
 from programme.accounts.models import ApplicantGroup, User
 from programme.calls.models import Call, CallStatus
 from programme.core.access import Actor
+from programme.core.i18n import current_language
 from programme.extensions import db
 from programme.proposals import services as proposal_services
 from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
@@ -85,7 +86,7 @@ class CallResults:
         return sorted(self.rows, key=key)
 
 
-_CACHE: OrderedDict[str, CallResults] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, str], CallResults] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 8
 
@@ -174,7 +175,8 @@ def call_results(call: Call, *, actor: Actor) -> CallResults:
 
 def results_of(call: Call) -> CallResults:
     """The call's results, from the cache while the call's ``results_token`` is unchanged."""
-    token = call.results_token
+    # Once per language: the reasons a proposal is not fundable, and the conflicts, are written in it.
+    token = (call.results_token, current_language())
     with _CACHE_LOCK:
         cached = _CACHE.get(token)
         if cached is not None and cached.call_id == call.id:
@@ -182,7 +184,7 @@ def results_of(call: Call) -> CallResults:
             return cached
     results = compute_results(call)
     current = db.session.scalar(select(Call.results_token).where(Call.id == call.id))
-    if current == token and not db.session.dirty and not db.session.new:
+    if current == token[0] and not db.session.dirty and not db.session.new:
         with _CACHE_LOCK:
             _CACHE[token] = results
             while len(_CACHE) > _CACHE_SIZE:
@@ -225,7 +227,7 @@ def calibration(call: Call, *, actor: Actor) -> Calibration:
         cached = (report, agreement.alpha(results.reviews, results.scoring, unit="proposal"),
                   agreement.alpha(results.reviews, results.scoring, unit="criterion"))
         with _CACHE_LOCK:
-            if results.token in _CACHE:
+            if (results.token, current_language()) in _CACHE:
                 _CALIBRATIONS[results.token] = cached
                 while len(_CALIBRATIONS) > _CACHE_SIZE:
                     _CALIBRATIONS.popitem(last=False)

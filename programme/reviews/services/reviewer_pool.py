@@ -17,7 +17,9 @@ from programme.accounts.models import GroupOrganisation, GroupUser, Organisation
 from programme.calls.models import Call, CallStatus
 from programme.core import audit
 from programme.core.access import Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
 from programme.extensions import db
 from programme.proposals.models import Proposal
 from programme.reviews.models import CallReviewer, ConflictOfInterest, Review, ReviewStatus, split_sectors
@@ -44,21 +46,24 @@ def reviewer_candidates(call: Call, *, actor: Actor) -> list[User]:
 def add_reviewer(call: Call, user: User, *, actor: Actor, now: datetime) -> CallReviewer:
     require_manager(actor)
     if call.status in (CallStatus.DRAFT, CallStatus.DECIDED):
-        raise RuleViolation(f"The call is {call.status.value}; reviewers join a published call before its decision.")
+        raise RuleViolation(_("The call is %(status)s; reviewers join a published call before its decision.",
+                              status=call.status.label.lower()))
     if not user.has_role(Role.REVIEWER):
-        raise RuleViolation(f"{user.name} does not hold the reviewer role.", field="user")
+        raise RuleViolation(_("%(name)s does not hold the reviewer role.", name=user.name), field="user")
     if db.session.scalar(select(CallReviewer.id).where(CallReviewer.call_id == call.id,
                                                        CallReviewer.user_id == user.id)):
-        raise RuleViolation(f"{user.name} is already a reviewer of this call.", field="user")
+        raise RuleViolation(_("%(name)s is already a reviewer of this call.", name=user.name), field="user")
     entry = CallReviewer(call_id=call.id, user_id=user.id, added_at=now, added_by_id=actor.id)
     entry.user = user
     db.session.add(entry)
     db.session.flush()
     audit.record(db.session, actor, "review.reviewer_added", call, reviewer=user.email)
-    notify(db.session, email=user.email, user_id=user.id,
-           subject=f"You are a reviewer of {call.reference}",
-           body=f"You have joined the reviewer pool of {call.name} ({call.reference}). Declare your conflicts of "
-                "interest and your sectors of expertise before proposals are assigned.",
+    with speaking_to(user):
+        subject = _("You are a reviewer of %(reference)s", reference=call.reference)
+        body = _("You have joined the reviewer pool of %(name)s (%(reference)s). Declare your conflicts of interest "
+                 "and your sectors of expertise before proposals are assigned.", name=call.name,
+                 reference=call.reference)
+    notify(db.session, email=user.email, user_id=user.id, subject=subject, body=body,
            link=f"/reviewing/calls/{call.id}")
     return entry
 
@@ -67,7 +72,7 @@ def remove_reviewer(call: Call, user_id: int, *, actor: Actor, now: datetime) ->
     """Take a reviewer out of the pool; only while none of its reviews has been started."""
     require_manager(actor)
     if call.status == CallStatus.DECIDED:
-        raise RuleViolation("The call is decided; its reviewer pool is kept as it was.")
+        raise RuleViolation(_("The call is decided; its reviewer pool is kept as it was."))
     entry = db.session.scalar(select(CallReviewer).where(CallReviewer.call_id == call.id,
                                                          CallReviewer.user_id == user_id))
     if entry is None:
@@ -77,8 +82,8 @@ def remove_reviewer(call: Call, user_id: int, *, actor: Actor, now: datetime) ->
             Review.call_id == call.id, Review.reviewer_id == user_id, Review.status != ReviewStatus.ASSIGNED)
     )
     if started:
-        raise RuleViolation(f"{entry.user.name} has started or submitted {started} review(s); move or reopen "
-                            "them first, a reviewer with work on record stays in the pool.")
+        raise RuleViolation(_("%(name)s has started or submitted %(count)s review(s); move or reopen them first, a "
+                              "reviewer with work on record stays in the pool.", name=entry.user.name, count=started))
     reviews = list(db.session.scalars(select(Review).where(Review.call_id == call.id, Review.reviewer_id == user_id)))
     for review in reviews:
         drop_review(review)
@@ -199,12 +204,13 @@ def conflicts(call: Call, *, reviewer_ids: Iterable[int] | None = None,
 
     for reviewer, own_org, own_name in reviewers:
         if own_org is not None:
-            org_conflict(reviewer, own_org, f"works for {own_name}, a member of the group")
+            org_conflict(reviewer, own_org, _("works for %(organisation)s, a member of the group",
+                                              organisation=own_name))
     for group_id, user_id in db.session.execute(
         select(GroupUser.group_id, GroupUser.user_id).where(GroupUser.user_id.in_(wanted))
     ):
         for proposal in by_group.get(group_id, ()):
-            reasons[(user_id, proposal)].append("acts for the applicant group")
+            reasons[(user_id, proposal)].append(_("acts for the applicant group"))
     declared_q = (
         select(ConflictOfInterest.reviewer_id, ConflictOfInterest.organisation_id, ConflictOfInterest.proposal_id,
                Organisation.name)
@@ -218,9 +224,10 @@ def conflicts(call: Call, *, reviewer_ids: Iterable[int] | None = None,
             continue
         if proposal is not None:
             if proposal in group_of:
-                reasons[(reviewer, proposal)].append("declared a conflict with the proposal")
+                reasons[(reviewer, proposal)].append(_("declared a conflict with the proposal"))
         elif org is not None:
-            org_conflict(reviewer, org, f"declared a conflict with {org_name}, a member of the group")
+            org_conflict(reviewer, org, _("declared a conflict with %(organisation)s, a member of the group",
+                                          organisation=org_name))
     return ConflictMap(dict(reasons))
 
 
@@ -244,7 +251,8 @@ def reviewer_conflicts(call: Call, reviewer_id: int) -> dict[int, list[str]]:
     # Why each organisation puts the reviewer in conflict with the groups it is a member of, in the order given.
     through: list[tuple[int, str]] = []
     if me.organisation_id is not None:
-        through.append((me.organisation_id, f"works for {me.name}, a member of the group"))
+        through.append((me.organisation_id, _("works for %(organisation)s, a member of the group",
+                                              organisation=me.name)))
     acting = set(db.session.scalars(select(GroupUser.group_id).where(GroupUser.user_id == reviewer_id)))
     groups_of_org: dict[int, list[int]] = defaultdict(list)
     organisation_ids = {org for org, _ in through} | {org for org, _, _ in declared if org is not None}
@@ -279,13 +287,14 @@ def reviewer_conflicts(call: Call, reviewer_id: int) -> dict[int, list[str]]:
         through_organisation(org, why)
     for group in acting:
         for proposal in by_group.get(group, ()):
-            reasons[proposal].append("acts for the applicant group")
+            reasons[proposal].append(_("acts for the applicant group"))
     for org, proposal, name in declared:
         if proposal is not None:
             if proposal in found:
-                reasons[proposal].append("declared a conflict with the proposal")
+                reasons[proposal].append(_("declared a conflict with the proposal"))
         elif org is not None:
-            through_organisation(org, f"declared a conflict with {name}, a member of the group")
+            through_organisation(org, _("declared a conflict with %(organisation)s, a member of the group",
+                                        organisation=name))
     return dict(reasons)
 
 
@@ -313,7 +322,7 @@ def conflict_subject(call: Call, typed: str, *, actor: Actor) -> ConflictSubject
     pool_entry(call, actor=actor)
     text = " ".join((typed or "").split())
     if not text:
-        raise RuleViolation("Type a proposal's reference or an organisation's name.", field="subject")
+        raise RuleViolation(_("Type a proposal's reference or an organisation's name."), field="subject")
     proposal_id = db.session.scalar(select(Proposal.id).where(
         Proposal.call_id == call.id, Proposal.submitted_at.is_not(None),
         Proposal.reference.in_({text, text.upper()})))
@@ -331,17 +340,20 @@ def conflict_subject(call: Call, typed: str, *, actor: Actor) -> ConflictSubject
         matching.where(name.like(_contains(text.lower()), escape="\\"))
         .order_by(Organisation.name, Organisation.id).limit(CANDIDATES_SHOWN + 1)).all()
     if not found:
-        raise RuleViolation(f"No proposal of this call has the reference “{text}” and no organisation of "
-                            "its applicant groups has it in its name. Check the spelling, or type a shorter part of "
-                            "the name.", field="subject")
+        raise RuleViolation(_("No proposal of this call has the reference “%(text)s” and no organisation of its "
+                              "applicant groups has it in its name. Check the spelling, or type a shorter part of the "
+                              "name.", text=text), field="subject")
     if len(found) == 1:
         return ConflictSubject(found[0].id, None)
     shown = found[:CANDIDATES_SHOWN]
     repeated = {row.name for row in shown if sum(1 for other in shown if other.name == row.name) > 1}
     names = ", ".join(f"{row.name} ({row.locality})" if row.name in repeated else row.name for row in shown)
-    more = " and more" if len(found) > CANDIDATES_SHOWN else ""
-    raise RuleViolation(f"Several organisations of this call's groups match “{text}”: {names}{more}. "
-                        "Type more of the name (or the whole name) of the one you mean.", field="subject")
+    if len(found) > CANDIDATES_SHOWN:
+        raise RuleViolation(_("Several organisations of this call's groups match “%(text)s”: %(names)s and more. "
+                              "Type more of the name (or the whole name) of the one you mean.", text=text,
+                              names=names), field="subject")
+    raise RuleViolation(_("Several organisations of this call's groups match “%(text)s”: %(names)s. Type more of the "
+                          "name (or the whole name) of the one you mean.", text=text, names=names), field="subject")
 
 
 def is_conflicted(call: Call, reviewer_id: int, proposal_id: int) -> bool:
@@ -373,21 +385,21 @@ def declare_conflict(call: Call, *, organisation_id: int | None = None, proposal
     the conflict now forbids are removed at once (a submitted review too: a conflicted score never counts)."""
     pool_entry(call, actor=actor)
     if call.status == CallStatus.DECIDED:
-        raise RuleViolation("The call is decided; its review is over.")
+        raise RuleViolation(_("The call is decided; its review is over."))
     if (organisation_id is None) == (proposal_id is None):
-        raise RuleViolation("Choose either an organisation or a proposal.", field="organisation_id")
+        raise RuleViolation(_("Choose either an organisation or a proposal."), field="organisation_id")
     if proposal_id is not None:
         proposal = db.session.get(Proposal, proposal_id)
         if proposal is None or proposal.call_id != call.id or proposal.submitted_at is None:
-            raise RuleViolation("Choose a proposal submitted to this call.", field="proposal_id")
+            raise RuleViolation(_("Choose a proposal submitted to this call."), field="proposal_id")
         existing = ConflictOfInterest.proposal_id == proposal_id
     else:
         if db.session.get(Organisation, organisation_id) is None:
-            raise RuleViolation("Choose an organisation from the list.", field="organisation_id")
+            raise RuleViolation(_("Choose an organisation from the list."), field="organisation_id")
         existing = ConflictOfInterest.organisation_id == organisation_id
     if db.session.scalar(select(ConflictOfInterest.id).where(
             ConflictOfInterest.call_id == call.id, ConflictOfInterest.reviewer_id == actor.id, existing)):
-        raise RuleViolation("You have declared this conflict already.",
+        raise RuleViolation(_("You have declared this conflict already."),
                             field="proposal_id" if proposal_id is not None else "organisation_id")
     conflict = ConflictOfInterest(call_id=call.id, reviewer_id=actor.id, organisation_id=organisation_id,
                                   proposal_id=proposal_id, note=note.strip(), declared_at=now)
@@ -415,7 +427,7 @@ def withdraw_conflict(call: Call, conflict_id: int, *, actor: Actor, now: dateti
     if conflict is None or conflict.call_id != call.id or conflict.reviewer_id != actor.id:
         raise NotFound("no such declaration")
     if call.status == CallStatus.DECIDED:
-        raise RuleViolation("The call is decided; its review is over.")
+        raise RuleViolation(_("The call is decided; its review is over."))
     db.session.delete(conflict)
     audit.record(db.session, actor, "review.conflict_withdrawn", call, organisation_id=conflict.organisation_id,
                  proposal_id=conflict.proposal_id)

@@ -160,7 +160,8 @@ def score_page(call: Call, *, sort: str, search: str, page: int, actor: Actor,
     shows the last. ``draw`` (the view's row of HTML) is called once per row and version of the results."""
     require_manager(actor)
     results = results_of(call)
-    table = _TABLES.get((database_key(), call.id, results.token), lambda: _table(call, results))
+    # Once per language too: the reasons a proposal is not fundable are written in it.
+    table = _TABLES.get((database_key(), call.id, results.token, current_language()), lambda: _table(call, results))
     sort = sort if sort in SCORE_SORTS else SCORE_SORTS[0]
     ordered = table.order(sort)
     text = " ".join(search.split()).casefold()

@@ -16,7 +16,10 @@ from sqlalchemy.orm import lazyload, selectinload
 from programme.calls.models import Call
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation, require_role
+from programme.core.i18n import speaking_to
 from programme.core.notifications import notify
+from programme.core.texts import gettext as _
+from programme.core.texts import lazy_gettext as _l
 from programme.extensions import db
 from programme.proposals.models import Proposal, ProposalVersion
 from programme.reviews.domain import ScoreError, check_review
@@ -38,7 +41,8 @@ class ReviewIncomplete(RuleViolation):
 
     def __init__(self, problems: Mapping[str, str]):
         keys = ", ".join(problems)
-        super().__init__(f"The review cannot be submitted yet: see {keys}.", field=next(iter(problems), None))
+        super().__init__(_("The review cannot be submitted yet: see %(keys)s.", keys=keys),
+                         field=next(iter(problems), None))
         self.problems = dict(problems)
 
 
@@ -99,13 +103,13 @@ def save_review(review: Review, *, scores: Mapping[str, Any], justifications: Ma
     if not review.is_reviewer(actor):
         raise NotFound("no such review")
     if review.submitted:
-        raise RuleViolation("The review is submitted and locked; a programme manager can reopen it.")
-    require_reviewing(call, "reviews are scored")
+        raise RuleViolation(_("The review is submitted and locked; a programme manager can reopen it."))
+    require_reviewing(call, _l("The call is %(status)s; reviews are scored only while its review is under way."))
     if is_conflicted(call, actor.id, review.proposal_id):
         raise NotFound("no such review")
     if review.proposal.status not in IN_REVIEW:
-        raise RuleViolation(f"Proposal {review.proposal.reference} is {review.proposal.status.label.lower()}; it is "
-                            "no longer reviewed.")
+        raise RuleViolation(_("Proposal %(reference)s is %(status)s; it is no longer reviewed.",
+                              reference=review.proposal.reference, status=review.proposal.status.label.lower()))
     scoring = scoring_of(call)
     rules = call.rules.scoring
     checked: dict[str, Decimal | None] = {}
@@ -151,10 +155,11 @@ def reopen_review(review: Review, *, reason: str, actor: Actor, now: datetime) -
     """A manager reopens a submitted review, with a reason; its scores stay as a draft for the reviewer."""
     require_manager(actor)
     if not review.submitted:
-        raise RuleViolation("Only a submitted review can be reopened.")
-    require_reviewing(review.call, "a review is reopened")
+        raise RuleViolation(_("Only a submitted review can be reopened."))
+    require_reviewing(review.call, _l("The call is %(status)s; a review is reopened only while its review is under "
+                                      "way."))
     if not reason.strip():
-        raise RuleViolation("Give the reason for reopening the review.", field="reason")
+        raise RuleViolation(_("Give the reason for reopening the review."), field="reason")
     submitted_at = review.submitted_at
     review.status = ReviewStatus.DRAFT
     review.submitted_at = None
@@ -165,10 +170,12 @@ def reopen_review(review: Review, *, reason: str, actor: Actor, now: datetime) -
     review.call.touch_results()
     audit.record(db.session, actor, "review.reopened", review, reason=reason.strip(), submitted_at=submitted_at,
                  scores={s.criterion_key: str(s.score) for s in review.scores})
-    notify(db.session, email=review.reviewer.email, user_id=review.reviewer_id,
-           subject=f"Your review of {review.proposal.reference} is reopened",
-           body=f"A programme manager reopened your review of {review.proposal.reference}: {reason.strip()}\n"
-                "Your scores are kept as a draft; change what is needed and submit again.",
+    with speaking_to(review.reviewer):
+        subject = _("Your review of %(reference)s is reopened", reference=review.proposal.reference)
+        body = _("A programme manager reopened your review of %(reference)s: %(reason)s\nYour scores are kept as a "
+                 "draft; change what is needed and submit again.", reference=review.proposal.reference,
+                 reason=reason.strip())
+    notify(db.session, email=review.reviewer.email, user_id=review.reviewer_id, subject=subject, body=body,
            link=f"/reviews/{review.id}")
 
 
@@ -186,12 +193,12 @@ def co_reviews(review: Review, *, actor: Actor) -> list[CoReview]:
     if not review.is_reviewer(actor) or is_conflicted(review.call, actor.id, review.proposal_id):
         raise NotFound("no such review")
     if not review.submitted:
-        raise AccessDenied("other reviewers' scores are shown once your own review is submitted")
+        raise AccessDenied(_("other reviewers' scores are shown once your own review is submitted"))
     others = db.session.scalars(
         select(Review).where(Review.proposal_id == review.proposal_id, Review.id != review.id,
                              Review.status == ReviewStatus.SUBMITTED).order_by(Review.id)
     ).all()
-    return [CoReview(f"Another reviewer ({i})", {s.criterion_key: s.score for s in other.scores},
+    return [CoReview(_("Another reviewer (%(number)s)", number=i), {s.criterion_key: s.score for s in other.scores},
                      {s.criterion_key: s.justification for s in other.scores})
             for i, other in enumerate(others, start=1)]
 
@@ -218,19 +225,19 @@ def record_consensus(proposal: Proposal, *, criterion_key: str, score: Any, reas
     call = proposal.call
     require_open_for_results(call)
     if proposal.status not in IN_REVIEW:
-        raise RuleViolation(f"Proposal {proposal.reference} is not in review.")
+        raise RuleViolation(_("Proposal %(reference)s is not in review.", reference=proposal.reference))
     scoring = scoring_of(call)
     if criterion_key not in scoring.keys:
-        raise RuleViolation("Choose one of the call's criteria.", field="criterion_key")
+        raise RuleViolation(_("Choose one of the call's criteria."), field="criterion_key")
     try:
         value = scoring.scale.check(score)
     except ScoreError as error:
-        raise RuleViolation(f"Consensus score: {error}", field="score") from None
+        raise RuleViolation(_("Consensus score: %(problem)s", problem=str(error)), field="score") from None
     if not reason.strip():
-        raise RuleViolation("A consensus score needs the reason the panel agreed on it.", field="reason")
+        raise RuleViolation(_("A consensus score needs the reason the panel agreed on it."), field="reason")
     if not db.session.scalar(select(func.count()).select_from(Review).where(
             Review.proposal_id == proposal.id, Review.status == ReviewStatus.SUBMITTED)):
-        raise RuleViolation("A consensus replaces the mean of submitted reviews; none is submitted yet.")
+        raise RuleViolation(_("A consensus replaces the mean of submitted reviews; none is submitted yet."))
     row = db.session.scalar(select(ConsensusScore).where(ConsensusScore.proposal_id == proposal.id,
                                                          ConsensusScore.criterion_key == criterion_key))
     previous = None if row is None else (str(row.score), row.reason)

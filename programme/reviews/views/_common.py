@@ -14,6 +14,7 @@ from programme.calls import services as calls
 from programme.calls.models import Call
 from programme.core.access import Role, require_role
 from programme.core.forms import ActionForm
+from programme.core.texts import lazy_gettext as _l
 from programme.core.web import actor, now
 from programme.core.web import page_arg as page_arg  # the page asked for, from core.web
 from programme.core.web import programme_zone as programme_zone  # the views' zone, from core.web
@@ -23,9 +24,14 @@ from programme.reviews.models import Review
 
 #: Rows per page of the review's long lists (assignments, scores, calibration, ranking).
 REVIEW_PAGE_SIZE = 100
-#: How a proposal is ranked, in words.
-RANKED_AS = {"funded": "ranked above the funding line", "reserve": "ranked on the reserve list",
-             "not_fundable": "not fundable", "not_scored": "not scored"}
+#: How a proposal is ranked, in words (``ranked_words`` gives them in the language being answered in).
+RANKED_AS = {"funded": _l("ranked above the funding line"), "reserve": _l("ranked on the reserve list"),
+             "not_fundable": _l("not fundable"), "not_scored": _l("not scored")}
+
+
+def ranked_words() -> dict[str, str]:
+    """How a proposal is ranked, in words, in the language being answered in."""
+    return {key: str(words) for key, words in RANKED_AS.items()}
 
 
 def managed_call(call_id: int) -> Call:

@@ -16,6 +16,8 @@ from programme.calls.models import Call, CallStatus
 from programme.core.forms import ActionForm, choices
 from programme.core.money import format_money
 from programme.core.security import bounded_int
+from programme.core.texts import gettext as _
+from programme.core.texts import pgettext
 from programme.core.timezone import format_local, local_to_utc, to_local
 from programme.core.web import actor, attempt, now
 from programme.extensions import db
@@ -67,9 +69,9 @@ def start(call_id: int):
         with attempt(form) as done:
             eligible = services.start_review(call, deadline=deadline, actor=actor(), now=now())
         if done.ok:
-            flash(f"The review of {call.reference} has started with {eligible} eligible proposal(s); reviewers "
-                  f"have until {format_local(deadline, programme_zone())}. Next: build the pool and assign the "
-                  "proposals.", "success")
+            flash(_("The review of %(reference)s has started with %(count)s eligible proposal(s); reviewers have "
+                    "until %(deadline)s. Next: build the pool and assign the proposals.", reference=call.reference,
+                    count=eligible, deadline=format_local(deadline, programme_zone())), "success")
             return redirect(url_for("reviews.overview", call_id=call.id))
     return _overview(call, deadline_form=form)
 
@@ -86,8 +88,9 @@ def change_deadline(call_id: int):
             services.change_deadline(call, deadline=deadline, actor=actor(), now=now())
         if done.ok:
             zone = programme_zone()
-            flash(f"The review deadline is now {format_local(deadline, zone)} (it was {format_local(previous, zone)}). "
-                  "Reviews not yet submitted will be reminded and flagged against the new deadline.", "success")
+            flash(_("The review deadline is now %(deadline)s (it was %(previous)s). Reviews not yet submitted will be "
+                    "reminded and flagged against the new deadline.", deadline=format_local(deadline, zone),
+                    previous=format_local(previous, zone)), "success")
             return redirect(url_for("reviews.overview", call_id=call.id))
     return _overview(call, deadline_form=form)
 
@@ -100,22 +103,23 @@ def publish(call_id: int):
     call = managed_call(call_id)
     back = url_for("reviews.overview", call_id=call.id)
     if call.status != CallStatus.REVIEWING:
-        flash(f"The call is {call.status.label.lower()}: decisions are published only while its review is under way. "
-              "Nothing was changed.", "error")
+        flash(_("The call is %(status)s: decisions are published only while its review is under way. Nothing was "
+                "changed.", status=call.status.label.lower()), "error")
         return redirect(back)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         if not form.given:
-            flash("Nothing was published: publishing the decisions needs your confirmation below.", "error")
+            flash(_("Nothing was published: publishing the decisions needs your confirmation below."), "error")
             return redirect(url_for("reviews.publish", call_id=call.id))
         with attempt() as done:
             initiatives = services.publish_decisions(
                 call, actor=actor(), now=now(), link_for=lambda p: url_for("proposals.overview", proposal_id=p.id))
             committed = sum((i.startup_grant.committed for i in initiatives if i.startup_grant), Decimal(0))
         if done.ok:
-            flash(f"The decisions of {call.reference} are published: {len(initiatives)} initiative(s) created with "
-                  f"start-up grants of {format_money(committed, call.currency)} in all; every group has been told "
-                  "its decision, its scores and the reviewers' justifications.", "success")
+            flash(_("The decisions of %(reference)s are published: %(count)s initiative(s) created with start-up "
+                    "grants of %(amount)s in all; every group has been told its decision, its scores and the "
+                    "reviewers' justifications.", reference=call.reference, count=len(initiatives),
+                    amount=format_money(committed, call.currency)), "success")
         return redirect(back)
     return render_template("confirm.html", form=form, confirm=_publish_confirmation(call, back))
 
@@ -130,21 +134,25 @@ def _publish_confirmation(call: Call, back: str) -> dict[str, Any]:
     count = {outcome: sum(1 for d in decisions if d.outcome == outcome) for outcome in Outcome}
     missing = in_review - len(decisions)
     return {
-        "title": f"Publish the decisions of {call.reference}?",
-        "lead": [f"Publishing ends the review of {call.name}: every proposal in review takes its recorded decision "
-                 "and each group is told its result, its scores per criterion and the reviewers' justifications "
-                 "(never their names).",
-                 f"Each funded proposal becomes an initiative with its start-up grant commitment, and the funded "
-                 f"initiatives open: {len(funded)} proposal(s), {format_money(amount, call.currency)} in all."],
-        "figures": [("Funded", f"{count[Outcome.FUNDED]} proposal(s), {format_money(amount, call.currency)} of "
-                               f"start-up grants"),
-                    ("Reserve list", f"{count[Outcome.RESERVE]} proposal(s)"),
-                    ("Rejected", f"{count[Outcome.REJECTED]} proposal(s)"),
-                    ("Budget of the call", format_money(call.budget, call.currency))],
-        "warning": (f"{missing} of {in_review} proposals have no decision yet: publishing is refused until each "
-                    "has one (record them on the ranking page).") if missing > 0 else None,
-        "final": "Publishing cannot be undone: the groups are told at once and the initiatives are opened.",
-        "action": url_for("reviews.publish", call_id=call.id), "yes": "Yes, publish the decisions", "cancel": back,
+        "title": _("Publish the decisions of %(reference)s?", reference=call.reference),
+        "lead": [_("Publishing ends the review of %(name)s: every proposal in review takes its recorded decision and "
+                   "each group is told its result, its scores per criterion and the reviewers' justifications (never "
+                   "their names).", name=call.name),
+                 _("Each funded proposal becomes an initiative with its start-up grant commitment, and the funded "
+                   "initiatives open: %(count)s proposal(s), %(amount)s in all.", count=len(funded),
+                   amount=format_money(amount, call.currency))],
+        "figures": [(pgettext("decided proposals", "Funded"),
+                     _("%(count)s proposal(s), %(amount)s of start-up grants", count=count[Outcome.FUNDED],
+                       amount=format_money(amount, call.currency))),
+                    (_("Reserve list"), _("%(count)s proposal(s)", count=count[Outcome.RESERVE])),
+                    (pgettext("decided proposals", "Rejected"),
+                     _("%(count)s proposal(s)", count=count[Outcome.REJECTED])),
+                    (_("Budget of the call"), format_money(call.budget, call.currency))],
+        "warning": _("%(missing)s of %(count)s proposals have no decision yet: publishing is refused until each has "
+                     "one (record them on the ranking page).", missing=missing, count=in_review)
+        if missing > 0 else None,
+        "final": _("Publishing cannot be undone: the groups are told at once and the initiatives are opened."),
+        "action": url_for("reviews.publish", call_id=call.id), "yes": _("Yes, publish the decisions"), "cancel": back,
     }
 
 
@@ -162,15 +170,17 @@ def pool(call_id: int):
     candidates = services.reviewer_candidates(call, actor=actor())
     services.load_organisations(candidates)
     form = AddReviewerForm()
-    form.user_id.choices = choices([(0, "— choose a reviewer —"), *((u.id, _reviewer_label(u)) for u in candidates)])
+    form.user_id.choices = choices([(0, _("— choose a reviewer —")),
+                                    *((u.id, _reviewer_label(u)) for u in candidates)])
     if form.validate_on_submit():
         user = next(u for u in candidates if u.id == form.user_id.data)
         with attempt(form) as done:
             services.add_reviewer(call, user, actor=actor(), now=now())
         if done.ok:
             size = len(services.pool(call))
-            flash(f"{user.name} joined the reviewer pool of {call.reference}, which now has {size} reviewer(s). "
-                  "They were notified and asked to declare their conflicts and expertise.", "success")
+            flash(_("%(name)s joined the reviewer pool of %(reference)s, which now has %(size)s reviewer(s). They were "
+                    "notified and asked to declare their conflicts and expertise.", name=user.name,
+                    reference=call.reference, size=size), "success")
             return redirect(url_for("reviews.pool", call_id=call.id))
     entries = services.pool(call)
     services.load_organisations(e.user for e in entries)
@@ -189,8 +199,10 @@ def remove_reviewer(call_id: int, user_id: int):
         with attempt() as done:
             services.remove_reviewer(call, user_id, actor=actor(), now=now())
         if done.ok:
-            dropped = f" and its {assigned} assignment(s) were removed" if assigned else ""
-            flash(f"{user.name if user else 'The reviewer'} left the pool of {call.reference}{dropped}.", "success")
+            name = user.name if user else _("The reviewer")
+            flash(_("%(name)s left the pool of %(reference)s and its %(count)s assignment(s) were removed.", name=name,
+                    reference=call.reference, count=assigned) if assigned else
+                  _("%(name)s left the pool of %(reference)s.", name=name, reference=call.reference), "success")
     return redirect(url_for("reviews.pool", call_id=call_id))
 
 
@@ -207,11 +219,13 @@ def _assign_form(rows: list[services.AssignmentRow], entries: list[CallReviewer]
     """The hand-assignment form: a proposal of the page shown (the page keeps the select short at any size)
     and a reviewer of the pool, with its load."""
     form = AssignForm()
-    form.proposal_id.choices = choices([(0, "— choose a proposal on this page —"), *(
-        (row.proposal_id, f"{row.reference} · {_shortened(row.title)} ({len(row.reviews)} assigned)")
+    form.proposal_id.choices = choices([(0, _("— choose a proposal on this page —")), *(
+        (row.proposal_id, _("%(reference)s · %(title)s (%(count)s assigned)", reference=row.reference,
+                            title=_shortened(row.title), count=len(row.reviews)))
         for row in rows if row.status in services.IN_REVIEW)])
-    form.reviewer_id.choices = choices([(0, "— choose a reviewer —"), *(
-        (e.user_id, f"{e.user.name} ({loads.get(e.user_id, (0, 0))[0]} assigned)") for e in entries)])
+    form.reviewer_id.choices = choices([(0, _("— choose a reviewer —")), *(
+        (e.user_id, _("%(name)s (%(count)s assigned)", name=e.user.name, count=loads.get(e.user_id, (0, 0))[0]))
+        for e in entries)])
     return form
 
 
@@ -252,9 +266,11 @@ def auto_assign(call_id: int):
             summary = services.auto_assign(call, actor=actor(), now=now())
         if done.ok:
             loads = summary.loads.values()
-            flash(f"Automatic assignment done: {summary.created} review(s) created and {summary.kept} kept for "
-                  f"{summary.proposals} proposal(s); loads from {min(loads, default=0)} to {max(loads, default=0)} "
-                  f"per reviewer; {summary.matches} assignment(s) match a reviewer's stated expertise.", "success")
+            flash(_("Automatic assignment done: %(created)s review(s) created and %(kept)s kept for %(proposals)s "
+                    "proposal(s); loads from %(low)s to %(high)s per reviewer; %(matches)s assignment(s) match a "
+                    "reviewer's stated expertise.", created=summary.created, kept=summary.kept,
+                    proposals=summary.proposals, low=min(loads, default=0), high=max(loads, default=0),
+                    matches=summary.matches), "success")
     return redirect(url_for("reviews.assignments", call_id=call_id))
 
 
@@ -273,7 +289,7 @@ def add_assignment(call_id: int):
             review = services.assign_reviewer(call, proposal, form.reviewer_id.data, actor=actor(), now=now())
             name, reference = review.reviewer.name, proposal.reference
         if done.ok:
-            flash(f"{name} now reviews {reference}.", "success")
+            flash(_("%(name)s now reviews %(reference)s.", name=name, reference=reference), "success")
             return redirect(url_for("reviews.assignments", call_id=call.id, page=page if page > 1 else None))
     rows, count = _assignment_page(call, page)  # afresh: a refusal rolled the session back
     entries, loads = services.pool(call), services.reviewer_loads(call)
@@ -288,8 +304,8 @@ def move(review_id: int):
     entries = services.pool(call)
     loads = services.reviewer_loads(call)
     form = MoveForm()
-    form.reviewer_id.choices = choices([(0, "— choose a reviewer —"), *(
-        (e.user_id, f"{e.user.name} ({loads.get(e.user_id, (0, 0))[0]} assigned)")
+    form.reviewer_id.choices = choices([(0, _("— choose a reviewer —")), *(
+        (e.user_id, _("%(name)s (%(count)s assigned)", name=e.user.name, count=loads.get(e.user_id, (0, 0))[0]))
         for e in entries if e.user_id != review.reviewer_id)])
     back = url_for("reviews.assignments", call_id=call.id, page=request.args.get("page", type=bounded_int))
     if form.validate_on_submit():
@@ -298,7 +314,8 @@ def move(review_id: int):
             services.move_assignment(review, form.reviewer_id.data, actor=actor(), now=now())
             name, reference = review.reviewer.name, proposal.reference
         if done.ok:
-            flash(f"The review of {reference} moved from {previous} to {name}.", "success")
+            flash(_("The review of %(reference)s moved from %(previous)s to %(name)s.", reference=reference,
+                    previous=previous, name=name), "success")
             return redirect(back)
     others = {r.reviewer_id for r in services.proposal_reviews(proposal, actor=actor())}
     conflicted = services.conflicts(call, proposal_ids=[proposal.id]).of_proposal(proposal.id)
@@ -316,5 +333,5 @@ def unassign(review_id: int):
         with attempt() as done:
             services.remove_assignment(review, actor=actor(), now=now())
         if done.ok:
-            flash(f"{name} no longer reviews {reference}.", "success")
+            flash(_("%(name)s no longer reviews %(reference)s.", name=name, reference=reference), "success")
     return redirect(url_for("reviews.assignments", call_id=call_id, page=request.args.get("page", type=bounded_int)))

@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from programme.calls.models import Call, CallStatus
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
+from programme.core.texts import pgettext
 from programme.core.web import actor, attempt, now, send_workbook
 from programme.reviews import services
 from programme.reviews.domain import Scoring, display
@@ -23,13 +25,13 @@ from programme.reviews.forms import ConfirmForm
 from programme.reviews.models import Outcome
 from programme.reviews.views import bp
 from programme.reviews.views._common import (
-    RANKED_AS,
     manage_page,
     managed_call,
     manages,
     page_arg,
     page_size,
     programme_zone,
+    ranked_words,
     read_call,
 )
 
@@ -38,17 +40,19 @@ def _placed_by(decided_by: str | None, scoring: Scoring) -> str:
     """What put a proposal after the one above it, in words: 'tie on total, decided by Quality of co-operation'
     (the criteria by their titles)."""
     if decided_by is None:
-        return "first place"
+        return _("first place")
     if decided_by == "total":
-        return "total"
-    words = {"requested": "the smaller amount", "submitted_at": "the earlier submission",
-             "proposal_id": "the proposal number"}
+        return _("total")
+    words = {"requested": _("the smaller amount"), "submitted_at": _("the earlier submission"),
+             "proposal_id": _("the proposal number")}
     criteria = list(scoring.tie_break)
     if decided_by in criteria:
-        tied = ["total", *(scoring.name_of(k) for k in criteria[:criteria.index(decided_by)])]
-        return f"tie on {', '.join(tied)}, decided by {scoring.name_of(decided_by)}"
-    tied = "total" if not criteria else "total and every tie-break criterion"
-    return f"tie on {tied}, decided by {words.get(decided_by, decided_by)}"
+        tied = [_("total"), *(scoring.name_of(k) for k in criteria[:criteria.index(decided_by)])]
+        return _("tie on %(tied)s, decided by %(criterion)s", tied=", ".join(tied),
+                 criterion=scoring.name_of(decided_by))
+    if not criteria:
+        return _("tie on total, decided by %(what)s", what=words.get(decided_by, decided_by))
+    return _("tie on total and every tie-break criterion, decided by %(what)s", what=words.get(decided_by, decided_by))
 
 
 @bp.route("/calls/<int:call_id>/review/ranking")
@@ -85,7 +89,7 @@ def ranking(call_id: int):
         line_after=line_after, line_page=max(1, math.ceil(line_after / size)),
         others=view.other_rows(other, size, readers=manager, draw=not_fundable), other=other,
         other_pages=other_pages, chart=view.chart, chart_drawn=view.drawn_chart(chart) if view.chart.count else "",
-        ranked_words=RANKED_AS, against=view.against, undecided=view.undecided,
+        ranked_words=ranked_words(), against=view.against, undecided=view.undecided,
     )
 
 
@@ -97,21 +101,22 @@ def decide_as_ranked(call_id: int):
     call = managed_call(call_id)
     back = url_for("reviews.ranking", call_id=call.id)
     if call.status != CallStatus.REVIEWING:
-        flash(f"The call is {call.status.label.lower()}: decisions are recorded only while its review is under way. "
-              "Nothing was changed.", "error")
+        flash(_("The call is %(status)s: decisions are recorded only while its review is under way. Nothing was "
+                "changed.", status=call.status.label.lower()), "error")
         return redirect(back)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         if not form.given:
-            flash("Nothing was decided: deciding the rest as ranked needs your confirmation below.", "error")
+            flash(_("Nothing was decided: deciding the rest as ranked needs your confirmation below."), "error")
             return redirect(url_for("reviews.decide_as_ranked", call_id=call.id))
         with attempt() as done:
             count = services.decide_as_ranked(call, actor=actor(), now=now())
         if done.ok:
             outcomes = Counter(d.outcome for d in services.call_results(call, actor=actor()).decisions.values())
-            flash(f"{count} decision(s) recorded as the ranking says; decisions recorded before were kept. "
-                  f"In all: {outcomes[Outcome.FUNDED]} funded, {outcomes[Outcome.RESERVE]} reserve, "
-                  f"{outcomes[Outcome.REJECTED]} rejected. Publish them from the overview when ready.", "success")
+            flash(_("%(count)s decision(s) recorded as the ranking says; decisions recorded before were kept. In all: "
+                    "%(funded)s funded, %(reserve)s reserve, %(rejected)s rejected. Publish them from the overview "
+                    "when ready.", count=count, funded=outcomes[Outcome.FUNDED], reserve=outcomes[Outcome.RESERVE],
+                    rejected=outcomes[Outcome.REJECTED]), "success")
         return redirect(back)
     return render_template("confirm.html", form=form, confirm=_rest_confirmation(call, back))
 
@@ -126,21 +131,22 @@ def _rest_confirmation(call: Call, back: str) -> dict[str, Any]:
                    and not results.scores[pid].scored)
     amount = sum((rows[p.proposal_id].amount for p in above), Decimal(0))
     return {
-        "title": f"Decide the rest of {call.reference} as ranked?",
-        "lead": [f"Every proposal without a decision gets the ranking's outcome: funded above the funding line, "
-                 f"reserve below it, rejected when not fundable (with the reasons). The {len(decided)} decision(s) "
-                 "recorded before stay as they are.",
-                 "The groups are not told yet: they learn their results when the decisions are published."],
-        "figures": [("Funded", f"{len(above)} proposal(s), {format_money(amount, call.currency)} of start-up grants "
-                               "(those the budget left no longer covers go to the reserve list)"),
-                    ("Reserve list", f"{len(below)} proposal(s)"),
-                    ("Rejected as not fundable", f"{len(rejected)} proposal(s)"),
-                    ("Already decided, kept", f"{len(decided)} proposal(s)")],
-        "warning": (f"{unscored} proposal(s) have no submitted review yet: deciding the rest as ranked is refused "
-                    "until they are scored, or decided one by one.") if unscored else None,
-        "final": "Each decision is recorded at once; a decision can be changed one proposal at a time until the "
-                 "decisions are published, but not all at once.",
-        "action": url_for("reviews.decide_as_ranked", call_id=call.id), "yes": "Yes, decide the rest as ranked",
+        "title": _("Decide the rest of %(reference)s as ranked?", reference=call.reference),
+        "lead": [_("Every proposal without a decision gets the ranking's outcome: funded above the funding line, "
+                   "reserve below it, rejected when not fundable (with the reasons). The %(count)s decision(s) "
+                   "recorded before stay as they are.", count=len(decided)),
+                 _("The groups are not told yet: they learn their results when the decisions are published.")],
+        "figures": [(pgettext("decided proposals", "Funded"),
+                     _("%(count)s proposal(s), %(amount)s of start-up grants (those the budget left no longer covers "
+                       "go to the reserve list)", count=len(above), amount=format_money(amount, call.currency))),
+                    (_("Reserve list"), _("%(count)s proposal(s)", count=len(below))),
+                    (_("Rejected as not fundable"), _("%(count)s proposal(s)", count=len(rejected))),
+                    (_("Already decided, kept"), _("%(count)s proposal(s)", count=len(decided)))],
+        "warning": _("%(count)s proposal(s) have no submitted review yet: deciding the rest as ranked is refused "
+                     "until they are scored, or decided one by one.", count=unscored) if unscored else None,
+        "final": _("Each decision is recorded at once; a decision can be changed one proposal at a time until the "
+                   "decisions are published, but not all at once."),
+        "action": url_for("reviews.decide_as_ranked", call_id=call.id), "yes": _("Yes, decide the rest as ranked"),
         "cancel": back,
     }
 

@@ -15,6 +15,7 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, form_error, now, page_arg
 from programme.extensions import db
 from programme.proposals import services as proposal_services
@@ -110,8 +111,8 @@ def expertise(call_id: int):
             saved = services.set_expertise(call, expertise=form.expertise.data or "", actor=actor(), now=now())
             sectors = saved.expertise
         if done.ok:
-            flash(f"Your sectors of expertise are saved: {sectors}." if sectors
-                  else "Your sectors of expertise are cleared.", "success")
+            flash(_("Your sectors of expertise are saved: %(sectors)s.", sectors=sectors) if sectors
+                  else _("Your sectors of expertise are cleared."), "success")
             return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="expertise"))
     return _reviewer_call_page(call, entry, expertise_form=form)
 
@@ -130,12 +131,12 @@ def declare_conflict(call_id: int):
                                                  proposal_id=chosen.proposal_id, note=form.note.data or "",
                                                  actor=me, now=now())
             subject = (conflict.organisation.name if conflict.organisation is not None
-                       else f"proposal {conflict.proposal.reference}")
+                       else _("proposal %(reference)s", reference=conflict.proposal.reference))
             removed = len(before - {r.id for r in services.reviews_of(me, call=call)})
         if done.ok:
-            note = (f" {removed} assignment(s) it conflicts with were removed; the programme manager gives them to "
-                    "other reviewers." if removed else "")
-            flash(f"Conflict of interest declared with {subject}.{note}", "success")
+            flash(_("Conflict of interest declared with %(subject)s. %(count)s assignment(s) it conflicts with were "
+                    "removed; the programme manager gives them to other reviewers.", subject=subject, count=removed)
+                  if removed else _("Conflict of interest declared with %(subject)s.", subject=subject), "success")
             return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))
     return _reviewer_call_page(call, entry, conflict_form=form)
 
@@ -148,8 +149,8 @@ def withdraw_conflict(call_id: int, conflict_id: int):
         with attempt() as done:
             services.withdraw_conflict(call, conflict_id, actor=actor(), now=now())
         if done.ok:
-            flash("Declaration withdrawn. Assignments it removed are not given back by themselves; the programme "
-                  "manager may assign you again.", "success")
+            flash(_("Declaration withdrawn. Assignments it removed are not given back by themselves; the programme "
+                    "manager may assign you again."), "success")
     return redirect(url_for("reviews.reviewer_call", call_id=call.id, _anchor="conflicts"))
 
 
@@ -165,10 +166,10 @@ def _scoring_form(review: Review, **kwargs: Any) -> ReviewForm:
 def _locked(review: Review) -> str:
     """Why the review's reviewer cannot change it now."""
     if review.call.status != CallStatus.REVIEWING:
-        return (f"The call is {review.call.status.label.lower()}: reviews are scored only while its review is under "
-                "way. Nothing was changed.")
-    return ("This review is submitted and locked: nothing was changed. A programme manager can reopen it if a "
-            "change is needed.")
+        return _("The call is %(status)s: reviews are scored only while its review is under way. Nothing was "
+                 "changed.", status=review.call.status.label.lower())
+    return _("This review is submitted and locked: nothing was changed. A programme manager can reopen it if a change "
+             "is needed.")
 
 
 def _review_page(review: Review, *, form: ReviewForm | None = None):
@@ -194,7 +195,8 @@ def _review_page(review: Review, *, form: ReviewForm | None = None):
         saved={s.criterion_key: s for s in review.scores}, is_reviewer=review.is_reviewer(me),
         others=services.co_reviews(review, actor=me) if review.is_reviewer(me) and review.submitted else [],
         late=review.is_late(moment), now=moment,
-        version=version, snapshot=snapshot, verdict=version.verdict, figures=snapshot_figures(snapshot),
+        version=version, snapshot=snapshot, verdict=proposal_services.recorded_verdict(review.proposal, version),
+        figures=snapshot_figures(snapshot),
         organisation_types=ORGANISATION_TYPES, sections=SECTIONS, cost_types=COST_TYPES,
         kinds={kind.value: kind.label for kind in ActivityKind},
         download_url=lambda a: url_for("reviews.review_attachment", review_id=review.id, attachment_id=a["id"]),
@@ -209,7 +211,7 @@ def review(review_id: int):
     if request.method == "GET":
         return _review_page(item)
     if not item.is_reviewer(me):
-        raise AccessDenied("only its reviewer scores a review")
+        raise AccessDenied(_("only its reviewer scores a review"))
     if not item.can_edit(me):
         flash(_locked(item), "error")
         return redirect(url_for("reviews.review", review_id=item.id))
@@ -227,11 +229,11 @@ def review(review_id: int):
             if submit:
                 flash(_submitted(reference, late), "success")
             elif asking:
-                flash("Draft saved. Nothing is submitted yet: read what submitting does and confirm it.", "info")
+                flash(_("Draft saved. Nothing is submitted yet: read what submitting does and confirm it."), "info")
                 return redirect(url_for("reviews.submit_review", review_id=item.id))
             else:
-                flash("Draft saved. Nothing is submitted yet: submit the review once every criterion has its score "
-                      "and justification.", "success")
+                flash(_("Draft saved. Nothing is submitted yet: submit the review once every criterion has its "
+                        "score and justification."), "success")
             return redirect(url_for("reviews.review", review_id=item.id))
         if isinstance(done.refused, services.ReviewIncomplete):
             form.add_problems(done.refused.problems)
@@ -241,8 +243,11 @@ def review(review_id: int):
 
 
 def _submitted(reference: str, late: bool) -> str:
-    return (f"Your review of {reference} is submitted{' after the deadline' if late else ''}. It is locked now; the "
-            "other reviewers' submitted scores are shown below yours.")
+    if late:
+        return _("Your review of %(reference)s is submitted after the deadline. It is locked now; the other reviewers' "
+                 "submitted scores are shown below yours.", reference=reference)
+    return _("Your review of %(reference)s is submitted. It is locked now; the other reviewers' submitted scores are "
+             "shown below yours.", reference=reference)
 
 
 @bp.route("/reviews/<int:review_id>/submit", methods=["GET", "POST"])
@@ -253,7 +258,7 @@ def submit_review(review_id: int):
     me = actor()
     item = services.get_review(review_id, actor=me)
     if not item.is_reviewer(me):
-        raise AccessDenied("only its reviewer submits a review")
+        raise AccessDenied(_("only its reviewer submits a review"))
     back = url_for("reviews.review", review_id=item.id, _anchor="scoring")
     if not item.can_edit(me):
         flash(_locked(item), "error")
@@ -262,7 +267,7 @@ def submit_review(review_id: int):
     saved = review_data(item.scores)
     if request.method == "POST" and form.validate_on_submit():
         if not form.given:
-            flash("Nothing was submitted: submitting a review needs your confirmation below.", "error")
+            flash(_("Nothing was submitted: submitting a review needs your confirmation below."), "error")
             return redirect(url_for("reviews.submit_review", review_id=item.id))
         keys = [c.key for c in item.call.criteria]
         with attempt() as done:
@@ -281,23 +286,26 @@ def _review_confirmation(item: Review, saved: dict[str, str], back: str) -> dict
     for criterion in item.call.criteria:
         score = saved.get(f"score_{criterion.key}", "")
         written = len(saved.get(f"justification_{criterion.key}", "").strip())
-        figures.append((criterion.title, f"{score or 'no score'} · justification of {written} characters"))
+        figures.append((criterion.title, _("%(score)s · justification of %(count)s characters",
+                                            score=score or _("no score"), count=written)))
     scoring = services.scoring_of(item.call)
     total = running_total({key: saved.get(f"score_{key}", "") for key in scoring.keys}, scoring)
     complete = total.complete
     if complete:
-        figures.append(("Weighted total", f"{total.shown} of {plain_number(total.maximum)}"))
+        figures.append((_("Weighted total"), _("%(total)s of %(maximum)s", total=total.shown,
+                                               maximum=plain_number(total.maximum))))
     return {
-        "title": f"Submit your review of {item.proposal.reference}?",
-        "lead": [f"Submitting sends your scores and justifications as saved in your draft to the programme manager "
-                 f"of {item.call.reference}, and shows you the other reviewers' submitted scores.",
-                 "Your draft is saved: cancelling keeps everything you wrote."],
+        "title": _("Submit your review of %(reference)s?", reference=item.proposal.reference),
+        "lead": [_("Submitting sends your scores and justifications as saved in your draft to the programme manager "
+                   "of %(reference)s, and shows you the other reviewers' submitted scores.",
+                   reference=item.call.reference),
+                 _("Your draft is saved: cancelling keeps everything you wrote.")],
         "figures": figures,
-        "warning": None if complete else "Some criteria have no score yet: the review cannot be submitted until "
-                                         "every criterion has its score and justification.",
-        "final": "Submitting freezes your scores: you cannot change them afterwards; only the programme manager "
-                 "can reopen the review.",
-        "action": url_for("reviews.submit_review", review_id=item.id), "yes": "Yes, submit the review",
+        "warning": None if complete else _("Some criteria have no score yet: the review cannot be submitted until "
+                                           "every criterion has its score and justification."),
+        "final": _("Submitting freezes your scores: you cannot change them afterwards; only the programme manager can "
+                   "reopen the review."),
+        "action": url_for("reviews.submit_review", review_id=item.id), "yes": _("Yes, submit the review"),
         "cancel": back,
     }
 

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from programme.calls.models import Call, CallStatus
 from programme.core.forms import ActionForm
 from programme.core.money import format_money
+from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.proposals.models import Proposal
 from programme.reviews import services
@@ -96,9 +97,10 @@ def consensus(call_id: int, proposal_id: int):
         if done.ok:
             score = services.call_results(call, actor=actor()).scores[proposal.id]
             title = next(c.title for c in call.criteria if c.key == key)
-            flash(f"Consensus recorded on '{title}': {display(value)} replaces the mean of "
-                  f"{display(score.criterion(key).mean)}; the total of {proposal.reference} is now "
-                  f"{display(score.total)}.", "success")
+            flash(_("Consensus recorded on '%(criterion)s': %(score)s replaces the mean of %(mean)s; the total of "
+                    "%(reference)s is now %(total)s.", criterion=title, score=display(value),
+                    mean=display(score.criterion(key).mean), reference=proposal.reference,
+                    total=display(score.total)), "success")
             return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="criteria"))
     return _proposal_page(call, proposal, consensus_form=form)
 
@@ -113,7 +115,8 @@ def clear_consensus(call_id: int, proposal_id: int, key: str):
             services.clear_consensus(proposal, criterion_key=key, actor=actor(), now=now())
         if done.ok:
             title = next((c.title for c in call.criteria if c.key == key), key)
-            flash(f"Consensus on '{title}' cleared: the mean of the reviews counts again.", "success")
+            flash(_("Consensus on '%(criterion)s' cleared: the mean of the reviews counts again.", criterion=title),
+                  "success")
     return redirect(url_for("reviews.proposal", call_id=call_id, proposal_id=proposal_id, _anchor="criteria"))
 
 
@@ -128,8 +131,9 @@ def reopen(review_id: int):
         with attempt(form) as done:
             services.reopen_review(review, reason=form.reason.data, actor=actor(), now=now())
         if done.ok:
-            flash(f"{name}'s review of {proposal.reference} is reopened: its scores stay as a draft, it no longer "
-                  "counts until submitted again, and the reviewer has been told why.", "success")
+            flash(_("%(name)s's review of %(reference)s is reopened: its scores stay as a draft, it no longer counts "
+                    "until submitted again, and the reviewer has been told why.", name=name,
+                    reference=proposal.reference), "success")
             return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="reviews"))
     return _proposal_page(call, proposal, reopen_form=form, reopen_id=review.id)
 
@@ -147,10 +151,16 @@ def decide(call_id: int, proposal_id: int):
             outcome, against, ranked_as = decision.outcome, decision.against_ranking, decision.ranked_as
             amount = decision.amount
         if done.ok:
-            grant = f" with a start-up grant of {format_money(amount, call.currency)}" if amount is not None else ""
-            note = (f" It departs from the ranking ({RANKED_AS.get(ranked_as, ranked_as)}) and is marked so on the "
-                    "ranking page." if against else "")
-            flash(f"Decision recorded: {proposal.reference} {outcome.label.lower()}{grant}.{note}", "success")
+            words = {"reference": proposal.reference, "outcome": outcome.label.lower()}
+            if amount is not None:
+                said = _("Decision recorded: %(reference)s %(outcome)s with a start-up grant of %(amount)s.",
+                         amount=format_money(amount, call.currency), **words)
+            else:
+                said = _("Decision recorded: %(reference)s %(outcome)s.", **words)
+            if against:
+                said += _(" It departs from the ranking (%(ranked)s) and is marked so on the ranking page.",
+                          ranked=str(RANKED_AS.get(ranked_as, ranked_as)))
+            flash(said, "success")
             return redirect(url_for("reviews.proposal", call_id=call.id, proposal_id=proposal.id, _anchor="decision"))
     return _proposal_page(call, proposal, decision_form=form)
 

@@ -1,0 +1,80 @@
+"""The loans' texts written in Python, seen through the real pages in the language the browser asks for
+(issue 19): a service's refusal shown beside its field, and a label the loan page takes from Python (the loan's
+status, the amount hint of the repayment form, an instalment's status). English stays as it was."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.loans.world import NOW, LoanWorld, loan_world
+from tests.worlds import Kept, keep, reload
+
+SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en"}
+
+
+@pytest.fixture(autouse=True)
+def frozen(clock):
+    clock(NOW)
+
+
+@pytest.fixture(scope="module")
+def loan_world_once(built_once) -> Kept:
+    with built_once():
+        world = loan_world()
+        world.admin.email = world.admin.email.replace(".test", ".example.org")
+        return keep(world)
+
+
+@pytest.fixture
+def w(app, loan_world_once: Kept) -> LoanWorld:
+    return reload(loan_world_once)
+
+
+def text(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+
+def test_a_refusal_of_the_loans_services_is_in_the_language_asked_for(client, login, w):
+    login(w.admin.email)
+    before_paid_out = {"amount": "100,00", "value_date": "2027-07-01", "bank_reference": "EARLY-1"}
+    page = client.post(f"/loans/{w.loan.id}/repayments", data=before_paid_out, headers=SPANISH)
+    assert page.status_code == 200
+    assert f"La fecha valor 1 jul 2027 es anterior al desembolso de {w.loan.number} el 15 jul 2027." in text(page)
+    assert "is before" not in text(page)
+    page = client.post(f"/loans/{w.loan.id}/repayments", data={**before_paid_out, "amount": "100.00"},
+                       headers=ENGLISH)
+    assert f"The value date 1 Jul 2027 is before {w.loan.number} was paid out on 15 Jul 2027." in text(page)
+
+
+def test_the_loan_page_shows_its_python_written_labels_in_the_language_asked_for(client, login, w):
+    login(w.admin.email)
+    spanish = text(client.get(f"/loans/{w.loan.id}", headers=SPANISH))
+    assert "Activo" in spanish  # the loan's status
+    assert "Con coma antes de los centavos: 10000,00 o 10.000,00." in spanish  # the repayment form's amount hint
+    assert "por vencer" in spanish or "vencida" in spanish  # an instalment's status
+    assert "With a point before the cents" not in spanish
+    english = text(client.get(f"/loans/{w.loan.id}", headers=ENGLISH))
+    assert "Active" in english and "With a point before the cents: 10000.00 or 10,000.00." in english
+
+
+def test_a_reminder_is_written_in_its_reader_s_language(app):
+    """The daily job's reminder is written once per language of its readers (``speaking_to``)."""
+    from datetime import date
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from programme.core.i18n import speaking_to
+    from programme.loans.services.arrears import _reminder_text
+
+    rows = [(1, 3, date(2033, 1, 5), 0, Decimal("1234.50"))]
+    with speaking_to(SimpleNamespace(language="es")):
+        subject, body = _reminder_text("L-000001", "EUR", rows, date(2033, 1, 1))
+    assert subject == "Préstamo L-000001: un reembolso vence pronto"
+    assert "- la cuota 3 de EUR 1.234,50 vence el 5 ene 2033 (en 4 día(s))" in body
+    with speaking_to(SimpleNamespace(language="en")):
+        subject, body = _reminder_text("L-000001", "EUR", rows, date(2033, 1, 1))
+    assert subject == "Loan L-000001: a repayment is due soon"
+    assert "- instalment 3 of EUR 1,234.50 is due on 5 Jan 2033 (in 4 day(s))" in body
