@@ -956,16 +956,18 @@ def _proposal(app, call, group, lead, now, *, complete: bool):
                       "indicator": indicator.id, "attachment": attachment.id}
 
 
-def _check(client, world, role, method, template, expected) -> str | None:
-    """Request one case as the logged-in role (on the API: with the role's token); the mismatch, or None."""
+def _check(client, world, role, method, template, expected, language: str = "en") -> str | None:
+    """Request one case as the logged-in role (on the API: with the role's token), its browser asking for
+    ``language``; the mismatch, or None."""
     url = template.format(**world.ids)
+    asked = {"Accept-Language": language}
     if template.startswith("/api/"):
         headers = {"Authorization": f"Bearer {world.tokens[role]}"} if role in world.tokens else {}
         body = API_BODIES.get(template, {})
-        response = (client.get(url, headers=headers) if method == "GET"
+        response = (client.get(url, headers=headers | asked) if method == "GET"
                     else client.post(url, headers=headers, json=body))
     elif method == "GET":
-        response = client.get(url)
+        response = client.get(url, headers=asked)
     else:
         data = {key.format(**world.ids): value.format(**world.ids)
                 for key, value in FORM_DATA.get(template, {}).items()}
@@ -987,13 +989,15 @@ GETS = [case for case in CASES if case[0] == "GET"]
 POSTS = [case for case in CASES if case[0] == "POST"]
 
 
+@pytest.mark.parametrize("language", ["en", "es", "pt"])
 @pytest.mark.parametrize("role", ROLES)
-def test_get_access(client, login, world, role):
-    """Every GET route for one role, on one world (a GET changes nothing, so the cases share it)."""
+def test_get_access(client, login, world, role, language):
+    """Every GET route for one role, on one world (a GET changes nothing, so the cases share it), in each language
+    the programme speaks (a translated page draws its own sentences: a wrong plural or placeholder answers 500)."""
     if role != "anonymous":
         login(world.emails[role])
     failures = [f for method, template, expected in GETS
-                if (f := _check(client, world, role, method, template, expected))]
+                if (f := _check(client, world, role, method, template, expected, language))]
     assert not failures, "\n".join(failures)
 
 

@@ -13,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
-from programme.accounts.models import ORGANISATION_TYPE_LABELS, SizeClass
+from programme.accounts.models import SizeClass
 from programme.core.access import Role
 from programme.core.fields import DayField
 from programme.core.forms import MultiCheckboxField, ProgrammeForm, choices
@@ -113,7 +113,7 @@ class GroupForm(ProgrammeForm):
 class OrganisationForm(ProgrammeForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(min=2, max=200)])
     kind = SelectField(_l("Type"), choices=choices(
-        (kind, ORGANISATION_TYPE_LABELS.get(kind, label)) for kind, label in ORGANISATION_TYPES.items()),
+        (kind, label) for kind, label in ORGANISATION_TYPES.items()),
         validators=[DataRequired()])
     size_class = SelectField(
         _l("Size class (firms)"),

@@ -211,26 +211,10 @@ class RoleRequest(Base):
 OrganisationType = enum.StrEnum("OrganisationType", {k.upper(): k for k in ORGANISATION_TYPES})
 
 
-#: An organisation type's label for people, in the language being answered in (the rules file names the types, in
-#: English: ``rulebook.ORGANISATION_TYPES``; a test keeps the two in step). A type only the rules know reads as the
-#: rules name it.
-ORGANISATION_TYPE_LABELS = {
-    "firm": _l("Firm"),
-    "business_association": _l("Business association"),
-    "chamber": _l("Chamber of commerce or industry"),
-    "training_provider": _l("Training provider"),
-    "technology_institute": _l("Technology or research institute"),
-    "university": _l("University"),
-    "local_government": _l("Local government"),
-    "bank": _l("Bank or financial institution"),
-    "other": _l("Other support institution"),
-}
-
-
 def organisation_type_label(kind: str) -> str:
     """An organisation type's label for people (``str``), in the language being answered in."""
-    label = ORGANISATION_TYPE_LABELS.get(kind)
-    return str(label) if label is not None else ORGANISATION_TYPES.get(kind, kind)
+    label = ORGANISATION_TYPES.get(kind)
+    return str(label) if label is not None else kind
 
 
 class SizeClass(enum.StrEnum):

@@ -275,6 +275,15 @@ def register_web(app: Flask) -> None:
     def percent(value: Decimal | None) -> str:
         return "–" if value is None else f"{_decimal_text((Decimal(value) * 100).normalize())} %"
 
+    @app.template_filter("plain")
+    def plain(value: Decimal | None) -> str:
+        """A decimal as a script reads it, in every language: a point before the decimals, no grouping, no trailing
+        zeros (``data-*`` attributes; what people read goes through ``number``)."""
+        if value is None:
+            return ""
+        text = format(Decimal(value).normalize(), "f")
+        return "0" if text in ("-0", "") else text
+
     @app.template_filter("number")
     def number(value: Decimal | None) -> str:
         """A decimal as it is (no grouping), with the decimal mark of the language being answered."""
@@ -286,6 +295,6 @@ def register_web(app: Flask) -> None:
             "programme_name": app.config["PROGRAMME_NAME"],
             "programme_timezone": zone,
             "allowed_type_labels": lambda rules: [
-                ORGANISATION_TYPES[t] for t in rules.eligibility.allowed_organisation_types
+                str(ORGANISATION_TYPES[t]) for t in rules.eligibility.allowed_organisation_types
             ],
         }

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from programme.core.charts import Scale, coordinate, nice_step
+from programme.core.i18n import current_language
 from programme.core.kept import Kept
 from programme.core.money import symbols_in_use
 from programme.core.texts import gettext as _
@@ -53,10 +54,11 @@ FIGURE_TITLES = {
 
 
 def figure_label(target: Target) -> str:
-    """What a target is called: the title its rules file gives it (as typed there), else its figure's title in the
-    language being answered."""
-    if target.title:
-        return target.title
+    """What a target is called, in the language being answered: the title its rules file gives it (in that
+    language where the file gives one), else its figure's title."""
+    title = target.title_in(current_language())
+    if title:
+        return title
     title = FIGURE_TITLES.get(target.figure)
     return str(title) if title is not None else PROGRAMME_FIGURES[target.figure].title
 
@@ -166,6 +168,11 @@ class TargetResult:
     def label(self) -> str:
         """The target's name, in the language being answered (``figure_label``)."""
         return figure_label(self.target)
+
+    @property
+    def note(self) -> str:
+        """The rules' note on the target, in the language being answered where the file gives it."""
+        return self.target.note_in(current_language())
 
     @property
     def status(self) -> str:

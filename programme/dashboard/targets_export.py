@@ -35,7 +35,7 @@ def write_targets(target: str | BinaryIO, report: TargetsReport) -> int:
             book.append(targets, [
                 figure_label(t), t.figure, _direction(t.direction), result.year_target,
                 (actual.scope or programme) if actual else "", actual.value if actual else None,
-                _verdict(actual.met if actual else None), t.note])
+                _verdict(actual.met if actual else None), result.note])
             rows += 1
     book.add_sheet(trends, [_("Figure"), _("Scope"), _("Period end"), _("Figure value"), _("Target"), _("Verdict")],
                    widths=[50, 10, 12, 12, 12, 10])

@@ -6,6 +6,7 @@ amount of money. A value that is not a number, negative or over 100 % gets a mes
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +15,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from programme.core.forms import at_most_places
+from programme.core.money import MoneyError, typed_number
 from programme.core.texts import gettext as _
 from programme.core.texts import lazy_gettext as _l
 from programme.funding.forms import AmountField
@@ -24,6 +26,24 @@ PERCENT_PLACES = 4
 AMOUNT_HELP = _l("Per year, with a point before the cents: 24000.00 or 24,000.00; 0 for none.")
 
 
+#: A number with one mark and one or two digits after it (2,5 or 1000.00): the mark can only be the decimal one
+#: (thousands come in threes), whatever the language.
+_ONE_MARK = re.compile(r"^\d+[.,]\d{1,2}$")
+
+
+def _as_link_reads(text: str) -> str:
+    """A scenario is a link, opened by people reading other languages: a value whose mark can only be the decimal
+    one is read so in every language (12500.50 in a Spanish page, 2,5 in an English one); any other is read in the
+    language's way (``core.money.typed_number``), or left for the field to refuse."""
+    raw = text.strip()
+    if _ONE_MARK.match(raw):
+        return raw.replace(",", ".")
+    try:
+        return typed_number(raw)
+    except MoneyError:
+        return raw
+
+
 class PercentField(StringField):
     """A share typed in percent, 0 to 100; its ``data`` is the percent as a Decimal (None if empty or wrong)."""
 
@@ -31,7 +51,7 @@ class PercentField(StringField):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
-        raw = valuelist[0].strip().removesuffix("%").strip()
+        raw = _as_link_reads(valuelist[0].strip().removesuffix("%"))
         try:
             value = Decimal(raw)
         except InvalidOperation:
@@ -51,6 +71,16 @@ def _within_percent(form: FlaskForm, field: PercentField) -> None:
     if field.data is not None and not Decimal(0) <= field.data <= Decimal(100):
         raise ValidationError(_("Give a percentage from 0 to 100 (got %(got)s).",
                                 got=format(field.data.normalize(), "f")))
+
+
+class ScenarioAmountField(AmountField):
+    """The new lending per year: an amount read as ``_as_link_reads`` says, then as any amount."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and _ONE_MARK.match(valuelist[0].strip()):
+            self.data = Decimal(valuelist[0].strip().replace(",", "."))
+            return
+        super().process_formdata(valuelist)
 
 
 def _not_negative(form: FlaskForm, field: AmountField) -> None:
@@ -74,7 +104,7 @@ class ScenarioForm(FlaskForm):
     loss_given_default = _percent(_l("Loss given default (%)"), _l("Share of defaulted principal that is lost."))
     prepayment_rate = _percent(_l("Prepayment rate per year (%)"),
                                _l("Share of the performing principal repaid early in a year."))
-    new_lending = AmountField(_l("New lending per year"), validators=[_not_negative, at_most_places(2)],
+    new_lending = ScenarioAmountField(_l("New lending per year"), validators=[_not_negative, at_most_places(2)],
                               description=AMOUNT_HELP, render_kw={"inputmode": "decimal", "autocomplete": "off"})
     admin_share = _percent(_l("Administrative costs (% of interest)"), _l("Drawn from the interest collected."))
 

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from programme.calls.models import Criterion
 from programme.core.fields import DayTimeField
 from programme.core.forms import ProgrammeForm, choices
+from programme.core.money import symbols_in_use
 from programme.core.texts import gettext as _
 from programme.core.texts import lazy_gettext as _l
 from programme.core.texts import lazy_pgettext
@@ -50,9 +51,11 @@ class ConfirmForm(ProgrammeForm):
 
 
 def score_choices(points: Iterable[Decimal]) -> list[SelectChoice]:
-    """The scale's points as options of a select, written plainly (0, 0.5, 1 ... 5), lowest first."""
+    """The scale's points as options of a select, lowest first: each valued plainly (0, 0.5, 1 ... 5, as the form and
+    the script read it) and shown with the language's decimal mark (0,5 in Spanish)."""
     shown = [format(point.normalize(), "f") for point in points]
-    return choices([("", _("— score —")), *((value, value) for value in shown)])
+    mark = symbols_in_use()[0]
+    return choices([("", _("— score —")), *((value, value.replace(".", mark)) for value in shown)])
 
 
 def criterion_choices(criteria: Iterable[Criterion]) -> list[SelectChoice]:
@@ -285,11 +288,17 @@ class RunningTotal:
     maximum: Decimal
 
     @property
-    def shown(self) -> str:
-        """The total as the page and its script write it: rounded to 2 places (half up), no trailing zeros."""
+    def rounded(self) -> Decimal:
+        """The total as the page and its script write it: rounded to 2 places (half up); the page writes it without
+        trailing zeros, with the language's decimal mark (``|number``)."""
         rounded = display(self.value)
         assert rounded is not None
-        return plain_number(rounded)
+        return rounded
+
+    @property
+    def shown(self) -> str:
+        """The rounded total as plain text (a point before the decimals, no trailing zeros)."""
+        return plain_number(self.rounded)
 
     @property
     def complete(self) -> bool:

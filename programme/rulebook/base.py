@@ -44,3 +44,10 @@ class StageTexts(Strict):
 
     title: str | None = Field(default=None, min_length=3, max_length=120)
     description: str | None = None
+
+
+class TargetTexts(Strict):
+    """A programme target's title and note in another language (``[targets.translations.es]``)."""
+
+    title: str | None = Field(default=None, min_length=3, max_length=200)
+    note: str | None = None

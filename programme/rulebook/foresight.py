@@ -83,15 +83,6 @@ class RevolvingFundRules(Strict):
         _whole_cents(self.cash_floor, "cash_floor")
         return self
 
-    @property
-    def floor_text(self) -> str:
-        share = f"{(self.cash_floor_share * 100).normalize():f} % of the capital"
-        if self.cash_floor and self.cash_floor_share:
-            return f"the larger of {self.cash_floor:,.2f} and {share}"
-        if self.cash_floor:
-            return f"{self.cash_floor:,.2f}"
-        return share if self.cash_floor_share else "zero"
-
 
 #: What a call without the section gets.
 DEFAULT_RULES = RevolvingFundRules()

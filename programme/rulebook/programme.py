@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from programme.rulebook.base import Strict
+from programme.rulebook.base import Strict, TargetTexts, TextLanguage
 
 FigureKind = Literal["share", "ratio", "count"]
 
@@ -74,6 +74,17 @@ class Target(Strict):
     value: Decimal
     by_year: dict[str, Decimal] = Field(default_factory=dict)
     note: str = ""
+    #: The title and note in the other languages the programme speaks (a text left out is read in English).
+    translations: dict[TextLanguage, TargetTexts] = Field(default_factory=dict)
+
+    def title_in(self, language: str) -> str | None:
+        """The title the rules give the target, in ``language`` where they give it so (None: no title given)."""
+        given = self.translations.get(language)  # type: ignore[call-overload]
+        return (given.title if given is not None and given.title else None) or self.title
+
+    def note_in(self, language: str) -> str:
+        given = self.translations.get(language)  # type: ignore[call-overload]
+        return (given.note if given is not None and given.note else None) or self.note
 
     @field_validator("figure")
     @classmethod

@@ -14,25 +14,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from programme.core.money import is_exact_amount
+from programme.core.texts import LazyText
+from programme.core.texts import lazy_gettext as _l
 from programme.rulebook.base import CriterionTexts, PositiveMoney, Share, Strict, TextLanguage, TitleTexts
 from programme.rulebook.facilitation import Facilitation
 from programme.rulebook.foresight import RevolvingFundRules
 from programme.rulebook.guarantees import Guarantees
 from programme.rulebook.stages import Stage, check_stages
 
-#: Kinds of support institution a group may include (DESIGN section 2, issue 2).
-SUPPORT_INSTITUTION_TYPES: dict[str, str] = {
-    "business_association": "Business association",
-    "chamber": "Chamber of commerce or industry",
-    "training_provider": "Training provider",
-    "technology_institute": "Technology or research institute",
-    "university": "University",
-    "local_government": "Local government",
-    "bank": "Bank or financial institution",
-    "other": "Other support institution",
+#: Kinds of support institution a group may include (DESIGN section 2, issue 2), each with its label for people, in
+#: the language it is shown in (``str(label)``).
+SUPPORT_INSTITUTION_TYPES: dict[str, LazyText] = {
+    "business_association": _l("Business association"),
+    "chamber": _l("Chamber of commerce or industry"),
+    "training_provider": _l("Training provider"),
+    "technology_institute": _l("Technology or research institute"),
+    "university": _l("University"),
+    "local_government": _l("Local government"),
+    "bank": _l("Bank or financial institution"),
+    "other": _l("Other support institution"),
 }
 #: Every organisation type: a firm or one of the support institutions.
-ORGANISATION_TYPES: dict[str, str] = {"firm": "Firm", **SUPPORT_INSTITUTION_TYPES}
+ORGANISATION_TYPES: dict[str, LazyText] = {"firm": _l("Firm"), **SUPPORT_INSTITUTION_TYPES}
 
 class CallSection(Strict):
     name: str = Field(min_length=3, max_length=200)

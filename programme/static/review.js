@@ -67,7 +67,9 @@
     terms.forEach(function (term) {
       sum += term.units * power(places - term.places);
     });
-    return { text: shown(sum, places), scored: terms.length, criteria: fields.length };
+    /* Written with the page's decimal mark (<html data-decimal>, the language's), as the server writes it. */
+    var mark = document.documentElement.getAttribute("data-decimal") || ".";
+    return { text: shown(sum, places).replace(".", mark), scored: terms.length, criteria: fields.length };
   }
 
   /* The same words as the server's (templates/reviews/reviewer/_macros.html, running_total). */

@@ -321,7 +321,9 @@ def test_a_reviewer_reading_spanish_gets_the_criteria_and_the_scripts_words_in_s
     page.goto(f"{base}/reviews/{seeded['review_id']}")
     legends = page.locator("fieldset legend").all_inner_texts()
     assert all(any(title in legend for legend in legends) for title in titles)
-    page.locator(f"#score_{keys[0]}").select_option("4")
+    page.locator(f"#score_{keys[0]}").select_option("3.5")
     total = page.locator("#running-total").inner_text()
     prefix = so_far.split("{total}")[0]
     assert prefix.startswith("Total") and total.startswith(prefix) and "Weighted" not in total
+    written = total.removeprefix(prefix).split(" ")[0]
+    assert "," in written and "." not in written, total  # 3.5 x its weight, with the Spanish decimal mark

@@ -16,8 +16,8 @@ from programme.dashboard.rank_correlation import spearman, strength
 from programme.dashboard.targets import TrendPoint, figure_label, trend_chart
 from programme.rulebook import parse_programme_rules
 from tests.dashboard.test_targets import ALL_TARGETS
-from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, dashboard_world
-from tests.worlds import Kept, keep, reload
+from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, world_to_log_in
+from tests.worlds import Kept, reload
 
 D = Decimal
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
@@ -33,11 +33,7 @@ def frozen(clock):
 @pytest.fixture(scope="module")
 def world_once(built_once) -> Kept:
     with built_once() as app:
-        app.config["PROGRAMME_TIMEZONE"] = ZONE
-        made = dashboard_world(app.config["UPLOAD_FOLDER"])
-        for person in made.users:
-            person.email = person.email.replace(".test", ".example.org")  # addresses the login form accepts
-        return keep(made)
+        return world_to_log_in(app)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from programme.config import PROJECT_ROOT
 from programme.dashboard.figures import programme_figures
 from programme.dashboard.target_trends import HISTORIES, PROGRAMME, period_ends
 from programme.dashboard.targets import ACTUALS, target_results
@@ -18,9 +19,9 @@ from programme.extensions import db
 from programme.loans.models import PortfolioFigures
 from programme.monitoring.models import ReportStatus, SelfEvaluationReport
 from programme.monitoring.services import scorecards as monitoring
-from programme.rulebook import PROGRAMME_FIGURES, parse_programme_rules
-from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, dashboard_world
-from tests.worlds import Kept, keep, reload
+from programme.rulebook import PROGRAMME_FIGURES, load_rules_file, parse_programme_rules
+from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, world_to_log_in
+from tests.worlds import Kept, reload
 
 D = Decimal
 
@@ -74,11 +75,7 @@ def frozen(clock):
 @pytest.fixture(scope="module")
 def world_once(built_once) -> Kept:
     with built_once() as app:
-        app.config["PROGRAMME_TIMEZONE"] = ZONE
-        made = dashboard_world(app.config["UPLOAD_FOLDER"])
-        for person in made.users:  # addresses the login form accepts
-            person.email = person.email.replace(".test", ".example.org")
-        return keep(made)
+        return world_to_log_in(app)
 
 
 @pytest.fixture
@@ -331,3 +328,23 @@ def test_the_trend_chart_marks_met_and_missed_points_by_shape_and_skips_missing_
     assert "Q3 2027: no figure" in chart.description and "Q4 2027: 8 % (not met)" in chart.description
     assert "today: 4 % (met)" in chart.description
     assert trend_chart([TrendPoint(TODAY, None, D("0.05"), None, today=True)], target, "", "quarter") is None
+
+
+def test_the_targets_notes_read_in_the_readers_language(app, client, login, world):
+    """The shipped programme rules give each target's note in Spanish and Portuguese (issue 19): the dashboard shows
+    the reader's; a language left out of a note reads in English."""
+    from programme.rulebook.texts import TEXT_LANGUAGES
+
+    shipped = PROJECT_ROOT / "rules" / "programme.toml"
+    rules = load_rules_file(shipped)
+    for target in rules.targets:
+        assert all(target.note_in(language) != target.note for language in TEXT_LANGUAGES), target.figure
+    app.config["PROGRAMME_RULES_FILE"] = str(shipped)
+    login(world.manager)
+    first = rules.targets[0]
+    spanish = _main(client.get("/dashboard", headers={"Accept-Language": "es"}))
+    assert first.note_in("es") in spanish and first.note not in spanish
+    english = _main(client.get("/dashboard", headers={"Accept-Language": "en"}))
+    assert first.note in english
+    untranslated = first.model_copy(update={"translations": {}})
+    assert untranslated.note_in("pt") == first.note

@@ -25,6 +25,7 @@ from tests.funding.conftest import Funded
 from tests.funding.matching import contribute, matching_grant
 from tests.proposals.builders import make_call
 from tests.reviews.world import AFTER, DURING, assign, build, submit_review, user
+from tests.worlds import Kept, keep
 
 D = Decimal
 #: The dashboard's day, and a moment on it.
@@ -127,3 +128,13 @@ def dashboard_world(upload_root: Path | str) -> DashboardWorld:
     users = [world.manager, *world.reviewers, *world.leads, admin, admin2]
     return DashboardWorld(world.call, call2, initiatives, world.manager, admin, admin2, world.reviewers[0],
                           world.leads[0], users)
+
+
+def world_to_log_in(app) -> Kept:
+    """The dashboard world built in ``app``'s database with addresses the login form accepts (``.example.org``),
+    kept for the tests of a module that open its pages."""
+    app.config["PROGRAMME_TIMEZONE"] = ZONE
+    made = dashboard_world(app.config["UPLOAD_FOLDER"])
+    for person in made.users:
+        person.email = person.email.replace(".test", ".example.org")
+    return keep(made)

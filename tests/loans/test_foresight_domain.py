@@ -275,11 +275,12 @@ def test_a_scenario_refuses_values_out_of_range(bad):
 def test_the_shipped_call_has_a_revolving_fund_section_and_a_call_without_one_gets_the_defaults(tmp_path: Path):
     rules = load_rules_file(DEFAULT_CALL).funding.revolving_fund
     assert rules.capital_utilisation_standard == D("0.75") and rules.cash_floor_share == D("0.10")
-    assert rules.cash_floor == D("2000.00") and rules.floor_text == "the larger of 2,000.00 and 10 % of the capital"
+    assert rules.cash_floor == D("2000.00")
     assert rules.base.new_lending_per_year == D("12000.00") and rules.stress.annual_default_rate == D("0.15")
     without = write_variant(tmp_path, DEFAULT_CALL, lambda data: data["funding"].pop("revolving_fund"))
     assert load_rules_file(without).funding.revolving_fund is None
-    assert DEFAULT_RULES.capital_utilisation_standard == D("0.75") and DEFAULT_RULES.floor_text == "zero"
+    assert DEFAULT_RULES.capital_utilisation_standard == D("0.75")
+    assert DEFAULT_RULES.cash_floor == 0 and DEFAULT_RULES.cash_floor_share == 0
 
 
 @pytest.mark.parametrize(("change", "key", "expected"), [

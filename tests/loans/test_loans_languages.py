@@ -78,3 +78,26 @@ def test_a_reminder_is_written_in_its_reader_s_language(app):
         subject, body = _reminder_text("L-000001", "EUR", rows, date(2033, 1, 1))
     assert subject == "Loan L-000001: a repayment is due soon"
     assert "- instalment 3 of EUR 1,234.50 is due on 5 Jan 2033 (in 4 day(s))" in body
+
+
+@pytest.mark.parametrize(("language", "query", "lending", "default"), [
+    ("es", "new_lending=1000.00&default_rate=2.5", "1000.00", "2.5"),   # an English reader's link, opened in Spanish
+    ("en", "new_lending=1000,00&default_rate=2,5", "1000.00", "2.5"),   # a Spanish reader's link, opened in English
+    ("es", "new_lending=1.000&default_rate=2,5", "1000", "2.5"),        # thousands: the language's way
+    ("en", "new_lending=1,000&default_rate=2.5", "1000", "2.5"),
+])
+def test_a_scenario_link_reads_the_same_in_every_language(app, language, query, lending, default):
+    """A foresight scenario is a link: a value whose mark can only be a decimal one (one or two digits after it)
+    reads the same whatever the reader's language; a thousands separator is read in the language's way."""
+    from decimal import Decimal
+
+    from flask_babel import refresh
+
+    from programme.loans.foresight_form import ScenarioForm
+
+    with app.test_request_context(f"/funds/1/foresight?{query}", headers={"Accept-Language": language}):
+        refresh()
+        from flask import request
+        form = ScenarioForm(request.args)
+        assert form.validate(), form.errors
+        assert form.new_lending.data == Decimal(lending) and form.default_rate.data == Decimal(default)

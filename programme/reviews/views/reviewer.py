@@ -15,6 +15,7 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import AccessDenied, NotFound, Role, RuleViolation, require_role
 from programme.core.files import stored_path
 from programme.core.forms import ActionForm
+from programme.core.money import symbols_in_use
 from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, form_error, now, page_arg
 from programme.extensions import db
@@ -292,8 +293,9 @@ def _review_confirmation(item: Review, saved: dict[str, str], back: str) -> dict
     total = running_total({key: saved.get(f"score_{key}", "") for key in scoring.keys}, scoring)
     complete = total.complete
     if complete:
-        figures.append((_("Weighted total"), _("%(total)s of %(maximum)s", total=total.shown,
-                                               maximum=plain_number(total.maximum))))
+        mark = symbols_in_use()[0]
+        figures.append((_("Weighted total"), _("%(total)s of %(maximum)s", total=total.shown.replace(".", mark),
+                                               maximum=plain_number(total.maximum).replace(".", mark))))
     return {
         "title": _("Submit your review of %(reference)s?", reference=item.proposal.reference),
         "lead": [_("Submitting sends your scores and justifications as saved in your draft to the programme manager "
