@@ -72,6 +72,9 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("GET", "/notifications/outbox", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("POST", "/notifications/outbox/{dead_letter}/send-again", (LOGIN, 403, 403, 403, 302, 403, 403)),
     ("POST", "/notifications/outbox/999999/send-again", (LOGIN, 403, 403, 403, 404, 403, 403)),
+    # a dead letter did not arrive: a manager's "it arrived" is refused with a message (back to the outbox)
+    ("POST", "/notifications/outbox/{dead_letter}/arrived", (LOGIN, 403, 403, 403, 302, 403, 403)),
+    ("POST", "/notifications/outbox/999999/arrived", (LOGIN, 403, 403, 403, 404, 403, 403)),
     ("GET", "/manage/users", (LOGIN, 403, 403, 403, 200, 403, 403)),
     ("GET", "/manage/users/new", (LOGIN, 403, 403, 403, 200, 403, 403)),
     # Registration answers alike for a new and a known address ("check your mailbox"); the address is proved

@@ -428,3 +428,22 @@ def send_again(session: Session, notification_id: int, *, actor: Actor, now: dat
     note.next_attempt_at = note.claimed_at = note.send_error = None
     session.flush()
     return note
+
+
+def confirm_arrived(session: Session, notification_id: int, *, actor: Actor, now: datetime) -> Notification:
+    """A programme manager records that an uncertain message arrived after all (its reader says so): it leaves the
+    outbox as sent, never to be sent again, and the audit log keeps who said so. Only an uncertain message: a dead
+    letter was refused by the server, so it did not arrive. Flushes, never commits."""
+    require_role(actor, Role.PROGRAMME_MANAGER)
+    note = session.get(Notification, notification_id)
+    if note is None:
+        raise NotFound("No such message.")
+    if note.mail_state != MailState.UNCERTAIN:
+        raise RuleViolation(_("This message is %(state)s: only a message whose delivery is uncertain can be recorded "
+                              "as arrived.", state=note.mail_state.label))
+    audit.record(session, actor, "mail.confirmed_arrived", note, attempts=note.mail_attempts,
+                 last_error=note.send_error, at=now.isoformat())
+    note.mail_state, note.sent_at = MailState.SENT, now
+    note.next_attempt_at = note.claimed_at = None
+    session.flush()
+    return note

@@ -394,3 +394,44 @@ def test_a_wrong_mail_setting_stops_the_start(tmp_path, key, value):
 
     with pytest.raises(ConfigurationError, match=key):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "INSTANCE_PATH": str(tmp_path), key: value})
+
+
+def test_a_manager_records_that_an_uncertain_message_arrived(app, client, login, make_user):
+    """An uncertain message (the connection was lost while the server took it) may have arrived; when its reader
+    says it did, a manager records it: it leaves the outbox as sent, is never sent again, and the audit log says who
+    recorded it. A dead letter cannot be recorded so (the server refused it), nor can a message already sent."""
+    from programme.core.access import AccessDenied, RuleViolation
+    from programme.core.mail import confirm_arrived
+
+    manager = make_user("manager@example.org", Role.PROGRAMME_MANAGER)
+    applicant = make_user("ann@example.org", Role.APPLICANT)
+    uncertain = _note("ann@example.org", "Your decision", user_id=applicant.id)
+    uncertain.mail_state, uncertain.mail_attempts, uncertain.claimed_at = MailState.UNCERTAIN, 1, T0
+    dead = _note("gone@example.org", "Lost")
+    dead.mail_state, dead.mail_attempts, dead.send_error = MailState.FAILED, 6, "550 no such user"
+    db.session.commit()
+
+    with pytest.raises(AccessDenied):
+        confirm_arrived(db.session, uncertain.id, actor=applicant, now=T0)
+    login(manager)
+    page = client.get("/notifications/outbox").get_data(as_text=True)
+    row = page[page.index(f'id="mail-{uncertain.id}"'):]
+    assert "It arrived" in row[:row.index("</tr>")]
+    dead_row = page[page.index(f'id="mail-{dead.id}"'):]
+    assert "It arrived" not in dead_row[:dead_row.index("</tr>")]  # only an uncertain message has the button
+
+    assert client.post(f"/notifications/outbox/{uncertain.id}/arrived").status_code == 302
+    stored = _state(uncertain.id)
+    assert stored.mail_state == MailState.SENT and stored.sent_at is not None and stored.claimed_at is None
+    (entry,) = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "mail.confirmed_arrived"))
+    assert (entry.actor_id, entry.object_id) == (manager.id, uncertain.id)
+    assert f'id="mail-{uncertain.id}"' not in client.get("/notifications/outbox").get_data(as_text=True)
+    recorded_at = stored.sent_at
+    send_outbox(db.session, mail_settings({}), now=Clock(T0 + timedelta(minutes=5)))  # the others' welcome mail
+    assert (_state(uncertain.id).mail_state, _state(uncertain.id).sent_at) == (MailState.SENT, recorded_at)
+
+    for note in (dead, uncertain):  # a dead letter, and the one just recorded: refused, nothing changed
+        with pytest.raises(RuleViolation, match="only a message whose delivery is uncertain"):
+            confirm_arrived(db.session, note.id, actor=manager, now=T0)
+    assert _state(dead.id).mail_state == MailState.FAILED
+    assert client.post("/notifications/outbox/999999/arrived").status_code == 404

@@ -1,5 +1,5 @@
 """The outbox for the programme managers: the mail the programme could not deliver (dead letters) or is not sure
-it delivered, with their last error, and sending one again (core.mail)."""
+it delivered, with their last error, sending one again, and recording that an uncertain one arrived (core.mail)."""
 
 from __future__ import annotations
 
@@ -32,4 +32,16 @@ def send_mail_again(notification_id: int) -> Response:
             note = mail.send_again(db.session, notification_id, actor=actor(), now=now())
         if done.ok:
             flash(_("Back in the queue, to %(email)s: %(subject)s", email=note.email, subject=note.subject), "success")
+    return redirect(url_for("accounts.outbox"))
+
+
+@bp.route("/notifications/outbox/<int:notification_id>/arrived", methods=["POST"])
+@login_required
+def mail_arrived(notification_id: int) -> Response:
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            note = mail.confirm_arrived(db.session, notification_id, actor=actor(), now=now())
+        if done.ok:
+            flash(_("Recorded as arrived, to %(email)s: %(subject)s", email=note.email, subject=note.subject),
+                  "success")
     return redirect(url_for("accounts.outbox"))
