@@ -14,9 +14,10 @@ from programme.accounts.models import ApplicantGroup
 from programme.calls.models import Call
 from programme.core.access import Role
 from programme.core.db import Base, Money, state_enum, utcnow
-from programme.core.texts import lazy_gettext, lazy_pgettext
+from programme.core.texts import lazy_pgettext
 from programme.ledger.models import JournalEntry
 from programme.proposals.models import Proposal
+from programme.rulebook.facilitation import FACILITATION_COST_KINDS
 
 #: What a person reads for each stage, kind and state (``label``), in the language of the request. A context names
 #: what the word describes (a Spanish or Portuguese adjective agrees with it).
@@ -63,20 +64,11 @@ CLAIM_STATUS_LABELS = {
     "refused": lazy_pgettext("claim status", "Refused"),
 }
 
-#: The kinds of facilitation cost (``rulebook.facilitation.FACILITATION_COST_KINDS``'s keys), as a person reads them.
-COST_KIND_LABELS = {
-    "facilitator": lazy_gettext("Facilitator's fee and time"),
-    "venue": lazy_gettext("Rental of venues for meetings and workshops"),
-    "catering": lazy_gettext("Catering at meetings and workshops"),
-    "transport": lazy_gettext("Transport to meetings"),
-    "research": lazy_gettext("Research (fact-finding) needed to start the initiative"),
-}
-
-
 def cost_kind_label(kind: str) -> str:
     """A kind of facilitation cost as a person reads it, in the language of the request (the key itself when it is
     not one of the known kinds)."""
-    return str(COST_KIND_LABELS[kind]) if kind in COST_KIND_LABELS else kind
+    label = FACILITATION_COST_KINDS.get(kind)
+    return str(label) if label is not None else kind
 
 
 def in_english(label: object) -> str:

@@ -14,15 +14,18 @@ from decimal import Decimal
 
 from pydantic import Field, field_validator
 
+from programme.core.texts import LazyText
+from programme.core.texts import lazy_gettext as _l
 from programme.rulebook.base import PositiveMoney, Share, Strict
 
-#: The kinds of facilitation cost a call may make eligible, with their labels [003, 6].
-FACILITATION_COST_KINDS: dict[str, str] = {
-    "facilitator": "Facilitator's fee and time",
-    "venue": "Rental of venues for meetings and workshops",
-    "catering": "Catering at meetings and workshops",
-    "transport": "Transport to meetings",
-    "research": "Research (fact-finding) needed to start the initiative",
+#: The kinds of facilitation cost a call may make eligible [003, 6], with their labels for people (``str(label)``
+#: in the language it is shown in).
+FACILITATION_COST_KINDS: dict[str, LazyText] = {
+    "facilitator": _l("Facilitator's fee and time"),
+    "venue": _l("Rental of venues for meetings and workshops"),
+    "catering": _l("Catering at meetings and workshops"),
+    "transport": _l("Transport to meetings"),
+    "research": _l("Research (fact-finding) needed to start the initiative"),
 }
 
 #: The first year, in months: the fund pays costs of the start-up phase only [003, 8: "during the first year"].
@@ -58,6 +61,3 @@ class Facilitation(Strict):
         if repeated:
             raise ValueError(f"each kind once (repeated: {repeated})")
         return value
-
-    def kind_label(self, kind: str) -> str:
-        return FACILITATION_COST_KINDS.get(kind, kind)
