@@ -18,6 +18,8 @@ from programme.core.access import Actor, NotFound, Role, RuleViolation, require_
 from programme.core.money import format_money
 from programme.core.texts import gettext as _
 from programme.extensions import db
+from programme.proposals.models import Proposal
+from programme.reviews.models import Decision, Outcome
 from programme.rulebook.loader import to_utc
 from programme.rulebook.stages import Stage, stage_of
 
@@ -171,9 +173,6 @@ def group_commitment(call: Call, group_id: int, *, funded_statuses: tuple[object
     that is not a stage."""
     if not call.is_stage:
         return None
-    from programme.proposals.models import Proposal
-    from programme.reviews.models import Decision, Outcome
-
     parent = parent_of(call)
     # The staged call's row locked: two stages' decisions for one group are counted one after the other.
     db.session.execute(select(Call.id).where(Call.id == parent.id).with_for_update())

@@ -233,3 +233,40 @@ def test_a_staged_call_needs_its_manager():
     with pytest.raises(AccessDenied):
         staging.set_stage_dates(world.stages[0], opens_at=PERIODS[0][0], closes_at=PERIODS[0][1],
                                 actor=world.reviewers[0])
+
+
+def test_the_initiative_page_shows_the_networks_way_through_the_stages(client, login, clock):
+    """Each stage that pays opens an initiative of its own; each initiative's page shows the network's stages, the
+    initiatives they opened and what was awarded over all stages against the limit per network."""
+    import re
+
+    world = make_staged(groups=1)
+    planned, made, full = _through_planning(world)
+    implementation = world.stages[2]
+    proposals.submit(full, actor=world.leads[0], now=during(3))
+    review_stage(world, implementation, {full.id: "4"}, index=3)
+    moment = review_time(3) + timedelta(days=1)
+    reviews.record_decision(full, outcome=Outcome.FUNDED, reason="Strong plan.", actor=world.manager, now=moment)
+    last = reviews.publish_decisions(implementation, actor=world.manager, now=moment)[0]
+    first = made[0]
+    world.manager.email, world.leads[0].email = "stage.manager@example.org", "stage.lead@example.org"
+    db.session.flush()
+    clock(moment + timedelta(days=2))
+
+    def text(path: str) -> str:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
+
+    for person in (world.manager, world.leads[0]):
+        login(person)
+        page = text(f"/initiatives/{last.id}")
+        assert "The network's stages" in page
+        assert "1. Concept note" in page and "none (no money at this stage)" in page
+        assert f"2. Feasibility and business plan {world.stages[1].reference} {planned.reference}" in page
+        assert first.reference in page and "this initiative" in page
+        assert "EUR 12,000.00" in page and "EUR 138,000.00" in page
+        assert "Awarded over all stages, of the limit per network of EUR 150,000.00 EUR 150,000.00" in page
+        earlier = text(f"/initiatives/{first.id}")
+        assert "The network's stages" in earlier and last.reference in earlier
+        client.post("/logout")

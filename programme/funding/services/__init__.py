@@ -86,6 +86,7 @@ from programme.funding.services.initiatives import (
     initiative_list,
     initiatives_after,
     initiatives_for,
+    initiatives_of_proposals,
     later_stages,
     open_initiative,
     started_on,
@@ -107,7 +108,7 @@ from programme.funding.services.matching import (
 __all__ = [
     # initiatives
     "CLOSED", "STAGES", "InitiativeList", "InitiativeRow", "change_initiative_stage", "get_initiative",
-    "initiative_list", "initiatives_after", "initiatives_for", "later_stages",
+    "initiative_list", "initiatives_after", "initiatives_for", "initiatives_of_proposals", "later_stages",
     "open_initiative", "started_on", "terminate_initiative", "year_of",
     # disbursements
     "HANDLERS", "HOLDING", "GrantPosition", "approve_disbursement", "awaiting", "budget_call", "disbursements_of",

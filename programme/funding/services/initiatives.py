@@ -195,6 +195,15 @@ def open_initiative(call: Call, proposal: Proposal, *, amount: Decimal, actor: A
     return initiative
 
 
+def initiatives_of_proposals(proposal_ids: list[int]) -> dict[int, Initiative]:
+    """The initiatives these proposals became (a proposal of a stage that awards no money became none), by
+    proposal id, in one statement."""
+    if not proposal_ids:
+        return {}
+    return {i.proposal_id: i for i in db.session.scalars(select(Initiative).where(
+        Initiative.proposal_id.in_(proposal_ids)))}
+
+
 def change_initiative_stage(
     initiative: Initiative, *, terminate: bool, to: InitiativeStatus | None, on: date, actor: Actor,
 ) -> tuple[InitiativeStatus, InitiativeStatus]:

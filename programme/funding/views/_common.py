@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import redirect, render_template, url_for
 
+from programme.calls import staging
 from programme.core.access import Role
 from programme.core.charts import Bands, Scale, coordinate, tick_values
 from programme.core.forms import ActionForm, choices
@@ -39,6 +40,7 @@ from programme.funding.models import (
     Initiative,
     InitiativeStatus,
 )
+from programme.proposals.services import stage_path
 
 
 def handles(user: Any) -> bool:
@@ -90,8 +92,35 @@ def page(initiative: Initiative, *, request_form: RequestForm | None = None, fai
         people=matching["matching_people"], handles=user_handles, pays=user_pays, me=user.id,
         request_form=request_form, reject_forms=reject_forms, pay_forms=pay_forms, action_form=ActionForm(),
         failed_id=failed.id if failed is not None else None, failed_action=failed_action, message=message,
-        **matching, **_facilitation_context(initiative, user),
+        **matching, **_facilitation_context(initiative, user), **_stages_context(initiative),
     ), status
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One stage of a staged call on the initiative's page: the stage, the group's proposal to it, and the
+    initiative it became (None for a stage that awards no money, or one not decided yet)."""
+
+    stage: staging.StageView
+    proposal: Any
+    initiative: Initiative | None
+
+
+def _stages_context(initiative: Initiative) -> dict[str, Any]:
+    """The network's way through the staged call the initiative was funded by (nothing for a one-stage call): each
+    stage that pays opens its own initiative, within the cap per network over all the stages."""
+    if not initiative.call.is_stage:
+        return {"stages": []}
+    path = stage_path(initiative.proposal)
+    opened = services.initiatives_of_proposals([p.id for p in path])
+    steps = []
+    for proposal in path:
+        view = staging.stage_view(proposal.call)
+        if view is not None:
+            steps.append(StageStep(view, proposal, opened.get(proposal.id)))
+    committed = sum((step.initiative.startup_grant.committed for step in steps
+                     if step.initiative is not None and step.initiative.startup_grant is not None), Decimal("0.00"))
+    return {"stages": steps, "staged_call": staging.parent_of(initiative.call), "stages_committed": committed}
 
 
 def _facilitation_context(initiative: Initiative, user: Any) -> dict[str, Any]:

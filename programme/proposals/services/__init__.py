@@ -47,6 +47,7 @@ from programme.proposals.services.drafts import (
     update_cluster,
     update_objectives,
 )
+from programme.proposals.services.stages import stage_path
 from programme.proposals.services.submissions import (
     EXPORT_COLUMNS,
     SORTS,
@@ -82,6 +83,8 @@ __all__ = [
     # submitting
     "budget_check", "build_snapshot", "eligibility", "get_version", "live_eligibility", "recorded_verdict", "submit",
     "withdraw",
+    # a staged call
+    "stage_path",
     # the manager's view
     "EXPORT_COLUMNS", "SORTS", "SubmissionFilter", "SubmissionsPage", "iter_submissions", "list_submissions",
     "override_eligibility", "requested_total", "submissions_page",

@@ -44,6 +44,35 @@ def copy_content(source: Proposal, target: Proposal) -> None:
                                            baseline=indicator.baseline, target=indicator.target))
 
 
+#: At most this many stages are followed from one proposal (a staged call has a handful).
+MOST_STAGES = 20
+
+
+def stage_path(proposal: Proposal) -> list[Proposal]:
+    """The group's proposals through the stages of a staged call, first stage first: the ones ``proposal`` was
+    started from (each invited after the stage before) and the ones started from it. Just ``[proposal]`` for a
+    proposal of a one-stage call. One statement per stage."""
+    if not proposal.call.is_stage:
+        return [proposal]
+    earlier: list[Proposal] = []
+    current = proposal
+    while current.previous_proposal_id is not None and len(earlier) < MOST_STAGES:
+        before = db.session.get(Proposal, current.previous_proposal_id)
+        if before is None:  # pragma: no cover - a foreign key
+            break
+        earlier.append(before)
+        current = before
+    later: list[Proposal] = []
+    current = proposal
+    while len(later) < MOST_STAGES:
+        after = db.session.scalar(select(Proposal).where(Proposal.previous_proposal_id == current.id))
+        if after is None:
+            break
+        later.append(after)
+        current = after
+    return [*reversed(earlier), proposal, *later]
+
+
 def invite_to_next_stage(proposal: Proposal, next_call: Call, *, actor: Actor, now: datetime,
                          link_for: str | None = None) -> Proposal:
     """The group of ``proposal`` (which passed its stage) invited to ``next_call``: its draft there, started from
