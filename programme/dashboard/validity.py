@@ -16,9 +16,10 @@ Definitions (the page states them too):
 - An initiative that is not terminated and has no submitted report (or no usable KPI in its latest one) has no
   outcome yet and is left out of the sample; the page lists it.
 - With fewer than ``MIN_SAMPLE`` initiatives in the sample no conclusion is drawn and no coefficient is shown.
-- A **stage of a staged call** funds no initiative itself: its initiatives are those funded later from the proposals
-  it passed (a later stage's proposal is started from the earlier one: ``Proposal.previous_proposal_id``), each
-  against the score this stage gave its proposal.
+- A **stage of a staged call**: its initiatives are those funded from the proposals it passed, at this stage or a
+  later one (a later stage's proposal is started from the earlier one: ``Proposal.previous_proposal_id``), each
+  against the score this stage gave its proposal; a network funded at two stages counts once, with the initiative
+  of the later stage (how it went on).
 
 Managers and auditors read it (the reviewers' scores are theirs to read: ``reviews.call_results``).
 """
@@ -160,12 +161,12 @@ def decided_calls(*, actor: Actor | None) -> list[DecidedCall]:
                 .where(Call.status == CallStatus.DECIDED).order_by(Call.decided_at.desc(), Call.id))]
 
 
-def _origins(call_id: int) -> dict[int, int]:
+def _origins(call_id: int) -> dict[int, tuple[int, int]]:
     """The call's proposals and every proposal started from one of them at a later stage (and so on), each mapped
-    to the call's proposal it comes from."""
-    origin = {pid: pid for pid in db.session.scalars(select(Proposal.id).where(Proposal.call_id == call_id))}
+    to the call's proposal it comes from and how many stages after the call it is (0 for the call's own)."""
+    origin = {pid: (pid, 0) for pid in db.session.scalars(select(Proposal.id).where(Proposal.call_id == call_id))}
     frontier = set(origin)
-    for _step in range(MOST_STAGES):
+    for step in range(1, MOST_STAGES + 1):
         if not frontier:
             break
         found = db.session.execute(select(Proposal.id, Proposal.previous_proposal_id)
@@ -173,21 +174,28 @@ def _origins(call_id: int) -> dict[int, int]:
         frontier = set()
         for proposal_id, previous in found:
             if proposal_id not in origin:
-                origin[proposal_id] = origin[previous]
+                origin[proposal_id] = (origin[previous][0], step)
                 frontier.add(proposal_id)
     return origin
 
 
 def _initiatives_of(call_id: int) -> list[tuple[Any, int]]:
     """The initiatives funded from the call's proposals (at this stage or a later one), each with the call's
-    proposal it comes from."""
+    proposal it comes from: one per proposal, the one of the latest stage it reached (a network funded at two
+    stages of a staged call has two initiatives; its later one tells how it went on, and one proposal's score
+    counted twice would weigh twice in the sample)."""
     origin = _origins(call_id)
     if not origin:
         return []
     rows = db.session.execute(
         select(Initiative.id, Initiative.reference, Initiative.name, Initiative.status, Initiative.proposal_id)
         .where(Initiative.proposal_id.in_(list(origin))).order_by(Initiative.reference)).all()
-    return [(row, origin[row.proposal_id]) for row in rows]
+    latest: dict[int, Any] = {}
+    for row in rows:
+        source, depth = origin[row.proposal_id]
+        if source not in latest or depth > origin[latest[source].proposal_id][1]:
+            latest[source] = row
+    return sorted(((row, source) for source, row in latest.items()), key=lambda pair: pair[0].reference)
 
 
 def _latest_reports(initiative_ids: list[int]) -> dict[int, tuple[date, list[tuple]]]:

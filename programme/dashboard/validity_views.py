@@ -12,7 +12,7 @@ from programme.core.access import NotFound, Role, require_role
 from programme.core.timezone import programme_today
 from programme.core.web import actor, programme_zone, send_workbook
 from programme.dashboard.cache import data_version, figures_at
-from programme.dashboard.rank_correlation import strength
+from programme.dashboard.rank_correlation import EXACT_UP_TO, p_shown, strength
 from programme.dashboard.targets import read_rules, rules_path, target_results
 from programme.dashboard.targets_export import write_targets
 from programme.dashboard.validity import MIN_SAMPLE, TERMINATED_OUTCOME, call_validity
@@ -28,7 +28,8 @@ def call_page(call_id: int):
     call = calls.get_call_for_oversight(call_id, actor=actor())
     validity = call_validity(call, actor=actor())
     return render_template("dashboard/validity.html", validity=validity, min_sample=MIN_SAMPLE, display=display,
-                           strength=strength, terminated_outcome=TERMINATED_OUTCOME)
+                           strength=strength, terminated_outcome=TERMINATED_OUTCOME, p_shown=p_shown,
+                           exact_up_to=EXACT_UP_TO)
 
 
 @bp.route("/dashboard/validity/<int:call_id>.xlsx")

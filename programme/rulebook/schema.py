@@ -277,6 +277,17 @@ class CallRules(Strict):
                 raise ValueError(f"funding.facilitation.ceiling: whole minor units of {currency}")
             if facilitation.ceiling > self.call.per_initiative_cap:
                 raise ValueError("funding.facilitation.ceiling: at most call.per_initiative_cap")
+        foresight, loans = self.funding.revolving_fund, self.funding.loans
+        if foresight is not None:  # the projection must not model loans the fund may not make
+            if foresight.new_loan_rate > loans.max_rate:
+                raise ValueError(f"funding.revolving_fund.new_loan_rate: at most funding.loans.max_rate"
+                                 f" ({loans.max_rate}), got {foresight.new_loan_rate}")
+            # Left out, the term is the default's or the longest the loans allow, whichever is shorter
+            # (``loans.services.foresight.rules_of_call``): only a term written in the file is refused.
+            if "new_loan_term_months" in foresight.model_fields_set \
+                    and foresight.new_loan_term_months > loans.max_term_months:
+                raise ValueError(f"funding.revolving_fund.new_loan_term_months: at most funding.loans.max_term_months"
+                                 f" ({loans.max_term_months}), got {foresight.new_loan_term_months}")
         if self.stages is not None:
             check_stages(self)
         return self

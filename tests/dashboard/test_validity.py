@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 from programme.core.access import Role
 from programme.dashboard.validity import TERMINATED_OUTCOME, call_validity, initiative_progress
 from programme.extensions import db
-from programme.funding.models import InitiativeStatus
+from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.models import ReportStatus, ReportValue, SelfEvaluationReport
 from programme.monitoring.services import scorecards as monitoring
 from programme.reviews import services as reviews
+from tests.proposals.builders import complete_proposal, make_call
 from tests.reviews.world import AFTER, DURING, assign, build, submit_review, user
 
 D = Decimal
@@ -109,6 +110,11 @@ def test_rank_correlations_of_a_call_with_enough_initiatives(app):
     assert _rho(validity, "first_activities").rho == D("-0.7000")
     # totals 12, 11.8, 11.6, 11.4, 11.45 (ranks 5, 4, 3, 1, 2): d = 0, 0, 2, -2, 0: 1 - 48 / 120 = 0.6
     assert _rho(validity, "total").rho == D("0.6000")
+    # the two-sided p-values, exact over the 5! orderings: 32, 28 and 42 of 120
+    assert _rho(validity, "cooperation").p_value == pytest.approx(32 / 120)
+    assert _rho(validity, "first_activities").p_value == pytest.approx(28 / 120)
+    assert _rho(validity, "total").p_value == pytest.approx(42 / 120) and _rho(validity, "total").p_exact
+    assert _rho(validity, "private_leadership").p_value is None
     # every initiative scored 4 on private leadership and 3 on its own indicators: no ranking to compare
     assert _rho(validity, "private_leadership").rho is None
     assert _rho(validity, "own_indicators").reason == "every score is the same"
@@ -126,6 +132,11 @@ def test_the_validity_page_shows_the_coefficients_with_their_sample(app, client,
     row = html[html.index('class="correlation-cooperation"'):]
     row = row[:row.index("</tr>")]
     assert '<td class="num">5</td>' in row and '<td class="num rho">0.6669</td>' in row and "strong positive" in row
+    # its p-value, exact over the 5! orderings (tests/dashboard/test_rank_correlation.py): 32 of 120
+    assert '<td class="num p-value">p = 0.27</td>' in row
+    total = html[html.index('class="correlation-total"'):]
+    assert '<td class="num p-value">p = 0.35</td>' in total[:total.index("</tr>")]  # rho 0.6 over 5: 42 of 120
+    assert "What the p-value means" in html and "With up to 8 initiatives it is exact" in html
     assert "undefined: every score is the same" in html
     assert "terminated: ranked last" in html and "left out: no report submitted yet" in html
     dashboard = client.get("/dashboard").get_data(as_text=True)
@@ -141,11 +152,33 @@ def test_the_export_holds_the_coefficients_and_the_initiatives(app, client, logi
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
     rows = list(book["Rank correlations"].iter_rows(values_only=True))
-    assert rows[0] == ("Score", "Sample (n)", "Spearman's rho", "Note")
+    assert rows[0] == ("Score", "Sample (n)", "Spearman's rho", "p-value (two-sided)", "How the p-value is worked out",
+                       "Note")
     cooperation = next(r for r in rows if r[0] == "Quality of co-operation among the members")
     assert cooperation[1] == 5 and D(str(cooperation[2])) == D("0.6669")
+    assert D(str(cooperation[3])) == D("0.27") and cooperation[4] == "exact: every ordering of the outcomes counted"
+    total = next(r for r in rows if r[0] == "Total score")
+    assert D(str(total[3])) == D("0.35")
+    same = next(r for r in rows if r[5] == "undefined: every score is the same")
+    assert same[2] is None and same[3] is None and same[4] is None
     listed = list(book["Initiatives"].iter_rows(values_only=True))
     assert len(listed) == 1 + 6 and listed[1][0] == initiatives[0].reference
+
+
+def test_the_p_value_reads_in_spanish_and_portuguese(app, client, login):
+    world, _ = _world()
+    world.manager.email = "manager@review.example.org"
+    db.session.commit()
+    login(world.manager)
+    for language, meaning, heading in (("es", "Qué significa el valor p", "Valor p (bilateral)"),
+                                       ("pt", "O que o valor-p significa", "Valor-p (bilateral)")):
+        headers = {"Accept-Language": language}
+        html = client.get(f"/dashboard/validity/{world.call.id}", headers=headers).get_data(as_text=True)
+        row = html[html.index('class="correlation-cooperation"'):]
+        assert '<td class="num p-value">p = 0,27</td>' in row[:row.index("</tr>")] and meaning in html
+        book = load_workbook(io.BytesIO(client.get(f"/dashboard/validity/{world.call.id}.xlsx",
+                                                   headers=headers).data))
+        assert heading in next(book.worksheets[0].iter_rows(values_only=True))
 
 
 # --- too small a sample -------------------------------------------------------------------------
@@ -163,6 +196,10 @@ def test_a_small_sample_shows_n_and_no_coefficient(app, client, login):
     assert "Sample too small: n = 3." in html and "No conclusion can be drawn yet" in html
     assert 'class="num rho"' not in html
     assert "not shown: fewer than 5 initiatives, no conclusion can be drawn" in html
+    assert 'class="num p-value"' not in html and "p = " not in html and "What the p-value means" not in html
+    book = load_workbook(io.BytesIO(client.get(f"/dashboard/validity/{world.call.id}.xlsx").data))
+    rows = list(book["Rank correlations"].iter_rows(values_only=True))[1:]
+    assert rows and all(row[2] is None and row[3] is None and row[4] is None for row in rows)
 
 
 def test_too_few_pairs_is_undefined_not_a_coefficient(app):
@@ -214,8 +251,6 @@ def test_terminated_initiatives_count_even_without_a_report(app, reported):
 def test_a_stage_is_judged_by_the_initiatives_funded_later_from_its_proposals(app):
     """A staged call: the initiatives come from the next stage's proposals, each started from one this call
     scored; the call's own scores are set against them."""
-    from tests.proposals.builders import complete_proposal, make_call
-
     world, initiatives = _world()
     later = make_call()
     for index, initiative in enumerate(initiatives):
@@ -223,6 +258,28 @@ def test_a_stage_is_judged_by_the_initiatives_funded_later_from_its_proposals(ap
         follow.previous_proposal_id = initiative.proposal_id
         db.session.flush()
         initiative.proposal_id = follow.id
+    db.session.flush()
+    validity = call_validity(world.call, actor=world.manager)
+    assert {row.initiative_id for row in validity.rows} == {i.id for i in initiatives}
+    assert _rho(validity, "cooperation").rho == D("0.6669") and validity.n == 5
+
+
+def test_a_network_funded_at_two_stages_counts_once_with_its_later_initiative(app):
+    """A stage that pays opens an initiative, and the next stage's award another for the same network: the stage's
+    score is set against the later initiative (how the network went on), and counted once."""
+    world, initiatives = _world()
+    later = make_call()
+    earlier = []
+    for index, initiative in enumerate(initiatives):
+        follow = complete_proposal(later, world.groups[index], world.leads[index], title=f"Stage two {index}")
+        follow.previous_proposal_id = initiative.proposal_id
+        db.session.flush()
+        # The paying stage's own initiative, on the proposal this call scored (no reports: its business plan).
+        earlier.append(Initiative(reference=f"INI-STAGE-{index}", name=initiative.name, call_id=world.call.id,
+                                  proposal_id=initiative.proposal_id, group_id=initiative.group_id,
+                                  currency=initiative.currency, started_at=initiative.started_at))
+        initiative.proposal_id = follow.id
+    db.session.add_all(earlier)
     db.session.flush()
     validity = call_validity(world.call, actor=world.manager)
     assert {row.initiative_id for row in validity.rows} == {i.id for i in initiatives}

@@ -74,8 +74,14 @@ def policy_of(rules: RevolvingFundRules) -> Policy:
 
 
 def rules_of_call(call: Call) -> RevolvingFundRules:
-    """The call's ``[funding.revolving_fund]``, or the defaults when its rules have none."""
-    return call.rules.funding.revolving_fund or DEFAULT_RULES
+    """The call's ``[funding.revolving_fund]``, or the defaults when its rules have none; a new-loan term the file
+    does not give is the default's or the longest its loans allow (``funding.loans.max_term_months``), whichever
+    is shorter: the projection never models loans the fund may not make."""
+    rules = call.rules.funding.revolving_fund or DEFAULT_RULES
+    longest = call.rules.funding.loans.max_term_months
+    if "new_loan_term_months" not in rules.model_fields_set and rules.new_loan_term_months > longest:
+        rules = rules.model_copy(update={"new_loan_term_months": longest})
+    return rules
 
 
 # ------------------------------------------------------------------------------------------------ loading
