@@ -2,7 +2,7 @@
 
 Scale 1 = 200 initiatives with their revolving funds and 20,000 loans of 60 monthly instalments disbursed over the
 five years before the benchmark's day, with their repayments and arrears: the loans benchmark's generator
-(``bench/loans_bench.py``: bulk inserts with a balanced ledger, the same borrowers' behaviour), and one approved
+(``bench/benchworld.py``: bulk inserts with a balanced ledger, the same borrowers' behaviour), and one approved
 funding request with a loan part not yet lent in each fund (the pipeline). The daily arrears job runs once (the
 funds' PAR30 comes from the loans it ages).
 
@@ -20,59 +20,28 @@ Then it measures, on the benchmark's day:
     python bench/foresight_bench.py --scale 0.05
     python bench/foresight_bench.py --scale 1          # SQLite in a temporary folder
     python bench/foresight_bench.py --scale 1 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
-
-With a PostgreSQL URL a fresh database is created beside the one named, and dropped at the end.
-Progress goes to stderr; the last lines printed are the figures, one per line.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-from sqlalchemy import func, make_url, select
+import benchdb as bd
+import benchworld as bw
+from benchdb import progress
+from benchworld import AS_OF
+from sqlalchemy import func, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from programme.extensions import db
+from programme.funding.models import FundingRequest, Initiative
+from programme.loans.foresight import Scenario
+from programme.loans.models import LoanInstalment, RevolvingFund
 
-from benchdb import drop_database, fresh_database, progress  # noqa: E402
-from loans_bench import (  # noqa: E402
-    ACTOR,
-    AS_OF,
-    NOW,
-    PASSWORD,
-    TERM,
-    Ledger,
-    Plan,
-    _analyze,
-    _csrf,
-    _fix_sequences,
-    bench_config,
-    bulk,
-    capitalise,
-    ledger_balanced,
-    make_world,
-    plan_loans,
-    write_loans,
-)
-
-from programme import create_app  # noqa: E402
-from programme.extensions import db  # noqa: E402
-from programme.funding.models import FundingRequest, Initiative  # noqa: E402
-from programme.loans.foresight import Scenario  # noqa: E402
-from programme.loans.models import LoanInstalment, RevolvingFund  # noqa: E402
-
-MANAGER = "manager@bench.example"
 #: The page's scenario: defaults, losses, prepayments, new lending and costs all at work.
 PAGE_SCENARIO = Scenario(annual_default_rate=Decimal("0.05"), loss_given_default=Decimal("0.6"),
                          prepayment_rate=Decimal("0.03"), new_lending_per_year=Decimal("50000.00"),
@@ -94,7 +63,7 @@ def write_pipeline(world: dict, rng: random.Random) -> int:
                      "submitted_by_id": None, "submitted_at": decided, "grant_approved": Decimal("0.00"),
                      "loan_approved": loan, "decision_reason": "Sound.", "decided_by_id": None, "decided_at": decided,
                      "grant_id": None})
-    bulk(FundingRequest.__table__, rows)
+    bw.bulk(FundingRequest.__table__, rows)
     db.session.commit()
     return len(rows)
 
@@ -117,68 +86,40 @@ def timed(work, repeat: int = 3, name: str = "") -> tuple[float, object]:
 
 
 def measure_pages(app, fund_id: int, repeat: int) -> dict:
-    client = app.test_client()
-    response = client.post("/login", data={"email": MANAGER, "password": PASSWORD, "csrf_token": _csrf(client)})
-    assert response.status_code == 302, f"the benchmark manager cannot log in ({response.status_code})"
+    client = bd.logged_in(app, bd.MANAGER)
     url = f"/funds/foresight?{PAGE_QUERY}"
-    started = time.perf_counter()
-    response = client.get(url)
-    cold = (time.perf_counter() - started) * 1000
+    cold, response = bd.timed_get(client, url)
     assert response.status_code == 200, f"{url}: {response.status_code}"
-    kept = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        assert client.get(url).status_code == 200
-        kept.append((time.perf_counter() - started) * 1000)
-    fund_times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(f"/funds/{fund_id}/foresight?{PAGE_QUERY}")
-        fund_times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
+    kept = bd.repeated_gets(client, url, repeat)
+    fund_times = bd.repeated_gets(client, f"/funds/{fund_id}/foresight?{PAGE_QUERY}", repeat)
     return {"cold_ms": cold, "kept_ms": statistics.median(kept), "fund_ms": statistics.median(fund_times)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0, help="1 = 200 funds and 20,000 loans of 60 instalments")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a fresh database is made)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the best is shown)")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser = bd.bench_parser(__doc__, "1 = 200 funds and 20,000 loans of 60 instalments",
+                             (3, "runs of each measurement (the best is shown)"))
     args = parser.parse_args()
 
     from programme.loans.services import foresight
     from programme.loans.services.arrears import run_daily
 
-    folder = Path(tempfile.mkdtemp(prefix="foresight-bench-"))
-    url = fresh_database(args.database_url, folder, "bench_foresight")
-    backend = make_url(url).get_backend_name()
-    plan = Plan(args.scale)
+    plan = bw.Plan(args.scale)
     rng = random.Random(args.seed)
-    begun = time.perf_counter()
-    try:
-        app = create_app(bench_config(url, folder))
+    with bd.scratch_database(args.database_url, "foresight") as (folder, url):
+        begun = time.perf_counter()
+        app = bd.migrated_app(bd.bench_config(url, folder))
         with app.app_context():
-            from flask_migrate import upgrade
-
-            progress(f"database: {backend}; migrating")
-            upgrade()
-            progress(f"generating {plan.funds} initiatives with their funds, {plan.loans} loans of {TERM} instalments")
-            world = make_world(plan, rng, app)
-            specs = plan_loans(plan, rng, world)
-            ledger = Ledger(world["ids"], world["currency"])
-            capitalise(specs, world, ledger)
-            stats = write_loans(specs, world, ledger, rng)
+            world, specs, ledger = bw.loan_world(plan, rng, app)
+            stats = bw.write_loans(specs, world, ledger, rng, AS_OF)
             requests = write_pipeline(world, rng)
-            _fix_sequences(["applicant_groups", "organisations", "users", "proposals", "initiatives",
-                            "revolving_funds", "ledger_accounts", "journal_entries", "journal_lines", "loans",
-                            "loan_instalments", "fund_capitalisations", "funding_requests"])
-            _analyze()
-            assert ledger_balanced(), "the generated ledger does not balance"
+            bd.fix_sequences(bw.CLUSTER_TABLES + bw.LEDGER_TABLES + bw.LOAN_TABLES
+                             + ["fund_capitalisations", "funding_requests"])
+            bd.analyze()
+            assert bw.ledger_balanced(), "the generated ledger does not balance"
             progress("the daily arrears job, once")
-            run_daily(as_of=AS_OF, actor=ACTOR, now=NOW)
+            run_daily(as_of=AS_OF, actor=bd.ACTOR, now=bw.NOW)
             db.session.commit()
-            _analyze()
+            bd.analyze()
             generated_s = time.perf_counter() - begun
             unpaid = db.session.scalar(select(func.count()).select_from(LoanInstalment).where(
                 LoanInstalment.principal_paid < LoanInstalment.principal))
@@ -213,13 +154,10 @@ def main() -> None:
         with app.app_context():
             funds = db.session.scalar(select(func.count()).select_from(RevolvingFund))
             initiatives = db.session.scalar(select(func.count()).select_from(Initiative))
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop_database(url)
-        shutil.rmtree(folder, ignore_errors=True)
+        bd.close_app(app)
 
     total_s = time.perf_counter() - begun
+    backend = bd.backend_of(url)
     print(f"\nforesight benchmark on {backend}, scale {args.scale}: {funds} funds of {initiatives} initiatives, "
           f"{plan.loans} loans, {stats['instalments']} instalments ({unpaid} with principal unpaid, {rows} rows read), "
           f"{requests} approved requests not yet lent; generated in {generated_s:.0f} s, whole run {total_s:.0f} s; "

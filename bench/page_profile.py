@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+import benchdb as bd
+import pages_bench as pb
 from sqlalchemy import event, text
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import monitoring_bench as mb  # noqa: E402
-import pages_bench as pb  # noqa: E402
-import reviews_bench as rb  # noqa: E402
-
-from programme import create_app  # noqa: E402
-from programme.extensions import db  # noqa: E402
+from programme.extensions import db
 
 
 def main() -> None:
@@ -45,14 +37,10 @@ def main() -> None:
     folder = Path(args.reuse).resolve()
     kept = json.loads((folder / pb.KEPT).read_text())
     rules = pb.rules_folder(folder)
-    app = create_app({**rb.bench_config(kept["url"], folder, rules), "INSTANCE_PATH": str(folder / "profile"),
-                      "WTF_CSRF_ENABLED": False, "PROGRAMME_MODE": "demo",
-                      **({"PAGE_KEEP_SECONDS": 0} if args.cold else {})})
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()  # the kept data may be from an earlier head
-        db.session.remove()
+    # Migrated: the kept data may be from an earlier head.
+    app = bd.migrated_app(bd.bench_config(kept["url"], folder, rules, INSTANCE_PATH=str(folder / "profile"),
+                                          WTF_CSRF_ENABLED=False, PROGRAMME_MODE="demo",
+                                          **({"PAGE_KEEP_SECONDS": 0} if args.cold else {})))
     statements: list[tuple[float, str, object]] = []
 
     with app.app_context():
@@ -67,7 +55,7 @@ def main() -> None:
             statements.append((time.perf_counter() - conn.info["started"].pop(), statement, parameters))
 
     t = kept["targets"]
-    emails = {"manager": mb.MANAGER, "admin": mb.ADMIN, "reviewer": t["reviewer"], "applicant": pb.APPLICANT}
+    emails = {"manager": bd.MANAGER, "admin": bd.ADMIN, "reviewer": t["reviewer"], "applicant": pb.APPLICANT}
     clients = {}
     listed = pb.pages(t)
     if args.pages:
@@ -80,10 +68,7 @@ def main() -> None:
     for label, role, path in listed:
         client = clients.get(role)
         if client is None:
-            client = clients[role] = app.test_client()
-            if role != "anonymous":
-                answer = client.post("/login", data={"email": emails[role], "password": pb.PASSWORD})
-                assert answer.status_code == 302, (role, answer.status_code)
+            client = clients[role] = app.test_client() if role == "anonymous" else bd.logged_in(app, emails[role])
         best = None
         for _ in range(args.repeat):
             statements.clear()

@@ -61,31 +61,22 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, make_url, select, text, update
+import benchdb as bd
+import ceiling_app
+import monitoring_bench as mb
+import reviews_bench as rb
+from benchdb import progress
+from sqlalchemy import func, select, update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from programme.accounts.models import GroupUser, User
+from programme.accounts.passwords import password_parameters
+from programme.core.access import Role
+from programme.extensions import db
+from programme.loans.models import Loan
+from programme.proposals.models import Proposal
+from programme.reviews import services as reviews
+from programme.reviews.models import Review, ReviewStatus
 
-import ceiling_app  # noqa: E402
-import monitoring_bench as mb  # noqa: E402
-import reviews_bench as rb  # noqa: E402
-from benchdb import drop_database, fresh_database, progress  # noqa: E402
-
-from programme import create_app  # noqa: E402
-from programme.accounts.models import GroupUser, User  # noqa: E402
-from programme.accounts.passwords import password_parameters  # noqa: E402
-from programme.calls import services as calls  # noqa: E402
-from programme.core.access import Role, SystemActor  # noqa: E402
-from programme.extensions import db  # noqa: E402
-from programme.loans.models import Loan  # noqa: E402
-from programme.proposals.models import Proposal  # noqa: E402
-from programme.reviews import services as reviews  # noqa: E402
-from programme.reviews.models import Review, ReviewStatus  # noqa: E402
-
-ACTOR = SystemActor("benchmark")
-PASSWORD = mb.PASSWORD
-assert rb.PASSWORD == PASSWORD and rb.MANAGER == mb.MANAGER, "the two generators share the manager and password"
 APPLICANT = "applicant@bench.example"
 SCORED_SHARE = 0.9  # proposals whose reviews are all submitted; the others are still to review
 WORKER_GRACE = 10  # gunicorn ends a worker busy this many seconds past --page-timeout
@@ -101,7 +92,7 @@ def rules_folder(folder: Path) -> Path:
     if (folder / "rules").is_dir():
         return folder / "rules"
     target = rb.rules_folder(folder)
-    shutil.copytree(ROOT / "rules", target, dirs_exist_ok=True)
+    shutil.copytree(bd.ROOT / "rules", target, dirs_exist_ok=True)
     return target
 
 
@@ -115,21 +106,13 @@ def generate_review(app, scale: float, rng: random.Random) -> dict:
     plan.start = plan.closes + timedelta(days=2)
     plan.deadline = now + timedelta(days=5)
     plan.assign_at = plan.start + timedelta(hours=2)
-    manager = db.session.scalar(select(User).where(User.email == mb.MANAGER))
-    progress(f"generating the call in review: {plan.proposals} proposals, {plan.reviewers} reviewers")
-    call = rb.make_call(app, plan, manager)
-    world = rb.generate_proposals(call, plan, rng)
-    rb.generate_reviewers(call, plan, rng, world, manager)
-    rb._fix_sequences()
-    calls.close_due_calls(actor=ACTOR, now=plan.closes)
-    eligible = reviews.start_review(call, deadline=plan.deadline, actor=manager, now=plan.start)
-    db.session.commit()
-    assert eligible == plan.proposals, (eligible, plan.proposals)
-    rb._analyze()
+    manager = db.session.scalar(select(User).where(User.email == bd.MANAGER))
+    progress("the call in review:")
+    call, _ = rb.generate_call_in_review(app, plan, rng, manager)
     progress("  automatic assignment")
     reviews.auto_assign(call, actor=manager, now=plan.assign_at, seed=1)
     db.session.commit()
-    rb._analyze()
+    bd.analyze()
     ids = list(db.session.scalars(select(Proposal.id).where(Proposal.call_id == call.id).order_by(Proposal.id)))
     scored = ids[: round(len(ids) * SCORED_SHARE)]
     progress(f"  scores of {len(scored)} proposals")
@@ -143,10 +126,7 @@ def generate_review(app, scale: float, rng: random.Random) -> dict:
 
 def add_applicant(proposal_id: int) -> None:
     """An applicant, lead of the group of this proposal."""
-    from programme.accounts import services as accounts
-
-    user = accounts.create_user(email=APPLICANT, name="Bench Applicant", roles=[Role.APPLICANT], password=PASSWORD,
-                                actor=ACTOR)
+    user = bd.add_user(APPLICANT, "Bench Applicant", Role.APPLICANT)
     db.session.flush()
     group_id = db.session.scalar(select(Proposal.group_id).where(Proposal.id == proposal_id))
     db.session.add(GroupUser(group_id=group_id, user_id=user.id, role="lead", joined_at=datetime.now(UTC)))
@@ -236,7 +216,7 @@ class Server:
         command = [sys.executable, "-m", "gunicorn", "--config", "python:programme.gunicorn_conf",
                    "--workers", str(args.workers),
                    "--worker-class", args.worker_class, "--bind", f"127.0.0.1:{self.port}",
-                   "--timeout", str(args.page_timeout + WORKER_GRACE), "--chdir", str(ROOT),
+                   "--timeout", str(args.page_timeout + WORKER_GRACE), "--chdir", str(bd.ROOT),
                    "--error-logfile", str(log)]
         if args.worker_class == "gthread":
             command += ["--threads", str(args.threads)]
@@ -323,7 +303,7 @@ def login(port: int, email: str, timed: list[float] | None = None) -> dict:
         raise SystemExit(f"the login page answered {status} without a CSRF token")
     started = time.perf_counter()
     status, headers, _ = request(port, "POST", "/login", cookies,
-                                 {"email": email, "password": PASSWORD, "csrf_token": match.group(1), "next": ""})
+                                 {"email": email, "password": bd.PASSWORD, "csrf_token": match.group(1), "next": ""})
     if timed is not None:
         timed.append(time.perf_counter() - started)
     if status != 302 or "/login" in (headers.get("Location") or ""):
@@ -468,33 +448,30 @@ def _row_ratio(row: dict, duration: int) -> str:
 KEPT = "kept.json"  # what a run with --keep-database leaves beside its data, for --reuse
 
 
+def generator_config(url: str, folder: Path, rules: Path) -> dict:
+    """The configuration of the application that generates the data in ``folder`` (or migrates a reused run's)."""
+    return bd.bench_config(url, folder, rules, INSTANCE_PATH=str(folder / "generator"))
+
+
 def generate(args: argparse.Namespace, url: str, folder: Path, rules: Path, rng: random.Random,
              as_of) -> tuple[dict, str, float]:
     """Generate the data into the fresh database at ``url``; return the pages' ids, a one-line summary of the data
     and the seconds it took."""
     begun = time.perf_counter()
-    backend = make_url(url).get_backend_name()
-    app = create_app({**rb.bench_config(url, folder, rules), "INSTANCE_PATH": str(folder / "generator")})
+    app = bd.migrated_app(generator_config(url, folder, rules))
     with app.app_context():
-        from flask_migrate import upgrade
-
-        progress(f"database: {backend}; migrating")
-        upgrade()
         plan = mb.Plan(args.scale, args.loans_per_fund)
         generated = mb.generate(app, plan, rng, as_of)
         review = generate_review(app, args.scale, rng)
         add_applicant(review["first_proposal"])
         prove_addresses()
         t = targets(generated, review)
-        db.session.remove()
-        db.engine.dispose()
+    bd.close_app(app)
     progress(f"the ceiling's table: {ceiling_app.ROWS} rows")
     ceiling_app.create_table(url)
     with app.app_context():
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
+        bd.analyze()
+    bd.close_app(app)
     generated_s = time.perf_counter() - begun
     progress(f"data generated in {generated_s:.0f} s")
     world = generated["world"]
@@ -509,10 +486,8 @@ def generate(args: argparse.Namespace, url: str, folder: Path, rules: Path, rng:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="1 = 200 initiatives with 20,000 loans, and a call of 5,000 proposals in review")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a fresh database is made)")
+    parser = bd.bench_parser(__doc__, "1 = 200 initiatives with 20,000 loans, and a call of 5,000 proposals in review",
+                             notes=False)
     parser.add_argument("--duration", type=int, default=5, help="seconds of load on each page (and its ceiling)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of load on each page before it is measured")
     parser.add_argument("--connections", type=int, default=8, help="wrk's open connections")
@@ -529,7 +504,6 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15",
                         help="RATELIMIT_STORAGE_URI in production mode (each run uses its own key prefix)")
     parser.add_argument("--loans-per-fund", type=int, default=100, help="loans per revolving fund (60 instalments)")
-    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--logins", type=int, default=12, help="logins timed, one after the other (at most 15)")
     parser.add_argument("--no-kept-pages", action="store_true",
                         help="serve with PAGE_KEEP_SECONDS=0: every request works its page out (core.pages off)")
@@ -557,8 +531,8 @@ def main() -> None:
         args.keep_database = True
     else:
         folder = Path(tempfile.mkdtemp(prefix="pages-bench-"))
-        url = fresh_database(args.database_url, folder, "bench_pages")
-    backend = make_url(url).get_backend_name()
+        url = bd.fresh_database(args.database_url, folder, "bench_pages")
+    backend = bd.backend_of(url)
     rng = random.Random(args.seed)
     servers: list[Server] = []
     begun = time.perf_counter()
@@ -567,15 +541,10 @@ def main() -> None:
         if reused:
             t, summary, generated_s = kept["targets"], kept["summary"], kept["generated_s"]
             progress(f"reusing the data generated in {folder}: {summary}; migrating it to the code's head")
-            app = create_app({**rb.bench_config(url, folder, rules), "INSTANCE_PATH": str(folder / "generator")})
+            app = bd.migrated_app(generator_config(url, folder, rules))
             with app.app_context():
-                from flask_migrate import upgrade
-
-                upgrade()
-                db.session.execute(text("ANALYZE"))
-                db.session.commit()
-                db.session.remove()
-                db.engine.dispose()
+                bd.analyze()
+            bd.close_app(app)
         else:
             t, summary, generated_s = generate(args, url, folder, rules, rng, as_of)
 
@@ -597,18 +566,18 @@ def main() -> None:
         application = Server("the application", "programme.wsgi:app", env, args, folder / "app.log")
         servers.append(application)
         ceiling = Server("the ceiling", "ceiling_app:create_ceiling_app()", env, args, folder / "ceiling.log",
-                         pythonpath=ROOT / "bench")
+                         pythonpath=bd.ROOT / "bench")
         servers.append(ceiling)
         application.wait_ready("/login")  # not /healthz: it asks for a scheduler's heartbeat, and none runs here
         ceiling.wait_ready("/")
         wrk(ceiling.port, "/", None, 1, args)  # its workers warm
 
         sessions: dict[str, dict] = {"anonymous": {}}
-        for role, email in (("manager", mb.MANAGER), ("admin", mb.ADMIN), ("reviewer", t["reviewer"]),
+        for role, email in (("manager", bd.MANAGER), ("admin", bd.ADMIN), ("reviewer", t["reviewer"]),
                             ("applicant", APPLICANT)):
             sessions[role] = login(application.port, email)
         progress("logged in: " + ", ".join(f"{role} {email}" for role, email in (
-            ("manager", mb.MANAGER), ("fund administrator", mb.ADMIN), ("reviewer", t["reviewer"]),
+            ("manager", bd.MANAGER), ("fund administrator", bd.ADMIN), ("reviewer", t["reviewer"]),
             ("applicant", APPLICANT))))
         # Logins, one after the other, each of another reviewer (one account may log in 5 times a minute, one
         # address 20 times: the roles above and these stay within both, as the throttling is on).
@@ -630,7 +599,7 @@ def main() -> None:
         if args.keep_database:
             progress(f"the database is kept: {url}; measure it again with --reuse {folder}")
         else:
-            drop_database(url)
+            bd.drop_database(url)
             shutil.rmtree(folder, ignore_errors=True)
 
     total_s = time.perf_counter() - begun

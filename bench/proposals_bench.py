@@ -21,31 +21,24 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert, make_url, text
+import benchdb as bd
+from benchdb import progress
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from programme import create_app
+from programme.accounts.models import ApplicantGroup, GroupOrganisation, Organisation
+from programme.calls import services as calls
+from programme.core.access import Role
+from programme.core.db import utcnow
+from programme.extensions import db
+from programme.proposals.domain import COST_TYPES, check_eligibility, dump_snapshot
+from programme.proposals.models import BudgetLine, Indicator, Proposal, ProposalVersion
 
-from benchdb import drop_database, fresh_database, progress  # noqa: E402
-
-from programme import create_app  # noqa: E402
-from programme.accounts.models import ApplicantGroup, GroupOrganisation, Organisation  # noqa: E402
-from programme.calls import services as calls  # noqa: E402
-from programme.core.access import Role, SystemActor  # noqa: E402
-from programme.core.db import utcnow  # noqa: E402
-from programme.extensions import db  # noqa: E402
-from programme.proposals.domain import COST_TYPES, check_eligibility, dump_snapshot  # noqa: E402
-from programme.proposals.models import BudgetLine, Indicator, Proposal, ProposalVersion  # noqa: E402
-
-ACTOR = SystemActor("benchmark")
-PASSWORD = "benchmark-password-1"
 SUPPORT = [
     "business_association",
     "chamber",
@@ -64,16 +57,14 @@ def generate_call(app, size: int, rng: random.Random, label: str) -> int:
         "cluster-contest.toml",
         rules_folder=app.config["RULES_FOLDER"],
         timezone=app.config["PROGRAMME_TIMEZONE"],
-        actor=ACTOR,
+        actor=bd.ACTOR,
         now=now,
     )
     call.opens_at, call.closes_at = now - timedelta(days=30), now + timedelta(days=30)
-    calls.open_call(call, actor=ACTOR, now=now)
+    calls.open_call(call, actor=bd.ACTOR, now=now)
     db.session.flush()
     rules = call.rules
-    next_org = (db.session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM organisations")) or 0) + 1
-    next_group = (db.session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM applicant_groups")) or 0) + 1
-    next_proposal = (db.session.scalar(text("SELECT COALESCE(MAX(id), 0) FROM proposals")) or 0) + 1
+    next_org, next_group, next_proposal = (bd.next_id(t) for t in ("organisations", "applicant_groups", "proposals"))
     chunk = 500
     for start in range(0, size, chunk):
         groups, orgs, links, proposals, versions, lines, indicators = [], [], [], [], [], [], []
@@ -185,13 +176,9 @@ def generate_call(app, size: int, rng: random.Random, label: str) -> int:
                     "status": "submitted",
                     "created_at": now,
                     "updated_at": now,
-                    "sector": "Furniture",
-                    "territory": "Garden Route",
-                    "stage": "potential",
-                    "main_problem": "Small orders",
-                    "market_failure": "Coordination failure",
-                    "objectives": "Export together.",
-                    "sustainability_plan": "Member fees.",
+                    **snapshot["cluster"],
+                    "objectives": snapshot["objectives"],
+                    "sustainability_plan": snapshot["sustainability_plan"],
                     "requested_amount": requested,
                     "latest_version": 1,
                     "submitted_at": now - timedelta(minutes=i),
@@ -227,44 +214,22 @@ def generate_call(app, size: int, rng: random.Random, label: str) -> int:
                 for n, b in enumerate(budget)
             ]
             indicators += [{"proposal_id": proposal_id, "position": n + 1, **ind} for n, ind in enumerate(inds)]
-        db.session.execute(insert(ApplicantGroup), groups)
-        db.session.execute(insert(Organisation), orgs)
-        db.session.execute(insert(GroupOrganisation), links)
-        db.session.execute(insert(Proposal), proposals)
-        db.session.execute(insert(ProposalVersion), versions)
-        db.session.execute(insert(BudgetLine), lines)
-        db.session.execute(insert(Indicator), indicators)
+        bd.insert_rows((ApplicantGroup, groups), (Organisation, orgs), (GroupOrganisation, links),
+                       (Proposal, proposals), (ProposalVersion, versions), (BudgetLine, lines), (Indicator, indicators))
         db.session.commit()
         progress(f"  {label}: {min(size, start + chunk)}/{size} proposals")
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
-        _fix_sequences()
+        bd.analyze()
+        bd.fix_sequences(["organisations", "applicant_groups", "proposals"])
     return call.id
 
 
-def _fix_sequences() -> None:
-    for table in ("organisations", "applicant_groups", "proposals"):
-        db.session.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
-        )
-    db.session.commit()
-
-
-def bench_config(url: str, folder: Path) -> dict:
-    return {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "INSTANCE_PATH": str(folder / "instance"),
-        "SECRET_KEY": "bench",
-        "RATELIMIT_ENABLED": False,
-        "WTF_CSRF_ENABLED": False,
-    }
+def config(url: str, folder: Path) -> dict:
+    return bd.bench_config(url, folder, WTF_CSRF_ENABLED=False)
 
 
 def measure_list(app, call_id: int, repeat: int) -> dict[str, float]:
-    client = app.test_client()
-    response = client.post("/login", data={"email": "manager@bench.example", "password": PASSWORD})
-    assert response.status_code == 302, "benchmark manager cannot log in"
+    client = bd.logged_in(app, bd.MANAGER)
     urls = {
         "first page, no filter": f"/manage/calls/{call_id}/submissions",
         "first page, filtered and sorted": f"/manage/calls/{call_id}/submissions?status=submitted&eligibility=eligible"
@@ -275,13 +240,7 @@ def measure_list(app, call_id: int, repeat: int) -> dict[str, float]:
     for label, url in urls.items():
         for _ in range(3):
             assert client.get(url).status_code == 200, url
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-        figures[label] = statistics.median(times)
+        figures[label] = statistics.median(bd.repeated_gets(client, url, repeat))
     return figures
 
 
@@ -303,7 +262,7 @@ def export_in_child(url: str, folder: Path, call_id: int) -> dict[str, float]:
 def export_only(url: str, folder: Path, call_id: int) -> None:
     from programme.proposals.export import write_submissions_workbook
 
-    app = create_app(bench_config(url, folder))
+    app = create_app(config(url, folder))
     with app.app_context():
         from programme.calls.models import Call
 
@@ -311,7 +270,7 @@ def export_only(url: str, folder: Path, call_id: int) -> None:
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         target = folder / f"export-{call_id}.xlsx"
         started = time.perf_counter()
-        count = write_submissions_workbook(call, str(target), actor=ACTOR, timezone=app.config["PROGRAMME_TIMEZONE"])
+        count = write_submissions_workbook(call, str(target), actor=bd.ACTOR, timezone=app.config["PROGRAMME_TIMEZONE"])
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
@@ -328,11 +287,8 @@ def export_only(url: str, folder: Path, call_id: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0, help="1 = 5,000 and 1,000 proposals")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a fresh database is made)")
-    parser.add_argument("--repeat", type=int, default=30, help="requests per list measurement")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser = bd.bench_parser(__doc__, "1 = 5,000 and 1,000 proposals", (30, "requests per list measurement"),
+                             notes=False)
     parser.add_argument("--export-call", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -340,25 +296,11 @@ def main() -> None:
         export_only(args.database_url, Path(args.folder), args.export_call)
         return
 
-    folder = Path(tempfile.mkdtemp(prefix="proposals-bench-"))
-    url = fresh_database(args.database_url, folder)
     small, large = max(1, round(1000 * args.scale)), max(1, round(5000 * args.scale))
-    try:
-        app = create_app(bench_config(url, folder))
+    with bd.scratch_database(args.database_url, "proposals") as (folder, url):
+        app = bd.migrated_app(config(url, folder))
         with app.app_context():
-            from flask_migrate import upgrade
-
-            from programme.accounts import services as accounts
-
-            progress(f"database: {make_url(url).get_backend_name()}; migrating")
-            upgrade()
-            accounts.create_user(
-                email="manager@bench.example",
-                name="Bench Manager",
-                roles=[Role.PROGRAMME_MANAGER],
-                password=PASSWORD,
-                actor=ACTOR,
-            )
+            bd.add_user(bd.MANAGER, "Bench Manager", Role.PROGRAMME_MANAGER)
             db.session.commit()
             rng = random.Random(args.seed)
             progress(f"generating {small} and {large} submitted proposals")
@@ -366,15 +308,12 @@ def main() -> None:
             large_call = generate_call(app, large, rng, "large")
             progress("measuring the submissions list")
             listing = measure_list(app, large_call, args.repeat)
-            db.session.remove()
-            db.engine.dispose()
+        bd.close_app(app)
         progress("measuring the export (a fresh process each)")
         small_export = export_in_child(url, folder, small_call)
         large_export = export_in_child(url, folder, large_call)
-    finally:
-        drop_database(url)
 
-    backend = make_url(url).get_backend_name()
+    backend = bd.backend_of(url)
     print(f"\nproposals benchmark on {backend}, scale {args.scale}")
     for label, ms in listing.items():
         print(f"list page ({large} proposals), {label}: median {ms:.1f} ms over {args.repeat} requests")

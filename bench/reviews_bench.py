@@ -19,22 +19,15 @@ inserted in bulk; the review is started through the services. Then it measures:
     python bench/reviews_bench.py --scale 0.05        # under a minute
     python bench/reviews_bench.py --scale 1           # SQLite in a temporary folder
     python bench/reviews_bench.py --scale 1 --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
-
-With a PostgreSQL URL a fresh database is created beside the one named, and dropped at the end.
-Progress goes to stderr; the last lines printed are the figures, one per line.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
 import re
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
@@ -43,31 +36,21 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, insert, make_url, select, text, update
+import benchdb as bd
+from benchdb import progress
+from sqlalchemy import bindparam, func, insert, select, update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchdb import drop_database, fresh_database, progress  # noqa: E402
-
-from programme import create_app  # noqa: E402
-from programme.accounts.models import (  # noqa: E402
-    ApplicantGroup,
-    GroupOrganisation,
-    Organisation,
-    User,
-    UserRole,
-)
-from programme.accounts.passwords import hash_password  # noqa: E402
-from programme.calls import services as calls  # noqa: E402
-from programme.calls.models import Call  # noqa: E402
-from programme.core.access import Role, SystemActor  # noqa: E402
-from programme.extensions import db  # noqa: E402
-from programme.proposals.domain import COST_TYPES, check_eligibility, dump_snapshot  # noqa: E402
-from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion  # noqa: E402
-from programme.reviews import services  # noqa: E402
-from programme.reviews.aggregation import aggregate  # noqa: E402
-from programme.reviews.models import (  # noqa: E402
+from programme.accounts.models import ApplicantGroup, GroupOrganisation, Organisation, User, UserRole
+from programme.accounts.passwords import hash_password
+from programme.calls import services as calls
+from programme.calls.models import Call
+from programme.core.access import Role
+from programme.extensions import db
+from programme.proposals.domain import COST_TYPES, check_eligibility, dump_snapshot
+from programme.proposals.models import Proposal, ProposalStatus, ProposalVersion
+from programme.reviews import services
+from programme.reviews.aggregation import aggregate
+from programme.reviews.models import (
     CallReviewer,
     ConflictOfInterest,
     ConsensusScore,
@@ -75,11 +58,8 @@ from programme.reviews.models import (  # noqa: E402
     ReviewScore,
     ReviewStatus,
 )
-from programme.reviews.ranking import rank_scores  # noqa: E402
+from programme.reviews.ranking import rank_scores
 
-ACTOR = SystemActor("benchmark")
-PASSWORD = "benchmark-password-1"
-MANAGER = "manager@bench.example"
 CHUNK = 500
 
 SECTORS = [
@@ -125,7 +105,7 @@ def rules_folder(folder: Path) -> Path:
     highest total 17; the overall threshold stays 10)."""
     target = folder / "rules"
     target.mkdir()
-    source = (ROOT / "rules" / "cluster-contest.toml").read_text(encoding="utf-8")
+    source = (bd.ROOT / "rules" / "cluster-contest.toml").read_text(encoding="utf-8")
     # After the last criterion: before the comment block that opens the funding tables.
     funding = re.search(r"^\[funding", source, re.MULTILINE)
     assert funding, "the shipped rules have funding tables after the criteria"
@@ -136,34 +116,8 @@ def rules_folder(folder: Path) -> Path:
     return target
 
 
-def bench_config(url: str, folder: Path, rules: Path) -> dict:
-    return {
-        "SQLALCHEMY_DATABASE_URI": url,
-        "INSTANCE_PATH": str(folder / "instance"),
-        "SECRET_KEY": "bench",
-        "RATELIMIT_ENABLED": False,
-        "RULES_FOLDER": str(rules),
-    }
-
-
-def _next_id(table: str) -> int:
-    return (db.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0) + 1
-
-
-def _fix_sequences() -> None:
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in ("organisations", "applicant_groups", "proposals", "users"):
-        db.session.execute(
-            text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
-        )
-    db.session.commit()
-
-
-def _analyze() -> None:
-    """Fresh planner statistics after a bulk insert (PostgreSQL and SQLite both know ANALYZE)."""
-    db.session.execute(text("ANALYZE"))
-    db.session.commit()
+#: The tables whose ids the generator writes.
+TABLES = ["organisations", "applicant_groups", "proposals", "users"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,13 +140,13 @@ class Plan:
 
 def make_call(app, plan: Plan, manager: User) -> Call:
     call = calls.create_call("cluster-contest-8.toml", rules_folder=app.config["RULES_FOLDER"],
-                             timezone=app.config["PROGRAMME_TIMEZONE"], actor=ACTOR,
+                             timezone=app.config["PROGRAMME_TIMEZONE"], actor=bd.ACTOR,
                              now=plan.opens - timedelta(days=7))
     assert len(call.criteria) == 8, "the benchmark call has eight criteria"
     # About one proposal in ten funded: 10 % of the proposals at ~35,000 each.
     call.budget = Decimal(max(round(plan.proposals * 0.1), 10) * 35_000).quantize(Decimal("0.01"))
     call.opens_at, call.closes_at = plan.opens, plan.closes
-    calls.open_call(call, actor=ACTOR, now=plan.opens - timedelta(days=1))
+    calls.open_call(call, actor=bd.ACTOR, now=plan.opens - timedelta(days=1))
     db.session.commit()
     return call
 
@@ -201,7 +155,7 @@ def generate_proposals(call: Call, plan: Plan, rng: random.Random) -> dict:
     """Groups, organisations (firms of the cluster's sectors; support institutions, some shared by many
     groups), submitted proposals and their frozen versions, in bulk."""
     rules = call.rules
-    next_org, next_group, next_proposal = _next_id("organisations"), _next_id("applicant_groups"), _next_id("proposals")
+    next_org, next_group, next_proposal = (bd.next_id(t) for t in ("organisations", "applicant_groups", "proposals"))
     created = plan.opens - timedelta(days=1)
     shared = []
     orgs = []
@@ -296,11 +250,8 @@ def generate_proposals(call: Call, plan: Plan, rng: random.Random) -> dict:
                 "institutions_count": len(members) - kinds.count("firm"), "requested_amount": requested,
                 "budget_total": total, "cofinancing_cash": cash, "cofinancing_in_kind": Decimal(0),
             })
-        db.session.execute(insert(ApplicantGroup), groups)
-        db.session.execute(insert(Organisation), orgs)
-        db.session.execute(insert(GroupOrganisation), links)
-        db.session.execute(insert(Proposal), proposals)
-        db.session.execute(insert(ProposalVersion), versions)
+        bd.insert_rows((ApplicantGroup, groups), (Organisation, orgs), (GroupOrganisation, links),
+                       (Proposal, proposals), (ProposalVersion, versions))
         db.session.commit()
         progress(f"  {min(plan.proposals, start + CHUNK)}/{plan.proposals} proposals")
     return {"shared": [o["id"] for o in shared], "groups_of_shared": groups_of_shared,
@@ -310,8 +261,8 @@ def generate_proposals(call: Call, plan: Plan, rng: random.Random) -> dict:
 def generate_reviewers(call: Call, plan: Plan, rng: random.Random, world: dict, manager: User) -> None:
     """Reviewers in the call's pool with their expertise; some work for a shared institution or a firm of a
     group (automatic conflicts); declared conflicts with ~2 % of the proposals and a few organisations."""
-    password_hash = hash_password(PASSWORD)
-    first_user = _next_id("users")
+    password_hash = hash_password(bd.PASSWORD)
+    first_user = bd.next_id("users")
     added = plan.start - timedelta(days=1)
     users, roles, pool = [], [], []
     busy_shared = sorted(world["shared"], key=lambda o: -len(world["groups_of_shared"][o]))
@@ -332,9 +283,7 @@ def generate_reviewers(call: Call, plan: Plan, rng: random.Random, world: dict, 
         expertise = rng.sample(SECTORS, rng.choice([1, 1, 2, 2, 3]))
         pool.append({"call_id": call.id, "user_id": uid, "expertise": "; ".join(expertise), "added_at": added,
                      "added_by_id": manager.id})
-    db.session.execute(insert(User), users)
-    db.session.execute(insert(UserRole), roles)
-    db.session.execute(insert(CallReviewer), pool)
+    bd.insert_rows((User, users), (UserRole, roles), (CallReviewer, pool))
     first, last = world["first_proposal"], world["first_proposal"] + plan.proposals - 1
     declared = []
     for i in range(plan.reviewers):
@@ -426,6 +375,22 @@ def generate_consensus(call: Call, rng: random.Random, manager: User) -> tuple[i
     return len(flagged), len(rows)
 
 
+def generate_call_in_review(app, plan: Plan, rng: random.Random, manager: User) -> tuple[Call, dict]:
+    """The call of ``plan`` with its proposals and reviewers, closed and its review started (no assignment yet).
+    Also used by ``bench/pages_bench.py``."""
+    progress(f"generating {plan.proposals} proposals, {plan.reviewers} reviewers")
+    call = make_call(app, plan, manager)
+    world = generate_proposals(call, plan, rng)
+    generate_reviewers(call, plan, rng, world, manager)
+    bd.fix_sequences(TABLES)
+    calls.close_due_calls(actor=bd.ACTOR, now=plan.closes)
+    eligible = services.start_review(call, deadline=plan.deadline, actor=manager, now=plan.start)
+    db.session.commit()
+    assert eligible == plan.proposals, (eligible, plan.proposals)
+    bd.analyze()
+    return call, world
+
+
 # ---------------------------------------------------------------------------------------------
 # Measurements
 
@@ -480,36 +445,14 @@ def measure_ranking(call: Call) -> dict:
             "flagged": sum(1 for s in results.scores.values() if s.flagged)}
 
 
-def _csrf(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page) or re.search(
-        r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, "the login page carries a CSRF token"
-    return match.group(1)
-
-
 def measure_page(app, call_id: int, repeat: int) -> dict:
     """The ranking page through the test client as a manager: cold first request, then the median."""
     services.clear_results_cache()
-    client = app.test_client()
-    response = client.post("/login", data={"email": MANAGER, "password": PASSWORD, "csrf_token": _csrf(client)})
-    assert response.status_code == 302, f"the benchmark manager cannot log in ({response.status_code})"
-    url = f"/calls/{call_id}/review/ranking"
-    started = time.perf_counter()
-    response = client.get(url)
-    cold = (time.perf_counter() - started) * 1000
-    if response.status_code == 404:
-        return {"missing": True, "url": url}
-    assert response.status_code == 200, f"{url}: {response.status_code}"
-    size = len(response.get_data())
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    return {"missing": False, "url": url, "cold_ms": cold, "median_ms": statistics.median(times),
-            "max_ms": max(times), "kb": size / 1024}
+    page = bd.page_timings(bd.logged_in(app, bd.MANAGER), f"/calls/{call_id}/review/ranking", repeat)
+    if page.get("status") == 404:
+        return {"missing": True, "url": page["url"]}
+    assert "status" not in page, f"{page['url']}: {page.get('status')}"
+    return {"missing": False, **page}
 
 
 def measure_export(call: Call, folder: Path, label: str, *, traced: bool, timezone: str, manager: User) -> dict:
@@ -538,49 +481,27 @@ def measure_export(call: Call, folder: Path, label: str, *, traced: bool, timezo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=1.0, help="1 = 5,000 proposals and 300 reviewers")
-    parser.add_argument("--database-url", default=None, help="PostgreSQL server URL (a fresh database is made)")
-    parser.add_argument("--repeat", type=int, default=20, help="requests of the ranking page after the first")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser = bd.bench_parser(__doc__, "1 = 5,000 proposals and 300 reviewers",
+                             (20, "requests of the ranking page after the first"))
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="reviews-bench-"))
-    url = fresh_database(args.database_url, folder, "bench_reviews")
-    backend = make_url(url).get_backend_name()
     plan = Plan(args.scale)
     rng = random.Random(args.seed)
-    begun = time.perf_counter()
-    try:
-        app = create_app(bench_config(url, folder, rules_folder(folder)))
+    with bd.scratch_database(args.database_url, "reviews") as (folder, url):
+        begun = time.perf_counter()
+        app = bd.migrated_app(bd.bench_config(url, folder, rules_folder(folder)))
         zone = app.config["PROGRAMME_TIMEZONE"]
         with app.app_context():
-            from flask_migrate import upgrade
-
-            from programme.accounts import services as accounts
-
-            progress(f"database: {backend}; migrating")
-            upgrade()
-            manager = accounts.create_user(email=MANAGER, name="Bench Manager", roles=[Role.PROGRAMME_MANAGER],
-                                           password=PASSWORD, actor=ACTOR)
+            manager = bd.add_user(bd.MANAGER, "Bench Manager", Role.PROGRAMME_MANAGER)
             db.session.commit()
-            progress(f"generating {plan.proposals} proposals, {plan.reviewers} reviewers")
-            call = make_call(app, plan, manager)
-            world = generate_proposals(call, plan, rng)
-            generate_reviewers(call, plan, rng, world, manager)
-            _fix_sequences()
-            calls.close_due_calls(actor=ACTOR, now=plan.closes)
-            eligible = services.start_review(call, deadline=plan.deadline, actor=manager, now=plan.start)
-            db.session.commit()
-            assert eligible == plan.proposals, (eligible, plan.proposals)
-            _analyze()
+            call, world = generate_call_in_review(app, plan, rng, manager)
             call_id = call.id
             generated_s = time.perf_counter() - begun
 
             progress("a. automatic assignment")
             assignment = measure_assignment(call, plan, manager)
             progress(f"   {assignment['seconds']:.1f} s")
-            _analyze()
+            bd.analyze()
 
             progress("b. scores: the first half of the proposals")
             ids = list(db.session.scalars(select(Proposal.id).where(Proposal.call_id == call.id)
@@ -588,13 +509,13 @@ def main() -> None:
             half = ids[: len(ids) // 2]
             state: dict = {}
             generate_scores(call, plan, rng, half, state)
-            _analyze()
+            bd.analyze()
             progress("e. export with half of the proposals scored (traced)")
             export_half = measure_export(call, folder, "half", traced=True, timezone=zone, manager=manager)
             progress("b. scores: the second half, consensus scores")
             generate_scores(call, plan, rng, ids[len(ids) // 2:], state)
             flagged_pairs, consensus = generate_consensus(call, rng, manager)
-            _analyze()
+            bd.analyze()
 
             progress("c. the ranking")
             ranking = measure_ranking(call)
@@ -610,14 +531,10 @@ def main() -> None:
             db.session.remove()
         progress("d. the ranking page")
         page = measure_page(app, call_id, args.repeat)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        drop_database(url)
-        shutil.rmtree(folder, ignore_errors=True)
+        bd.close_app(app)
 
     total_s = time.perf_counter() - begun
+    backend = bd.backend_of(url)
     reviews = assignment["created"]
     print(f"\nreviews benchmark on {backend}, scale {args.scale}: {plan.proposals} proposals, {plan.reviewers} "
           f"reviewers, {reviews} reviews x 8 criteria = {reviews * 8} scores; {world['declared']} declared "
