@@ -520,6 +520,17 @@ CASES: list[tuple[str, str, tuple[int, ...]]] = [
     ("POST", "/loans/{loan_b}/obligations/{obligation_a}/write-off/approve", (LOGIN, 404, 403, 404, 404, 404, 403)),
     ("POST", "/loans/{loan_g}/obligations/{obligation_a}/write-off/reject", (LOGIN, 403, 404, 404, 302, 302, 403)),
     ("POST", "/loans/999999/obligations/999999/write-off/reject", (LOGIN, 404, 404, 404, 404, 404, 404)),
+    # Refunding a guarantor's credit (four eyes): obligation_a holds no credit, so a fund administrator's request is
+    # refused beside its field (200); a decision finds none waiting and says so (302).
+    ("POST", "/loans/{loan_g}/obligations/{obligation_a}/credit-refund", (LOGIN, 403, 404, 404, 403, 200, 403)),
+    ("POST", "/loans/{loan_b}/obligations/{obligation_a}/credit-refund", (LOGIN, 404, 403, 404, 403, 404, 403)),
+    ("POST", "/loans/{loan_g}/obligations/999999/credit-refund", (LOGIN, 403, 404, 404, 403, 404, 403)),
+    ("POST", "/loans/{loan_g}/obligations/{obligation_a}/credit-refund/approve",
+     (LOGIN, 403, 404, 404, 302, 302, 403)),
+    ("POST", "/loans/{loan_b}/obligations/{obligation_a}/credit-refund/approve",
+     (LOGIN, 404, 403, 404, 404, 404, 403)),
+    ("POST", "/loans/{loan_g}/obligations/{obligation_a}/credit-refund/reject", (LOGIN, 403, 404, 404, 302, 302, 403)),
+    ("POST", "/loans/999999/obligations/999999/credit-refund/reject", (LOGIN, 404, 404, 404, 404, 404, 404)),
     # The ledger: managers, fund administrators and auditors.
     ("GET", "/ledger", (LOGIN, 403, 403, 403, 200, 200, 200)),
     # running the checks now keeps a run: managers and fund administrators, never the auditor
@@ -572,6 +583,10 @@ FORM_DATA = {
     "/loans/{loan_g}/obligations/{obligation_a}/write-off": {
         "write-off-{obligation_a}-on_date": "{today}", "write-off-{obligation_a}-reason": "It closed down."},
     "/loans/{loan_g}/obligations/{obligation_a}/write-off/reject": {"reason": "It will pay."},
+    "/loans/{loan_g}/obligations/{obligation_a}/credit-refund": {
+        "refund-{obligation_a}-value_date": "{today}", "refund-{obligation_a}-bank_reference": "REF-ACCESS-1",
+        "refund-{obligation_a}-reason": "It paid twice."},
+    "/loans/{loan_g}/obligations/{obligation_a}/credit-refund/reject": {"reason": "Wrong account."},
     "/groups/{group_a}/invite": {"email": "newcomer@example.org"},
     "/proposals/{proposal_a}/cluster": {"title": "Renamed initiative"},
     "/proposals/{proposal_a}/withdraw": {"reason": "The members decided to apply next year."},

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 
 from programme.core.spreadsheets import Money, StreamingWorkbook
 from programme.core.texts import gettext as _
+from programme.core.texts import pgettext
 from programme.dashboard.money_figures import INSTRUMENTS
 
 #: The sheets' titles in English (tests and other readers name them so); a workbook is written in the language of
@@ -17,6 +18,7 @@ MONEY_SHEET = "Money"
 LEVERAGE_SHEET = "Co-financing leveraged"
 SHARES_SHEET = "External share"
 FUNDS_SHEET = "Revolving funds"
+GUARANTEES_SHEET = "Mutual guarantees"
 STAGES_SHEET = "Initiatives"
 OUTCOMES_SHEET = "Self-funding, terminations"
 
@@ -24,7 +26,7 @@ OUTCOMES_SHEET = "Self-funding, terminations"
 def sheet_titles() -> dict[str, str]:
     """Each sheet's title (by its English one) in the language being answered."""
     return {MONEY_SHEET: _("Money"), LEVERAGE_SHEET: _("Co-financing leveraged"), SHARES_SHEET: _("External share"),
-            FUNDS_SHEET: _("Revolving funds"), STAGES_SHEET: _("Initiatives"),
+            FUNDS_SHEET: _("Revolving funds"), GUARANTEES_SHEET: _("Mutual guarantees"), STAGES_SHEET: _("Initiatives"),
             OUTCOMES_SHEET: _("Self-funding, terminations")}
 
 
@@ -98,6 +100,15 @@ def write_dashboard(target: str | BinaryIO, figures: Any) -> int:
                           money_or_none(f.due), money_or_none(f.repaid), _share_cell(f.recovery_rate),
                           money_or_none(f.arrears), Money(f.principal_repaid), Money(f.written_off),
                           Money(f.recovered), _share_cell(f.write_off_recovery), Decimal(f.par30), f.par30_as_of])
+
+    # The mutual guarantees on the funds' loans, per currency, as the dashboard's page shows them
+    # (``loans.services.guarantee_figures``): covered now, calls, called, collected, written off, still owed.
+    add_sheet(GUARANTEES_SHEET, [_("Currency"), _("Covered now"), pgettext("guarantee", "Calls"), _("Called"),
+                                 _("Collected"), _("Written off"), _("Still owed")],
+              widths=[9, 16, 8, 16, 16, 16, 16])
+    for g in figures.guarantees:
+        put(GUARANTEES_SHEET, [g.currency, Money(g.guaranteed), g.calls, Money(g.called), Money(g.collected),
+                               Money(g.written_off), Money(g.owed)])
 
     add_sheet(STAGES_SHEET, [_("Programme year"), _("Status"), _("Initiatives")], widths=[14, 18, 12])
     for (year, status), count in sorted(figures.by_year_status.items()):

@@ -1,7 +1,8 @@
 """The guarantees' cached figures against the ledger (``loans.guarantee_models``; called by ``checks.check_loans``):
 each obligation's amount still owed, credit and write-off against its accounts, what its collections applied and
-held against its cache, each collection's parts against its amount, each loan's principal moved to its guarantors
-against its obligations, and each call's total against its obligations."""
+held (less the credit refunded to the guarantor) against its cache, each collection's parts against its amount,
+each loan's principal moved to its guarantors against its obligations, and each call's total against its
+obligations."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from programme.loans.guarantee_models import (
     GuaranteeCall,
     GuaranteeCollection,
     GuaranteeObligation,
+    GuarantorCreditRefund,
+    RefundStatus,
 )
 from programme.loans.models import Loan
 
@@ -44,6 +47,12 @@ def check_guarantees() -> list[str]:
         for obligation_id, applied, held in db.session.execute(
             select(GuaranteeCollection.obligation_id, func.sum(cents(GuaranteeCollection.applied)),
                    func.sum(cents(GuaranteeCollection.credit))).group_by(GuaranteeCollection.obligation_id))}
+    refunded = {
+        obligation_id: from_cents(total)
+        for obligation_id, total in db.session.execute(
+            select(GuarantorCreditRefund.obligation_id, func.sum(cents(GuarantorCreditRefund.amount)))
+            .where(GuarantorCreditRefund.status == RefundStatus.REFUNDED)
+            .group_by(GuarantorCreditRefund.obligation_id))}
     for reference, amount, applied, held in db.session.execute(
             select(GuaranteeCollection.bank_reference, cents(GuaranteeCollection.amount),
                    cents(GuaranteeCollection.applied), cents(GuaranteeCollection.credit))
@@ -62,9 +71,10 @@ def check_guarantees() -> list[str]:
             if cached != booked:
                 problems.append(f"{name}: {what} {cached} but the ledger has {booked}")
         applied, held = by_obligation.get(o.id, (ZERO, ZERO))
-        if applied != o.collected or held != o.credit:
+        paid_back = refunded.get(o.id, ZERO)
+        if applied != o.collected or held - paid_back != o.credit:
             problems.append(f"{name}: collected {o.collected} and credit {o.credit} but its collections applied "
-                            f"{applied} and held {held}")
+                            f"{applied} and held {held}, of which {paid_back} was refunded")
         called_by_loan[o.loan_id] = called_by_loan.get(o.loan_id, ZERO) + o.amount
         called_by_call[o.call_id] = called_by_call.get(o.call_id, ZERO) + o.amount
     for loan_id, number, called in db.session.execute(

@@ -150,6 +150,8 @@ def _status(instalment: LoanInstalment) -> str:
         return _("superseded")
     if instalment.unpaid <= 0 and instalment.penalty_paid >= instalment.penalty_assessed:
         return _("paid")
+    if instalment.loan.status == LoanStatus.CLOSED:
+        return _("settled by the guarantees")
     if instalment.overdue:
         return _("late (%(days)s days)", days=instalment.days_late)
     if instalment.principal_paid or instalment.interest_paid:

@@ -5,7 +5,8 @@ Money moves only through the ledger; the amounts on these rows are caches writte
 journal entry and checked against it by ``programme.ledger.checks`` (``check_guarantees``). Ledger accounts (owner
 type "obligation", the obligation's id): ``guarantee_receivable`` (what the guarantor still owes),
 ``guarantor_credit`` (an overpayment held for the guarantor, never lost) and ``guarantee_write_offs`` (what a
-guarantor could not pay, written off with four eyes).
+guarantor could not pay, written off with four eyes). A guarantor's credit is paid back with four eyes
+(``GuarantorCreditRefund``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ GUARANTEE_STATUS_LABELS = {"active": lazy_pgettext("guarantee status", "Active")
                            "called": lazy_pgettext("guarantee status", "Called")}
 CALL_STATUS_LABELS = {"requested": _l("Waiting for a second person"), "called": lazy_pgettext("call status", "Called"),
                       "rejected": lazy_pgettext("call status", "Rejected")}
+REFUND_STATUS_LABELS = {"requested": _l("Waiting for a second person"),
+                        "refunded": lazy_pgettext("refund status", "Refunded"),
+                        "rejected": lazy_pgettext("refund status", "Rejected")}
 
 
 class GuaranteeStatus(enum.StrEnum):
@@ -191,4 +195,53 @@ class GuaranteeCollection(Base):
     __table_args__ = (
         CheckConstraint("amount > 0 AND applied >= 0 AND credit >= 0", name="amounts_valid"),
         CheckConstraint("round((applied + credit) * 100) = round(amount * 100)", name="parts_add_up"),
+    )
+
+
+class RefundStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return str(REFUND_STATUS_LABELS[self.value])
+
+
+class GuarantorCreditRefund(Base):
+    """Paying a guarantor back the credit held for it on an obligation (what it paid over what it owed): asked for
+    by one fund administrator, posted only when a second person approves it (``journal_entry_id``). The bank
+    reference of the transfer is unique among the refunds not rejected, and one refund at a time waits per
+    obligation (unique indexes: two at once make one)."""
+
+    __tablename__ = "guarantor_credit_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    obligation_id: Mapped[int] = mapped_column(ForeignKey("guarantee_obligations.id"), index=True)
+    status: Mapped[RefundStatus] = mapped_column(state_enum(RefundStatus, "status"), default=RefundStatus.REQUESTED)
+    amount: Mapped[Money]  # the credit held when asked: what is paid back
+    value_date: Mapped[date] = mapped_column(Date)
+    bank_reference: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+
+    obligation: Mapped[GuaranteeObligation] = relationship()
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("length(trim(reason)) > 0", name="reason_given"),
+        CheckConstraint("status = 'requested' OR (decided_by_id IS NOT NULL AND decided_at IS NOT NULL)",
+                        name="decided_by_someone"),
+        CheckConstraint("status <> 'rejected' OR length(trim(decision_note)) > 0", name="rejected_has_reason"),
+        CheckConstraint("(status = 'refunded') = (journal_entry_id IS NOT NULL)", name="refunded_is_posted"),
+        Index("uq_guarantor_credit_refund_reference", "bank_reference", unique=True,
+              sqlite_where=text("status <> 'rejected'"), postgresql_where=text("status <> 'rejected'")),
+        Index("uq_guarantor_credit_refund_waiting", "obligation_id", unique=True,
+              sqlite_where=text("status = 'requested'"), postgresql_where=text("status = 'requested'")),
     )

@@ -192,6 +192,12 @@ class Loan(Base):
         return self.fund.initiative.can_view(user)
 
     @property
+    def settled_by_guarantees(self) -> bool:
+        """Closed because its guarantees were called for all its principal outstanding (a loan whose guarantees
+        were called takes no repayment from its borrower while it is active, so a closed one was not repaid)."""
+        return self.status == LoanStatus.CLOSED and self.guarantees_called > 0
+
+    @property
     def method_label(self) -> str:
         """The method as the loan page names it ("annuity"), in the language of the request."""
         label = LOAN_METHOD_LABELS.get(self.method)

@@ -60,7 +60,7 @@ def test_the_dashboard_workbook_is_written_in_the_language_of_whoever_asks(clien
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
     assert book.sheetnames == ["Dinheiro", "Cofinanciamento alavancado", "Participação externa", "Fundos rotativos",
-                               "Iniciativas", "Autofinanciamento, encerradas"]
+                               "Garantias mútuas", "Iniciativas", "Autofinanciamento, encerradas"]
     money = list(book["Dinheiro"].iter_rows(values_only=True))
     assert money[0] == ("Chamada", "Nome da chamada", "Instrumento", "Moeda", "Comprometido", "Pago")
     assert any(row[0] == "Todas as chamadas" and row[2] == "Subvenções iniciais" for row in money[1:])

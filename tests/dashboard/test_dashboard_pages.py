@@ -130,7 +130,7 @@ def test_the_excel_export_matches_the_figures(client, login, world: DashboardWor
     book = load_workbook(io.BytesIO(response.data))
     figures = programme_figures(today=TODAY, timezone=ZONE)
     assert book.sheetnames == [export.MONEY_SHEET, export.LEVERAGE_SHEET, export.SHARES_SHEET, export.FUNDS_SHEET,
-                               export.STAGES_SHEET, export.OUTCOMES_SHEET]
+                               export.GUARANTEES_SHEET, export.STAGES_SHEET, export.OUTCOMES_SHEET]
     calls = {c.id: c.reference for c in figures.calls}
 
     def rows(sheet: str) -> list[tuple]:
@@ -160,6 +160,8 @@ def test_the_excel_export_matches_the_figures(client, login, world: DashboardWor
         f.recovered, f.par30]
     assert funds[12] is None and f.write_off_recovery is None  # nothing written off
     assert funds[14].date() == f.par30_as_of == TODAY
+
+    assert rows(export.GUARANTEES_SHEET) == [] == figures.guarantees  # no loan is guaranteed in this world
 
     stages = rows(export.STAGES_SHEET)
     assert {(r[0], r[1]): r[2] for r in stages if r[0] != "All years"} == figures.by_year_status

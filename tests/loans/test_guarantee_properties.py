@@ -1,9 +1,11 @@
 """Properties of mutual guarantees through the real services and database (hypothesis): whatever loan, guarantees
 (shares and amounts) and sequence of guarantee calls, collections (partial, exact, too large), write-offs of what a
-guarantor cannot pay and the write-off of the loan's uncovered part, the ledger stays balanced, its checks pass,
-and no cent is lost: the loan's principal outstanding + what the guarantors paid on their obligations + what was
-written off (on the loan and on the obligations) + what the guarantors still owe = what was owed when called; the
-fund's cash is what it had, less the loan, plus every cent received.
+guarantor cannot pay, refunds of a guarantor's credit (four eyes) and the write-off of the loan's uncovered part,
+the ledger stays balanced, its checks pass, and no cent is lost: the loan's principal outstanding + what the
+guarantors paid on their obligations + what was written off (on the loan and on the obligations) + what the
+guarantors still owe = what was owed when called; the fund's cash is what it had, less the loan, plus every cent
+received, less every cent refunded; what the guarantors paid is what they were owed, their credit held and their
+credit refunded.
 
 Each example runs in a savepoint on one world built per test, rolled back at the end of the example."""
 
@@ -24,6 +26,7 @@ from programme.loans import services
 from programme.loans.models import LoanStatus
 from programme.loans.services import guarantee_calls, guarantees
 from programme.loans.services import guarantee_collections as collections
+from programme.loans.services import guarantee_refunds as refunds
 from tests.loans.guarantee_world import BEFORE
 from tests.loans.world import DISBURSED_ON, FIRST_DUE, NOW, LoanWorld, loan_world, write_off_loan
 
@@ -47,7 +50,7 @@ class Pledge:
 
 @dataclass(frozen=True)
 class Step:
-    kind: str        # collect, collect_all, overpay, write_off_obligation, write_off_loan
+    kind: str        # collect, collect_all, overpay, write_off_obligation, write_off_loan, refund
     which: int
     cents: int
 
@@ -55,7 +58,8 @@ class Step:
 pledges = st.lists(st.builds(Pledge, share_percent=st.one_of(st.none(), st.integers(1, 50)),
                              amount_cents=st.integers(1, 1_000_000)), min_size=1, max_size=3)
 steps = st.lists(st.builds(Step, kind=st.sampled_from(["collect", "collect", "collect_all", "overpay",
-                                                       "write_off_obligation", "write_off_loan"]),
+                                                       "write_off_obligation", "write_off_loan", "refund",
+                                                       "refund"]),
                            which=st.integers(0, 2), cents=st.integers(1, 800_000)), max_size=8)
 
 
@@ -114,6 +118,7 @@ def test_any_sequence_of_calls_collections_and_write_offs_loses_no_cent(
         assert sum((o.amount for o in obligations), ZERO) == call.called
         _sound()
         day = NOW.date()
+        refunded = ZERO
         for number, step in enumerate(sequence):
             o = obligations[step.which % len(obligations)]
             try:
@@ -123,6 +128,25 @@ def test_any_sequence_of_calls_collections_and_write_offs_loses_no_cent(
                         write_off_loan(loan, reason="Property", on_date=NOW.date(), actor=w.admin, now=NOW,
                                        timezone="UTC")
                         assert loan.written_off == before  # only what the guarantees did not cover
+                elif step.kind == "refund":
+                    if o.credit > 0:
+                        held = o.credit
+                        asked = refunds.request_credit_refund(o, bank_reference=f"PROP-R-{number}", value_date=day,
+                                                              reason="Paid over", actor=w.admin, now=NOW,
+                                                              timezone="UTC")
+                        refunds.approve_credit_refund(asked, actor=w.manager, now=NOW, timezone="UTC")
+                        assert asked.amount == held and o.credit == 0
+                        refunded += held
+                        event("a guarantor's credit refunded")
+                        # approved again: posted once
+                        with pytest.raises(RuleViolation, match="already"):
+                            refunds.approve_credit_refund(asked, actor=w.admin2, now=NOW, timezone="UTC")
+                    else:
+                        with pytest.raises(RuleViolation, match="no credit"):
+                            refunds.request_credit_refund(o, bank_reference=f"PROP-R-{number}", value_date=day,
+                                                          reason="Paid over", actor=w.admin, now=NOW,
+                                                          timezone="UTC")
+                        event("no credit to refund")
                 elif step.kind == "write_off_obligation":
                     if o.owed > 0:
                         collections.request_obligation_write_off(o, reason="Cannot pay", on_date=NOW.date(),
@@ -152,8 +176,8 @@ def test_any_sequence_of_calls_collections_and_write_offs_loses_no_cent(
             still_owed = sum((x.owed for x in obligations), ZERO)
             assert loan.principal_outstanding + loan.written_off + collected + written_off + still_owed == owed
             credits = sum((x.credit for x in obligations), ZERO)
-            assert services.fund_cash(w.fund) == cash_before - principal + received
-            assert received - (D(paid_cents) / 100).quantize(CENT) == collected + credits
+            assert services.fund_cash(w.fund) == cash_before - principal + received - refunded
+            assert received - (D(paid_cents) / 100).quantize(CENT) == collected + credits + refunded
     finally:
         savepoint.rollback()
         db.session.expire_all()

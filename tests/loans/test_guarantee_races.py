@@ -1,7 +1,8 @@
 """Two administrators acting on guarantees at once, against PostgreSQL (each in its own session, started together,
 committing after a pause): two requests to call a loan's guarantees make one call; two approvals of one call post
 it once; one collection recorded twice at once (the same bank reference) is applied once; two guarantees by one
-organisation that together pass its exposure limit: one is refused."""
+organisation that together pass its exposure limit: one is refused; two refunds of a guarantor's credit asked at
+once make one, two approvals of it post it once, one bank reference named at once for two guarantors: one."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ from programme.loans.guarantee_models import (
     GuaranteeCall,
     GuaranteeCollection,
     GuaranteeObligation,
+    GuarantorCreditRefund,
     LoanGuarantee,
+    RefundStatus,
 )
 from programme.loans.models import Loan
-from programme.loans.services import guarantee_calls, guarantee_collections, guarantees
+from programme.loans.services import guarantee_calls, guarantee_collections, guarantee_refunds, guarantees
 from tests.loans.guarantee_world import BEFORE, DEFAULTED, guarantee_world
 from tests.loans.world import FIRST_DUE
 from tests.races import POSTGRES_RACES, at_once
@@ -125,3 +128,72 @@ def test_two_guarantees_past_the_exposure_limit_at_once_one_is_refused(app) -> N
     assert len(refused) == 1 and "max_exposure_per_guarantor" in refused[0].message
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(LoanGuarantee)) == 1
+
+
+def asking_refund(obligation_id: int, admin_id: int, reference: str) -> Callable[[], int]:
+    def work() -> int:
+        return guarantee_refunds.request_credit_refund(
+            db.session.get(GuaranteeObligation, obligation_id), bank_reference=reference, value_date=DEFAULTED.date(),
+            reason="Paid over", actor=db.session.get(User, admin_id), now=DEFAULTED, timezone="UTC").id
+    return work
+
+
+def approving_refund(refund_id: int, person_id: int) -> Callable[[], int]:
+    def work() -> int:
+        return guarantee_refunds.approve_credit_refund(
+            db.session.get(GuarantorCreditRefund, refund_id), actor=db.session.get(User, person_id), now=DEFAULTED,
+            timezone="UTC").id
+    return work
+
+
+def _overpaid_both(g) -> list[GuaranteeObligation]:
+    call = g.call()
+    for number, obligation in enumerate(call.obligations):
+        guarantee_collections.record_collection(
+            obligation, amount=obligation.owed + D("75.00"), value_date=DEFAULTED.date(),
+            bank_reference=f"GUA-OVER-{number}", actor=g.w.admin, now=DEFAULTED, timezone="UTC")
+    return list(call.obligations)
+
+
+def test_two_refunds_of_one_credit_asked_at_once_make_one(app) -> None:
+    g = guarantee_world()
+    obligation = _overpaid_both(g)[0]
+    db.session.commit()
+    results = at_once(app, [asking_refund(obligation.id, g.w.admin.id, "REF-A"),
+                            asking_refund(obligation.id, g.w.admin2.id, "REF-B")], expected=(RuleViolation,))
+    assert len([r for r in results if isinstance(r, int)]) == 1
+    assert len([r for r in results if isinstance(r, RuleViolation)]) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(GuarantorCreditRefund)) == 1
+
+
+def test_one_reference_named_for_two_guarantors_at_once_is_one_refund(app) -> None:
+    g = guarantee_world()
+    first, second = _overpaid_both(g)
+    db.session.commit()
+    results = at_once(app, [asking_refund(first.id, g.w.admin.id, "REF-SAME"),
+                            asking_refund(second.id, g.w.admin2.id, "REF-SAME")], expected=(RuleViolation,))
+    refused = [r for r in results if isinstance(r, RuleViolation)]
+    assert len(refused) == 1 and refused[0].field == "bank_reference"
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(GuarantorCreditRefund)) == 1
+
+
+def test_two_approvals_of_one_refund_at_once_post_it_once(app) -> None:
+    g = guarantee_world()
+    obligation = _overpaid_both(g)[0]
+    asked = guarantee_refunds.request_credit_refund(obligation, bank_reference="REF-ONCE",
+                                                    value_date=DEFAULTED.date(), reason="Paid over", actor=g.w.admin,
+                                                    now=DEFAULTED, timezone="UTC")
+    db.session.commit()
+    results = at_once(app, [approving_refund(asked.id, g.w.admin2.id), approving_refund(asked.id, g.w.manager.id)],
+                      expected=(RuleViolation,))
+    assert len([r for r in results if isinstance(r, int)]) == 1
+    refused = [r for r in results if isinstance(r, RuleViolation)]
+    assert len(refused) == 1 and "refunded already" in refused[0].message
+    db.session.expire_all()
+    assert db.session.get(GuarantorCreditRefund, asked.id).status == RefundStatus.REFUNDED
+    assert db.session.get(GuaranteeObligation, obligation.id).credit == D("0.00")
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry).where(
+        JournalEntry.idempotency_key == "guarantee_credit_refund:REF-ONCE")) == 1
+    sound()

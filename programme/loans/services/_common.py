@@ -24,7 +24,15 @@ from programme.ledger.domain import bank_reference as checked_bank_reference
 from programme.ledger.models import Account, AccountKind, JournalEntry, JournalLine, LedgerError
 from programme.ledger.posting import Line, get_account, get_or_create_account, post_entry
 from programme.loans.allocation import InstalmentState, penalty_amount
-from programme.loans.models import Loan, LoanEvent, LoanEventKind, LoanInstalment, Repayment, RevolvingFund
+from programme.loans.models import (
+    Loan,
+    LoanEvent,
+    LoanEventKind,
+    LoanInstalment,
+    LoanStatus,
+    Repayment,
+    RevolvingFund,
+)
 from programme.loans.schedule import MONTHS_PER_PERIOD
 from programme.rulebook.schema import Loans as LoanRules
 
@@ -119,6 +127,23 @@ def _event(loan: Loan, kind: LoanEventKind, *, on_date: date, actor: Actor, now:
                       journal_entry_id=entry.id if entry is not None else None)
     db.session.add(event)
     return event
+
+
+def _close(loan: Loan, *, on_date: date, reason: str, amount: Decimal, actor: Actor, now: datetime,
+           entry: JournalEntry | None = None) -> LoanEvent:
+    """Close a loan with nothing outstanding (repaid in full, or settled by its guarantees): status closed on
+    ``on_date``, no longer late (the loan and its current instalments: the daily arrears job leaves a closed loan
+    alone), and a CLOSED event with the (English) ``reason``."""
+    loan.status = LoanStatus.CLOSED
+    loan.closed_on = on_date
+    loan.days_late = 0
+    loan.arrears_bucket = None
+    for instalment in _instalments(loan, current_only=True):
+        instalment.overdue = False
+        instalment.days_late = 0
+        instalment.arrears_bucket = None
+    return _event(loan, LoanEventKind.CLOSED, on_date=on_date, actor=actor, now=now, reason=reason, amount=amount,
+                  entry=entry)
 
 
 def _cash_low_from(fund: RevolvingFund, day: date) -> tuple[Decimal, date]:

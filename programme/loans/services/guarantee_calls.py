@@ -4,6 +4,8 @@ programme manager who is not the one who asked, nor created nor was created by t
 (``approve_call``) and only then is it posted, ``guarantee_call:<call id>``: Dr guarantee_receivable:obligation for
 each guarantor's obligation (``loans.guarantees.obligations``: shares and amounts, to the cent), Cr
 loans_receivable (or loans_rescheduled):loan for their total; or it is rejected with a reason (``reject_call``).
+When the call covers all the principal outstanding, the loan is closed on the call's day, settled by its
+guarantees (``_common._close``); otherwise it stays active until its uncovered part is written off.
 One live call per loan (a unique index): two requests at once make one; the call's row is locked while it is
 decided, so approving twice posts once. Flushes, never commits; audited."""
 
@@ -31,7 +33,15 @@ from programme.loans.guarantee_models import (
     LoanGuarantee,
 )
 from programme.loans.models import Loan, LoanStatus
-from programme.loans.services._common import HANDLERS, ZERO, _account, _lock_loan, _post, _receivable_kind
+from programme.loans.services._common import (
+    HANDLERS,
+    ZERO,
+    _account,
+    _close,
+    _lock_loan,
+    _post,
+    _receivable_kind,
+)
 from programme.loans.services.guarantees import (
     APPROVERS,
     _lock_call,
@@ -147,6 +157,9 @@ def approve_call(call: GuaranteeCall, *, actor: Actor, now: datetime, timezone: 
         guarantee.status = GuaranteeStatus.CALLED
     loan.principal_outstanding -= total
     loan.guarantees_called += total
+    settled = loan.principal_outstanding == 0
+    if settled:  # the guarantees cover all the principal outstanding: nothing is left to write off
+        _close(loan, on_date=today, reason="Settled by its guarantees", amount=total, actor=actor, now=now, entry=entry)
     c.status = CallStatus.CALLED
     c.decided_by_id = actor.id
     c.decided_at = now
@@ -156,7 +169,7 @@ def approve_call(call: GuaranteeCall, *, actor: Actor, now: datetime, timezone: 
     c.journal_entry_id = entry.id
     db.session.flush()
     audit.record(db.session, actor, "loans.guarantees_called", c, loan=loan.number, owed=str(owed), called=str(total),
-                 uncovered=str(owed - total), requested_by=c.requested_by_id, journal_entry=entry.id,
+                 uncovered=str(owed - total), closed=settled, requested_by=c.requested_by_id, journal_entry=entry.id,
                  obligations={o.guarantor.name: str(o.amount) for o in obligations})
     return c
 

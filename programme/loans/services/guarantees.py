@@ -18,7 +18,8 @@ dashboard show); the arithmetic is in ``loans.guarantees``.
   it posted (``guarantee_call:<call id>``): Dr guarantee_receivable:obligation for each guarantor's obligation,
   Cr loans_receivable (or loans_rescheduled):loan for their total. The loan's principal outstanding falls by it
   and ``guarantees_called`` rises by it; what is not covered stays on the loan, to be written off by the loan's
-  own write-off (four eyes), which refuses while guarantees are active or a call waits. One live call per loan (a
+  own write-off (four eyes), which refuses while guarantees are active or a call waits. A call that covers all
+  the principal outstanding closes the loan, settled by its guarantees. One live call per loan (a
   unique index): two requests at once make one; approving twice posts once.
 - After a call the borrower's own payments are refused on the loan while it is active (the guarantors took the
   covered part over; the rest is written off and what the borrower pays later is a recovery); so is a reschedule.
@@ -104,7 +105,10 @@ def pledge(guarantee: LoanGuarantee) -> arithmetic.Pledge:
 
 
 def loan_days_late(loan: Loan, today: date) -> int:
-    """Days since the due date of the loan's oldest current instalment with principal or interest unpaid."""
+    """Days since the due date of the loan's oldest current instalment with principal or interest unpaid (0 for
+    a closed loan: one settled by its guarantees keeps its unpaid instalments, but is no longer late)."""
+    if loan.status == LoanStatus.CLOSED:
+        return 0
     dues = [i.due_date for i in db.session.scalars(
         select(LoanInstalment).where(LoanInstalment.loan_id == loan.id, LoanInstalment.superseded.is_(False)))
         if i.unpaid > 0]

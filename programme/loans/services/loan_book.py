@@ -56,7 +56,8 @@ class PaymentOnInstalment:
 #: What a person reads for an instalment's ``status`` (the status itself is a code: pages style rows by it).
 SCHEDULE_STATUS_LABELS = {"superseded": _l("superseded"), "interest cancelled": _l("interest cancelled"),
                           "paid": _l("paid"), "written off": _l("written off"), "overdue": _l("overdue"),
-                          "partly paid": _l("partly paid"), "due": _l("due")}
+                          "partly paid": _l("partly paid"), "due": _l("due"),
+                          "settled by guarantees": _l("settled by the guarantees")}
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class ScheduleRow:
 def schedule_with_payments(loan: Loan, as_of: date | None = None) -> list[ScheduleRow]:
     """Each instalment of the loan in order, with what was paid on it (per repayment), what is unpaid, its days
     late (on ``as_of`` if given, else as the daily job last wrote them) and a status label: paid, interest
-    cancelled, superseded, written off, overdue, partly paid, due."""
+    cancelled, superseded, written off, settled by guarantees, overdue, partly paid, due."""
     instalments = _instalments(loan)
     payments: dict[int, list[PaymentOnInstalment]] = defaultdict(list)
     if instalments:
@@ -111,7 +112,9 @@ def schedule_with_payments(loan: Loan, as_of: date | None = None) -> list[Schedu
     result = []
     for i in instalments:
         unpaid = i.unpaid + (i.penalty_assessed - i.penalty_paid)
-        if as_of is not None:
+        if loan.status == LoanStatus.CLOSED:
+            days = 0  # a loan settled by its guarantees keeps its unpaid instalments; it is not late
+        elif as_of is not None:
             days = max((as_of - i.due_date).days, 0) if unpaid > 0 else 0
         else:
             days = i.days_late
@@ -122,6 +125,8 @@ def schedule_with_payments(loan: Loan, as_of: date | None = None) -> list[Schedu
                 and i.interest_paid == 0 else "paid"
         elif loan.status == LoanStatus.WRITTEN_OFF:
             status = "written off"
+        elif loan.status == LoanStatus.CLOSED:
+            status = "settled by guarantees"
         elif days > 0 or (as_of is None and i.overdue):
             status = "overdue"
         elif i.principal_paid + i.interest_paid + i.penalty_paid > 0:

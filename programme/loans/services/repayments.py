@@ -35,7 +35,6 @@ from programme.loans.allocation import Allocation, allocate
 from programme.loans.models import (
     BankStatementImport,
     Loan,
-    LoanEventKind,
     LoanStatus,
     Repayment,
     RepaymentPart,
@@ -46,7 +45,7 @@ from programme.loans.services._common import (
     _a_date,
     _account,
     _assess,
-    _event,
+    _close,
     _instalments,
     _lock_loan,
     _money,
@@ -113,6 +112,10 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
                               day=format_day(value_date), number=loan.number, paid=format_day(loan.disbursed_on)),
                             field="value_date")
     if loan.status == LoanStatus.CLOSED:
+        if loan.settled_by_guarantees:
+            raise RuleViolation(_("%(number)s was settled by its guarantees on %(day)s: the guarantors owe what was "
+                                  "outstanding, and nothing more is due from the borrower.",
+                                  number=loan.number, day=format_day(loan.closed_on)), field="amount")
         raise RuleViolation(_("%(number)s was repaid in full on %(day)s; nothing more is due on it.",
                               number=loan.number, day=format_day(loan.closed_on)), field="amount")
     _refuse_back_dated(loan, value_date)
@@ -186,12 +189,7 @@ def record_repayment_once(loan: Loan, *, amount: object, value_date: date, bank_
         loan.principal_outstanding -= allocation.principal
         loan.credit += allocation.credit
         if allocation.closes_loan:
-            loan.status = LoanStatus.CLOSED
-            loan.closed_on = value_date
-            loan.days_late = 0
-            loan.arrears_bucket = None
-            _event(loan, LoanEventKind.CLOSED, on_date=value_date, actor=actor, now=now,
-                   reason="Repaid in full", amount=loan.principal)
+            _close(loan, on_date=value_date, reason="Repaid in full", amount=loan.principal, actor=actor, now=now)
     db.session.flush()
     audit.record(db.session, actor, "loans.recovery_recorded" if allocation is None else "loans.repayment_recorded",
                  repayment, loan=loan.number, amount=str(value), value_date=value_date.isoformat(),

@@ -387,7 +387,10 @@ def _loan_takes(problems: _Problems, number: int, loan: Loan, value_date: date, 
                                        change=change.kind.label.lower(), on=format_day(change.on_date)))
         return False
     if loan.status == LoanStatus.CLOSED:
-        if loan.closed_on:
+        if loan.settled_by_guarantees:
+            said = _("loan %(number)s was settled by its guarantees on %(day)s: a payment by the borrower on it "
+                     "cannot be applied from a statement", number=loan.number, day=format_day(loan.closed_on))
+        elif loan.closed_on:
             said = _("loan %(number)s was repaid in full and closed on %(day)s: a payment on it cannot be applied "
                      "from a statement", number=loan.number, day=format_day(loan.closed_on))
         else:

@@ -1,6 +1,7 @@
 """What a fund administrator does with a loan's guarantees, on the loan's page: give and release a guarantee, ask
 for the call of a defaulted loan's guarantees (a second person approves or rejects it), record what a guarantor
-paid, ask for a write-off of what one cannot pay (a second person approves or rejects it).
+paid, ask for a write-off of what one cannot pay, or for the refund of a guarantor's credit (a second person
+approves or rejects each).
 
 Access as on the loan's other forms: a loan one may not see is a 404; acting needs a fund administrator (403),
 deciding a four-eyes request a second fund administrator or a programme manager. A refusal is shown beside the
@@ -19,7 +20,7 @@ from programme.core.money import format_money
 from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now, programme_zone
 from programme.loans import services
-from programme.loans.forms import DecisionForm
+from programme.loans.forms import DecisionForm, RefundForm
 from programme.loans.guarantee_forms import (
     CallForm,
     CollectionForm,
@@ -28,7 +29,7 @@ from programme.loans.guarantee_forms import (
     ReleaseForm,
     share_of,
 )
-from programme.loans.services import guarantee_calls, guarantee_collections, guarantees
+from programme.loans.services import guarantee_calls, guarantee_collections, guarantee_refunds, guarantees
 from programme.loans.views import bp
 from programme.loans.views._common import _administered_loan
 from programme.loans.views.guarantee_section import guarantor_choices
@@ -200,6 +201,60 @@ def reject_obligation_write_off(loan_id: int, obligation_id: int):
                                                               actor=actor(), now=now())
         if done.ok:
             flash(_("The write-off is rejected: nothing was posted."), "success")
+    else:
+        flash(_("Give the reason for the rejection."), "error")
+    return _back(loan_id)
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund", methods=["POST"])
+@login_required
+def refund_guarantor_credit(loan_id: int, obligation_id: int):
+    loan = _administered_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    form = RefundForm(prefix=f"refund-{obligation.id}")
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            asked = guarantee_refunds.request_credit_refund(
+                obligation, bank_reference=form.bank_reference.data.strip(), value_date=form.value_date.data,
+                reason=form.reason.data.strip(), actor=actor(), now=now(), timezone=programme_zone())
+            message = _("The refund of %(amount)s of credit to %(guarantor)s is waiting for a second person's "
+                        "approval.", amount=format_money(asked.amount, loan.currency),
+                        guarantor=obligation.guarantor.name)
+        if done.ok:
+            flash(message, "success")
+            return _back(loan_id)
+    return _again(loan, {"guarantor_refund": (obligation.id, form)})
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund/approve", methods=["POST"])
+@login_required
+def approve_guarantor_credit_refund(loan_id: int, obligation_id: int):
+    loan = _deciding_loan(loan_id)
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            refunded = guarantee_refunds.approve_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
+                                                               actor=actor(), now=now(), timezone=programme_zone())
+            message = _("Refunded: %(amount)s of credit to %(guarantor)s, reference %(reference)s.",
+                        amount=format_money(refunded.amount, loan.currency), guarantor=obligation.guarantor.name,
+                        reference=refunded.bank_reference)
+        if done.ok:
+            flash(message, "success")
+    return _back(loan_id)
+
+
+@bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund/reject", methods=["POST"])
+@login_required
+def reject_guarantor_credit_refund(loan_id: int, obligation_id: int):
+    loan = _deciding_loan(loan_id)  # the one who asked (a fund administrator) withdraws, or a second person rejects
+    obligation = guarantees.get_obligation(loan, obligation_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            guarantee_refunds.reject_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
+                                                   reason=form.reason.data.strip(), actor=actor(), now=now())
+        if done.ok:
+            flash(_("The refund is rejected: nothing was posted."), "success")
     else:
         flash(_("Give the reason for the rejection."), "error")
     return _back(loan_id)
