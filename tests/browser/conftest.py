@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from programme import create_app
 from programme.config import PROJECT_ROOT
@@ -25,6 +23,7 @@ from programme.core.access import Role, SystemActor
 from programme.core.db import utcnow
 from programme.core.timezone import format_local
 from programme.extensions import db
+from tests.browser.world import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -157,14 +156,5 @@ def live_server(app: Flask, database_url: str, tmp_path: Path) -> Iterator[LiveS
         "INSTANCE_PATH": str(tmp_path / "live-instance"),
     })
     seeded = _seed(live_app)
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.port}", app=live_app, seeded=seeded)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with live_app.app_context():
-            db.engine.dispose()
+    with serving(live_app, "live-server") as url:
+        yield LiveServer(url=url, app=live_app, seeded=seeded)

@@ -12,7 +12,6 @@ tests run once, in the SQLite run of the suite. A module serves it with a module
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
-from werkzeug.serving import make_server
 
 from programme import create_app
 from programme.extensions import db
+from tests.browser.world import serving
 
 DESK, PHONE = 1366, 390
 #: Each role of the demo (README) and its password.
@@ -72,17 +71,8 @@ def serve_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         upgrade()
         assert seed_demo(app, echo=lambda _: None)
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="demo-site", daemon=True)
-    thread.start()
-    try:
-        yield Demo(f"http://127.0.0.1:{server.port}", app.url_map.bind("127.0.0.1"))
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app, "demo-site") as url:
+        yield Demo(url, app.url_map.bind("127.0.0.1"))
 
 
 def log_in(page, demo: Demo, credentials: tuple[str, str]) -> None:

@@ -8,11 +8,8 @@ import re
 
 import pytest
 
-from programme.accounts import services as accounts
-from programme.core.access import Role, SystemActor
-from programme.extensions import db
-from programme.reviews import services as reviews
-from tests.reviews.world import START, build
+from tests.browser.steps import fill_scores, log_in
+from tests.browser.world import seed_assigned_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 EMAIL = "confirming.reviewer@example.org"
@@ -21,29 +18,14 @@ TEXT = "The {} part is argued with evidence from the members' own record of join
 
 
 def _seed(live_server) -> dict:
-    with live_server.app.app_context():
-        world = build(proposals=1, reviewers=0)
-        reviewer = accounts.create_user(email=EMAIL, name="Confirming Reviewer", roles=[Role.REVIEWER],
-                                        password=PASSWORD, actor=SystemActor("test"))
-        reviews.add_reviewer(world.call, reviewer, actor=world.manager, now=START)
-        review = reviews.assign_reviewer(world.call, world.proposals[0], reviewer.id, actor=world.manager, now=START)
-        seeded = {"review_id": review.id, "reference": world.proposals[0].reference,
-                  "keys": [c.key for c in world.call.criteria]}
-        db.session.commit()
-        db.session.remove()
-    return seeded
+    return seed_assigned_review(live_server, email=EMAIL, name="Confirming Reviewer", password=PASSWORD)
 
 
 def _score(page, base: str, seeded: dict) -> None:
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/reviews/{seeded['review_id']}")
-    for key in seeded["keys"]:
-        page.locator(f"#score_{key}").select_option("4")
-        page.locator(f"#justification_{key}").fill(TEXT.format(key.replace("_", " ")))
+    keys = seeded["keys"]
+    fill_scores(page, dict.fromkeys(keys, "4"), {key: TEXT.format(key.replace("_", " ")) for key in keys})
 
 
 def test_with_javascript_the_dialog_asks_before_submitting(page, live_server):

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from programme.core.timezone import format_day
+from tests.browser.steps import log_in
 from tests.browser.test_loan_repayment import EMAIL, _seed_loan
 from tests.conftest import PASSWORD
 
@@ -30,11 +31,7 @@ def test_a_date_field_shows_days_as_pages_write_them_and_takes_them_day_first(pa
     today = date.fromisoformat(seeded["today"])
     shown = format_day(today)
     assert WRITTEN.fullmatch(shown)
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, EMAIL, PASSWORD)
 
     # The ledger's as-of day, typed 6/12/2026, is read day first and shown back as the pages write it.
     page.goto(f"{base}/ledger")

@@ -16,6 +16,7 @@ from programme.core.timezone import to_local
 from programme.extensions import db
 from programme.loans import services
 from programme.loans.schedule import LoanTerms, build_schedule
+from tests.browser.steps import log_in
 from tests.conftest import PASSWORD
 from tests.funding.conftest import funded_initiative
 
@@ -57,11 +58,7 @@ def _seed_loan(live_server) -> dict:
 def test_an_administrator_records_a_repayment_and_sees_schedule_and_cash_change(page, live_server, tmp_path):
     seeded = _seed_loan(live_server)
     base, currency = live_server.url, seeded["currency"]
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, EMAIL, PASSWORD)
 
     # The fund's page: its cash, then the loan from its list.
     page.goto(f"{base}/funds/{seeded['fund_id']}")

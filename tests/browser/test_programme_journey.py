@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -26,20 +25,20 @@ from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from werkzeug.serving import make_server
 
 from programme import create_app
 from programme.accounts import services as accounts
-from programme.accounts.models import OrganisationType, SizeClass
+from programme.accounts.models import OrganisationType
 from programme.config import PROJECT_ROOT
-from programme.core.access import Role, SystemActor
+from programme.core.access import Role
 from programme.core.db import utcnow
 from programme.core.money import format_money
 from programme.core.timezone import to_local
 from programme.extensions import db
+from tests.browser import steps
+from tests.browser.world import add_firms, seed_user, serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
-SEEDER = SystemActor("test")
 PASSWORD = "journey-password-1"
 MANAGER = "journey.manager@example.org"
 ADMIN_A, ADMIN_B = "journey.admin.a@example.org", "journey.admin.b@example.org"
@@ -70,167 +69,56 @@ def journey_server(app, database_url: str, tmp_path: Path) -> Iterator[dict]:
         "RATELIMIT_ENABLED": False, "RULES_FOLDER": str(rules), "INSTANCE_PATH": str(tmp_path / "instance"),
     })
     with live_app.app_context():
-        def user(email: str, name: str, role: Role):
-            return accounts.create_user(email=email, name=name, roles=[role], password=PASSWORD, actor=SEEDER)
-
-        user(MANAGER, "Journey Manager", Role.PROGRAMME_MANAGER)
-        user(ADMIN_A, "Administrator Amara", Role.FUND_ADMINISTRATOR)
-        user(ADMIN_B, "Administrator Bongani", Role.FUND_ADMINISTRATOR)
+        seed_user(MANAGER, "Journey Manager", Role.PROGRAMME_MANAGER, PASSWORD)
+        seed_user(ADMIN_A, "Administrator Amara", Role.FUND_ADMINISTRATOR, PASSWORD)
+        seed_user(ADMIN_B, "Administrator Bongani", Role.FUND_ADMINISTRATOR, PASSWORD)
         for n, email in enumerate(REVIEWERS, start=1):
-            user(email, f"Reviewer {n}", Role.REVIEWER)
+            seed_user(email, f"Reviewer {n}", Role.REVIEWER, PASSWORD)
         for spec in GROUPS:
-            lead = user(spec["lead"], f"Lead of {spec['name']}", Role.APPLICANT)
+            lead = seed_user(spec["lead"], f"Lead of {spec['name']}", Role.APPLICANT, PASSWORD)
             group = accounts.create_group(name=spec["name"], description="", actor=lead)
             place = spec["name"].split()[0]
-            for n in range(4):
-                accounts.add_organisation(group, accounts.OrganisationData(
-                    f"{place} Firm {n + 1}", OrganisationType.FIRM, place, SizeClass.SMALL, "Manufacturing"),
-                    actor=lead)
+            add_firms(group, lead, name=f"{place} Firm", locality=place, sector="Manufacturing")
             accounts.add_organisation(group, accounts.OrganisationData(
                 f"{place} Chamber of Commerce", OrganisationType.CHAMBER, place, None, ""), actor=lead)
         db.session.commit()
         today = to_local(utcnow(), live_app.config["PROGRAMME_TIMEZONE"]).date()
         db.session.remove()
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="journey-server", daemon=True)
-    thread.start()
-    try:
-        yield {"url": f"http://127.0.0.1:{server.port}", "app": live_app, "today": today}
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with live_app.app_context():
-            db.engine.dispose()
+    with serving(live_app, "journey-server") as url:
+        yield {"url": url, "app": live_app, "today": today}
 
 
-class People:
-    """One browser context (its own cookies) per person, logged in on first use."""
-
-    def __init__(self, browser, base: str) -> None:
-        self.browser, self.base, self.pages = browser, base, {}
-
-    def __call__(self, email: str):
-        if email not in self.pages:
-            context = self.browser.new_context()
-            context.set_default_timeout(15_000)
-            page = context.new_page()
-            page.on("dialog", lambda dialog: dialog.accept())  # each irreversible action's confirm, agreed to
-            page.goto(f"{self.base}/login")
-            page.locator("#email").fill(email)
-            page.locator("#password").fill(PASSWORD)
-            page.locator("main button[type=submit]").click()
-            page.wait_for_url(f"{self.base}/")
-            self.pages[email] = page
-        return self.pages[email]
-
-    def close(self) -> None:
-        for page in self.pages.values():
-            page.context.close()
-
-
-def _ok(page, text: str | None = None) -> str:
-    """The page has no error; its success message (which must contain ``text``) is returned."""
-    page.wait_for_load_state()
-    content = page.content()
-    assert "Traceback" not in content and "Werkzeug Debugger" not in content
-    errors = page.locator(".flash-error, .error")
-    assert errors.count() == 0, f"{page.url}: {errors.all_inner_texts()}"
-    if text is None:
-        return ""
-    flash = page.locator(".flash-success").inner_text()
-    assert text in flash, flash
-    return flash
-
-
-def _choose(select, text: str) -> None:
-    """Select the option whose label contains ``text``."""
-    select.select_option(select.locator("option", has_text=text).first.get_attribute("value"))
-
-
-def _submit_proposal(page, base: str, call_id: int, spec: dict) -> str:
+def _write_proposal(page, base: str, call_id: int, spec: dict) -> str:
     """The group's lead writes and submits its proposal on the proposal pages; returns its reference."""
     page.goto(f"{base}/calls/{call_id}")
-    page.get_by_role("link", name=re.compile("Start a proposal")).click()
-    page.locator("#title").fill(spec["title"])
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/proposals/\d+$"))
-    overview = page.url
-    page.goto(f"{overview}/cluster")
-    page.locator("#sector").fill("Manufacturing")
-    page.locator("#territory").fill(f"The {spec['name'].split()[0].lower()} and its market town")
-    page.locator("#stage").select_option("potential")
-    page.locator("#main_problem").fill("Each firm is too small to afford the shared facility alone.")
-    page.locator("#market_failure").fill("No firm invests alone in a shared facility (coordination failure).")
-    page.locator("main button[type=submit]").click()
-    _ok(page)
-    page.goto(f"{overview}/objectives")
-    page.locator("#objectives").fill("Share the facility and buy supplies together.")
-    page.locator("#sustainability_plan").fill("Members pay user fees from the second year.")
-    page.locator("main button[type=submit]").click()
-    _ok(page)
-    page.goto(f"{overview}/activities")
-    page.locator("#title").fill("Feasibility study of the shared facility")
-    page.locator("#kind").select_option("facilitation")
-    page.locator("#start_quarter").fill("1")
-    page.locator("#end_quarter").fill("2")
-    page.locator("#cost").fill("40000.00")
-    page.locator("main form button[type=submit]").last.click()
-    _ok(page)
-    page.goto(f"{overview}/budget")
-    page.locator("#add-line select[name=cost_type]").select_option("fact_finding")
-    page.locator("#add-line input[name=description]").fill("Engineering study")
-    page.locator("#add-line input[name=amount]").fill("40000")
-    page.locator("#add-line button[type=submit]").click()
-    _ok(page)
-    page.locator("input[name=requested_amount]").fill(spec["requested"])
-    page.locator("form:has(input[name=requested_amount]) button[type=submit]").click()
-    _ok(page)
-    page.goto(f"{overview}/indicators")
-    page.locator("#name").fill("Members using the facility")
-    page.locator("#unit").fill("firms")
-    page.locator("#baseline").fill("0")
-    page.locator("#target").fill("5")
-    page.locator("main form button[type=submit]").last.click()
-    _ok(page)
-    page.goto(overview)
-    assert "Every rule of the call is met" in page.locator("main").inner_text()
-    page.get_by_role("button", name=re.compile("Submit the proposal")).click()
-    flash = _ok(page, "version 1")
+    overview = steps.start_proposal(page, spec["title"])
+    steps.fill_cluster(page, overview, sector="Manufacturing",
+                       territory=f"The {spec['name'].split()[0].lower()} and its market town",
+                       main_problem="Each firm is too small to afford the shared facility alone.",
+                       market_failure="No firm invests alone in a shared facility (coordination failure).")
+    steps.fill_objectives(page, overview, objectives="Share the facility and buy supplies together.",
+                          sustainability_plan="Members pay user fees from the second year.")
+    steps.add_activity(page, overview, title="Feasibility study of the shared facility", cost="40000.00")
+    steps.add_budget_line(page, overview, cost_type="fact_finding", description="Engineering study", amount="40000")
+    steps.set_requested_amount(page, overview, spec["requested"])
+    steps.add_indicator(page, overview, name="Members using the facility", unit="firms", baseline="0", target="5")
+    flash = steps.submit_proposal(page, overview)
     return re.search(r"CALL-\d{4}-\d{3}-P\d{5}", flash).group(0)
-
-
-def _score(page, base: str, reference: str, points: str) -> None:
-    """A reviewer scores one assigned proposal on every criterion and submits the review."""
-    page.goto(f"{base}/reviewing")
-    page.get_by_role("link", name=reference).first.click()
-    page.wait_for_url(re.compile(r"/reviews/\d+$"))
-    for select in page.locator("select[id^=score_]").all():
-        key = select.get_attribute("id").removeprefix("score_")
-        select.select_option(points)
-        page.locator(f"#justification_{key}").fill(
-            f"On {key.replace('_', ' ')}: the proposal's evidence, the members' record and the plan were weighed.")
-    page.get_by_role("button", name="Submit review").click()
-    _ok(page, "is submitted")
 
 
 def test_the_whole_programme_journey_ends_on_the_dashboard(chromium_browser, journey_server, tmp_path):
     base, today = journey_server["url"], journey_server["today"]
-    people = People(chromium_browser, base)
+    people = steps.People(chromium_browser, base, PASSWORD)
     try:
         _journey(people, base, today, tmp_path)
     finally:
         people.close()
 
 
-def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa: PLR0915
+def _journey(people: steps.People, base: str, today, tmp_path: Path) -> None:  # noqa: PLR0915
     # 1. The manager creates a call from the rules file, sets its dates and budget, and opens it.
     manager = people(MANAGER)
-    manager.goto(f"{base}/manage/calls/new")
-    manager.locator("#rules_file").select_option("cluster-contest.toml")
-    manager.get_by_role("button", name="Create draft call").click()
-    _ok(manager, "created as a draft")
-    call_id = int(re.search(r"/manage/calls/(\d+)$", manager.url).group(1))
+    call_id = steps.create_draft_call(manager, base, "cluster-contest.toml")
     manager.get_by_role("link", name="Edit dates and budget").click()
     manager.locator("#name").fill("Journey cluster contest")
     manager.locator("#budget").fill("500000.00")
@@ -238,43 +126,30 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     manager.locator("#opens_at").fill((today - timedelta(days=1)).isoformat() + "T09:00")
     manager.locator("#closes_at").fill((today + timedelta(days=30)).isoformat() + "T17:00")
     manager.get_by_role("button", name="Save").click()
-    _ok(manager, "Call updated")
+    steps.succeeded(manager, "Call updated")
     manager.get_by_role("button", name="Open the call").click()
-    _ok(manager, "is open")
+    steps.succeeded(manager, "is open")
     call_reference = re.search(r"CALL-\d{4}-\d{3}", manager.locator("main").inner_text()).group(0)
 
     # 2. Two groups submit their proposals.
-    references = [_submit_proposal(people(spec["lead"]), base, call_id, spec) for spec in GROUPS]
+    references = [_write_proposal(people(spec["lead"]), base, call_id, spec) for spec in GROUPS]
 
     # 3. The manager closes the call, starts the review, builds the pool of two and assigns automatically.
-    manager.goto(f"{base}/manage/calls/{call_id}")
-    manager.get_by_role("button", name="Close the call now").click()
-    _ok(manager, "is closed")
-    manager.goto(f"{base}/calls/{call_id}/review")
-    manager.locator("#deadline").fill((today + timedelta(days=14)).isoformat() + "T17:00")
-    manager.get_by_role("button", name="Start the review").click()
-    _ok(manager, "has started with 2 eligible")
+    steps.close_call_now(manager, base, call_id)
+    assert "has started with 2 eligible" in steps.start_review(manager, base, call_id, today + timedelta(days=14))
     for n in range(len(REVIEWERS)):
-        manager.goto(f"{base}/calls/{call_id}/review/reviewers")
-        _choose(manager.locator("#user_id"), f"Reviewer {n + 1}")
-        manager.get_by_role("button", name="Add to the pool").click()
-        _ok(manager, "joined the reviewer pool")
-    manager.goto(f"{base}/calls/{call_id}/review/assignments")
-    manager.get_by_role("button", name="Assign automatically").click()
-    _ok(manager, "4 review(s) created")
+        steps.add_to_pool(manager, base, call_id, f"Reviewer {n + 1}")
+    assert "4 review(s) created" in steps.assign_automatically(manager, base, call_id)
 
     # 4. Each reviewer scores both proposals: the first well, the second under the thresholds.
     for email in REVIEWERS:
         reviewer = people(email)
         for spec, reference in zip(GROUPS, references, strict=True):
-            _score(reviewer, base, reference, spec["score"])
+            steps.score_review(reviewer, base, reference, spec["score"])
 
     # 5. The manager decides as ranked (one funded, one not fundable) and publishes the decisions.
-    manager.goto(f"{base}/calls/{call_id}/review/ranking")
-    manager.get_by_role("button", name="Decide the rest as ranked").click()
-    _ok(manager, "1 funded")
-    manager.get_by_role("button", name="Publish the decisions").first.click()
-    _ok(manager, "1 initiative(s) created")
+    assert "1 funded" in steps.decide_as_ranked(manager, base, call_id)
+    assert "1 initiative(s) created" in steps.publish_decisions(manager)
 
     # 6. Administrator A requests a start-up tranche; B approves and pays it (four eyes).
     admin_a, admin_b = people(ADMIN_A), people(ADMIN_B)
@@ -287,29 +162,29 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     request.locator("#amount").fill(str(STARTUP_TRANCHE))
     request.locator("#purpose").fill("Facilitator and venues of the first quarter")
     request.get_by_role("button", name="Request the tranche").click()
-    _ok(admin_a, "requested for")
+    steps.succeeded(admin_a, "requested for")
     admin_b.goto(initiative_url)
     admin_b.get_by_role("button", name=re.compile("^Approve")).click()
-    _ok(admin_b, "approved")
+    steps.succeeded(admin_b, "approved")
     pay = admin_b.locator("form.pay")
     pay.locator("input[name=value_date]").fill(today.isoformat())
     pay.locator("input[name=bank_reference]").fill("JOURNEY-GRANT-1")
     pay.get_by_role("button", name="Record the payment").click()
-    _ok(admin_b, "reference JOURNEY-GRANT-1")
+    steps.succeeded(admin_b, "reference JOURNEY-GRANT-1")
 
     # 7. Administrator A opens and capitalises the revolving fund and makes a loan to a member firm.
     admin_a.goto(f"{base}/initiatives/{initiative_id}/fund")
     admin_a.get_by_role("button", name="Open the revolving fund").click()
-    _ok(admin_a, "is open")
+    steps.succeeded(admin_a, "is open")
     capitalise = admin_a.locator("form#capitalise")
     capitalise.locator("#amount").fill(str(CAPITAL))
     capitalise.locator("#value_date").fill((today - timedelta(days=60)).isoformat())
     capitalise.locator("#bank_reference").fill("JOURNEY-CAP-1")
     capitalise.get_by_role("button", name="Capitalise").click()
-    _ok(admin_a)
+    steps.succeeded(admin_a)
     admin_a.get_by_role("link", name="Make a loan").click()
     form = admin_a.locator("form#loan-form")
-    _choose(form.locator("#borrower_id"), "Valley Firm 1")
+    steps.choose(form.locator("#borrower_id"), "Valley Firm 1")
     form.locator("#principal").fill(str(PRINCIPAL))
     form.locator("#annual_rate").fill("3")
     form.locator("#term_periods").fill("12")
@@ -320,7 +195,7 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     form.locator("#purpose").fill("A shared packaging line")
     form.get_by_role("button", name="Make the loan").click()
     admin_a.wait_for_url(re.compile(r"/loans/\d+$"))
-    _ok(admin_a)
+    steps.succeeded(admin_a)
     first_total = admin_a.locator("#instalment-1 td.unpaid").inner_text()
 
     # 8. The borrower pays the first instalment: the administrator records it on the loan's page.
@@ -330,18 +205,18 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     repayment.locator("#value_date").fill(today.isoformat())
     repayment.locator("#bank_reference").fill("JOURNEY-PAY-1")
     repayment.get_by_role("button", name="Record the repayment").click()
-    _ok(admin_a, "reference JOURNEY-PAY-1")
+    steps.succeeded(admin_a, "reference JOURNEY-PAY-1")
     assert admin_a.locator("#instalment-1 td.status").inner_text() == "paid"
 
     # 9. The group starts its scorecard and files its first self-evaluation report.
     lead = people(GROUPS[0]["lead"])
     lead.goto(f"{base}/initiatives/{initiative_id}/scorecard")
     lead.get_by_role("button", name="Start the scorecard").click()
-    _ok(lead, "")
+    steps.succeeded(lead, "")
     lead.goto(f"{base}/initiatives/{initiative_id}/reports")
     if lead.locator("a[href*='/reports/']").count() == 0:
         lead.locator("main form button[type=submit]").first.click()
-        _ok(lead, "opened")
+        steps.succeeded(lead, "opened")
     lead.locator("a[href*='/reports/']").first.click()
     lead.wait_for_url(re.compile(r"/reports/\d+$"))
     for n, value in enumerate(lead.locator("#report-form input[name^=value_]").all()):
@@ -350,9 +225,9 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     lead.locator("#learned").fill("Joint buying of packaging saves more than expected.")
     lead.locator("#will_change").fill("We will invite the chamber to every meeting.")
     lead.get_by_role("button", name="Save the draft").click()
-    _ok(lead, "was saved")
+    steps.succeeded(lead, "was saved")
     lead.get_by_role("button", name="Submit the report").click()
-    _ok(lead)
+    steps.succeeded(lead)
     assert "Submitted" in lead.locator("main").inner_text()
 
     principal_1 = _amount(admin_a.locator("#instalment-1 td").nth(2).inner_text())
@@ -363,7 +238,7 @@ def _journey(people: People, base: str, today, tmp_path: Path) -> None:  # noqa:
     manager.goto(f"{base}/initiatives/{initiative_id}/reports")
     assert "Submitted" in manager.locator("main").inner_text()
     manager.goto(f"{base}/dashboard")
-    _ok(manager)
+    steps.succeeded(manager)
     manager.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     text = manager.locator("main").inner_text()
     money = manager.locator("table.dashboard-money tbody tr")

@@ -10,17 +10,11 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pytest
 
-from programme.accounts import services as accounts
-from programme.calls.models import Call
-from programme.core.access import Role, SystemActor
-from programme.core.db import utcnow
-from programme.extensions import db
-from programme.proposals import services
-from tests.proposals.builders import activity_data, cluster_section, indicator_data, line_data, make_group
+from tests.browser import steps
+from tests.browser.world import seed_kiln_proposal
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 EMAIL = "budget.lead@example.org"
@@ -34,40 +28,8 @@ LINES_SHORT = ("The budget lines add up to EUR 42,000.00, EUR 8,000.00 less than
 
 
 def _seed(live_server, *, draft: bool) -> int | None:
-    """The lead of a group of four firms and a business association; with `draft`, its proposal to the open call:
-    one activity costing 50,000.00, budget lines of 30,000.00 + 12,000.00, 30,000.00 requested."""
-    with live_server.app.app_context():
-        lead = accounts.create_user(email=EMAIL, name="Budget Lead", roles=[Role.APPLICANT], password=PASSWORD,
-                                    actor=SystemActor("test"))
-        group = make_group(lead, name=GROUP)
-        proposal_id = None
-        if draft:
-            now = utcnow()
-            call = db.session.get(Call, live_server.seeded.open_call_id)
-            proposal = services.start_proposal(call, group, title="Joint kiln", actor=lead, now=now)
-            services.update_cluster(proposal, cluster_section("Joint kiln"), actor=lead, now=now)
-            services.update_objectives(proposal, objectives="Fire together.", sustainability_plan="Member fees.",
-                                       actor=lead, now=now)
-            kiln = services.add_activity(proposal, activity_data(title="Shared kiln", cost=Decimal("50000.00")),
-                                         actor=lead, now=now)
-            services.add_budget_line(proposal, line_data(kiln.id, description="Kiln", amount=Decimal("30000.00")),
-                                     actor=lead, now=now)
-            services.add_budget_line(proposal, line_data(kiln.id, cost_type="venues", description="Shed",
-                                                         amount=Decimal("12000.00")), actor=lead, now=now)
-            services.set_requested_amount(proposal, Decimal("30000.00"), actor=lead, now=now)
-            services.add_indicator(proposal, indicator_data(), actor=lead, now=now)
-            proposal_id = proposal.id
-        db.session.commit()
-        db.session.remove()
-    return proposal_id
-
-
-def _login(page, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+    """This module's lead and group; with `draft`, their proposal (see seed_kiln_proposal)."""
+    return seed_kiln_proposal(live_server, email=EMAIL, password=PASSWORD, group=GROUP, draft=draft)
 
 
 def _warnings(page, kind: str, within: str = "main") -> list[str]:
@@ -80,7 +42,7 @@ def test_the_budget_warnings_appear_as_one_types_and_stay_after_saving(page, liv
     base = live_server.url
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
-    _login(page, base)
+    steps.log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/proposals/{proposal_id}/budget")
 
     # As saved: the lines are 8,000.00 short of the activities' costs, said beside the line's amount.
@@ -166,7 +128,7 @@ def test_the_budget_warnings_appear_as_one_types_and_stay_after_saving(page, liv
 def test_unsaved_changes_ask_before_a_sidebar_link_and_not_after_saving(page, live_server):
     proposal_id = _seed(live_server, draft=True)
     base = live_server.url
-    _login(page, base)
+    steps.log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/proposals/{proposal_id}/cluster")
     asked: list[str] = []
     answer = {"leave": False}
@@ -242,67 +204,38 @@ def test_without_javascript_an_applicant_fills_and_submits_a_proposal(chromium_b
     context = chromium_browser.new_context(java_script_enabled=False)
     context.set_default_timeout(15_000)
     page = context.new_page()
-    _login(page, base)
+    steps.log_in(page, base, EMAIL, PASSWORD)
 
     page.goto(f"{base}/calls/{call_id}")
-    page.get_by_role("link", name=re.compile("Start a proposal")).click()
-    page.locator("#title").fill("Joint kiln for the valley")
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/proposals/\d+$"))
-    overview = page.url
-
-    def save(button: str, flash: str) -> None:
-        page.locator("main form").get_by_role("button", name=button).click()
-        page.wait_for_load_state()
-        assert flash in page.locator(".flash").first.inner_text()
-
-    page.goto(f"{overview}/cluster")
-    page.locator("#sector").fill("Ceramics")
-    page.locator("#territory").fill("The Vaal triangle")
-    page.locator("#stage").select_option("potential")
-    page.locator("#main_problem").fill("Each firm is too small to fire large orders.")
-    page.locator("#market_failure").fill("No firm buys a large kiln alone (coordination failure).")
-    save("Save the section", "The cluster section is saved.")
-    page.goto(f"{overview}/objectives")
-    page.locator("#objectives").fill("Fire together and win large orders.")
-    page.locator("#sustainability_plan").fill("Members pay kiln fees from the second year.")
-    save("Save the objectives", "The objectives are saved.")
-    page.goto(f"{overview}/activities")
-    page.locator("#title").fill("Shared kiln")
-    page.locator("#kind").select_option("practical")
-    page.locator("#start_quarter").fill("1")
-    page.locator("#end_quarter").fill("3")
-    page.locator("#cost").fill("36,000.00")
-    save("Add the activity", "Activity 'Shared kiln' added.")
+    overview = steps.start_proposal(page, "Joint kiln for the valley")
+    assert "The cluster section is saved." in steps.fill_cluster(
+        page, overview, sector="Ceramics", territory="The Vaal triangle",
+        main_problem="Each firm is too small to fire large orders.",
+        market_failure="No firm buys a large kiln alone (coordination failure).")
+    assert "The objectives are saved." in steps.fill_objectives(
+        page, overview, objectives="Fire together and win large orders.",
+        sustainability_plan="Members pay kiln fees from the second year.")
+    assert "Activity 'Shared kiln' added." in steps.add_activity(
+        page, overview, title="Shared kiln", kind="practical", end_quarter="3", cost="36,000.00")
 
     # Without the script the server says it: a line short of the activity's cost, a request over the maximum.
-    page.goto(f"{overview}/budget")
-    page.locator("#add-line select[name=cost_type]").select_option("shared_equipment")
-    page.locator("#add-line input[name=description]").fill("Kiln")
-    page.locator("#add-line input[name=amount]").fill("30000")
-    save("Add the line", "Budget line added. The call does not accept the budget as it is:")
+    assert "Budget line added. The call does not accept the budget as it is:" in steps.add_budget_line(
+        page, overview, cost_type="shared_equipment", description="Kiln", amount="30000")
     costs = ("The budget lines add up to EUR 30,000.00, EUR 6,000.00 less than the EUR 36,000.00 the first "
              "activities cost: the two totals must be equal.")
     assert _warnings(page, "costs", "#add-line") == [costs]
-    page.locator("input[name=requested_amount]").fill("60000")
-    save("Save the amount", "The amount requested is saved. The call does not accept the budget as it is:")
+    assert "The amount requested is saved. The call does not accept the budget as it is:" in steps.set_requested_amount(
+        page, overview, "60000")
     assert _warnings(page, "requested") == [
         OVER_MAXIMUM, "EUR 60,000.00 requested is more than the budget total of EUR 30,000.00."]
     assert "Amount requested within the call's limits" in page.locator("aside.sections").inner_text()
     # Put right: a second line, and a request within the limits.
-    page.locator("#add-line select[name=cost_type]").select_option("venues")
-    page.locator("#add-line input[name=description]").fill("Shed")
-    page.locator("#add-line input[name=amount]").fill("6,000.00")
-    save("Add the line", "Budget line added.")
-    page.locator("input[name=requested_amount]").fill("36000")
-    save("Save the amount", "The amount requested is saved.")
+    assert "Budget line added." in steps.add_budget_line(page, overview, cost_type="venues", description="Shed",
+                                                         amount="6,000.00")
+    assert "The amount requested is saved." in steps.set_requested_amount(page, overview, "36000")
     assert _warnings(page, "requested") == [] and _warnings(page, "costs", "#add-line") == []
-    page.goto(f"{overview}/indicators")
-    page.locator("#name").fill("Large orders won")
-    page.locator("#unit").fill("orders")
-    page.locator("#baseline").fill("0")
-    page.locator("#target").fill("6")
-    save("Add the indicator", "Indicator added.")
+    assert "Indicator added." in steps.add_indicator(page, overview, name="Large orders won", unit="orders",
+                                                     baseline="0", target="6")
 
     # Submit: the button leads to the confirmation page, which submits.
     page.goto(overview)

@@ -2,7 +2,7 @@
 each field labelled with its criterion, the running weighted total as one chooses (the same figure the server stores
 and shows), the live character counters, and a review scored and submitted end to end with JavaScript off.
 
-The review is set up as in test_review_scoring.py (its seeding is reused, not copied)."""
+The review is set up as in test_review_scoring.py (world.seed_assigned_review)."""
 
 from __future__ import annotations
 
@@ -19,21 +19,20 @@ from programme.reviews.aggregation import weighted_sum
 from programme.reviews.domain import CriterionSpec, Scoring, display, plain_number
 from programme.reviews.forms import running_total
 from programme.reviews.models import Review, ReviewStatus
-from tests.browser.test_review_scoring import EMAIL, PASSWORD, _seed_review
+from tests.browser.steps import fill_scores, log_in
+from tests.browser.world import seed_assigned_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
+EMAIL = "scoring.reviewer@example.org"
+PASSWORD = "reviewer-password-1"
 DESK, PHONE, HEIGHT = 1366, 390, 800
 STATIC = PROJECT_ROOT / "programme" / "static"
 POINTS = ["4", "3.5", "2.5", "5", "4.5", "3", "1.5"]
 TEXT = "The members' own record of joint work is argued with evidence from the proposal."
 
 
-def _log_in(page, base: str) -> None:
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+def _seed_review(live_server) -> dict:
+    return seed_assigned_review(live_server, email=EMAIL, name="Scoring Reviewer", password=PASSWORD)
 
 
 def _criteria(live_server, review_id: int) -> list[tuple[str, str, Decimal]]:
@@ -78,7 +77,7 @@ def test_the_scores_sit_beside_the_proposal_on_a_desk_and_before_it_on_a_phone(p
     seeded = _seed_review(live_server)
     base = live_server.url
     page.set_viewport_size({"width": DESK, "height": HEIGHT})
-    _log_in(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/reviews/{seeded['review_id']}")
 
     # Side by side: both panes within the screen's width, not overlapping.
@@ -124,7 +123,7 @@ def test_the_scores_sit_beside_the_proposal_on_a_desk_and_before_it_on_a_phone(p
 def test_each_field_is_found_by_its_criterion(page, live_server):
     seeded = _seed_review(live_server)
     base = live_server.url
-    _log_in(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/reviews/{seeded['review_id']}")
     assert page.get_by_label("Score", exact=True).count() == 0
     for key, title, weight in _criteria(live_server, seeded["review_id"]):
@@ -147,7 +146,7 @@ def test_the_running_total_follows_the_choices_and_equals_what_the_server_stores
     seeded = _seed_review(live_server)
     base, keys = live_server.url, seeded["keys"]
     _, _, scoring = _stored(live_server, seeded["review_id"])
-    _log_in(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/reviews/{seeded['review_id']}")
     total = page.locator("#running-total")
     assert total.get_attribute("role") == "status"  # a live region: read out when it changes
@@ -184,7 +183,7 @@ def test_the_character_counter_follows_the_typing(page, live_server):
     seeded = _seed_review(live_server)
     base, key = live_server.url, seeded["keys"][0]
     minimum = seeded["minimum"]
-    _log_in(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
     page.goto(f"{base}/reviews/{seeded['review_id']}")
     area, counter = page.locator(f"#justification_{key}"), page.locator(f"#justification_{key}-count")
     assert counter.inner_text() == f"At least {minimum} characters to submit: 0 written."
@@ -255,7 +254,7 @@ def test_without_javascript_a_reviewer_scores_and_submits_end_to_end(chromium_br
     context.set_default_timeout(15_000)
     page = context.new_page()
     try:
-        _log_in(page, base)
+        log_in(page, base, EMAIL, PASSWORD)
         page.goto(f"{base}/reviews/{review_id}")
         _, _, scoring = _stored(live_server, review_id)
         assert page.locator("#running-total").inner_text() == _words(scoring, {})
@@ -263,9 +262,7 @@ def test_without_javascript_a_reviewer_scores_and_submits_end_to_end(chromium_br
 
         # Scored, one justification too short: refused on its field, a link to it at the top, everything kept.
         scores = {key: POINTS[i % len(POINTS)] for i, key in enumerate(keys)}
-        for key in keys:
-            page.locator(f"#score_{key}").select_option(scores[key])
-            page.locator(f"#justification_{key}").fill(f"{TEXT} ({key})")
+        fill_scores(page, scores, {key: f"{TEXT} ({key})" for key in keys})
         page.locator(f"#justification_{keys[2]}").fill("Too short.")
         page.get_by_role("button", name="Submit review").click()
         page.wait_for_load_state()
@@ -314,7 +311,7 @@ def test_a_reviewer_reading_spanish_gets_the_criteria_and_the_scripts_words_in_s
                          "scored)", total="{total}", maximum="{maximum}", scored="{scored}", criteria="{criteria}")
         db.session.remove()
     assert titles != english  # the shipped rules give their criteria in Spanish
-    _log_in(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
     page.locator("footer select[name=language]").select_option("es")
     page.locator("footer").get_by_role("button", name=re.compile("Change|Cambiar")).click()
     page.wait_for_load_state()

@@ -7,11 +7,8 @@ import re
 
 import pytest
 
-from programme.accounts import services as accounts
-from programme.core.access import Role, SystemActor
-from programme.extensions import db
-from programme.reviews import services as reviews
-from tests.reviews.world import START, build
+from tests.browser.steps import fill_scores, log_in
+from tests.browser.world import seed_assigned_review
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
 EMAIL = "scoring.reviewer@example.org"
@@ -19,27 +16,8 @@ PASSWORD = "reviewer-password-1"
 SHORT = "Too short."
 
 
-def _seed_review(live_server) -> dict:
-    """A call in review with one proposal, assigned to a reviewer who logs in with EMAIL and PASSWORD."""
-    with live_server.app.app_context():
-        world = build(proposals=1, reviewers=0)
-        reviewer = accounts.create_user(email=EMAIL, name="Scoring Reviewer", roles=[Role.REVIEWER],
-                                        password=PASSWORD, actor=SystemActor("test"))
-        reviews.add_reviewer(world.call, reviewer, actor=world.manager, now=START)
-        review = reviews.assign_reviewer(world.call, world.proposals[0], reviewer.id, actor=world.manager, now=START)
-        seeded = {
-            "review_id": review.id,
-            "reference": world.proposals[0].reference,
-            "keys": [c.key for c in world.call.criteria],
-            "minimum": world.call.rules.scoring.justification_min_length,
-        }
-        db.session.commit()
-        db.session.remove()
-    return seeded
-
-
 def test_a_reviewer_fixes_a_short_justification_and_submits(page, live_server, tmp_path):
-    seeded = _seed_review(live_server)
+    seeded = seed_assigned_review(live_server, email=EMAIL, name="Scoring Reviewer", password=PASSWORD)
     base, keys, minimum = live_server.url, seeded["keys"], seeded["minimum"]
     points = ["4", "3.5", "2.5", "5", "4.5", "3", "1.5", "2"]
     scores = {key: points[i % len(points)] for i, key in enumerate(keys)}
@@ -49,11 +27,7 @@ def test_a_reviewer_fixes_a_short_justification_and_submits(page, live_server, t
     texts[short_key] = SHORT
 
     page.on("dialog", lambda dialog: dialog.accept())  # submitting asks to confirm: agreed to
-    page.goto(f"{base}/login")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main button[type=submit]").click()
-    page.wait_for_url(f"{base}/")
+    log_in(page, base, EMAIL, PASSWORD)
 
     # From the reviewer's list to its assigned review.
     page.get_by_role("link", name="Reviewing", exact=True).click()
@@ -64,9 +38,7 @@ def test_a_reviewer_fixes_a_short_justification_and_submits(page, live_server, t
     assert "The proposal as submitted: version 1" in page.locator("main").inner_text()
 
     # Score every criterion; one justification is too short.
-    for key in keys:
-        page.locator(f"#score_{key}").select_option(scores[key])
-        page.locator(f"#justification_{key}").fill(texts[key])
+    fill_scores(page, scores, texts)
     page.get_by_role("button", name="Submit review").click()
     page.wait_for_load_state()
 

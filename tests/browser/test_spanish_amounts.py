@@ -11,15 +11,20 @@ import pytest
 
 from programme.extensions import db
 from programme.proposals.models import Proposal, ProposalVersion
-from tests.browser.test_proposal_budget import _login, _seed
+from tests.browser.steps import log_in
+from tests.browser.world import seed_kiln_proposal
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
+EMAIL = "budget.lead@example.org"
+PASSWORD = "applicant-password-1"
 
 
 def test_an_amount_typed_the_spanish_way_is_saved_and_submitted(page, live_server):
-    proposal_id = _seed(live_server, draft=True)  # an activity of 50,000.00; lines of 30,000.00 + 12,000.00
+    # An activity of 50,000.00; lines of 30,000.00 + 12,000.00.
+    proposal_id = seed_kiln_proposal(live_server, email=EMAIL, password=PASSWORD, group="Vaal Ceramics Group",
+                                     draft=True)
     base = live_server.url
-    _login(page, base)
+    log_in(page, base, EMAIL, PASSWORD)
 
     page.locator("footer select[name=language]").select_option("es")
     page.locator("footer").get_by_role("button", name=re.compile("Change|Cambiar")).click()
