@@ -9,6 +9,7 @@ field it names on the loan's page, with what was typed kept."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, url_for
@@ -103,35 +104,52 @@ def _deciding_loan(loan_id: int):
     return loan
 
 
+def _approve(loan_id: int, approve: Callable[[], str]):
+    """A request waiting for a second person, approved from its button: ``approve`` decides it and answers the
+    message shown; a refusal is flashed. Back to the loan's guarantees."""
+    if ActionForm().validate_on_submit():
+        with attempt() as done:
+            message = approve()
+        if done.ok:
+            flash(message, "success")
+    return _back(loan_id)
+
+
+def _reject(loan_id: int, reject: Callable[[str], object], rejected: str):
+    """A request waiting for a second person, rejected (or withdrawn by the one who asked) with the reason typed:
+    ``reject(reason)`` decides it; ``rejected`` is the message shown. Back to the loan's guarantees."""
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            reject(form.reason.data.strip())
+        if done.ok:
+            flash(rejected, "success")
+    else:
+        flash(_("Give the reason for the rejection."), "error")
+    return _back(loan_id)
+
+
 @bp.route("/loans/<int:loan_id>/guarantee-call/approve", methods=["POST"])
 @login_required
 def approve_guarantee_call(loan_id: int):
     loan = _deciding_loan(loan_id)
-    if ActionForm().validate_on_submit():
-        with attempt() as done:
-            call = guarantee_calls.approve_call(guarantees.requested_call(loan), actor=actor(), now=now(),
-                                           timezone=programme_zone())
-            message = _("Guarantees of %(number)s called: the guarantors owe %(amount)s.", number=loan.number,
-                        amount=format_money(call.called, loan.currency))
-        if done.ok:
-            flash(message, "success")
-    return _back(loan_id)
+
+    def approve() -> str:
+        call = guarantee_calls.approve_call(guarantees.requested_call(loan), actor=actor(), now=now(),
+                                            timezone=programme_zone())
+        return _("Guarantees of %(number)s called: the guarantors owe %(amount)s.", number=loan.number,
+                 amount=format_money(call.called, loan.currency))
+
+    return _approve(loan_id, approve)
 
 
 @bp.route("/loans/<int:loan_id>/guarantee-call/reject", methods=["POST"])
 @login_required
 def reject_guarantee_call(loan_id: int):
     loan = _deciding_loan(loan_id)  # the one who asked (a fund administrator) withdraws, or a second person rejects
-    form = DecisionForm()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            guarantee_calls.reject_call(guarantees.requested_call(loan), reason=form.reason.data.strip(), actor=actor(),
-                                   now=now())
-        if done.ok:
-            flash(_("The call is rejected: nothing was posted."), "success")
-    else:
-        flash(_("Give the reason for the rejection."), "error")
-    return _back(loan_id)
+    return _reject(loan_id, lambda reason: guarantee_calls.reject_call(
+        guarantees.requested_call(loan), reason=reason, actor=actor(), now=now()),
+        _("The call is rejected: nothing was posted."))
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/collections", methods=["POST"])
@@ -178,15 +196,14 @@ def write_off_obligation(loan_id: int, obligation_id: int):
 def approve_obligation_write_off(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)
     obligation = guarantees.get_obligation(loan, obligation_id)
-    if ActionForm().validate_on_submit():
-        with attempt() as done:
-            decided = guarantee_collections.approve_obligation_write_off(obligation, actor=actor(), now=now(),
-                                                                         timezone=programme_zone())
-            message = _("Written off: %(amount)s that %(guarantor)s could not pay.",
-                        amount=format_money(decided.written_off, loan.currency), guarantor=decided.guarantor.name)
-        if done.ok:
-            flash(message, "success")
-    return _back(loan_id)
+
+    def approve() -> str:
+        decided = guarantee_collections.approve_obligation_write_off(obligation, actor=actor(), now=now(),
+                                                                     timezone=programme_zone())
+        return _("Written off: %(amount)s that %(guarantor)s could not pay.",
+                 amount=format_money(decided.written_off, loan.currency), guarantor=decided.guarantor.name)
+
+    return _approve(loan_id, approve)
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/write-off/reject", methods=["POST"])
@@ -194,16 +211,8 @@ def approve_obligation_write_off(loan_id: int, obligation_id: int):
 def reject_obligation_write_off(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)
     obligation = guarantees.get_obligation(loan, obligation_id)
-    form = DecisionForm()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            guarantee_collections.reject_obligation_write_off(obligation, reason=form.reason.data.strip(),
-                                                              actor=actor(), now=now())
-        if done.ok:
-            flash(_("The write-off is rejected: nothing was posted."), "success")
-    else:
-        flash(_("Give the reason for the rejection."), "error")
-    return _back(loan_id)
+    return _reject(loan_id, lambda reason: guarantee_collections.reject_obligation_write_off(
+        obligation, reason=reason, actor=actor(), now=now()), _("The write-off is rejected: nothing was posted."))
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund", methods=["POST"])
@@ -231,16 +240,15 @@ def refund_guarantor_credit(loan_id: int, obligation_id: int):
 def approve_guarantor_credit_refund(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)
     obligation = guarantees.get_obligation(loan, obligation_id)
-    if ActionForm().validate_on_submit():
-        with attempt() as done:
-            refunded = guarantee_refunds.approve_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
-                                                               actor=actor(), now=now(), timezone=programme_zone())
-            message = _("Refunded: %(amount)s of credit to %(guarantor)s, reference %(reference)s.",
-                        amount=format_money(refunded.amount, loan.currency), guarantor=obligation.guarantor.name,
-                        reference=refunded.bank_reference)
-        if done.ok:
-            flash(message, "success")
-    return _back(loan_id)
+
+    def approve() -> str:
+        refunded = guarantee_refunds.approve_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
+                                                           actor=actor(), now=now(), timezone=programme_zone())
+        return _("Refunded: %(amount)s of credit to %(guarantor)s, reference %(reference)s.",
+                 amount=format_money(refunded.amount, loan.currency), guarantor=obligation.guarantor.name,
+                 reference=refunded.bank_reference)
+
+    return _approve(loan_id, approve)
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund/reject", methods=["POST"])
@@ -248,13 +256,6 @@ def approve_guarantor_credit_refund(loan_id: int, obligation_id: int):
 def reject_guarantor_credit_refund(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)  # the one who asked (a fund administrator) withdraws, or a second person rejects
     obligation = guarantees.get_obligation(loan, obligation_id)
-    form = DecisionForm()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            guarantee_refunds.reject_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
-                                                   reason=form.reason.data.strip(), actor=actor(), now=now())
-        if done.ok:
-            flash(_("The refund is rejected: nothing was posted."), "success")
-    else:
-        flash(_("Give the reason for the rejection."), "error")
-    return _back(loan_id)
+    return _reject(loan_id, lambda reason: guarantee_refunds.reject_credit_refund(
+        guarantee_refunds.waiting_refund_of(obligation), reason=reason, actor=actor(), now=now()),
+        _("The refund is rejected: nothing was posted."))
