@@ -104,12 +104,12 @@ def _deciding_loan(loan_id: int):
     return loan
 
 
-def _approve(loan_id: int, approve: Callable[[], str]):
-    """A request waiting for a second person, approved from its button: ``approve`` decides it and answers the
+def _approve(loan_id: int, approving: Callable[[], str]):
+    """A request waiting for a second person, approved from its button: ``approving()`` decides it and answers the
     message shown; a refusal is flashed. Back to the loan's guarantees."""
     if ActionForm().validate_on_submit():
         with attempt() as done:
-            message = approve()
+            message = approving()
         if done.ok:
             flash(message, "success")
     return _back(loan_id)
@@ -134,13 +134,13 @@ def _reject(loan_id: int, reject: Callable[[str], object], rejected: str):
 def approve_guarantee_call(loan_id: int):
     loan = _deciding_loan(loan_id)
 
-    def approve() -> str:
+    def approving() -> str:
         call = guarantee_calls.approve_call(guarantees.requested_call(loan), actor=actor(), now=now(),
                                             timezone=programme_zone())
         return _("Guarantees of %(number)s called: the guarantors owe %(amount)s.", number=loan.number,
                  amount=format_money(call.called, loan.currency))
 
-    return _approve(loan_id, approve)
+    return _approve(loan_id, approving)
 
 
 @bp.route("/loans/<int:loan_id>/guarantee-call/reject", methods=["POST"])
@@ -197,13 +197,13 @@ def approve_obligation_write_off(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)
     obligation = guarantees.get_obligation(loan, obligation_id)
 
-    def approve() -> str:
+    def approving() -> str:
         decided = guarantee_collections.approve_obligation_write_off(obligation, actor=actor(), now=now(),
                                                                      timezone=programme_zone())
         return _("Written off: %(amount)s that %(guarantor)s could not pay.",
                  amount=format_money(decided.written_off, loan.currency), guarantor=decided.guarantor.name)
 
-    return _approve(loan_id, approve)
+    return _approve(loan_id, approving)
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/write-off/reject", methods=["POST"])
@@ -241,14 +241,14 @@ def approve_guarantor_credit_refund(loan_id: int, obligation_id: int):
     loan = _deciding_loan(loan_id)
     obligation = guarantees.get_obligation(loan, obligation_id)
 
-    def approve() -> str:
+    def approving() -> str:
         refunded = guarantee_refunds.approve_credit_refund(guarantee_refunds.waiting_refund_of(obligation),
                                                            actor=actor(), now=now(), timezone=programme_zone())
         return _("Refunded: %(amount)s of credit to %(guarantor)s, reference %(reference)s.",
                  amount=format_money(refunded.amount, loan.currency), guarantor=obligation.guarantor.name,
                  reference=refunded.bank_reference)
 
-    return _approve(loan_id, approve)
+    return _approve(loan_id, approving)
 
 
 @bp.route("/loans/<int:loan_id>/obligations/<int:obligation_id>/credit-refund/reject", methods=["POST"])
