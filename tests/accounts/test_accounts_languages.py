@@ -4,9 +4,6 @@ the language of whoever caused it; English reads as it always did."""
 
 from __future__ import annotations
 
-import html
-import re
-
 from sqlalchemy import select
 
 from programme.accounts import services
@@ -16,22 +13,9 @@ from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.rulebook import ORGANISATION_TYPES
 from tests.conftest import PASSWORD
+from tests.languages import ENGLISH, SPANISH, field_block, speaking, text_of
 
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
-ENGLISH = {"Accept-Language": "en"}
 REGISTRATION = {"name": "Ana Ejemplo", "email": "ana@example.org", "password": PASSWORD, "confirm": PASSWORD}
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def field_block(page: str, name: str) -> str:
-    """The <div class="field"> that holds the form control named `name` (its label, input and errors)."""
-    for block in re.findall(r'<div class="field[^"]*">.*?</div>', page, flags=re.S):
-        if f'name="{name}"' in block:
-            return html.unescape(block)
-    raise AssertionError(f"no field named {name!r} on the page")
 
 
 def newest_message(email: str) -> Notification:
@@ -40,11 +24,6 @@ def newest_message(email: str) -> Notification:
                               .order_by(Notification.id.desc())).first()
     assert note is not None, f"nothing was sent to {email}"
     return note
-
-
-def speaks(user, language: str | None) -> None:
-    user.language = language
-    db.session.commit()
 
 
 # Forms ----------------------------------------------------------------------------------------------------------
@@ -100,7 +79,7 @@ def test_a_refused_link_is_explained_in_spanish(client):
 
 def test_a_service_refusal_is_in_the_language_the_person_chose(client, make_user, login):
     ann = make_user("ann@example.org")
-    speaks(ann, "es")
+    speaking(ann, "es")
     login(ann)
 
     response = client.post("/account", data={"current_password": "not-the-password", "new_password": "x" * 20,
@@ -136,7 +115,7 @@ def test_the_labels_for_kinds_and_sizes_read_in_english_as_the_rules_name_them(a
 
 def test_a_password_reset_mail_is_in_the_portuguese_speakers_language(client, make_user):
     joana = make_user("joana@example.org")
-    speaks(joana, "pt")
+    speaking(joana, "pt")
 
     response = client.post("/reset", data={"email": "joana@example.org"}, headers=ENGLISH)
 
@@ -155,7 +134,7 @@ def test_a_password_reset_mail_to_an_english_speaker_reads_as_before(app, client
     note = newest_message("ann@example.org")
     assert note.subject == "Restablezca su contraseña"  # a person who never chose is written to as the asker reads
     ann = services.find_user_by_email("ann@example.org")
-    speaks(ann, "en")
+    speaking(ann, "en")
     client.post("/reset", data={"email": "ann@example.org"}, headers=SPANISH)
     note = newest_message("ann@example.org")
     minutes = app.config["RESET_LINK_MINUTES"]
@@ -167,7 +146,7 @@ def test_a_password_reset_mail_to_an_english_speaker_reads_as_before(app, client
 
 def test_an_invitation_to_an_address_without_an_account_is_in_the_inviters_language(client, make_user, login):
     lead = make_user("lead@example.org", Role.APPLICANT, name="Lucía Líder")
-    speaks(lead, "es")
+    speaking(lead, "es")
     login(lead)
     group = services.create_group(name="Muebles del Sur", description="", actor=lead)
     db.session.commit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import urlsplit
 
@@ -14,14 +13,7 @@ from programme.accounts.models import ApplicantGroup, GroupInvitation, GroupRole
 from programme.core.access import Role
 from programme.extensions import db
 from tests.conftest import PASSWORD
-
-
-def field_block(page: str, name: str) -> str:
-    """The <div class="field"> that holds the form control named `name` (its label, input and errors)."""
-    for block in re.findall(r'<div class="field[^"]*">.*?</div>', page, flags=re.S):
-        if f'name="{name}"' in block:
-            return html.unescape(block)
-    raise AssertionError(f"no field named {name!r} on the page")
+from tests.languages import field_block
 
 
 def user_count() -> int:

@@ -1,7 +1,7 @@
 """Dates entered the way they are shown (issue 16, item 11), in the browser: a date field is a text input that shows
 its day as pages write it ("6 Dec 2026"), takes a day typed as 6/12/2026 (day first, whatever the browser's
 locale), and answers a day that does not exist with a message beside the field. The loan world is the one of
-test_loan_repayment.py, reused."""
+test_loan_repayment.py, reused (world.seed_overdue_loan)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from programme.core.timezone import format_day
 from tests.browser.steps import log_in
-from tests.browser.test_loan_repayment import EMAIL, _seed_loan
+from tests.browser.world import LOAN_ADMIN, seed_overdue_loan
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
@@ -26,12 +26,12 @@ def _typed(day: date) -> str:
 
 
 def test_a_date_field_shows_days_as_pages_write_them_and_takes_them_day_first(page, live_server):
-    seeded = _seed_loan(live_server)
+    seeded = seed_overdue_loan(live_server)
     base, loan_id = live_server.url, seeded["loan_id"]
     today = date.fromisoformat(seeded["today"])
     shown = format_day(today)
     assert WRITTEN.fullmatch(shown)
-    log_in(page, base, EMAIL, PASSWORD)
+    log_in(page, base, LOAN_ADMIN, PASSWORD)
 
     # The ledger's as-of day, typed 6/12/2026, is read day first and shown back as the pages write it.
     page.goto(f"{base}/ledger")

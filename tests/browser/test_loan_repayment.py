@@ -4,61 +4,22 @@ instalment, and sees that instalment paid in the schedule and the fund's cash gr
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from dateutil.relativedelta import relativedelta
 
-from programme.core.db import utcnow
 from programme.core.money import format_money
-from programme.core.timezone import to_local
-from programme.extensions import db
-from programme.loans import services
-from programme.loans.schedule import LoanTerms, build_schedule
 from tests.browser.steps import log_in
+from tests.browser.world import LOAN_ADMIN, seed_overdue_loan
 from tests.conftest import PASSWORD
-from tests.funding.conftest import funded_initiative
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
-EMAIL = "loans.admin@example.org"
-CASH = Decimal("20000.00")
-PRINCIPAL = Decimal("6000.00")
-
-
-def _seed_loan(live_server) -> dict:
-    """A fund capitalised two months ago and a loan of PRINCIPAL paid out 45 days ago, first due 15 days ago
-    (so its first instalment is overdue today), at 3 % over 12 months; the administrator logs in with EMAIL."""
-    app = live_server.app
-    with app.app_context():
-        today = to_local(utcnow(), app.config["PROGRAMME_TIMEZONE"]).date()
-        now = utcnow()
-        made = funded_initiative()
-        admin = made.admin
-        admin.email = EMAIL
-        fund = services.fund_of(made.initiative)
-        services.capitalise_fund(fund, amount=CASH, value_date=today - timedelta(days=60), bank_reference="B-CAP-1",
-                                 actor=admin, now=now, timezone=app.config["PROGRAMME_TIMEZONE"])
-        first_due = today - timedelta(days=15)
-        loan = services.make_loan(
-            fund, borrower_id=made.initiative.group.organisations[0].id, principal=PRINCIPAL,
-            annual_rate=Decimal("0.03"), term_periods=12, first_due=first_due,
-            disbursed_on=first_due - relativedelta(months=1), bank_reference="B-LOAN-1",
-            purpose="Shared packaging line",
-            actor=admin, now=now, timezone=app.config["PROGRAMME_TIMEZONE"])
-        first = build_schedule(LoanTerms(principal=PRINCIPAL, annual_rate=Decimal("0.03"), term_periods=12,
-                                         first_due=first_due, currency=fund.currency))[0]
-        seeded = {"fund_id": fund.id, "loan_id": loan.id, "number": loan.number, "currency": fund.currency,
-                  "first": first.total, "today": today.isoformat(), "cash": CASH - PRINCIPAL}
-        db.session.commit()
-        db.session.remove()
-    return seeded
 
 
 def test_an_administrator_records_a_repayment_and_sees_schedule_and_cash_change(page, live_server, tmp_path):
-    seeded = _seed_loan(live_server)
+    seeded = seed_overdue_loan(live_server)
     base, currency = live_server.url, seeded["currency"]
-    log_in(page, base, EMAIL, PASSWORD)
+    log_in(page, base, LOAN_ADMIN, PASSWORD)
 
     # The fund's page: its cash, then the loan from its list.
     page.goto(f"{base}/funds/{seeded['fund_id']}")

@@ -2,7 +2,7 @@
 
 Recording a repayment: a fund administrator, in a context with java_script_enabled=False, records a repayment on a
 loan's page and sees the confirmation and the loan's new principal outstanding. (The loan world is the one of
-test_loan_repayment.py, reused, not copied.)"""
+test_loan_repayment.py, reused, not copied: world.seed_overdue_loan.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from programme.core.money import format_money
 from programme.core.timezone import format_day
-from tests.browser.test_loan_repayment import EMAIL, PRINCIPAL, _seed_loan
+from tests.browser.world import LOAN_ADMIN, LOAN_PRINCIPAL, seed_overdue_loan
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.commits]  # the live server reads what the test commits
@@ -26,7 +26,7 @@ def _amount(text: str) -> Decimal:
 
 
 def test_an_administrator_records_a_repayment_with_javascript_off(chromium_browser, live_server, tmp_path):
-    seeded = _seed_loan(live_server)
+    seeded = seed_overdue_loan(live_server)
     base, currency, loan_id = live_server.url, seeded["currency"], seeded["loan_id"]
     today = date.fromisoformat(seeded["today"])
     context = chromium_browser.new_context(java_script_enabled=False)
@@ -34,16 +34,16 @@ def test_an_administrator_records_a_repayment_with_javascript_off(chromium_brows
     page = context.new_page()
     try:
         page.goto(f"{base}/login")
-        page.locator("#email").fill(EMAIL)
+        page.locator("#email").fill(LOAN_ADMIN)
         page.locator("#password").fill(PASSWORD)
         with page.expect_navigation():
             page.locator("main button[type=submit]").click()
         assert page.url == f"{base}/"
 
         page.goto(f"{base}/loans/{loan_id}")
-        assert page.locator("#loan-outstanding").inner_text() == format_money(PRINCIPAL, currency)
+        assert page.locator("#loan-outstanding").inner_text() == format_money(LOAN_PRINCIPAL, currency)
         principal = _amount(page.locator("#instalment-1 td").nth(2).inner_text())
-        assert 0 < principal < PRINCIPAL
+        assert 0 < principal < LOAN_PRINCIPAL
 
         # The first instalment, received today: the day typed as the page writes days.
         form = page.locator("form#repayment")
@@ -60,7 +60,7 @@ def test_an_administrator_records_a_repayment_with_javascript_off(chromium_brows
         assert confirmation.inner_text() == (f"{paid} received on {seeded['number']} on {format_day(today)}, "
                                              "reference B-NOSCRIPT-1.")
         assert confirmation.is_visible()
-        assert page.locator("#loan-outstanding").inner_text() == format_money(PRINCIPAL - principal, currency)
+        assert page.locator("#loan-outstanding").inner_text() == format_money(LOAN_PRINCIPAL - principal, currency)
         assert page.locator("#instalment-1 td.status").inner_text() == "paid"
         assert "B-NOSCRIPT-1" in page.locator("table.repayments").inner_text()
         assert "Traceback" not in page.content()

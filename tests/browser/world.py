@@ -1,7 +1,7 @@
 """What the browser tests set up off the pages, before their steps (see steps.py): the live app served on a local
-port, people and groups, a draft proposal, a review assigned to a reviewer. ``seed_user`` and ``add_firms`` run
-inside the live app's context and leave the commit to their caller; the functions given the live server enter its
-context and commit.
+port, people and groups, a draft proposal, a review assigned to a reviewer, a loan with an overdue instalment.
+``seed_user`` and ``add_firms`` run inside the live app's context and leave the commit to their caller; the functions
+given the live server enter its context and commit.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -19,13 +21,21 @@ from programme.accounts.models import ApplicantGroup, OrganisationType, SizeClas
 from programme.calls.models import Call
 from programme.core.access import Role, SystemActor
 from programme.core.db import utcnow
+from programme.core.timezone import to_local
 from programme.extensions import db
+from programme.loans import services as loans
+from programme.loans.schedule import LoanTerms, build_schedule
 from programme.proposals import services as proposals
 from programme.reviews import services as reviews
+from tests.funding.conftest import funded_initiative
 from tests.proposals.builders import activity_data, cluster_section, indicator_data, line_data, make_group
 from tests.reviews.world import START, build
 
 SEEDER = SystemActor("test")
+#: The fund administrator of ``seed_overdue_loan``'s world logs in with this address; the fund's cash and the loan.
+LOAN_ADMIN = "loans.admin@example.org"
+LOAN_CASH = Decimal("20000.00")
+LOAN_PRINCIPAL = Decimal("6000.00")
 
 
 @contextmanager
@@ -104,3 +114,34 @@ def seed_kiln_proposal(live_server, *, email: str, password: str, group: str, dr
         db.session.commit()
         db.session.remove()
     return proposal_id
+
+
+def seed_overdue_loan(live_server) -> dict:
+    """A fund capitalised with LOAN_CASH two months ago and a loan of LOAN_PRINCIPAL paid out 45 days ago, first due
+    15 days ago (so its first instalment is overdue today), at 3 % over 12 months; the administrator logs in with
+    LOAN_ADMIN. The fund's and the loan's ids, the loan's number, the currency, the first instalment's total, today
+    (ISO) and the fund's cash after the loan."""
+    app = live_server.app
+    with app.app_context():
+        today = to_local(utcnow(), app.config["PROGRAMME_TIMEZONE"]).date()
+        now = utcnow()
+        made = funded_initiative()
+        admin = made.admin
+        admin.email = LOAN_ADMIN
+        fund = loans.fund_of(made.initiative)
+        loans.capitalise_fund(fund, amount=LOAN_CASH, value_date=today - timedelta(days=60), bank_reference="B-CAP-1",
+                              actor=admin, now=now, timezone=app.config["PROGRAMME_TIMEZONE"])
+        first_due = today - timedelta(days=15)
+        loan = loans.make_loan(
+            fund, borrower_id=made.initiative.group.organisations[0].id, principal=LOAN_PRINCIPAL,
+            annual_rate=Decimal("0.03"), term_periods=12, first_due=first_due,
+            disbursed_on=first_due - relativedelta(months=1), bank_reference="B-LOAN-1",
+            purpose="Shared packaging line",
+            actor=admin, now=now, timezone=app.config["PROGRAMME_TIMEZONE"])
+        first = build_schedule(LoanTerms(principal=LOAN_PRINCIPAL, annual_rate=Decimal("0.03"), term_periods=12,
+                                         first_due=first_due, currency=fund.currency))[0]
+        seeded = {"fund_id": fund.id, "loan_id": loan.id, "number": loan.number, "currency": fund.currency,
+                  "first": first.total, "today": today.isoformat(), "cash": LOAN_CASH - LOAN_PRINCIPAL}
+        db.session.commit()
+        db.session.remove()
+    return seeded

@@ -4,16 +4,14 @@ way."""
 
 from __future__ import annotations
 
-import html
-import re
-
 import pytest
 
 from programme.calls.models import Call, CallStatus
 from programme.core.access import Role
 from programme.core.db import utcnow
 from programme.extensions import db
-from tests.calls.test_views import create_through_the_form, field_block, stored
+from tests.calls.test_views import create_through_the_form, stored
+from tests.languages import field_block, speaking, words_of
 
 YEAR = utcnow().year + 1
 EDIT = {
@@ -25,15 +23,9 @@ EDIT = {
 
 @pytest.fixture
 def manager(make_user, login):
-    user = make_user("gerente@example.org", Role.PROGRAMME_MANAGER, name="Gabriela Gerente")
-    user.language = "es"
-    db.session.commit()
+    user = speaking(make_user("gerente@example.org", Role.PROGRAMME_MANAGER, name="Gabriela Gerente"), "es")
     login(user)
     return user
-
-
-def _text(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def test_the_edit_form_its_errors_and_a_refusal_are_in_spanish(client, manager):
@@ -55,7 +47,7 @@ def test_the_edit_form_its_errors_and_a_refusal_are_in_spanish(client, manager):
     assert stored(call_id).per_initiative_cap != 40000
 
     client.post(f"/manage/calls/{call_id}/edit", data=EDIT)
-    opened = _text(client.post(f"/manage/calls/{call_id}/open", follow_redirects=True))
+    opened = words_of(client.post(f"/manage/calls/{call_id}/open", follow_redirects=True))
     reference = db.session.get(Call, call_id).reference
     assert f"La convocatoria {reference} está abierta y en la página pública de convocatorias." in opened
     assert stored(call_id).status == CallStatus.OPEN
@@ -63,5 +55,5 @@ def test_the_edit_form_its_errors_and_a_refusal_are_in_spanish(client, manager):
     assert '<span class="badge badge-upcoming">próxima</span>' in detail  # it opens next year
 
     # Opening it again is refused, its status named in Spanish.
-    refused = _text(client.post(f"/manage/calls/{call_id}/open", follow_redirects=True))
+    refused = words_of(client.post(f"/manage/calls/{call_id}/open", follow_redirects=True))
     assert "La convocatoria está en estado «abierta»; solo se puede abrir una convocatoria en borrador." in refused

@@ -15,17 +15,10 @@ from programme.calls.models import Call, CallStatus
 from programme.core.access import Role
 from programme.core.db import utcnow
 from programme.extensions import db
+from tests.languages import field_block
 
 YEAR = utcnow().year + 1  # a year ahead, so the deadline is always in the future
 HOW_MOMENT = "Write the day and time as day month year hours:minutes, for example 6 Dec 2026 17:00."
-
-
-def field_block(page: str, name: str) -> str:
-    """The <div class="field"> that holds the form control named `name` (its label, input and errors)."""
-    for block in re.findall(r'<div class="field[^"]*">.*?</div>', page, flags=re.S):
-        if f'name="{name}"' in block:
-            return html.unescape(block)
-    raise AssertionError(f"no field named {name!r} on the page")
 
 
 def location_path(response) -> str:

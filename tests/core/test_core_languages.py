@@ -13,9 +13,7 @@ from flask_babel import refresh
 from programme.core.access import AccessDenied, Role, require_second_person
 from programme.core.forms import MoneyField, ProgrammeForm
 from programme.core.notifications import MailState
-
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
-PORTUGUESE = {"Accept-Language": "pt-BR,pt;q=0.9"}
+from tests.languages import PORTUGUESE, SPANISH
 
 
 def test_a_page_not_found_is_in_spanish(client):

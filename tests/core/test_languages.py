@@ -21,8 +21,8 @@ from programme.core.i18n import LANGUAGES, merged_catalogue
 from programme.core.money import MoneyError, format_money, typed_number
 from programme.core.timezone import format_day
 from programme.extensions import db
+from tests.languages import SPANISH
 
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
 #: Every template: each must show no word that is not marked for translation.
 TEMPLATES = sorted(str(path.relative_to(PROJECT_ROOT / "templates"))
                    for path in (PROJECT_ROOT / "templates").rglob("*.html"))

@@ -16,30 +16,11 @@ from programme.dashboard.rank_correlation import spearman, strength
 from programme.dashboard.targets import TrendPoint, figure_label, trend_chart
 from programme.rulebook import parse_programme_rules
 from tests.dashboard.test_targets import ALL_TARGETS
-from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, world_to_log_in
-from tests.worlds import Kept, reload
+from tests.dashboard.world import TODAY, DashboardWorld
+from tests.languages import ENGLISH, PORTUGUESE, SPANISH
 
 D = Decimal
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
-PORTUGUESE = {"Accept-Language": "pt-BR,pt;q=0.9"}
-ENGLISH = {"Accept-Language": "en"}
-
-
-@pytest.fixture(autouse=True)
-def frozen(clock):
-    clock(NOW)
-
-
-@pytest.fixture(scope="module")
-def world_once(built_once) -> Kept:
-    with built_once() as app:
-        return world_to_log_in(app)
-
-
-@pytest.fixture
-def world(app, world_once: Kept) -> DashboardWorld:
-    app.config["PROGRAMME_TIMEZONE"] = ZONE
-    return reload(world_once)
+pytestmark = pytest.mark.usefixtures("on_the_worlds_day")
 
 
 def test_the_charts_are_drawn_in_the_readers_language_and_kept_apart(client, login, world: DashboardWorld):

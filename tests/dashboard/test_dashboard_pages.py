@@ -18,14 +18,10 @@ from programme.dashboard.figures import INSTRUMENTS, programme_figures
 from programme.extensions import db
 from programme.funding.models import InitiativeStatus
 from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, dashboard_world
-from tests.worlds import Kept, keep, reload
+from tests.worlds import Kept, keep
 
 D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def frozen(clock):
-    clock(NOW)
+pytestmark = pytest.mark.usefixtures("on_the_worlds_day")
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +34,6 @@ def world_once(built_once) -> Kept:
             person.email = person.email.replace(".test", ".example.org")
             person.name = f"Quillon Vantreese{number:02d}"
         return keep(made)
-
-
-@pytest.fixture
-def world(app, world_once: Kept) -> DashboardWorld:
-    app.config["PROGRAMME_TIMEZONE"] = ZONE
-    return reload(world_once)
 
 
 def main_of(response) -> str:

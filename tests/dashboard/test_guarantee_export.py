@@ -14,12 +14,11 @@ from programme.dashboard import export
 from programme.dashboard.figures import programme_figures
 from programme.extensions import db
 from programme.loans.services import guarantee_collections, guarantees
+from tests.languages import ENGLISH, SPANISH
 from tests.loans.guarantee_world import BEFORE, DEFAULTED, guarantee_world
 from tests.loans.world import loan_world, loginable_loan_world
 
 D = Decimal
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
-ENGLISH = {"Accept-Language": "en"}
 
 
 def _a_called_guarantee() -> None:

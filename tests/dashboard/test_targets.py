@@ -20,10 +20,10 @@ from programme.loans.models import PortfolioFigures
 from programme.monitoring.models import ReportStatus, SelfEvaluationReport
 from programme.monitoring.services import scorecards as monitoring
 from programme.rulebook import PROGRAMME_FIGURES, load_rules_file, parse_programme_rules
-from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld, world_to_log_in
-from tests.worlds import Kept, reload
+from tests.dashboard.world import NOW, TODAY, ZONE, DashboardWorld
 
 D = Decimal
+pytestmark = pytest.mark.usefixtures("on_the_worlds_day")
 
 ALL_TARGETS = """
 [programme]
@@ -65,23 +65,6 @@ figure = "initiatives_over_cap"
 direction = "at_most"
 value = 0
 """
-
-
-@pytest.fixture(autouse=True)
-def frozen(clock):
-    clock(NOW)
-
-
-@pytest.fixture(scope="module")
-def world_once(built_once) -> Kept:
-    with built_once() as app:
-        return world_to_log_in(app)
-
-
-@pytest.fixture
-def world(app, world_once: Kept) -> DashboardWorld:
-    app.config["PROGRAMME_TIMEZONE"] = ZONE
-    return reload(world_once)
 
 
 def _rules(text: str = ALL_TARGETS):

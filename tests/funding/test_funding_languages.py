@@ -18,10 +18,8 @@ from programme.funding import services
 from programme.funding.models import FundingRequest, FundingRequestStatus
 from tests.funding.conftest import LATER, Funded, loginable, page_text
 from tests.funding.matching import submit_request
+from tests.languages import ENGLISH, SPANISH
 from tests.reviews.world import user
-
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
-ENGLISH = {"Accept-Language": "en"}
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ translated; English reads as it always did."""
 
 from __future__ import annotations
 
-import html
 import io
 from datetime import date
 from decimal import Decimal
@@ -16,9 +15,7 @@ from programme.extensions import db
 from programme.ledger.models import AccountKind, Side
 from programme.ledger.posting import credit, debit, get_or_create_account, post_entry
 from tests.conftest import SETUP
-
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
-PORTUGUESE = {"Accept-Language": "pt-BR,pt;q=0.9"}
+from tests.languages import PORTUGUESE, SPANISH, speaking, text_of
 
 
 def _budget_a_call() -> None:
@@ -69,7 +66,7 @@ def test_a_period_the_wrong_way_round_is_refused_in_spanish(client, make_user, l
     response = client.get("/ledger/entries.xlsx?date_from=2025-02-01&date_to=2025-01-01", headers=SPANISH)
 
     assert response.status_code == 400
-    assert "El período termina (" in html.unescape(response.get_data(as_text=True))
+    assert "El período termina (" in text_of(response)
 
 
 def test_the_audit_log_export_is_in_spanish(client, make_user, login):
@@ -92,14 +89,11 @@ def test_the_kinds_and_sides_read_in_english_as_before(app):
 
 def test_the_ledger_page_names_its_accounts_and_says_what_the_checks_found_in_spanish(client, make_user, login):
     _budget_a_call()
-    manager = make_user("manager@example.org", Role.PROGRAMME_MANAGER)
-    manager.language = "es"
-    db.session.commit()
-    login(manager)
+    login(speaking(make_user("manager@example.org", Role.PROGRAMME_MANAGER), "es"))
 
-    page = html.unescape(client.get("/ledger").get_data(as_text=True))
+    page = text_of(client.get("/ledger"))
     assert "Fondos del programa" in page
     assert "Presupuesto del programa, convocatoria n.º 1" in page  # no call 1 is stored: named by type and number
 
     checked = client.post("/ledger/checks", follow_redirects=True)
-    assert "Los controles no encontraron ningún problema." in html.unescape(checked.get_data(as_text=True))
+    assert "Los controles no encontraron ningún problema." in text_of(checked)

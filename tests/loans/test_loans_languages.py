@@ -4,15 +4,11 @@ status, the amount hint of the repayment form, an instalment's status). English 
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.languages import ENGLISH, SPANISH, words_of
 from tests.loans.world import NOW, LoanWorld, loan_world
 from tests.worlds import Kept, keep, reload
-
-SPANISH = {"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"}
-ENGLISH = {"Accept-Language": "en"}
 
 
 @pytest.fixture(autouse=True)
@@ -33,30 +29,26 @@ def w(app, loan_world_once: Kept) -> LoanWorld:
     return reload(loan_world_once)
 
 
-def text(response) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
-
-
 def test_a_refusal_of_the_loans_services_is_in_the_language_asked_for(client, login, w):
     login(w.admin.email)
     before_paid_out = {"amount": "100,00", "value_date": "2027-07-01", "bank_reference": "EARLY-1"}
     page = client.post(f"/loans/{w.loan.id}/repayments", data=before_paid_out, headers=SPANISH)
     assert page.status_code == 200
-    assert f"La fecha valor 1 jul 2027 es anterior al desembolso de {w.loan.number} el 15 jul 2027." in text(page)
-    assert "is before" not in text(page)
+    assert f"La fecha valor 1 jul 2027 es anterior al desembolso de {w.loan.number} el 15 jul 2027." in words_of(page)
+    assert "is before" not in words_of(page)
     page = client.post(f"/loans/{w.loan.id}/repayments", data={**before_paid_out, "amount": "100.00"},
                        headers=ENGLISH)
-    assert f"The value date 1 Jul 2027 is before {w.loan.number} was paid out on 15 Jul 2027." in text(page)
+    assert f"The value date 1 Jul 2027 is before {w.loan.number} was paid out on 15 Jul 2027." in words_of(page)
 
 
 def test_the_loan_page_shows_its_python_written_labels_in_the_language_asked_for(client, login, w):
     login(w.admin.email)
-    spanish = text(client.get(f"/loans/{w.loan.id}", headers=SPANISH))
+    spanish = words_of(client.get(f"/loans/{w.loan.id}", headers=SPANISH))
     assert "Activo" in spanish  # the loan's status
     assert "Con coma antes de los centavos: 10000,00 o 10.000,00." in spanish  # the repayment form's amount hint
     assert "por vencer" in spanish or "vencida" in spanish  # an instalment's status
     assert "With a point before the cents" not in spanish
-    english = text(client.get(f"/loans/{w.loan.id}", headers=ENGLISH))
+    english = words_of(client.get(f"/loans/{w.loan.id}", headers=ENGLISH))
     assert "Active" in english and "With a point before the cents: 10000.00 or 10,000.00." in english
 
 

@@ -4,9 +4,7 @@ person acting for the group, and a submitted version's verdict kept in English a
 
 from __future__ import annotations
 
-import html
 import json
-import re
 
 import pytest
 
@@ -14,6 +12,7 @@ from programme.core.access import Role
 from programme.core.notifications import Notification
 from programme.extensions import db
 from programme.proposals.models import ProposalVersion
+from tests.languages import ENGLISH, speaking, words_of
 from tests.proposals.builders import NOW, add_group_user, complete_proposal, count
 
 
@@ -22,44 +21,34 @@ def during_the_call(clock):
     clock(NOW)
 
 
-def _text(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
-
-
-def _speaking(user, language: str):
-    user.language = language
-    db.session.commit()
-    return user
-
-
 def test_a_form_label_its_error_and_a_refusal_are_in_spanish(client, login, call, group, lead):
     proposal = complete_proposal(call, group, lead)
     db.session.commit()
-    login(_speaking(lead, "es"))
+    login(speaking(lead, "es"))
     activities = f"/proposals/{proposal.id}/activities"
 
     overview = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
     assert '<span class="badge badge-draft">borrador</span>' in overview
-    page = _text(client.get(activities))
+    page = words_of(client.get(activities))
     assert "Primer trimestre" in page and "Último trimestre" in page and "First quarter" not in page
 
     # The form's own check: the error beside the field, in Spanish.
-    refused = _text(client.post(activities, data={
+    refused = words_of(client.post(activities, data={
         "title": "Misión comercial", "kind": "practical", "description": "", "start_quarter": "3",
         "end_quarter": "2", "cost": "0"}))
     assert "El último trimestre no puede ser anterior al primero." in refused
     assert "The last quarter cannot be before the first." not in refused
 
     # The service's refusal, beside the field it concerns.
-    refused = _text(client.post(f"/proposals/{proposal.id}/indicators", data={
+    refused = words_of(client.post(f"/proposals/{proposal.id}/indicators", data={
         "name": "Empresas que exportan", "unit": "empresas", "baseline": "2", "target": "2"}))
     assert "La meta debe ser distinta de la línea de base." in refused
 
     # A refused submission names what is missing, in Spanish.
     proposal.requested_amount = None
     db.session.commit()
-    refused = _text(client.post(f"/proposals/{proposal.id}/submit", data={"confirmed": "yes"},
-                                follow_redirects=True))
+    refused = words_of(client.post(f"/proposals/{proposal.id}/submit", data={"confirmed": "yes"},
+                                   follow_redirects=True))
     assert "La propuesta todavía no es elegible: Todavía no se solicita ningún monto al programa." in refused
     assert count(ProposalVersion) == 0
 
@@ -67,15 +56,15 @@ def test_a_form_label_its_error_and_a_refusal_are_in_spanish(client, login, call
 def test_the_submission_receipt_is_in_each_readers_language(client, login, make_user, call, group, lead):
     """The lead (who never chose a language) submits from an English page; the member who reads Portuguese gets the
     receipt in Portuguese, the lead in English."""
-    member = _speaking(make_user("membro@vaal.example", Role.APPLICANT), "pt")
+    member = speaking(make_user("membro@vaal.example", Role.APPLICANT), "pt")
     add_group_user(group, lead, member)
     proposal = complete_proposal(call, group, lead)
     db.session.commit()
     login(lead)
 
     done = client.post(f"/proposals/{proposal.id}/submit", data={"confirmed": "yes"}, follow_redirects=True,
-                       headers={"Accept-Language": "en"})
-    assert "Submitted as version 1" in _text(done)
+                       headers=ENGLISH)
+    assert "Submitted as version 1" in words_of(done)
     db.session.expire_all()
     reference = proposal.reference
 
@@ -92,7 +81,7 @@ def test_a_version_keeps_its_verdict_in_english_and_shows_it_in_the_readers_lang
                                                                                       lead):
     proposal = complete_proposal(call, group, lead)
     db.session.commit()
-    login(_speaking(lead, "es"))
+    login(speaking(lead, "es"))
     client.post(f"/proposals/{proposal.id}/submit", data={"confirmed": "yes"})
     db.session.expire_all()
     version = db.session.query(ProposalVersion).one()
@@ -100,6 +89,6 @@ def test_a_version_keeps_its_verdict_in_english_and_shows_it_in_the_readers_lang
     assert recorded["deadline"] == {"key": "deadline", "label": "Before the deadline", "passed": True,
                                     "reason": "The call is open."}
 
-    page = _text(client.get(f"/proposals/{proposal.id}/versions/1"))
+    page = words_of(client.get(f"/proposals/{proposal.id}/versions/1"))
     assert "Antes del plazo La convocatoria está abierta." in page
     assert "Before the deadline" not in page

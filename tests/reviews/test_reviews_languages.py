@@ -16,16 +16,13 @@ from programme.extensions import db
 from programme.reviews import services
 from programme.reviews.models import ConflictOfInterest
 from tests.conftest import SETUP
+from tests.languages import html_of, speaking
 from tests.reviews.world import DEADLINE, DURING, assign, build, card, loginable_build, review_of, submit_review
 
 
 @pytest.fixture(autouse=True)
 def during_the_review(clock):
     clock(DURING)
-
-
-def _html(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def test_a_review_refusal_and_python_labels_read_in_spanish(app, client, login):
@@ -42,7 +39,7 @@ def test_a_review_refusal_and_python_labels_read_in_spanish(app, client, login):
     login(reviewer.email)
 
     # The labels of the scoring form are written in Python: in Spanish, as the status of the submitted review.
-    page = _html(client.get(f"/reviews/{open_review.id}"))
+    page = html_of(client.get(f"/reviews/{open_review.id}"))
     assert "Guardar borrador" in page and "Presentar evaluación" in page
     assert "Save draft" not in page
     title = world.call.criteria[0].title
@@ -50,34 +47,32 @@ def test_a_review_refusal_and_python_labels_read_in_spanish(app, client, login):
 
     # A score off the scale is refused beside its field, the scale written the Spanish way.
     key = world.call.criteria[0].key
-    off = _html(client.post(f"/reviews/{open_review.id}", data={f"score_{key}": "7", "save_draft": "1"}))
+    off = html_of(client.post(f"/reviews/{open_review.id}", data={f"score_{key}": "7", "save_draft": "1"}))
     assert "Indique un puntaje de 0 a 5 en pasos de 0,5 (se recibió 7, fuera de la escala)." in off
 
     # A submitted review refuses a change: the refusal (a flash written in Python) is in Spanish.
     refused = client.post(f"/reviews/{submitted.id}", data={"save_draft": "1"}, follow_redirects=True)
     assert ("Esta evaluación está presentada y bloqueada: no se cambió nada. Un gerente del programa puede "
-            "reabrirla si hace falta un cambio.") in _html(refused)
+            "reabrirla si hace falta un cambio.") in html_of(refused)
 
     # The conflict form: its label, a validator's message, and the service's refusal of a second declaration.
-    call_page = _html(client.get(f"/reviewing/calls/{world.call.id}"))
+    call_page = html_of(client.get(f"/reviewing/calls/{world.call.id}"))
     assert "Referencia de la propuesta u organización" in call_page
     url = f"/reviewing/calls/{world.call.id}/conflicts"
-    blank = _html(client.post(url, data={"subject": "  "}))
+    blank = html_of(client.post(url, data={"subject": "  "}))
     assert "Escriba la referencia de una propuesta o el nombre de una organización." in blank
     reference = world.proposals[1].reference
     assert client.post(url, data={"subject": reference}).status_code == 302
-    again = _html(client.post(url, data={"subject": reference}))
+    again = html_of(client.post(url, data={"subject": reference}))
     assert "Ya declaró este conflicto." in again and "You have declared this conflict already." not in again
     assert db.session.query(ConflictOfInterest).count() == 1
 
 
 def test_the_same_refusal_stays_english_for_an_english_speaking_reviewer(app, client, login):
     world = loginable_build(proposals=1, reviewers=3)
-    reviewer = world.reviewers[0]
-    reviewer.language = "en"
-    db.session.commit()
+    reviewer = speaking(world.reviewers[0], "en")
     login(reviewer.email)
-    blank = _html(client.post(f"/reviewing/calls/{world.call.id}/conflicts", data={"subject": "  "}))
+    blank = html_of(client.post(f"/reviewing/calls/{world.call.id}/conflicts", data={"subject": "  "}))
     assert "Type a proposal&#39;s reference or an organisation&#39;s name." in blank
 
 
@@ -114,11 +109,10 @@ def test_the_managers_ranking_and_its_export_read_in_spanish(app, client, login)
         assign(world, proposal, *world.reviewers)
         for reviewer in world.reviewers:
             submit_review(review_of(proposal, reviewer), card(base))
-    world.manager.language = "es"
-    db.session.commit()
+    speaking(world.manager, "es")
     login(world.manager.email)
 
-    page = _html(client.get(f"/calls/{world.call.id}/review/ranking"))
+    page = html_of(client.get(f"/calls/{world.call.id}/review/ranking"))
     assert "propuestas con puntaje por total, de mayor a menor" in page
     assert "está por debajo del umbral" in page and "is below the" not in page
 
@@ -129,9 +123,8 @@ def test_the_managers_ranking_and_its_export_read_in_spanish(app, client, login)
     headings = [cell.value for cell in next(book["Clasificación"].iter_rows())]
     assert headings[:3] == ["Puesto", "Referencia", "Título"] and "Por qué no es financiable" in headings
 
-    world.manager.language = "en"
-    db.session.commit()
-    page = _html(client.get(f"/calls/{world.call.id}/review/ranking"))
+    speaking(world.manager, "en")
+    page = html_of(client.get(f"/calls/{world.call.id}/review/ranking"))
     assert "scored proposals by total, highest first" in page and "is below the" in page
     book = load_workbook(BytesIO(client.get(f"/calls/{world.call.id}/review/ranking.xlsx").data))
     assert book.sheetnames == ["Ranking", "Summary"]
