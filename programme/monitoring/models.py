@@ -3,7 +3,8 @@ scorecard template in ``rules/scorecards/`` and then shaped by the group itself 
 
 The template's text is copied into the scorecard when it is started (as a call copies its rules), so editing
 the file later never changes a scorecard, and what the group changed can always be shown against what the
-template said.
+template said. Its perspectives', factors' and KPIs' texts are copied in the starter's language where the template
+gives them (``Scorecard.language``); from then on they are the group's own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from programme.core.texts import lazy_gettext as _l
 from programme.core.texts import lazy_pgettext
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.rulebook import ScorecardTemplate, parse_scorecard_template
+from programme.rulebook.texts import localized_template
 
 #: KPI values, baselines and targets: counts, money, shares, scores; never a float.
 KpiNumber = Numeric(18, 4)
@@ -39,6 +41,8 @@ class Scorecard(Base):
     template_sha256: Mapped[str] = mapped_column(String(64))
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The language the template's texts were copied in ("en", "es", "pt"): the starter's.
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
 
     initiative: Mapped[Initiative] = relationship(lazy="joined")
     kpis: Mapped[list[ScorecardKpi]] = relationship(
@@ -49,6 +53,12 @@ class Scorecard(Base):
     def template(self) -> ScorecardTemplate:
         """The scorecard's own copy of its template (never the file on disk, which may have changed)."""
         return parse_scorecard_template(self.template_source, f"scorecard {self.id} ({self.template_file})")
+
+    @cached_property
+    def copied(self) -> ScorecardTemplate:
+        """The template with its texts in the language they were copied in (``language``): the perspectives',
+        factors' and KPIs' texts the scorecard started with, as the changes from the template compare them."""
+        return localized_template(self.template, self.language or "en")
 
     def can_view(self, user: object) -> bool:
         return self.initiative.can_view(user)

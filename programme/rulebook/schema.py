@@ -293,6 +293,29 @@ class CallRules(Strict):
         return self
 
 
+class KpiTexts(Strict):
+    """A template KPI's texts in another language (``[perspectives.factors.kpis.translations.es]``): its name, its
+    unit where the unit is words ("firms"; "EUR" and "%" are left out, so read as written) and its source. The
+    lengths are those of a scorecard's KPI (``monitoring.models.ScorecardKpi``), which the texts are copied into."""
+
+    name: str | None = Field(default=None, min_length=3, max_length=200)
+    unit: str | None = Field(default=None, min_length=1, max_length=60)
+    source: str | None = Field(default=None, min_length=3)
+
+
+class HeadingTexts(Strict):
+    """A perspective's or a critical success factor's title in another language."""
+
+    title: str = Field(min_length=3, max_length=200)
+
+
+class ScorecardTexts(Strict):
+    """A scorecard template's name and description in another language (``[scorecard.translations.pt]``)."""
+
+    name: str | None = Field(default=None, min_length=3)
+    description: str | None = Field(default=None, min_length=10)
+
+
 class Kpi(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     name: str = Field(min_length=3)
@@ -301,18 +324,22 @@ class Kpi(Strict):
     source: str = Field(min_length=3)
     baseline: Decimal | None = None
     target: Decimal | None = None
+    #: The name, unit and source in the other languages the programme speaks (``rulebook.texts``).
+    translations: dict[TextLanguage, KpiTexts] = Field(default_factory=dict)
 
 
 class SuccessFactor(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     title: str = Field(min_length=3)
     kpis: list[Kpi] = Field(min_length=1, max_length=3)
+    translations: dict[TextLanguage, HeadingTexts] = Field(default_factory=dict)
 
 
 class Perspective(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
     title: str = Field(min_length=3)
     factors: list[SuccessFactor] = Field(min_length=1)
+    translations: dict[TextLanguage, HeadingTexts] = Field(default_factory=dict)
 
 
 class ScorecardSection(Strict):
@@ -320,6 +347,7 @@ class ScorecardSection(Strict):
     name: str = Field(min_length=3)
     source: str = Field(min_length=3)
     description: str = ""
+    translations: dict[TextLanguage, ScorecardTexts] = Field(default_factory=dict)
 
 
 class ScorecardTemplate(Strict):

@@ -8,12 +8,18 @@ progress; equal progress shares a rank (1, 1, 3); an initiative without a value 
 Who sees what: programme managers and fund administrators see every initiative's name. A group's user sees a
 KPI only if one of its own initiatives has it, its own row named and the others as "Initiative A", "B"…
 (lettered by rank, never by anything that tells who they are) unless a manager has published the KPI's names.
-Reviewers have no access. Reading is two set-based queries whatever the number of initiatives and reports.
+Reviewers have no access. Reading is two set-based queries whatever the number of initiatives and reports (and,
+the first time this process meets a template copied into a scorecard, one more to read it).
+
+A KPI is compared by its key, and the initiatives' scorecards may have copied its texts in different languages
+(and renamed it since): a KPI of a template is named, with its unit, as the template names it in the reader's
+language (``template_names``); a KPI no template has (a group's own) as the first initiative's scorecard names it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,12 +39,15 @@ from programme.funding.models import Initiative
 from programme.monitoring.models import (
     BenchmarkPublication,
     Direction,
+    KpiOrigin,
     ReportStatus,
     ReportValue,
     Scorecard,
     ScorecardKpi,
     SelfEvaluationReport,
 )
+from programme.rulebook import RulesError, ScorecardTemplate, parse_scorecard_template
+from programme.rulebook.texts import localized_template
 
 PLACES = Decimal("0.0001")
 
@@ -98,6 +107,69 @@ def may_read(actor: Actor | None) -> bool:
     return True
 
 
+# A KPI's name -----------------------------------------------------------------------------------------------
+
+
+#: The scorecard templates copied into scorecards, by the SHA-256 of their text (None: a text that does not load,
+#: or whose digest is not its own), and each one's KPIs' (name, unit) per language. Kept in this process: a digest
+#: names one text for good.
+_templates: dict[str, ScorecardTemplate | None] = {}
+_kpi_texts: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+_templates_lock = threading.Lock()
+
+
+def _templates_by_digest(digests: set[str]) -> dict[str, ScorecardTemplate | None]:
+    """The templates with these digests, each read from one scorecard that copied it the first time it is met."""
+    missing = digests - _templates.keys()
+    if missing:
+        first = (select(func.min(Scorecard.id)).where(Scorecard.template_sha256.in_(missing))
+                 .group_by(Scorecard.template_sha256))
+        read: dict[str, ScorecardTemplate | None] = dict.fromkeys(missing)
+        for digest, source in db.session.execute(
+                select(Scorecard.template_sha256, Scorecard.template_source).where(Scorecard.id.in_(first))):
+            if hashlib.sha256(source.encode("utf-8")).hexdigest() != digest:
+                continue
+            try:
+                read[digest] = parse_scorecard_template(source)
+            except RulesError:
+                continue
+        with _templates_lock:
+            if len(_templates) >= 256:
+                _templates.clear()
+                _kpi_texts.clear()
+            _templates.update(read)
+    return {digest: _templates.get(digest) for digest in digests}
+
+
+def _texts_in(digest: str, template: ScorecardTemplate, language: str) -> dict[str, tuple[str, str]]:
+    found = _kpi_texts.get((digest, language))
+    if found is None:
+        found = {k.key: (k.name, k.unit) for p in localized_template(template, language).perspectives
+                 for f in p.factors for k in f.kpis}
+        with _templates_lock:
+            _kpi_texts[(digest, language)] = found
+    return found
+
+
+def template_names(rows: Sequence[Any], language: str) -> dict[str, tuple[str, str]]:
+    """Per KPI key of ``rows`` (each with ``key``, ``origin`` and the scorecard's ``template_sha256``, in the
+    order read), the (name, unit) the template of the first row from a template gives it in ``language``; a key
+    no template row has is left out (the caller names it by its first row)."""
+    from_templates = [r for r in rows if r.origin == KpiOrigin.TEMPLATE]
+    if not from_templates:
+        return {}
+    templates = _templates_by_digest({r.template_sha256 for r in from_templates})
+    names: dict[str, tuple[str, str]] = {}
+    for r in from_templates:
+        template = templates.get(r.template_sha256)
+        if r.key in names or template is None:
+            continue
+        texts = _texts_in(r.template_sha256, template, language).get(r.key)
+        if texts is not None:
+            names[r.key] = texts
+    return names
+
+
 # Shared KPIs -----------------------------------------------------------------------------------------------
 
 
@@ -126,7 +198,7 @@ def _shared_rows() -> tuple[list[Any], frozenset[str]]:
               .group_by(live.c.key).having(func.count(func.distinct(live.c.initiative_id)) >= 2).subquery())
     rows = db.session.execute(
         select(counts.c.key, counts.c.initiatives, ScorecardKpi.name, ScorecardKpi.unit, ScorecardKpi.direction,
-               Initiative.group_id)
+               Initiative.group_id, ScorecardKpi.origin, Scorecard.template_sha256)
         .join(ScorecardKpi, ScorecardKpi.key == counts.c.key)
         .join(Scorecard, Scorecard.id == ScorecardKpi.scorecard_id)
         .join(Initiative, Initiative.id == Scorecard.initiative_id)
@@ -156,7 +228,9 @@ def shared_kpis(*, actor: Actor, version: Hashable | None = None) -> list[Shared
                        else _shared_kept.get((database_key(), version), _shared_rows))
     found: dict[str, SharedKpi] = {}
     own: set[str] = set()
-    for key, count, name, unit, direction, group_id in rows:
+    names = template_names(rows, current_language())
+    for key, count, name, unit, direction, group_id, _origin, _digest in rows:
+        name, unit = names.get(key, (name, unit))
         found.setdefault(key, SharedKpi(key, name, unit, direction, count, key in published))
         if group_id in groups:
             own.add(key)
@@ -263,7 +337,8 @@ def _benchmark_rows(kpi_key: str, look_up_publication: bool) -> tuple[list[Any],
         select(ScorecardKpi.name.label("kpi_name"), ScorecardKpi.unit, ScorecardKpi.direction,
                ScorecardKpi.baseline, ScorecardKpi.target, Initiative.id, Initiative.reference,
                Initiative.name.label("initiative_name"), Initiative.group_id,
-               latest.c.value, latest.c.period_end)
+               latest.c.value, latest.c.period_end, ScorecardKpi.origin, Scorecard.template_sha256,
+               ScorecardKpi.key)
         .join(Scorecard, Scorecard.id == ScorecardKpi.scorecard_id)
         .join(Initiative, Initiative.id == Scorecard.initiative_id)
         .outerjoin(latest, and_(latest.c.kpi_id == ScorecardKpi.id, latest.c.position == 1))
@@ -300,7 +375,8 @@ def _ranked(kpi_key: str, rows: list[Any], *, named: bool, groups: set[int], pub
                                        value, r.period_end, baseline, target, made, ranked[i], own))
             anonymous += 1
     first = rows[0]
-    return Benchmark(kpi_key, first.kpi_name, first.unit, first.direction, bool(published), shown, result)
+    name, unit = template_names(rows, current_language()).get(kpi_key, (first.kpi_name, first.unit))
+    return Benchmark(kpi_key, name, unit, first.direction, bool(published), shown, result)
 
 
 # Publication -----------------------------------------------------------------------------------------------

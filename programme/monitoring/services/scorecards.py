@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from programme.core import audit
 from programme.core.access import AccessDenied, Actor, NotFound, Role, RuleViolation
+from programme.core.i18n import DEFAULT_LANGUAGE, language_of
 from programme.core.money import format_number
 from programme.core.texts import gettext as _
 from programme.core.texts import lazy_gettext as _l
@@ -31,6 +32,7 @@ from programme.extensions import db
 from programme.funding.models import Initiative, InitiativeStatus
 from programme.monitoring.models import Direction, KpiOrigin, Scorecard, ScorecardKpi
 from programme.rulebook import RulesError, RulesProblem, ScorecardTemplate, parse_scorecard_template
+from programme.rulebook.texts import localized_template
 
 #: A critical success factor has one to three live KPIs (Meyer-Stamer and Harmes-Liedtke 2005, 7.2).
 MAX_KPIS_PER_FACTOR = 3
@@ -70,16 +72,16 @@ def _read_template(path: Path, rules_folder: Path | str) -> TemplateFile:
     return TemplateFile(template.scorecard.key, template.scorecard.name, relative, source, template)
 
 
-def templates_available(rules_folder: Path | str) -> list[tuple[str, str, str]]:
-    """(key, name, file) of every scorecard template in the rules folder that loads; a bad file is skipped
-    here (``load_template`` names its faults)."""
+def templates_available(rules_folder: Path | str, language: str = DEFAULT_LANGUAGE) -> list[tuple[str, str, str]]:
+    """(key, name, file) of every scorecard template in the rules folder that loads, the name in ``language``
+    where the template gives it; a bad file is skipped here (``load_template`` names its faults)."""
     found: list[tuple[str, str, str]] = []
     for path in _template_paths(rules_folder):
         try:
             t = _read_template(path, rules_folder)
         except RulesError:
             continue
-        found.append((t.key, t.name, t.file))
+        found.append((t.key, localized_template(t.template, language).scorecard.name, t.file))
     return found
 
 
@@ -234,16 +236,19 @@ def _live_in_factor(scorecard: Scorecard, factor_key: str) -> int:
 def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_folder: Path | str, actor: Actor,
                     now: datetime) -> Scorecard:
     """Start the initiative's scorecard from a template (default: the call's), copying the template's text
-    and one KPI per template KPI. Once per initiative."""
+    and one KPI per template KPI. Once per initiative. The perspectives', factors' and KPIs' texts are copied in
+    the starter's language (the one chosen on their account, else the one being answered in) where the template
+    gives them, English otherwise; the scorecard records which."""
     require_edit(initiative, actor)
     if get_scorecard(initiative, actor=actor) is not None:
         raise RuleViolation(_("%(reference)s already has a scorecard.", reference=initiative.reference),
                             field="template")
     key = (template_key or "").strip() or initiative.call.rules.monitoring.scorecard
     loaded = load_template(rules_folder, key)
+    language = language_of(actor)
     scorecard = Scorecard(initiative_id=initiative.id, template_key=loaded.key, template_file=loaded.file,
                           template_source=loaded.source, template_sha256=loaded.sha256,
-                          started_by_id=actor.id, started_at=now)
+                          started_by_id=actor.id, started_at=now, language=language)
     try:
         with db.session.begin_nested():
             db.session.add(scorecard)
@@ -252,7 +257,7 @@ def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_f
         raise RuleViolation(_("%(reference)s already has a scorecard.", reference=initiative.reference),
                             field="template") from None
     position = 0
-    for perspective in loaded.template.perspectives:
+    for perspective in localized_template(loaded.template, language).perspectives:
         for factor in perspective.factors:
             for kpi in factor.kpis:
                 position += 1
@@ -266,7 +271,7 @@ def start_scorecard(initiative: Initiative, *, template_key: str | None, rules_f
                 ))
     db.session.flush()
     audit.record(db.session, actor, "scorecard.started", scorecard, initiative=initiative.reference,
-                 template=loaded.key, file=loaded.file, sha256=loaded.sha256, kpis=position)
+                 template=loaded.key, file=loaded.file, sha256=loaded.sha256, kpis=position, language=language)
     return scorecard
 
 
@@ -275,7 +280,7 @@ def add_kpi(scorecard: Scorecard, *, factor_key: str, name: str, unit: str, dire
             now: datetime) -> ScorecardKpi:
     """The group's own KPI under one of the scorecard's critical success factors (at most three live each)."""
     require_edit(scorecard.initiative, actor)
-    factor = next(((p, f) for p in scorecard.template.perspectives for f in p.factors if f.key == factor_key),
+    factor = next(((p, f) for p in scorecard.copied.perspectives for f in p.factors if f.key == factor_key),
                   None)
     if factor is None:
         raise RuleViolation(_("Choose one of the scorecard's critical success factors."), field="factor")
@@ -405,8 +410,8 @@ class Change:
 
 def changes_from_template(scorecard: Scorecard) -> list[Change]:
     """What the scorecard's KPIs differ in from the template copy (baselines and targets are the group's to set,
-    so not changes), in the KPIs' order."""
-    template = {k.key: k for p in scorecard.template.perspectives for f in p.factors for k in f.kpis}
+    so not changes), in the KPIs' order: against the template's texts in the language they were copied in."""
+    template = {k.key: k for p in scorecard.copied.perspectives for f in p.factors for k in f.kpis}
     changes: list[Change] = []
     for kpi in kpis_of(scorecard):
         def change(kind: str, before: str | None, after: str | None, kpi: ScorecardKpi = kpi) -> None:

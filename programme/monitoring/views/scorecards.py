@@ -15,6 +15,7 @@ from flask_login import login_required
 
 from programme.core.access import RuleViolation
 from programme.core.forms import ActionForm, choices
+from programme.core.i18n import current_language
 from programme.core.texts import gettext as _
 from programme.core.web import actor, attempt, now
 from programme.funding.models import Initiative, InitiativeStatus
@@ -44,10 +45,11 @@ class Perspective:
 
 
 def _sections(scorecard: Scorecard, kpis: list[ScorecardKpi]) -> list[Perspective]:
-    """The live KPIs under the template's perspectives and factors, in the template's order."""
+    """The live KPIs under the template's perspectives and factors (titled in the language the scorecard was copied
+    in, as its KPIs are), in the template's order."""
     perspectives: dict[str, Perspective] = {}
     factors: dict[str, Factor] = {}
-    for p in scorecard.template.perspectives:
+    for p in scorecard.copied.perspectives:
         perspectives[p.key] = Perspective(p.key, p.title)
         for f in p.factors:
             factors[f.key] = Factor(f.key, f.title)
@@ -66,7 +68,7 @@ def _sections(scorecard: Scorecard, kpis: list[ScorecardKpi]) -> list[Perspectiv
 
 def _template_choices(initiative: Initiative) -> tuple[list[Any], str]:
     default = initiative.call.rules.monitoring.scorecard
-    available = services.templates_available(_rules_folder())
+    available = services.templates_available(_rules_folder(), current_language())
     pairs = [(key, _("%(name)s (%(file)s) · the call's default", name=name, file=file) if key == default
               else f"{name} ({file})") for key, name, file in available]
     if default not in {key for key, _name, _file in available}:
@@ -75,7 +77,7 @@ def _template_choices(initiative: Initiative) -> tuple[list[Any], str]:
 
 
 def _factor_choices(scorecard: Scorecard) -> list[Any]:
-    return choices((f.key, f"{p.title} › {f.title}") for p in scorecard.template.perspectives for f in p.factors)
+    return choices((f.key, f"{p.title} › {f.title}") for p in scorecard.copied.perspectives for f in p.factors)
 
 
 def _edit_form(kpi: ScorecardKpi) -> EditKpiForm:
@@ -150,7 +152,7 @@ def start(initiative_id: int):
             count = len(services.kpis_of(started))
         if done.ok:
             flash(_("The scorecard was started from “%(template)s” with %(count)s KPIs.",
-                    template=started.template.scorecard.name, count=count), "success")
+                    template=started.copied.scorecard.name, count=count), "success")
             return _back(initiative)
     return _page(initiative, start_form=form, status=422)
 
