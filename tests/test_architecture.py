@@ -13,6 +13,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.same_on_every_database  # reads the code
+
 PACKAGE = Path(__file__).resolve().parent.parent / "programme"
 
 #: Pure calculations that are not called domain.py (besides the rulebook package).

@@ -332,6 +332,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
     return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
+@pytest.mark.same_on_every_database  # a process of its own on the demo's SQLite
 def test_console_scripts_list_the_commands(tmp_path):
     env = _clean_env(tmp_path / "instance")
     for args in ([_script("programme"), "--help"], [_script("flask"), "--app", "programme", "--help"]):
@@ -342,6 +343,7 @@ def test_console_scripts_list_the_commands(tmp_path):
             assert f"  {command} " in commands, (args, command)
 
 
+@pytest.mark.same_on_every_database  # a process of its own on the demo's SQLite
 def test_console_script_demo_uses_sqlite_in_the_instance_folder(tmp_path):
     instance = tmp_path / "instance"
     env = _clean_env(instance)

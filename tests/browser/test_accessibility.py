@@ -1,8 +1,10 @@
-"""Every page passes axe-core's automatic checks (issue 16): the same crawl as the layout test (each role logged
-in to the demo, one page of each kind it reaches from its home page; tests/browser/demo_site.py), and on each page
-axe-core, vendored in tests/browser/vendor/axe-core (from the npm registry, see its README), run once at a desk's
-width (1366 px) and once at a phone's (390 px) against WCAG 2.0 and 2.1 A and AA and axe's best practices. Any
-violation fails the test, named by page, width, rule, impact and the elements at fault.
+"""Every page fits the screen and passes axe-core's automatic checks (issue 16): each role logged in to the demo,
+one page of each kind it reaches from its home page (tests/browser/demo_site.py), each page looked at once at a
+desk's width (1366 px) and once at a phone's (390 px): the page itself never scrolls sideways (a wide table scrolls
+inside its own box), and axe-core, vendored in tests/browser/vendor/axe-core (from the npm registry, see its
+README), finds nothing against WCAG 2.0 and 2.1 A and AA and axe's best practices. Any page too wide or any
+violation fails the test, named by page, width, rule, impact and the elements at fault. One crawl does both: each
+page is loaded once. tests/browser/test_layout.py has the layout's other checks.
 
 axe is injected into the page, which the application's Content-Security-Policy forbids (scripts from the site
 only, nothing inline): the test's browser context bypasses the policy. Runs once, in the SQLite run of the suite.
@@ -46,30 +48,36 @@ def _demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     yield from serve_demo(tmp_path_factory)
 
 
-def _violations(page) -> list[tuple[int, dict]]:
-    """axe's violations on the loaded page at each width, as (width, violation)."""
+def _look(page) -> tuple[dict[int, int], list[tuple[int, dict]]]:
+    """The loaded page at each width: how wide it is (its scroll width) and axe's violations, as (width,
+    violation)."""
     page.add_script_tag(path=str(AXE))
-    found = []
+    widths, found = {}, []
     for width in (DESK, PHONE):
         page.set_viewport_size({"width": width, "height": 900})
         page.evaluate(NEXT_FRAME)
+        widths[width] = page.evaluate("document.documentElement.scrollWidth")
         found += [(width, violation) for violation in page.evaluate(RUN_AXE, AXE_OPTIONS)]
     page.set_viewport_size({"width": DESK, "height": 900})
-    return found
+    return widths, found
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_every_page_passes_axe(chromium_browser, demo: Demo, role: str):
+def test_every_page_fits_the_screen_and_passes_axe(chromium_browser, demo: Demo, role: str):
     context = chromium_browser.new_context(viewport={"width": DESK, "height": 900}, bypass_csp=True)
     page = context.new_page()
-    visited, failures = 0, []
+    visited, too_wide, failures = 0, [], []
     for path in crawl(page, demo, role):
         visited += 1
-        for width, violation in _violations(page):
+        widths, violations = _look(page)
+        if widths[PHONE] > PHONE or widths[DESK] > DESK:
+            too_wide.append(f"{path}: {widths[DESK]} px at {DESK}, {widths[PHONE]} px at {PHONE}")
+        for width, violation in violations:
             failures.append(f"{path} at {width} px: {violation['rule']} ({violation['impact']}) {violation['help']}"
                             f"\n    " + "\n    ".join(violation["targets"]))
     context.close()
     assert visited >= (3 if role == "anonymous" else 8), f"{role} reached only {visited} pages"
+    assert not too_wide, f"pages wider than the screen for the {role}:\n" + "\n".join(too_wide)
     assert not failures, f"axe-core's violations for the {role}:\n" + "\n".join(failures)
 
 
@@ -80,6 +88,6 @@ def test_axe_finds_what_it_should(chromium_browser, demo: Demo):
     page = context.new_page()
     page.goto(demo.url + "/login")
     page.evaluate("document.querySelector('main form').append(document.createElement('input'))")
-    rules = {violation["rule"] for _, violation in _violations(page)}
+    rules = {violation["rule"] for _, violation in _look(page)[1]}
     context.close()
     assert "label" in rules

@@ -1,13 +1,10 @@
-"""Every page fits the screen (issue 16): the demo programme served for real, each role logged in, every page it
-can reach by links from its home page (one of each kind: ``/loans/1`` stands for every loan's page) opened in
-Chromium and measured at a desk's width (1366 px) and a phone's (390 px): the page itself never scrolls sideways
-(a wide table scrolls inside its own box). Also the skip link, the menu button that opens the navigation on a
+"""The layout on a phone and on paper (issue 16): the skip link, the menu button that opens the navigation on a
 phone (with the script off the navigation is simply shown), documents printed, and the self-evaluation report's
-compact form.
+compact form. That every page fits the screen at a desk's width and a phone's is measured by the crawl of every
+role's pages in tests/browser/test_accessibility.py (each page is loaded once for both checks).
 
-The demo and the crawl are shared with the accessibility test (tests/browser/demo_site.py): the demo is seeded
-into its own SQLite database (the layout does not depend on the database), so this runs once, in the SQLite run
-of the suite."""
+The demo is shared with the accessibility test (tests/browser/demo_site.py): it is seeded into its own SQLite
+database (the layout does not depend on the database), so this runs once, in the SQLite run of the suite."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.demo_site import DESK, PHONE, ROLES, Demo, crawl, log_in, serve_demo
+from tests.browser.demo_site import DESK, PHONE, ROLES, Demo, log_in, serve_demo
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,29 +25,6 @@ pytestmark = [
 @pytest.fixture(scope="module", name="demo")
 def _demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     yield from serve_demo(tmp_path_factory)
-
-
-def _widths(page) -> dict[int, int]:
-    seen = {}
-    for width in (DESK, PHONE):
-        page.set_viewport_size({"width": width, "height": 900})
-        seen[width] = page.evaluate("document.documentElement.scrollWidth")
-    return seen
-
-
-@pytest.mark.parametrize("role", list(ROLES))
-def test_no_page_is_wider_than_the_screen(chromium_browser, demo: Demo, role: str):
-    context = chromium_browser.new_context(viewport={"width": DESK, "height": 900})
-    page = context.new_page()
-    visited, too_wide = 0, []
-    for path in crawl(page, demo, role):
-        visited += 1
-        widths = _widths(page)
-        if widths[PHONE] > PHONE or widths[DESK] > DESK:
-            too_wide.append(f"{path}: {widths[DESK]} px at {DESK}, {widths[PHONE]} px at {PHONE}")
-    context.close()
-    assert visited >= (3 if role == "anonymous" else 8), f"{role} reached only {visited} pages"
-    assert not too_wide, f"pages wider than the screen for the {role}:\n" + "\n".join(too_wide)
 
 
 def test_the_skip_link_and_the_phone_menu(chromium_browser, demo: Demo):

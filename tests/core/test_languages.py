@@ -41,6 +41,7 @@ def _extracted() -> dict[tuple[str, str | None], str]:
     return found
 
 
+@pytest.mark.same_on_every_database  # reads the catalogues and templates
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != "en"])
 def test_every_marked_text_is_translated(language):
     catalogue = merged_catalogue(language)
@@ -65,6 +66,7 @@ def test_every_marked_text_is_translated(language):
     assert not wrong, f"translations whose placeholders differ from the original: {wrong}"
 
 
+@pytest.mark.same_on_every_database  # reads the catalogues and templates
 def test_no_template_text_holds_a_bare_percent_sign():
     """A template's _() always formats with %: a bare "100 %" would print garbage (or fail) in every language. Write
     it "100 %%"."""
@@ -100,6 +102,7 @@ class _VisibleText(HTMLParser):
             self.words.append(data.strip())
 
 
+@pytest.mark.same_on_every_database  # reads the catalogues and templates
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_a_template_shows_no_unmarked_word(name):
     source = (PROJECT_ROOT / "templates" / name).read_text()

@@ -16,6 +16,8 @@ import pytest
 
 from programme.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.same_on_every_database  # reads the code
+
 PACKAGE = PROJECT_ROOT / "programme"
 #: Flask-Babel's marking functions, as the programme imports them.
 MARKERS = {"_", "gettext", "lazy_gettext", "_l", "pgettext", "lazy_pgettext", "ngettext", "lazy_ngettext",

@@ -22,6 +22,8 @@ from programme.dashboard.rank_correlation import (
     t_p_value,
 )
 
+pytestmark = pytest.mark.same_on_every_database  # pure arithmetic
+
 D = Decimal
 
 
